@@ -1,0 +1,1 @@
+"""The only package that imports `machine`: board profiles, pins, RS485, watchdog."""

@@ -1,0 +1,48 @@
+"""Helpers shared by test modules that run on both CPython (pytest) and the MicroPython VM.
+
+Plain functions and assert only: no pytest import at module level, so the VM can load it.
+"""
+
+import sys
+
+ON_VM = sys.implementation.name == "micropython"
+
+
+class Skip(Exception):
+    """A test that does not apply on this VM. tools/vm_runner.py counts it as skipped."""
+
+
+def skip(reason):
+    if not ON_VM:
+        import pytest  # pyright: ignore[reportMissingImports]  (host only)
+
+        pytest.skip(reason)
+    raise Skip(reason)
+
+
+def requires_vm(reason="needs the MicroPython VM (heap_lock, real ticks)"):
+    if not ON_VM:
+        skip(reason)
+
+
+def raises(exc_type, fn, *args, **kwargs):
+    """Assert that fn(*args, **kwargs) raises exc_type; return the exception."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s not raised" % exc_type.__name__)
+
+
+def alloc_bytes(fn, *args):
+    """Bytes the heap grew by during fn(*args) on the VM (gc disabled while measuring)."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = gc.mem_alloc()
+        fn(*args)
+        return gc.mem_alloc() - before
+    finally:
+        gc.enable()
