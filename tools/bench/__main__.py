@@ -16,7 +16,7 @@ import tools.bench as pkg
 
 
 def modules(only=None):
-    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("bench_"))
+    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name[:6] == "bench_")
     return [n for n in names if only is None or only in n]
 
 
@@ -35,8 +35,11 @@ def main(argv=None):
         print("bench [%d/%d] %s ..." % (i, len(names), name), file=sys.stderr, flush=True)
         mod = importlib.import_module("tools.bench." + name)
         results.update(mod.run())
-        print("bench [%d/%d] %s done in %.1f s" % (i, len(names), name, time.monotonic() - t0),
-              file=sys.stderr, flush=True)
+        print(
+            "bench [%d/%d] %s done in %.1f s" % (i, len(names), name, time.monotonic() - t0),
+            file=sys.stderr,
+            flush=True,
+        )
     if args.json:
         print(json.dumps(results, sort_keys=True))
     else:
