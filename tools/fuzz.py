@@ -224,7 +224,7 @@ def _mk2_overlong(rng):
 
 
 def fuzz_mk2(seed, count, progress=None):
-    from vebus import mk2
+    from vebus import mk2  # pyright: ignore[reportAttributeAccessIssue]
 
     rng = random.Random("mk2:%d" % seed)
     corpus = _mk2_corpus(rng, mk2)
@@ -317,7 +317,7 @@ def _shard(args):
 
 
 def _merge(results):
-    total = {"inputs": 0, "bytes": 0, "frames": 0, "raw_cs": 0}
+    total: dict = {"inputs": 0, "bytes": 0, "frames": 0, "raw_cs": 0}
     counts = {}
     for r in results:
         for k in total:
@@ -389,7 +389,7 @@ def main(argv=None):
 
 def _have_mk2():
     try:
-        from vebus import mk2  # noqa: F401
+        from vebus import mk2  # noqa: F401  # pyright: ignore[reportAttributeAccessIssue]
     except ImportError:
         return False
     return True

@@ -2,8 +2,8 @@
 decoders with a planted defect."""
 
 import pytest
-import vebus
 
+import vebus
 from tools import fuzz
 
 
