@@ -13,6 +13,9 @@ from micropython import const
 CMD = const(0xFF)  # second byte of a command frame
 PROBE_BMS_FRAME = b"\x06\x21\xff\xff\xff\xff\x83\x4a"  # CONFIRMED, sums to 0xF0
 PROBE_DMC_FRAME = b"\x06\x21\xff\xff\xff\xff\x80\x4d"  # CONFIRMED, sums to 0xF0
+BMS_PROBE = PROBE_BMS_FRAME
+DMC_PROBE = PROBE_DMC_FRAME
+MAX_FRAME = const(64)  # default Mk2Decoder buffer: longest frame accepted, len and cs included
 
 # Commands (ASCII letters)
 CMD_ADDRESS = const(0x41)  # 'A' select address
@@ -98,7 +101,7 @@ class Mk2Frame:
 class Mk2Decoder:
     """Stream decoder for MK2 frames: on_frame(frame), on_reject(reason, raw_view)."""
 
-    def __init__(self, on_frame=None, on_reject=None, maxlen=64):
+    def __init__(self, on_frame=None, on_reject=None, maxlen=MAX_FRAME):
         self._buf = bytearray(maxlen)
         mv = memoryview(self._buf)
         self._views = [mv[:k] for k in range(maxlen + 1)]
@@ -120,6 +123,10 @@ class Mk2Decoder:
 
     def pending(self):
         return self._n
+
+    def reset(self):
+        """Forget a partial frame (do it after a read timeout: MK2 has no end byte)."""
+        self._n = 0
 
     def _drain(self):
         buf = self._buf
@@ -162,3 +169,6 @@ class Mk2Decoder:
         for i in range(m):
             buf[i] = buf[k + i]
         self._n = m
+
+
+Decoder = Mk2Decoder
