@@ -1,0 +1,316 @@
+"""A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
+
+Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
+PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, init),
+WDT(timeout).feed(), reset(), lightsleep(), idle(), unique_id(), reset_cause() and the
+reset-cause constants.
+
+Test side:
+  pins                 dict id -> fake Pin (the first object built for that id; every Pin(id)
+                       shares one state, like the hardware register it stands for)
+  pin.is_floating()    True when the pin drives nothing: mode IN without pull, OPEN_DRAIN at 1
+                       without pull, or never configured since the last reset (high impedance)
+  pin.external = lvl   what the outside world drives onto the pin (None: nothing, the pull
+                       decides; a floating input with nothing driving it reads 0)
+  pin.transitions      how many times the pin's driven state (mode/value) changed
+  uarts                dict id -> fake UART
+  uart.inject(data)    bytes arriving from the wire (an rx overrun drops what does not fit in
+                       rxbuf and counts `uart.overruns`, like the real ring buffer)
+  uart.take_tx()       bytes the firmware put on the wire since the last call
+  uart.de              optional Pin: when set, a write while that pin is not driven high is lost
+                       (counted in `uart.lost`) as on a real transceiver with DE low
+  uart.echo            True (default): written bytes come back on rx, receiver always enabled
+  uart.tx_busy_polls   txdone() answers False this many times after each write (default 1)
+  wdt                  the WDT instance (None until the firmware starts one)
+  wdt.expired(now_ms)  True when more than `timeout` ms passed since the last feed
+  set_clock(fn)        the ticks_ms callable the fakes read (WDT feeds); default time.ticks_ms
+  lightsleep_calls, lightsleep_ms, sleep_hook(ms)   what lightsleep was asked; an optional hook
+                       (e.g. a virtual clock advancing by ms)
+  reset()              raises ResetRequested (a BaseException: no `except Exception` swallows it)
+  reset_fakes(cause)   a simulated power cycle: pins, UARTs and WDT forgotten (files stay);
+                       reset_cause() then answers `cause` (PWRON_RESET by default)
+"""
+
+import time
+
+PWRON_RESET = 1
+HARD_RESET = 2
+WDT_RESET = 3
+DEEPSLEEP_RESET = 4
+SOFT_RESET = 5
+
+pins = {}
+uarts = {}
+wdt = None
+lightsleep_calls = 0
+lightsleep_ms = 0
+sleep_hook = None
+_cause = PWRON_RESET
+_clock = None
+
+
+class ResetRequested(BaseException):
+    """machine.reset() was called: the test decides what a reboot means."""
+
+
+def set_clock(fn=None):
+    """Use fn() (ticks in ms) as the fakes' clock; None goes back to time.ticks_ms."""
+    global _clock
+    _clock = fn
+
+
+def _now():
+    if _clock is not None:
+        return _clock()
+    return time.ticks_ms()  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def reset_fakes(cause=PWRON_RESET):
+    """Forget every pin, UART and the watchdog: RAM is lost, files are kept."""
+    global wdt, lightsleep_calls, lightsleep_ms, _cause, sleep_hook
+    pins.clear()
+    uarts.clear()
+    wdt = None
+    lightsleep_calls = 0
+    lightsleep_ms = 0
+    sleep_hook = None
+    _cause = cause
+
+
+def reset_cause():
+    return _cause
+
+
+def reset():
+    raise ResetRequested()
+
+
+def soft_reset():
+    raise ResetRequested()
+
+
+def lightsleep(ms=None):
+    global lightsleep_calls, lightsleep_ms
+    lightsleep_calls += 1
+    if ms is not None:
+        lightsleep_ms += ms
+        if sleep_hook is not None:
+            sleep_hook(ms)
+
+
+def idle():
+    pass
+
+
+def freq(hz=None):
+    return 125_000_000
+
+
+def unique_id():
+    return b"\xe6\x60\x58\x38\x83\x4a\x2b\x2c"
+
+
+class _PinState:
+    def __init__(self):
+        self.mode = None  # None: never configured since reset (high impedance)
+        self.pull = None
+        self.out = 0
+        self.external = None
+        self.transitions = 0
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_FALLING = 4
+    IRQ_RISING = 8
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
+        self.id = id
+        s = pins.get(id)
+        if s is None:
+            pins[id] = self
+            self._s = _PinState()
+        else:
+            self._s = s._s
+        if mode != -1 or pull != -1 or value is not None:
+            self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
+        s = self._s
+        before = (s.mode, s.pull, s.out)
+        if value is not None:
+            s.out = 1 if value else 0
+        if mode != -1:
+            s.mode = mode
+        if pull != -1:
+            s.pull = pull
+        if (s.mode, s.pull, s.out) != before:
+            s.transitions += 1
+
+    def value(self, x=None):
+        s = self._s
+        if x is None:
+            if s.mode == Pin.OUT:
+                return s.out
+            if s.mode == Pin.OPEN_DRAIN and s.out == 0:
+                return 0
+            if s.external is not None:
+                return 1 if s.external else 0
+            if s.pull == Pin.PULL_UP:
+                return 1
+            return 0
+        x = 1 if x else 0
+        if x != s.out:
+            s.out = x
+            if s.mode in (Pin.OUT, Pin.OPEN_DRAIN):
+                s.transitions += 1
+        return None
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def __call__(self, x=None):
+        return self.value(x)
+
+    # ---- test side ----
+    def is_floating(self):
+        s = self._s
+        if s.pull is not None:
+            return False
+        if s.mode is None or s.mode == Pin.IN:
+            return True
+        return s.mode == Pin.OPEN_DRAIN and s.out == 1
+
+    def is_driven_high(self):
+        """True when the pin itself drives a high level (push-pull output at 1)."""
+        return self._s.mode == Pin.OUT and self._s.out == 1
+
+    def mode(self):
+        return self._s.mode
+
+    def pull(self):
+        return self._s.pull
+
+    @property
+    def external(self):
+        return self._s.external
+
+    @external.setter
+    def external(self, level):
+        self._s.external = level
+
+    @property
+    def transitions(self):
+        return self._s.transitions
+
+    def __repr__(self):
+        s = self._s
+        return "Pin(%r, mode=%r, pull=%r, out=%r)" % (self.id, s.mode, s.pull, s.out)
+
+
+class UART:
+    def __init__(self, id, baudrate=9600, bits=8, parity=None, stop=1, **kw):
+        self.id = id
+        self.rx = bytearray()
+        self.tx = bytearray()
+        self.overruns = 0
+        self.lost = 0
+        self.writes = 0
+        self.echo = True
+        self.de = None
+        self.tx_busy_polls = 1
+        self._busy = 0
+        self.rxbuf = 256
+        self.baudrate = 9600
+        self.init(baudrate, bits, parity, stop, **kw)
+        uarts[id] = self
+
+    def init(self, baudrate=9600, bits=8, parity=None, stop=1, **kw):
+        self.baudrate = baudrate
+        self.bits = bits
+        self.parity = parity
+        self.stop = stop
+        self.rxbuf = kw.get("rxbuf") or self.rxbuf
+        self.timeout = kw.get("timeout", 0)
+
+    def deinit(self):
+        pass
+
+    def any(self):
+        return len(self.rx)
+
+    def read(self, n=None):
+        if not self.rx:
+            return None
+        if n is None or n > len(self.rx):
+            n = len(self.rx)
+        out = bytes(self.rx[:n])
+        self.rx[:n] = b""
+        return out
+
+    def readinto(self, buf, n=None):
+        if not self.rx:
+            return None
+        m = len(buf) if n is None else min(n, len(buf))
+        m = min(m, len(self.rx))
+        buf[:m] = self.rx[:m]
+        self.rx[:m] = b""
+        return m
+
+    def write(self, buf):
+        n = len(buf)
+        self.writes += 1
+        self._busy = self.tx_busy_polls
+        if self.de is not None and not self.de.is_driven_high():
+            self.lost += n
+            return n
+        self.tx.extend(buf)
+        if self.echo:
+            self.inject(buf)
+        return n
+
+    def txdone(self):
+        if self._busy > 0:
+            self._busy -= 1
+            return False
+        return True
+
+    def flush(self):
+        self._busy = 0
+
+    # ---- test side ----
+    def inject(self, data):
+        room = self.rxbuf - len(self.rx)
+        if len(data) > room:
+            self.overruns += len(data) - room
+            data = data[:room]
+        self.rx.extend(data)
+
+    def take_tx(self):
+        out = bytes(self.tx)
+        self.tx = bytearray()
+        return out
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        global wdt
+        self.timeout = timeout
+        self.feeds = 0
+        self.last_feed = _now()
+        wdt = self
+
+    def feed(self):
+        self.feeds += 1
+        self.last_feed = _now()
+
+    # ---- test side ----
+    def expired(self, now_ms):
+        return time.ticks_diff(now_ms, self.last_feed) > self.timeout  # pyright: ignore[reportAttributeAccessIssue]
