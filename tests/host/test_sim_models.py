@@ -51,7 +51,10 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         ({"name": "x", "duration_s": 5, "inputs": [{"btv": "ok"}]}, "inputs[0].t"),
         ({"name": "x", "duration_s": 5, "inputs": [{"t": 1}]}, "inputs[0]"),
         ({"name": "x", "duration_s": 5, "inputs": [{"t": 1, "battery": 0}]}, "inputs[0].battery"),
-        ({"name": "x", "duration_s": 5, "inputs": [{"t": 1, "bus_noise": 2}]}, "inputs[0].bus_noise"),
+        (
+            {"name": "x", "duration_s": 5, "inputs": [{"t": 1, "bus_noise": 2}]},
+            "inputs[0].bus_noise",
+        ),
         ({"name": "x", "duration_s": 5, "inputs": [{"t": 1, "ac_in": 1}]}, "inputs[0].ac_in"),
         ({"name": "x", "duration_s": 5, "inputs": {"t": 1}}, "inputs"),
         ({"name": "x", "duration_s": 5, "settings": []}, "settings"),
@@ -182,15 +185,15 @@ def test_multi_rules():
     assert m.mode(5.0) == "on"  # startup grace
     assert m.mode(11.0) == "emergency" and m.charge(11.0) == "reduced"
     assert m.charge_amps(11.0) == 5.0
-    m.heard_bms(11.0, True, True, False, 0, 100, False)
+    m.heard_bms(11.0, True, True, False, 0, 255)
     assert m.mode(12.0) == "on" and m.charge(12.0) == "full"
-    m.heard_bms(12.0, True, False, True, 0, 100, False)
+    m.heard_bms(12.0, True, False, True, 0, 255)
     assert m.mode(12.5) == "charger_only"
     m.ac_in = False
     assert m.charge(12.5) == "zero" and not m.inverting(12.5)
     old = Multi(firmware=400)
     old.power_up(0.0)
-    old.heard_bms(1.0, True, True, False, 0, 100, False)
+    old.heard_bms(1.0, True, True, False, 0, 255)
     assert old.error(2.0) == 15 and old.mode(2.0) == "off"
 
 

@@ -37,11 +37,15 @@ class Gx:
         self.heard_at = now
 
     def heard_bms(self, now, allow_charge, allow_discharge, prealarm, error):
+        """A BMS status frame. True if a flag changed (or the BMS came back)."""
+        before = (self.connected(now), self.allow_to_charge, self.allow_to_discharge)
+        before += (self.prealarm,)
         self.heard_at = now
         self.allow_to_charge = 1 if allow_charge else 0
         self.allow_to_discharge = 1 if allow_discharge else 0
         self.prealarm = 1 if prealarm else 0
         self.error = error
+        return before != (True, self.allow_to_charge, self.allow_to_discharge, self.prealarm)
 
     def connected(self, now):
         return self.heard_at is not None and now - self.heard_at <= self.lost_after_s

@@ -26,8 +26,7 @@ class BmsView:
         self.allow_discharge = False
         self.prealarm = False
         self.error = 0
-        self.charge_rate = 0  # percent
-        self.low_power = False
+        self.charge_rate = 0  # AllowToChargeRate, 0..255 (255 = full)
 
 
 class Multi:
@@ -55,19 +54,29 @@ class Multi:
         self.switch = "on"
 
     def heard_switch(self, command):
-        """command: "off" | "charger_only" | "inverter_only" | "on"."""
+        """command: "off" | "charger_only" | "inverter_only" | "on". True if it changed."""
+        changed = command != self.switch
         self.switch = command
+        return changed
 
-    def heard_bms(self, now, allow_charge, allow_discharge, prealarm, error, rate, low_power):
+    def heard_bms(self, now, allow_charge, allow_discharge, prealarm, error, rate):
+        """A BMS status frame. True if anything the Multi decides on changed."""
         b = self.bms
+        changed = self.bms_heard_at is None or (
+            b.allow_charge,
+            b.allow_discharge,
+            b.prealarm,
+            b.error,
+            b.charge_rate,
+        ) != (allow_charge, allow_discharge, prealarm, error, rate)
         b.allow_charge = allow_charge
         b.allow_discharge = allow_discharge
         b.prealarm = prealarm
         b.error = error
         b.charge_rate = rate
-        b.low_power = low_power
         self.bms_heard_at = now
         self.bms_ever = True
+        return changed
 
     # ---- what it decides ----
     def bms_silent(self, now):
@@ -90,13 +99,14 @@ class Multi:
             return "off"
         if self.bms_silent(now):
             return "emergency"
-        if self.switch == "off":
-            return "off"
         if self.bms_heard_at is None:  # start-up grace: nothing heard yet, nothing limited
             return self.switch
         b = self.bms
-        if b.low_power:
-            return "low_power"
+        if self.switch == "off":
+            # Held off by a BMS that allows neither charging nor discharging: low power.
+            if not b.allow_charge and not b.allow_discharge and not b.error:
+                return "low_power"
+            return "off"
         mode = self.switch
         if not b.allow_discharge:
             if mode == "on":
@@ -106,7 +116,7 @@ class Multi:
         return mode
 
     def charge(self, now):
-        """"full" | "reduced" | "zero": what the charger does now."""
+        """ "full" | "reduced" | "zero": what the charger does now."""
         mode = self.mode(now)
         if not self.ac_in or mode in ("off", "low_power", "inverter_only"):
             return "zero"
@@ -115,10 +125,10 @@ class Multi:
         b = self.bms
         if self.bms_heard_at is None:
             return "full"
-        if not b.allow_charge:
+        if b.charge_rate <= 0:
             return "zero"
-        if b.charge_rate < 100:
-            return "reduced"
+        if not b.allow_charge or b.charge_rate < 255:
+            return "reduced"  # high cell: bulk with a reduced current so the cells can balance
         return "full"
 
     def charge_amps(self, now):
@@ -129,8 +139,27 @@ class Multi:
             return min(EMERGENCY_CHARGE_A, self.charge_a_full)
         if state == "reduced":
             rate = self.bms.charge_rate
-            return self.charge_a_full * (rate / 100.0 if rate > 0 else REDUCED_FRACTION)
+            return self.charge_a_full * (rate / 255.0 if rate < 255 else REDUCED_FRACTION)
         return self.charge_a_full
+
+    def version_number(self):
+        """The VE.Bus firmware number as the Multi reports it: the last 3 digits are `firmware`."""
+        return 2629000 + self.firmware
+
+    def winmon_reply(self, payload):
+        """The reply payload to a Winmon command (`00 ID code ...`) addressed to this Multi.
+
+        Software version (MK2 protocol 3.14): 0x05 -> `00 ID 82 lo hi` (bits 0..15), 0x06 ->
+        `00 ID 83 lo hi` (bits 16..31). Anything else: `00 ID 80` (command not supported).
+        """
+        msg_id, code = payload[1], payload[2]
+        self.version_queries += 1
+        v = self.version_number()
+        if code == 0x05:
+            return bytes((0x00, msg_id, 0x82, v & 0xFF, (v >> 8) & 0xFF))
+        if code == 0x06:
+            return bytes((0x00, msg_id, 0x83, (v >> 16) & 0xFF, (v >> 24) & 0xFF))
+        return bytes((0x00, msg_id, 0x80))
 
     def inverting(self, now):
         """True when the Multi feeds its AC loads from the battery."""

@@ -1,7 +1,8 @@
 """timeline.png: every signal of a run on one time axis (matplotlib, Agg backend, no display).
 
 Panels, top to bottom: lowest/highest cell voltage with the BTV thresholds; temperature and battery
-current; the three outputs; the three LEDs; the Multi's mode and charge; the GX's flags and the bus.
+current; the three outputs; the three LEDs; the Multi's mode and charge; the GX's flags and
+the bus.
 """
 
 import matplotlib
@@ -115,12 +116,22 @@ def render(tl, duration, path, title=""):
     x, y = xy("multi_mode", lambda v: MODES.index(v) if v in MODES else 0)
     ax.step(x, y, where="post", color="tab:blue", label="Multi mode")
     x, y = xy("multi_charge", lambda v: CHARGE.index(v) if v in CHARGE else 0)
-    ax.step(x, [-2 + v * 0.6 for v in y], where="post", color="tab:green", label="Multi charge")
+    ax.step(x, [-4 + v for v in y], where="post", color="tab:green", label="Multi charge")
     x, y = xy("multi_error", lambda v: 0 if v is None else 1)
     if any(y):
-        ax.fill_between(x, -2.2, [-2.2 + 7.7 * v for v in y], step="post", color="red", alpha=0.15)
-    ax.set_yticks(list(range(len(MODES))) + [-2, -1.4, -0.8])
-    ax.set_yticklabels(list(MODES) + ["charge 0", "reduced", "full"], fontsize=8)
+        ax.fill_between(
+            x,
+            -4.3,
+            [-4.3 + 9.6 * v for v in y],
+            step="post",
+            color="red",
+            alpha=0.15,
+            label="VE.Bus error",
+        )
+    ax.axhline(-0.5, color="grey", lw=0.5)
+    ax.set_yticks(list(range(len(MODES))) + [-4, -3, -2])
+    ax.set_yticklabels(list(MODES) + ["charge zero", "charge reduced", "charge full"], fontsize=8)
+    ax.set_ylim(-4.5, len(MODES) - 0.5)
     ax.set_ylabel("Multi")
     ax.grid(alpha=0.3)
 

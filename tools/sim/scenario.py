@@ -131,7 +131,7 @@ def _input(i, raw, duration_s, batteries):
         raise ScenarioError("%s: expected an object, got %s" % (where, json.dumps(raw)))
     if "t" not in raw:
         raise ScenarioError("%s.t: missing (seconds from the start)" % where)
-    rec = {"t": _num(where + ".t", raw["t"], 0, duration_s)}
+    rec: dict = {"t": _num(where + ".t", raw["t"], 0, duration_s)}
     if len(raw) < 2:
         raise ScenarioError("%s: nothing to change besides t" % where)
     for key, v in raw.items():

@@ -11,6 +11,7 @@ firmware's ticks and the loop's timers agree to the millisecond.
 
 import asyncio
 import selectors
+from typing import Any
 
 from tools import hostcompat
 
@@ -24,7 +25,7 @@ class _VirtualSelector(selectors.BaseSelector):
 
     def __init__(self):
         self._map = {}
-        self.loop = None
+        self.loop: Any = None
 
     def register(self, fileobj, events, data=None):
         key = selectors.SelectorKey(fileobj, _fd(fileobj), events, data)
@@ -67,7 +68,8 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def advance_to_next(self, timeout):
         """Jump to the earliest timer (its exact microsecond), or by `timeout` if it is later."""
-        sched = self._scheduled  # asyncio's timer heap: [0] is the earliest
+        # asyncio's timer heap: [0] is the earliest
+        sched = self._scheduled  # pyright: ignore[reportAttributeAccessIssue]
         step = round(timeout * 1e6)
         if sched:
             when = round(sched[0].when() * 1e6)
