@@ -11,6 +11,8 @@ the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follo
 `system.mains_detector`), then the scenario's `settings`, validated by the firmware's own table.
 """
 
+from typing import Any
+
 import machine  # tests/fakes/machine.py
 
 from tools.sim.scenario import INITIAL_INPUTS, ScenarioError
@@ -53,7 +55,7 @@ class _PinWatch:
         self._orig = None
 
     def install(self):
-        Pin = machine.Pin
+        Pin: Any = machine.Pin
         self._orig = (Pin.init, Pin.value)
         orig_init, orig_value = self._orig
         fns = self.fns
