@@ -66,3 +66,36 @@ def test_encode_allocates_nothing_under_heap_lock():
     _locked(run)
     assert lens == [14, 10]
     assert alloc_bytes(run) == 0
+
+
+def test_catalogue_builders_and_mk2_decoder_allocate_nothing():
+    requires_vm()
+    from vebus import catalogue as cat
+    from vebus import mk2
+
+    # A closure with more than 5 free variables allocates its argument array on every call
+    # (MicroPython objclosure.c): run() sees a single tuple.
+    seen = [0]
+
+    def on_mk2(f):
+        seen[0] += 1
+
+    frames = bytearray(mk2.PROBE_BMS_FRAME + b"\x02\xff\x56\xa9\x04\xff\x41\x01\x00\xbb")
+    ctx = (cat, mk2, bytearray(32), bytearray(64), frames, mk2.Mk2Decoder(on_mk2))
+
+    def run():
+        c, m, p, out, data, dec = ctx
+        n = c.build_bms_status(p, True, False, True, False, 200, 0)
+        encode_data(out, c.BMS_ADDR, 3, p, n)
+        n = c.build_probe_answer(p, 1146100)
+        m.encode_vebus(out, p, n)
+        c.build_ac_info(p, 50000, 2472)
+        assert c.get(p, c.AC_FREQ) == 50000
+        c.build_switch(p, c.SWITCH_CHARGER_ONLY)
+        c.build_write_via_id(p, 0x42, 0x83, -300)
+        dec.feed(data, 0, len(data))
+
+    run()
+    _locked(run)
+    assert seen[0] == 6
+    assert alloc_bytes(run) == 0

@@ -166,7 +166,7 @@ class Pin:
         x = 1 if x else 0
         if x != s.out:
             s.out = x
-            if s.mode in (Pin.OUT, Pin.OPEN_DRAIN):
+            if s.mode == Pin.OUT or s.mode == Pin.OPEN_DRAIN:
                 s.transitions += 1
         return None
 
@@ -264,7 +264,12 @@ class UART:
         self.rx[:m] = b""
         return m
 
-    def write(self, buf):
+    def write(self, buf, a=None, b=None):
+        # MicroPython stream write: write(buf), write(buf, max_len), write(buf, off, max_len)
+        if b is not None:
+            buf = bytes(buf[a : a + b])
+        elif a is not None:
+            buf = bytes(buf[:a])
         n = len(buf)
         self.writes += 1
         self._busy = self.tx_busy_polls

@@ -1,0 +1,197 @@
+"""BTV loop decoding: raw input levels + ticks -> a debounced, stale-checked battery Condition.
+
+    dec = BtvDecoder(settings)          # wire=Wire(settings) by default (btv_wire.py)
+    lvl = dec.drive(now)                # level for the self-test output (0 when the test is off)
+    dec.sample(now, levels)             # levels: int, bit n = raw level of input n
+    cond = dec.condition(now)           # the same preallocated Condition object every call
+
+Condition fields: loop_ok, discharge_ok, charge_ok, prealarm (bools), reasons (codes.R_* bits).
+Fail safe: an input never sampled or not yet stable for `debounce_ms` (R_UNKNOWN: start-up),
+or one whose samples stopped for `stale_ms` (R_STALE: a loop fault that latches) makes the
+loop not OK: nothing allowed.
+
+Optional pulsed self-test (`btv_selftest`): every `btv_selftest_period_ms` the decoder asks for a
+pulse (drive() returns 1; the board's test output then breaks the loop). A sample taken at least
+`btv_selftest_settle_ms` into the pulse must show every tested input "not OK"; samples taken during
+the pulse and for one pulse length after it are kept out of the debouncers. Two failed pulses in a
+row, or no completed test for three periods, give R_STUCK (a stuck input cannot fake "OK").
+No allocation per call.
+"""
+
+from time import ticks_add, ticks_diff
+
+from firmware.core.btv_wire import Wire
+from firmware.core.codes import R_STALE, R_STUCK, R_UNKNOWN
+from firmware.core.debounce import Debounce
+
+N_INPUTS = 8
+_IDLE = 0
+_PULSE = 1
+_RECOVER = 2
+STUCK_AFTER = 2  # failed pulses in a row
+
+
+class Condition:
+    """What the BTV loop says now. Filled in place by BtvDecoder.condition()."""
+
+    def __init__(self):
+        self.loop_ok = False
+        self.discharge_ok = False
+        self.charge_ok = False
+        self.prealarm = False
+        self.reasons = R_UNKNOWN
+
+    def set_ok(self):
+        """All OK (for tests and simulators that skip the electrical layer)."""
+        self.loop_ok = self.discharge_ok = self.charge_ok = True
+        self.prealarm = False
+        self.reasons = 0
+
+    def copy_from(self, other):
+        self.loop_ok = other.loop_ok
+        self.discharge_ok = other.discharge_ok
+        self.charge_ok = other.charge_ok
+        self.prealarm = other.prealarm
+        self.reasons = other.reasons
+
+
+class BtvDecoder:
+    def __init__(self, settings, wire=None):
+        s = settings
+        self.wire = wire if wire is not None else Wire(s)
+        self.cond = Condition()
+        self.stale_ms = s.stale_ms
+        self.deb = [Debounce(s.debounce_ms) for _ in range(N_INPUTS)]
+        self._last = [0] * N_INPUTS  # tick of the last fresh sample of each input
+        self._fresh = 0  # bit n: input n has a sample younger than stale_ms
+        self._stale = 0  # bit n: input n had samples, then none for stale_ms
+        self._used = self.wire.used_mask
+        # self-test
+        self.selftest = s.btv_selftest
+        self._period = s.btv_selftest_period_ms
+        self._pulse_ms = s.btv_selftest_pulse_ms
+        self._settle = s.btv_selftest_settle_ms
+        self._test_mask = self.wire.test_mask
+        self._phase = _IDLE
+        self._t_phase = 0
+        self._checked = False
+        self._started = False
+        self._pass_init = False
+        self._t_pass = 0
+        self._pass_ripe = False  # True once the last pass is older than 3 periods
+        self.test_failures = 0  # failed pulses in a row
+        self.tests_passed = 0
+        self.tests_failed = 0
+
+    # --- self-test schedule -------------------------------------------------------------------
+    def drive(self, now):
+        """Level for the self-test output now (1 = pulse: break the loop). Always 0 if disabled."""
+        if not self.selftest:
+            return 0
+        if not self._started:
+            self._started = True
+            self._t_phase = ticks_add(now, self._period)
+            return 0
+        ph = self._phase
+        if ph == _IDLE:
+            if ticks_diff(now, self._t_phase) >= 0:
+                self._phase = _PULSE
+                self._t_phase = now
+                self._checked = False
+                return 1
+            return 0
+        if ph == _PULSE:
+            if ticks_diff(now, self._t_phase) >= self._pulse_ms:
+                if not self._checked:
+                    self._fail()
+                self._phase = _RECOVER
+                self._t_phase = now
+                return 0
+            return 1
+        if ticks_diff(now, self._t_phase) >= self._pulse_ms:
+            self._phase = _IDLE
+            self._t_phase = ticks_add(now, self._period)
+        return 0
+
+    def _fail(self):
+        self.test_failures += 1
+        self.tests_failed += 1
+
+    def _check(self, now, levels):
+        ok = (levels ^ self.wire.ok_low) & self._test_mask  # bits of inputs still saying OK
+        if ok:
+            self._fail()
+        else:
+            self.test_failures = 0
+            self.tests_passed += 1
+            self._t_pass = now
+            self._pass_ripe = False
+        self._checked = True
+        self._phase = _RECOVER  # end the pulse early: the board lets go of the loop next drive()
+        self._t_phase = now
+
+    # --- samples --------------------------------------------------------------------------------
+    def sample(self, now, levels, mask=0xFF):
+        """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read."""
+        ph = self._phase
+        if ph == _PULSE:
+            if not self._checked and ticks_diff(now, self._t_phase) >= self._settle:
+                self._check(now, levels)
+        deb = self.deb
+        last = self._last
+        for n in range(N_INPUTS):
+            bit = 1 << n
+            if mask & bit:
+                last[n] = now
+                self._fresh |= bit
+                self._stale &= ~bit
+                if ph == _IDLE:
+                    deb[n].feed(now, (levels >> n) & 1)
+
+    def condition(self, now):
+        """Decode the debounced levels into self.cond (also returned)."""
+        c = self.cond
+        used = self._used
+        levels = 0
+        unknown = False
+        deb = self.deb
+        last = self._last
+        for n in range(N_INPUTS):
+            bit = 1 << n
+            if not used & bit:
+                continue
+            if self._fresh & bit and ticks_diff(now, last[n]) > self.stale_ms:
+                self._fresh &= ~bit
+                self._stale |= bit
+                deb[n].reset()  # an old level is not trusted when samples come back
+            lv = deb[n].level
+            if lv < 0:
+                unknown = True
+            elif lv:
+                levels |= bit
+        if used & self._stale:
+            return self._fault(R_STALE)
+        if unknown or used & ~self._fresh:
+            return self._fault(R_UNKNOWN)
+        if self.selftest:
+            if self.test_failures >= STUCK_AFTER:
+                return self._fault(R_STUCK)
+            if not self._pass_init:
+                self._pass_init = True
+                self._t_pass = now
+            elif not self._pass_ripe:
+                if ticks_diff(now, self._t_pass) > 3 * (self._period + 2 * self._pulse_ms):
+                    self._pass_ripe = True
+            if self._pass_ripe:
+                return self._fault(R_STUCK)
+        self.wire.decode(levels, c)
+        return c
+
+    def _fault(self, reason):
+        c = self.cond
+        c.loop_ok = False
+        c.discharge_ok = False
+        c.charge_ok = False
+        c.prealarm = False
+        c.reasons = reason
+        return c

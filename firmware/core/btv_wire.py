@@ -1,0 +1,92 @@
+"""The electrical meaning of the BTV loop inputs: debounced levels -> battery condition.
+
+THE REPLACEABLE LAYER. Victron does not publish the M8 pinout, the voltages or how pre-alarm is
+encoded, so this module only knows what settings say: which input number carries which signal
+(`btv_discharge_input`, `btv_charge_input`, `btv_prealarm_input`, `btv_loop_input`,
+`btv_low_temp_input`, `btv_high_temp_input`; -1 = not wired) and each input's polarity
+(`btv_ok_low_mask`: bit n set = input n reads 0 when the battery says OK). A bench capture of the
+real encoding changes this file (or the settings) and nothing else.
+
+The rule it implements: a passive, intact loop reads OK on every line. Without a dedicated loop
+input, both the discharge and the charge line saying "not allowed" at once is an open loop (an
+unplugged cable drops every line) -- its consequences cover both alarms, and it latches.
+
+    w = Wire(settings)
+    w.decode(levels, cond)   # levels: int, bit n = debounced level of input n; fills cond
+    w.used_mask              # inputs that must be sampled (stale / unknown checks)
+    w.test_mask              # inputs that must follow the self-test pulse
+"""
+
+from firmware.core.codes import (
+    R_HIGH_CELL,
+    R_HIGH_TEMP,
+    R_LOW_CELL,
+    R_LOW_TEMP,
+    R_OPEN_LOOP,
+    R_PREALARM,
+)
+
+
+def _bit(n):
+    return (1 << n) if n >= 0 else 0
+
+
+class Wire:
+    def __init__(self, settings):
+        s = settings
+        self.dis = s.btv_discharge_input
+        self.chg = s.btv_charge_input
+        self.pa = s.btv_prealarm_input
+        self.loop = s.btv_loop_input
+        self.lt = s.btv_low_temp_input
+        self.ht = s.btv_high_temp_input
+        self.ok_low = s.btv_ok_low_mask
+        self.used_mask = (
+            _bit(self.dis)
+            | _bit(self.chg)
+            | _bit(self.pa)
+            | _bit(self.loop)
+            | _bit(self.lt)
+            | _bit(self.ht)
+        )
+        self.test_mask = _bit(self.dis) | _bit(self.chg) | _bit(self.loop)
+
+    def ok_levels(self):
+        """Raw levels of every used input when the battery says OK (for tests, simulators)."""
+        return (~self.ok_low) & self.used_mask
+
+    def decode(self, levels, cond):
+        """Fill cond.loop_ok / discharge_ok / charge_ok / prealarm / reasons from the levels."""
+        ok = levels ^ self.ok_low  # bit n = 1: input n says OK
+        dis = (ok >> self.dis) & 1 == 1
+        chg = (ok >> self.chg) & 1 == 1
+        if self.loop >= 0:
+            loop = (ok >> self.loop) & 1 == 1
+        else:
+            loop = dis or chg
+        if not loop:
+            cond.loop_ok = False
+            cond.discharge_ok = False
+            cond.charge_ok = False
+            cond.prealarm = False
+            cond.reasons = R_OPEN_LOOP
+            return
+        reasons = 0
+        if not dis:
+            reasons |= R_LOW_CELL
+        if self.lt >= 0 and not (ok >> self.lt) & 1:
+            reasons |= R_LOW_TEMP
+            chg = False
+        if self.ht >= 0 and not (ok >> self.ht) & 1:
+            reasons |= R_HIGH_TEMP
+            chg = False
+        if not chg and not reasons & (R_LOW_TEMP | R_HIGH_TEMP):
+            reasons |= R_HIGH_CELL
+        pa = self.pa >= 0 and not (ok >> self.pa) & 1
+        if pa:
+            reasons |= R_PREALARM
+        cond.loop_ok = True
+        cond.discharge_ok = dis
+        cond.charge_ok = chg
+        cond.prealarm = pa
+        cond.reasons = reasons

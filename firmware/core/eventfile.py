@@ -1,0 +1,109 @@
+"""Event log on flash: append-only fixed-size records, each with its own CRC.
+
+Record (RECORD_SIZE = 16 bytes, little-endian):
+    0  u8   MAGIC 0xEB
+    1  u8   event code (events.EV_*)
+    2  u16  reason bits (codes.R_*)
+    4  i32  arg
+    8  u32  tick (ms, as the board's ticks_ms; meaningful within one boot)
+    12 u16  boot number (latch.py counts boots), so ticks of different boots are not mixed
+    14 u16  CRC-16/CCITT of bytes 0..13
+
+A power cut mid-write leaves a torn last record: its CRC fails and the reader drops it. The
+reader resynchronises byte by byte after a bad record, so records appended after a torn one
+(the next boot appends behind it) are read too. Works with any file-like object (read / write).
+
+    buf = bytearray(RECORD_SIZE)
+    encode(buf, code, reason, arg, tick, boot); f.write(buf)
+    for code, reason, arg, tick, boot in decode_all(data): ...
+    log = EventFile("/events.log", max_bytes)    # path-based: append() rotates to <path>.1
+"""
+
+import os
+import struct
+
+from firmware.core.crc import crc16
+
+MAGIC = 0xEB
+RECORD_SIZE = 16
+_FMT = "<BBHiIH"
+
+
+def encode(buf, code, reason, arg, tick, boot):
+    """Fill a 16-byte buffer with one record."""
+    struct.pack_into(
+        _FMT, buf, 0, MAGIC, code & 0xFF, reason & 0xFFFF, arg, tick & 0xFFFFFFFF, boot & 0xFFFF
+    )
+    c = crc16(buf, 0, 14)
+    buf[14] = c & 0xFF
+    buf[15] = c >> 8
+
+
+def _valid_at(data, i):
+    if data[i] != MAGIC:
+        return False
+    return crc16(data, i, i + 14) == data[i + 14] | (data[i + 15] << 8)
+
+
+def decode_all(data):
+    """List of (code, reason, arg, tick, boot) of every intact record in `data` (bytes)."""
+    out = []
+    i = 0
+    n = len(data)
+    while i + RECORD_SIZE <= n:
+        if _valid_at(data, i):
+            _, code, reason, arg, tick, boot = struct.unpack_from(_FMT, data, i)
+            out.append((code, reason, arg, tick, boot))
+            i += RECORD_SIZE
+        else:
+            i += 1
+    return out
+
+
+def write_record(f, buf, code, reason, arg, tick, boot):
+    encode(buf, code, reason, arg, tick, boot)
+    f.write(buf)
+
+
+def read_records(f):
+    """Every intact record of a file-like object opened in binary mode."""
+    return decode_all(f.read())
+
+
+class EventFile:
+    """The event log file on flash, rotated to <path>.1 once it reaches max_bytes."""
+
+    def __init__(self, path, max_bytes=16384, boot=0):
+        self.path = path
+        self.old = path + ".1"
+        self.max_bytes = max_bytes
+        self.boot = boot
+        self._buf = bytearray(RECORD_SIZE)
+
+    def _size(self):
+        try:
+            return os.stat(self.path)[6]
+        except OSError:
+            return 0
+
+    def append(self, tick, code, reason, arg):
+        """Append one record (the signature of EventLog.drain's callback)."""
+        if self._size() + RECORD_SIZE > self.max_bytes:
+            try:
+                os.remove(self.old)
+            except OSError:
+                pass
+            os.rename(self.path, self.old)
+        with open(self.path, "ab") as f:
+            write_record(f, self._buf, code, reason, arg, tick, self.boot)
+
+    def records(self):
+        """Every intact record, the rotated file first."""
+        out = []
+        for p in (self.old, self.path):
+            try:
+                with open(p, "rb") as f:
+                    out += read_records(f)
+            except OSError:
+                pass
+        return out

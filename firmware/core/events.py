@@ -1,0 +1,153 @@
+"""Event log in RAM: a fixed-size ring of (tick, code, reason, arg), and the text of each event.
+
+Every change of an output, of the Multi command and of a fault is recorded by the protection
+with its cause; the text is made only when read, in the manual's words, for example
+"load disconnect: low cell, 30 s after pre-alarm". Recording allocates nothing.
+
+    log = EventLog(64)
+    log.record(now, EV_LOAD_OFF, R_LOW_CELL, 30)
+    for t, code, reason, arg in log.entries(): print(text(code, reason, arg))
+    log.drain(fn)     # fn(t, code, reason, arg) for each event not drained yet (to flash)
+
+The flash format of the same records is in eventfile.py.
+"""
+
+from micropython import const
+
+from firmware.core.codes import MODE_NAMES, reason_name, reason_names
+
+EV_BOOT = const(1)
+EV_STARTUP_DONE = const(2)
+EV_PREALARM_ON = const(3)
+EV_PREALARM_OFF = const(4)
+EV_LOAD_OFF = const(5)
+EV_LOAD_ON = const(6)
+EV_CHARGE_OFF = const(7)
+EV_CHARGE_ON = const(8)
+EV_MULTI = const(9)
+EV_MAINS_RESTART = const(10)
+EV_FAULT_LATCHED = const(11)
+EV_FAULT_CLEARED = const(12)
+EV_REMOTE = const(13)
+EV_ERROR15 = const(14)
+EV_ERROR7 = const(15)
+EV_ERROR_CLEARED = const(16)
+EV_LOW_POWER = const(17)
+EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how many)
+
+
+def text(code, reason, arg):
+    """The event's cause in the manual's words."""
+    r = reason_name(reason)
+    if code == EV_BOOT:
+        if arg:
+            return "start-up: outputs safe, BTV loop fault latched before reboot (%s)" % r
+        return "start-up: outputs safe until the BTV loop reads OK"
+    if code == EV_STARTUP_DONE:
+        return "start-up: BTV loop OK for %d ms, outputs allowed" % arg
+    if code == EV_PREALARM_ON:
+        return "pre-alarm: %s" % r
+    if code == EV_PREALARM_OFF:
+        if arg:
+            return "pre-alarm off: loads switched off"
+        return "pre-alarm off: %s" % r
+    if code == EV_LOAD_OFF:
+        if arg >= 0:
+            return "load disconnect: %s, %d s after pre-alarm" % (r, arg)
+        return "load disconnect: %s" % r
+    if code == EV_LOAD_ON:
+        if arg < 0:
+            return "loads on: battery OK"
+        return "loads on: battery OK (off for %d s)" % arg
+    if code == EV_CHARGE_OFF:
+        return "charge disconnect: %s" % r
+    if code == EV_CHARGE_ON:
+        if arg < 0:
+            return "chargers on: battery OK"
+        return "chargers on: battery OK (off for %d s)" % arg
+    if code == EV_MULTI:
+        name = MODE_NAMES.get(arg, "mode %d" % arg)
+        if reason:
+            return "Multi: %s (%s)" % (name, reason_names(reason))
+        return "Multi: %s" % name
+    if code == EV_MAINS_RESTART:
+        return "mains detector: AC back, Multi restarted in charger-only"
+    if code == EV_FAULT_LATCHED:
+        return "BTV loop fault latched: %s" % r
+    if code == EV_FAULT_CLEARED:
+        return "BTV loop fault cleared: loop OK for %d ms" % arg
+    if code == EV_REMOTE:
+        if arg:
+            return "remote on/off: on"
+        return "remote on/off: off (outputs floating, Multi in low power)"
+    if code == EV_ERROR15:
+        return "VE.Bus error 15: Multi firmware %d is below 415, system held off" % arg
+    if code == EV_ERROR7:
+        return "VE.Bus error 7: Multi firmware %d needs the VE.Bus BMS or ESS assistant" % arg
+    if code == EV_ERROR_CLEARED:
+        return "VE.Bus error cleared"
+    if code == EV_LOW_POWER:
+        return "low-power mode: on" if arg else "low-power mode: off"
+    if code == EV_LOG_LOST:
+        return "event log: %d events lost before they reached flash" % arg
+    return "event %d (%s, %d)" % (code, r, arg)
+
+
+class EventLog:
+    """Fixed-size ring; the oldest event is overwritten when full."""
+
+    def __init__(self, size=64):
+        self.size = size
+        self._t = [0] * size
+        self._code = [0] * size
+        self._reason = [0] * size
+        self._arg = [0] * size
+        self.seq = 0  # events recorded since boot
+        self._drained = 0  # seq up to which drain() has handed events out
+
+    def record(self, t, code, reason=0, arg=0):
+        i = self.seq % self.size
+        self._t[i] = t
+        self._code[i] = code
+        self._reason[i] = reason
+        self._arg[i] = arg
+        self.seq += 1
+
+    def __len__(self):
+        return self.seq if self.seq < self.size else self.size
+
+    def entries(self):
+        """Oldest first: list of (t, code, reason, arg). Allocates: not for the hot path."""
+        out = []
+        for s in range(self.seq - len(self), self.seq):
+            i = s % self.size
+            out.append((self._t[i], self._code[i], self._reason[i], self._arg[i]))
+        return out
+
+    def texts(self):
+        return [text(c, r, a) for _, c, r, a in self.entries()]
+
+    def last(self):
+        """The newest (t, code, reason, arg), or None."""
+        if not self.seq:
+            return None
+        i = (self.seq - 1) % self.size
+        return (self._t[i], self._code[i], self._reason[i], self._arg[i])
+
+    def drain(self, fn):
+        """Call fn(t, code, reason, arg) for each event not drained yet; return how many.
+
+        If the ring overflowed since the last drain, fn first gets an EV_LOG_LOST event."""
+        start = self._drained
+        oldest = self.seq - len(self)
+        n = 0
+        if start < oldest:
+            fn(self._t[oldest % self.size], EV_LOG_LOST, 0, oldest - start)
+            start = oldest
+            n += 1
+        for s in range(start, self.seq):
+            i = s % self.size
+            fn(self._t[i], self._code[i], self._reason[i], self._arg[i])
+            n += 1
+        self._drained = self.seq
+        return n

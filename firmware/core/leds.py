@@ -1,0 +1,48 @@
+"""LED patterns of the manual (section 5.2) and the level of each LED at a given tick.
+
+Status (blue):    PAT_OFF = BMS off / low-power mode; PAT_HEARTBEAT = a short flash about every
+                  10 s while operating with the Multi on; PAT_FAULTY_APP = ~15 Hz flashing, kept
+                  for the faulty-application state (the app sets it when it cannot run).
+Cell > 2.8 V (blue): PAT_ON while loads are allowed, PAT_OFF after low cell.
+Cell > 4 V (red):    PAT_ON while chargers are off for high cell or temperature.
+
+    leds = Leds()
+    level = leds.level(pattern, now)   # 0 / 1, no allocation
+"""
+
+from time import ticks_add, ticks_diff
+
+from micropython import const
+
+PAT_OFF = const(0)
+PAT_ON = const(1)
+PAT_HEARTBEAT = const(2)
+PAT_FAULTY_APP = const(3)
+
+HEARTBEAT_PERIOD_MS = const(10000)
+HEARTBEAT_FLASH_MS = const(60)
+FAULTY_HALF_PERIOD_MS = const(33)  # 66 ms period: about 15 flashes per second
+
+
+class Leds:
+    """Keeps one phase anchor so blinking stays regular across the tick wrap."""
+
+    def __init__(self):
+        self._t0 = 0
+        self._init = False
+
+    def level(self, pattern, now):
+        if pattern == PAT_OFF:
+            return 0
+        if pattern == PAT_ON:
+            return 1
+        if not self._init:
+            self._init = True
+            self._t0 = now
+        dt = ticks_diff(now, self._t0)
+        if dt < 0 or dt >= HEARTBEAT_PERIOD_MS:  # re-anchor on a period boundary
+            self._t0 = now if dt < 0 else ticks_add(now, -(dt % HEARTBEAT_PERIOD_MS))
+            dt = ticks_diff(now, self._t0)
+        if pattern == PAT_HEARTBEAT:
+            return 1 if dt < HEARTBEAT_FLASH_MS else 0
+        return 1 if dt % (2 * FAULTY_HALF_PERIOD_MS) < FAULTY_HALF_PERIOD_MS else 0

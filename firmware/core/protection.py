@@ -1,0 +1,408 @@
+"""The protection state machine: BTV condition + system inputs + ticks -> outputs. Pure, sans-IO.
+
+    p = Protection(settings, log=EventLog(64), latched=False)   # latched: from latch.py at boot
+    inp = p.inputs               # preallocated Inputs; fill its fields (inp.btv is a Condition)
+    out = p.step(now_ms, inp)    # the same preallocated Outputs object every call; no allocation
+
+Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
+multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
+multi_assistant (1 present, 0 reported missing, -1 unknown), dmc_present, dmc_request,
+gx_request (codes.MODE_*; MODE_NONE = no request).
+
+Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*), allow_charge,
+allow_discharge, charge_rate (0..100 %), bat_prealarm, low_power (BMS low-power mode), error
+(0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (leds.PAT_*), state (codes.ST_*),
+reasons (codes.R_* bits: why not everything is on), latched + latch_reason (persist with latch.py
+when `changed & CH_LATCH`), changed (CH_* bits of what changed in this step).
+
+The rules (defaults in settings.py), each with its test in tests/test_core_protection*.py:
+- start-up: loads off, chargers off, pre-alarm off, Multi off until the loop has read OK for
+  startup_ok_ms.
+- pre-alarm from the battery -> pre-alarm high (only while loads are on: it warns of their end).
+- low cell -> pre-alarm high, then no sooner than prealarm_to_disconnect_s after the pre-alarm
+  output went high: load disconnect floats, the pre-alarm floats again, the Multi goes
+  charger-only (off without AC). Low cell clearing before that switches nothing off.
+- high cell / low temperature / high temperature -> charge disconnect floats and the charge rate
+  drops to reduced_charge_rate_pct at once; red LED on. The Multi keeps its mode.
+- open loop / loop fault (stuck, stale) -> chargers off and the Multi stops charging at once,
+  loads off after the pre-alarm delay; latched until the loop reads OK for startup_ok_ms, and
+  kept across a reboot (latch.py).
+- an output (load, charge, the Multi's charging) that switched off stays off for min_hold_s;
+  switching off is never delayed.
+- remote off -> every output floating at once, the Multi off (low power), the BMS in low power.
+- mains detector: after a low-cell shutdown without AC, AC back -> Multi charger-only.
+- the Multi's mode: protection > remote off > DMC > GX; with a DMC present GX is ignored.
+- VE.Bus error 15 for Multi firmware < 415 (Multi held off); error 7 for 415..488 when the Multi
+  reports the assistant missing (Multi held off).
+"""
+
+from time import ticks_diff
+
+from micropython import const
+
+from firmware.core import events as ev
+from firmware.core.btv import Condition
+from firmware.core.codes import (
+    FLOAT,
+    HIGH,
+    MODE_CHARGER_ONLY,
+    MODE_INVERTER_ONLY,
+    MODE_NONE,
+    MODE_OFF,
+    MODE_ON,
+    R_LATCH_LOST,
+    R_LATCHING,
+    R_LOOP_FAULT,
+    R_LOW_CELL,
+    R_NO_AC,
+    R_NO_CHARGE,
+    R_REMOTE_OFF,
+    R_STARTUP,
+    R_VEBUS_ERROR,
+    ST_CHARGE_OFF,
+    ST_LOOP_FAULT,
+    ST_LOW_CELL_OFF,
+    ST_PREALARM,
+    ST_REMOTE_OFF,
+    ST_RUN,
+    ST_STARTUP,
+    ST_VEBUS_ERROR,
+)
+from firmware.core.events import EventLog
+from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
+
+CH_LOAD = const(0x01)
+CH_CHARGE = const(0x02)
+CH_PREALARM = const(0x04)
+CH_MODE = const(0x08)
+CH_LATCH = const(0x10)
+CH_ERROR = const(0x20)
+CH_LOW_POWER = const(0x40)
+
+MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
+MIN_FW = const(415)  # below this: VE.Bus error 15
+
+
+class Inputs:
+    def __init__(self):
+        self.btv = Condition()
+        self.remote_on = False  # no bridge fitted = off
+        self.mains = False
+        self.ac_in = False
+        self.multi_present = False
+        self.multi_version = 0
+        self.multi_assistant = -1
+        self.dmc_present = False
+        self.dmc_request = MODE_NONE
+        self.gx_request = MODE_NONE
+
+
+class Outputs:
+    def __init__(self):
+        self.load = FLOAT
+        self.charge = FLOAT
+        self.prealarm = FLOAT
+        self.multi_mode = MODE_OFF
+        self.allow_charge = False
+        self.allow_discharge = False
+        self.charge_rate = 0
+        self.bat_prealarm = False
+        self.low_power = False
+        self.error = 0
+        self.led_status = PAT_OFF
+        self.led_cell = PAT_OFF
+        self.led_high = PAT_OFF
+        self.state = ST_STARTUP
+        self.reasons = R_STARTUP
+        self.latched = False
+        self.latch_reason = 0
+        self.changed = 0
+
+
+class Held:
+    """An on/off output that switches off at once and on only after hold_ms off."""
+
+    def __init__(self):
+        self.on = False
+        self.off_at = 0
+        self.ripe = True  # the hold after the last switch-off has run out
+        self.switched_off = False  # has switched off since boot (else: off since boot)
+
+    def want(self, want, now, hold_ms):
+        """Drive towards `want`; return True if the output changed."""
+        if self.on:
+            if want:
+                return False
+            self.on = False
+            self.off_at = now
+            self.ripe = False
+            self.switched_off = True
+            return True
+        if not self.ripe and ticks_diff(now, self.off_at) >= hold_ms:
+            self.ripe = True  # latched, so the tick wrap cannot undo it
+        if want and self.ripe:
+            self.on = True
+            return True
+        return False
+
+
+def _off_s(held, now):
+    """Seconds the output was off (-1: off since boot)."""
+    return ticks_diff(now, held.off_at) // 1000 if held.switched_off else -1
+
+
+class Protection:
+    def __init__(self, settings, log=None, latched=False, latch_reason=0):
+        s = settings
+        self.startup_ms = s.startup_ok_ms
+        self.delay_ms = s.prealarm_to_disconnect_s * 1000
+        self.hold_ms = s.min_hold_s * 1000
+        self.reduced_rate = s.reduced_charge_rate_pct
+        self.log = log if log is not None else EventLog(32)
+        self.inputs = Inputs()
+        self.outputs = Outputs()
+        self.load = Held()
+        self.charge = Held()
+        self.mchg = Held()  # the Multi may charge
+        self._first = True
+        self._startup = True
+        self._latched = bool(latched)
+        self._latch_reason = (latch_reason or R_LATCH_LOST) if latched else 0
+        self._ok_run = False
+        self._ok_at = 0
+        self._ok_ripe = False
+        self._pa = False
+        self._pa_at = 0
+        self._pa_ripe = False
+        self._shutdown = 0  # reason of the load disconnect in force (low cell / loop fault)
+        self._chg_why = 0
+        self._remote = -1
+        self.outputs.latched = self._latched
+        self.outputs.latch_reason = self._latch_reason
+
+    def step(self, now, inp=None):
+        if inp is None:
+            inp = self.inputs
+        o = self.outputs
+        c = inp.btv
+        log = self.log
+        if self._first:
+            self._first = False
+            log.record(now, ev.EV_BOOT, self._latch_reason, 1 if self._latched else 0)
+        was_latched = self._latched
+
+        # 1. The loop OK timer ends start-up and clears a latched loop fault.
+        if c.loop_ok:
+            if not self._ok_run:
+                self._ok_run = True
+                self._ok_at = now
+                self._ok_ripe = False
+            elif not self._ok_ripe and ticks_diff(now, self._ok_at) >= self.startup_ms:
+                self._ok_ripe = True
+        else:
+            self._ok_run = False
+            self._ok_ripe = False
+            if c.reasons & R_LATCHING and not self._latched:
+                self._latched = True
+                self._latch_reason = c.reasons & R_LATCHING
+                log.record(now, ev.EV_FAULT_LATCHED, c.reasons, 0)
+        if self._ok_ripe:
+            if self._startup:
+                self._startup = False
+                log.record(now, ev.EV_STARTUP_DONE, 0, self.startup_ms)
+            if self._latched:
+                self._latched = False
+                self._latch_reason = 0
+                log.record(now, ev.EV_FAULT_CLEARED, 0, self.startup_ms)
+
+        # 2. Remote on/off.
+        remote_on = inp.remote_on
+        r = 1 if remote_on else 0
+        if r != self._remote:
+            if self._remote >= 0 or not remote_on:
+                log.record(now, ev.EV_REMOTE, R_REMOTE_OFF if not r else 0, r)
+            self._remote = r
+
+        startup = self._startup
+        fault = self._latched or not c.loop_ok
+        if fault:
+            fault_why = c.reasons & R_LOOP_FAULT if not c.loop_ok else self._latch_reason
+        else:
+            fault_why = 0
+        safe = startup or not remote_on
+        safe_why = R_REMOTE_OFF if not remote_on else R_STARTUP
+        bad_dis = fault or not c.discharge_ok
+        bad_chg = fault or not c.charge_ok
+        hold = self.hold_ms
+        load = self.load
+        old_load = load.on
+        old_chg = self.charge.on
+        old_pa = self._pa
+
+        # 3. Pre-alarm and load disconnect.
+        if safe or not load.on:
+            pa_want = False
+        else:
+            pa_want = bad_dis or c.prealarm
+        dis_why = fault_why if fault else (c.reasons & R_LOW_CELL)
+        if pa_want and not self._pa:
+            self._pa = True
+            self._pa_at = now
+            self._pa_ripe = False
+            log.record(now, ev.EV_PREALARM_ON, dis_why if bad_dis else c.reasons, 0)
+        if self._pa and not self._pa_ripe and ticks_diff(now, self._pa_at) >= self.delay_ms:
+            self._pa_ripe = True
+        if safe:
+            load_want = False
+        elif load.on:
+            load_want = not (bad_dis and self._pa and self._pa_ripe)
+        else:
+            load_want = not bad_dis
+        if load.want(load_want, now, hold):
+            if load.on:
+                self._shutdown = 0
+                log.record(now, ev.EV_LOAD_ON, 0, _off_s(load, now))
+            elif safe:
+                log.record(now, ev.EV_LOAD_OFF, safe_why, -1)
+            else:
+                self._shutdown = dis_why
+                log.record(now, ev.EV_LOAD_OFF, dis_why, ticks_diff(now, self._pa_at) // 1000)
+        elif not load.on and bad_dis and not safe:
+            self._shutdown = dis_why
+        if self._pa and (not pa_want or not load.on):
+            self._pa = False
+            log.record(now, ev.EV_PREALARM_OFF, c.reasons, 0 if load.on else 1)
+
+        # 4. Charge disconnect, and whether the Multi may charge at all.
+        chg = self.charge
+        if chg.want(not (safe or bad_chg), now, hold):
+            if chg.on:
+                self._chg_why = 0
+                log.record(now, ev.EV_CHARGE_ON, 0, _off_s(chg, now))
+            else:
+                if safe:
+                    self._chg_why = safe_why
+                elif fault:
+                    self._chg_why = fault_why
+                else:
+                    self._chg_why = c.reasons & R_NO_CHARGE
+                log.record(now, ev.EV_CHARGE_OFF, self._chg_why, 0)
+        mchg = self.mchg
+        mchg.want(not (safe or fault), now, hold)
+
+        # 5. The Multi's mode: protection > remote off > DMC > GX.
+        req = inp.dmc_request if inp.dmc_present else inp.gx_request
+        if req == MODE_NONE:
+            req = MODE_ON
+        why = 0
+        if not remote_on:
+            req = MODE_OFF
+            why = R_REMOTE_OFF
+        req_c = req == MODE_ON or req == MODE_CHARGER_ONLY
+        req_i = req == MODE_ON or req == MODE_INVERTER_ONLY
+        c_ok = req_c and mchg.on
+        i_ok = req_i and load.on
+        if req_c and not c_ok:
+            why |= R_STARTUP if startup else (fault_why or self._chg_why)
+        if req_i and not i_ok:
+            why |= R_STARTUP if startup else (self._shutdown or fault_why)
+        if c_ok and i_ok:
+            mode = MODE_ON
+        elif c_ok:
+            mode = MODE_CHARGER_ONLY
+            if req_i and not (inp.mains or inp.ac_in):
+                mode = MODE_OFF  # charger-only without AC: off
+                why |= R_NO_AC
+        elif i_ok:
+            mode = MODE_INVERTER_ONLY
+        else:
+            mode = MODE_OFF
+        err = 0
+        v = inp.multi_version
+        if inp.multi_present and v > 0:
+            if v < MIN_FW:
+                err = 15
+            elif v < MIN_FW_NATIVE and inp.multi_assistant == 0:
+                err = 7
+        if err:
+            mode = MODE_OFF
+            why = R_VEBUS_ERROR
+        if err != o.error:
+            if err == 15:
+                log.record(now, ev.EV_ERROR15, R_VEBUS_ERROR, v)
+            elif err == 7:
+                log.record(now, ev.EV_ERROR7, R_VEBUS_ERROR, v)
+            else:
+                log.record(now, ev.EV_ERROR_CLEARED, 0, 0)
+        old_mode = o.multi_mode
+        if mode != old_mode:
+            if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
+                log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
+            log.record(now, ev.EV_MULTI, why, mode)
+        low_power = not remote_on or (mode == MODE_OFF and not startup)
+        if low_power != o.low_power:
+            log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
+
+        # 6. Write the outputs.
+        changed = 0
+        if load.on != old_load:
+            changed |= CH_LOAD
+        if chg.on != old_chg:
+            changed |= CH_CHARGE
+        if self._pa != old_pa:
+            changed |= CH_PREALARM
+        if mode != old_mode:
+            changed |= CH_MODE
+        if self._latched != was_latched:
+            changed |= CH_LATCH
+        if err != o.error:
+            changed |= CH_ERROR
+        if low_power != o.low_power:
+            changed |= CH_LOW_POWER
+        o.changed = changed
+        o.load = HIGH if load.on else FLOAT
+        o.charge = HIGH if chg.on else FLOAT
+        o.prealarm = HIGH if self._pa else FLOAT
+        o.multi_mode = mode
+        o.allow_discharge = load.on
+        o.allow_charge = chg.on
+        if not mchg.on:
+            o.charge_rate = 0
+        elif chg.on:
+            o.charge_rate = 100
+        else:
+            o.charge_rate = self.reduced_rate
+        o.bat_prealarm = self._pa
+        o.low_power = low_power
+        o.error = err
+        o.latched = self._latched
+        o.latch_reason = self._latch_reason
+        o.led_status = PAT_OFF if low_power else PAT_HEARTBEAT
+        o.led_cell = PAT_ON if load.on else PAT_OFF
+        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
+        o.led_high = PAT_ON if red else PAT_OFF
+        reasons = c.reasons | self._latch_reason
+        if not remote_on:
+            reasons |= R_REMOTE_OFF
+        if startup:
+            reasons |= R_STARTUP
+        if err:
+            reasons |= R_VEBUS_ERROR
+        o.reasons = reasons
+        if not remote_on:
+            o.state = ST_REMOTE_OFF
+        elif startup:
+            o.state = ST_STARTUP
+        elif err:
+            o.state = ST_VEBUS_ERROR
+        elif fault:
+            o.state = ST_LOOP_FAULT
+        elif not load.on:
+            o.state = ST_LOW_CELL_OFF
+        elif self._pa:
+            o.state = ST_PREALARM
+        elif not chg.on:
+            o.state = ST_CHARGE_OFF
+        else:
+            o.state = ST_RUN
+        return o

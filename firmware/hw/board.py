@@ -1,0 +1,103 @@
+"""The board: every pin, bus port and the watchdog of one profile, built from the settings.
+
+    board = Board("pico")                      # or Board.from_settings(settings)
+    board.outputs.set(LOAD_DISCONNECT, True)   # ON = driven, OFF = floating (pins.Outputs)
+    levels = board.read_btv()                  # int, bit n = raw level of BTV input n
+    l, h, mains = board.read_remote_mains()    # raw levels (meaning: firmware/core)
+    board.leds.set(i, on); board.btv_test.value(1)
+    port = board.ports[0]                      # rs485.Rs485 of the "multi" port; [1] = "panel"
+    board.watchdog                             # watchdog.Watchdog (started by the app)
+    board.lightsleep(ms); board.reset()
+
+Profiles are data in board_pico.py / board_esp32.py; the ESP32 one is imported only when chosen.
+"""
+
+import sys
+
+import machine
+
+from firmware.hw.pins import Inputs, Leds, Outputs
+from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
+from firmware.hw.watchdog import Watchdog
+
+_OUT_LEVEL_KEYS = ("load_out_high_level", "charge_out_high_level", "prealarm_out_high_level")
+
+
+def profile_module(name):
+    if name == "esp32":
+        from firmware.hw import board_esp32 as mod
+    elif name == "pico":
+        from firmware.hw import board_pico as mod
+    else:
+        raise ValueError("unknown board profile %r (pico | esp32)" % (name,))
+    return mod
+
+
+class Board:
+    def __init__(self, name="pico", out_levels=None, ports=2):
+        mod = profile_module(name)
+        p = mod.PROFILE
+        self.name = name
+        self.profile = p
+        specs = p["outputs"]
+        if out_levels is not None:
+            specs = tuple((specs[i][0], out_levels[i]) for i in range(len(specs)))
+        self.outputs = Outputs(specs)
+        self.btv = Inputs(p["btv_inputs"])
+        self.remote_mains = Inputs((p["remote_l"], p["remote_h"], p["mains"]))
+        self.btv_test = machine.Pin(p["btv_test_pin"], machine.Pin.OUT, value=0)
+        self.leds = Leds(p["leds"])
+        self.port_names = []
+        self.ports = []
+        for pname, uart_id, tx, rx, de in p["bus"][:ports]:
+            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
+            self.ports.append(Rs485(uart, de))
+            self.port_names.append(pname)
+        self.watchdog = Watchdog(p["wdt_ms"])
+        self.can_lightsleep = p["lightsleep"]
+
+    @classmethod
+    def from_settings(cls, settings):
+        levels = tuple(getattr(settings, k, 1) for k in _OUT_LEVEL_KEYS)
+        return cls(settings.board, levels)
+
+    def read_btv(self):
+        """Raw levels of the BTV inputs as an int: bit n = input n."""
+        levels = self.btv.read()
+        v = 0
+        for i in range(len(levels)):
+            if levels[i]:
+                v |= 1 << i
+        return v
+
+    def read_remote_mains(self):
+        """Raw (remote L, remote H, mains detector) levels, in a reused bytearray."""
+        return self.remote_mains.read()
+
+    def safe(self):
+        """Outputs floating, RS485 drivers off, self-test drive low."""
+        self.outputs.safe()
+        for port in self.ports:
+            port.de.value(0)
+        self.btv_test.value(0)
+
+    def lightsleep(self, ms):
+        if self.can_lightsleep and ms > 0:
+            machine.lightsleep(ms)
+
+    def unique_id(self):
+        return machine.unique_id()
+
+    def reset_cause(self):
+        return machine.reset_cause()
+
+    def watchdog_reset(self):
+        """True when this start followed a watchdog reset."""
+        return machine.reset_cause() == machine.WDT_RESET
+
+    def reset(self):
+        machine.reset()
+
+
+def platform_board_name():
+    return "esp32" if sys.platform == "esp32" else "pico"

@@ -1,0 +1,394 @@
+"""Message catalogue: every VE.Bus payload read or sent here, tagged CONFIRMED or INFERRED.
+
+A payload is the de-stuffed part of a frame from index 4 (payload[k] = frame byte [k + 4]; the
+docs give frame indices). Build functions write a payload into a caller's buffer and return its
+length (then vebus.encode_data puts it in a frame); field readers take a payload and allocate
+nothing. describe() is for host tools and logs (it allocates).
+
+CONFIRMED: public open-source decoders and real captures agree (source named in SOURCES).
+INFERRED: no public capture shows it. Everything inferred lives in this one module (the BMS's
+address, probe answer and status frame), so a bench capture can correct it in one place; the
+firmware sends none of it unless vebus_mode = "bms". docs/protocol.md says how to confirm each.
+"""
+
+from micropython import const
+
+from vebus.frame import ADDR_CONTROLLER, SYNC_MARK
+
+CONFIRMED = "confirmed"
+INFERRED = "inferred"
+
+# --- message types (payload[0]) ------------------------------------------------------------
+MSG_WINMON = const(0x00)
+MSG_INFO = const(0x20)
+MSG_PROBE = const(0x21)
+MSG_SWITCH = const(0x3F)
+MSG_LED = const(0x41)
+MSG_CONDITION = const(0x80)
+MSG_AC_INFO = const(0xE4)
+
+# --- field kinds; a field is (name, payload offset, kind, unit) -----------------------------
+U8 = const(0)
+U16 = const(1)  # little endian
+S16 = const(2)  # little endian, signed
+U12 = const(3)  # low 12 bits of a little-endian u16
+BIT0 = const(4)
+U32 = const(5)  # little endian
+
+
+def get(p, field):
+    """Value of field (name, offset, kind, unit) in payload p. Allocates nothing."""
+    o = field[1]
+    kind = field[2]
+    if kind == U8:
+        return p[o]
+    if kind == BIT0:
+        return p[o] & 1
+    v = p[o] | (p[o + 1] << 8)
+    if kind == U16:
+        return v
+    if kind == S16:
+        return v - 0x10000 if v & 0x8000 else v
+    if kind == U12:
+        return v & 0x0FFF
+    return v | (p[o + 2] << 16) | (p[o + 3] << 24)
+
+
+def put(p, field, v):
+    """Write v into payload p at field's place (U12 keeps the top 4 bits already there)."""
+    o = field[1]
+    kind = field[2]
+    if kind == U8:
+        p[o] = v & 0xFF
+    elif kind == BIT0:
+        p[o] = (p[o] & 0xFE) | (v & 1)
+    elif kind == U12:
+        p[o] = v & 0xFF
+        p[o + 1] = (p[o + 1] & 0xF0) | ((v >> 8) & 0x0F)
+    else:
+        p[o] = v & 0xFF
+        p[o + 1] = (v >> 8) & 0xFF
+        if kind == U32:
+            p[o + 2] = (v >> 16) & 0xFF
+            p[o + 3] = (v >> 24) & 0xFF
+
+
+# --- sync frame (83 83 FD N 55 xx tL tH CS FF) -- CONFIRMED, esp32ess docs/README.md ---------
+SYNC_STATUS = ("status", 1, U8, "unknown meaning")
+SYNC_STAMP = ("timestamp", 2, U16, "about 90 us per count")
+SYNC_FIELDS = (SYNC_STATUS, SYNC_STAMP)
+SYNC_LEN = const(4)
+
+
+def build_sync(p, status, stamp):
+    """Payload of a sync frame (for a simulated Multi): 55 status tL tH."""
+    p[0] = SYNC_MARK
+    p[1] = status & 0xFF
+    put(p, SYNC_STAMP, stamp)
+    return SYNC_LEN
+
+
+# --- 0x00 Winmon command / response -- CONFIRMED, esp32ess; codes: Victron MK2 protocol 3.14 --
+# `00 ID code args...`: ID is chosen by the sender and echoed in the reply (Venus OS uses
+# 0xE4..0xE7: avoid them).
+WINMON_ID = ("id", 1, U8, "")
+WINMON_CODE = ("code", 2, U8, "")
+WINMON_FIELDS = (WINMON_ID, WINMON_CODE)
+WINMON_COMMANDS = (
+    (0x05, "SendSoftwareVersionPart0"),
+    (0x06, "SendSoftwareVersionPart1"),
+    (0x0E, "GetSetDeviceState"),
+    (0x30, "ReadRAMVar"),
+    (0x31, "ReadSetting"),
+    (0x32, "WriteRAMVar"),
+    (0x33, "WriteSetting"),
+    (0x34, "WriteData"),
+    (0x35, "GetSettingInfo"),
+    (0x36, "GetRAMVarInfo"),
+    (0x37, "WriteViaID"),
+    (0x38, "ReadSnapShot"),
+)
+WINMON_RESPONSES = (
+    (0x80, "CommandNotSupported"),
+    (0x85, "ReadRAMOK"),
+    (0x86, "ReadSettingOK"),
+    (0x87, "WriteRAMOK"),
+    (0x88, "WriteSettingOK"),
+    (0x94, "DeviceState"),
+    (0x9B, "AccessLevelRequired"),
+)
+WINMON_AVOID_IDS = (0xE4, 0xE5, 0xE6, 0xE7)
+WRITE_VIA_ID = const(0x37)
+WRITE_FLAG_RAM = const(0x02)  # WriteViaID flags: RAM var, no EEPROM write (esp32ess)
+
+
+def winmon_name(code):
+    """Name of a Winmon command or response code; None if not in the tables."""
+    for table in (WINMON_COMMANDS, WINMON_RESPONSES):
+        for c, name in table:
+            if c == code:
+                return name
+    return None
+
+
+def build_winmon(p, msg_id, code, args=b"", alen=-1):
+    """`00 ID code args...`; returns the payload length."""
+    if alen < 0:
+        alen = len(args)
+    p[0] = MSG_WINMON
+    p[1] = msg_id & 0xFF
+    p[2] = code & 0xFF
+    for k in range(alen):
+        p[3 + k] = args[k]
+    return 3 + alen
+
+
+def build_write_via_id(p, msg_id, var_id, value, flags=WRITE_FLAG_RAM):
+    """`00 ID 37 flags var lo hi` (value: a signed or unsigned 16-bit number)."""
+    p[0] = MSG_WINMON
+    p[1] = msg_id & 0xFF
+    p[2] = WRITE_VIA_ID
+    p[3] = flags
+    p[4] = var_id & 0xFF
+    p[5] = value & 0xFF
+    p[6] = (value >> 8) & 0xFF
+    return 7
+
+
+# --- 0x3F switch -- CONFIRMED, PEPE esp32ess/vebusstuff.ino ---------------------------------
+# `3F s 00 00 00` from a controller.
+SWITCH_SLEEP = const(0x04)  # sleep / off
+SWITCH_CHARGER_ONLY = const(0x05)
+SWITCH_INVERTER_ONLY = const(0x06)
+SWITCH_ON = const(0x07)
+SWITCH_STATE = ("state", 1, U8, "4 off, 5 charger only, 6 inverter only, 7 on")
+SWITCH_FIELDS = (SWITCH_STATE,)
+SWITCH_NAMES = ((4, "off"), (5, "charger-only"), (6, "inverter-only"), (7, "on"))
+SWITCH_LEN = const(5)
+
+
+def build_switch(p, state):
+    p[0] = MSG_SWITCH
+    p[1] = state & 0xFF
+    p[2] = 0
+    p[3] = 0
+    p[4] = 0
+    return SWITCH_LEN
+
+
+# --- 0x41 MasterMultiLED -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----------------
+LED_ON = ("leds_on", 2, U8, "bit mask")
+LED_BLINK = ("leds_blink", 3, U8, "bit mask")
+LED_STATUS = ("status", 4, U8, "2 = battery low")
+LED_AC_MIN = ("ac_limit_min", 6, U16, "0.1 A")
+LED_AC_MAX = ("ac_limit_max", 8, U16, "0.1 A")
+LED_AC_ACTUAL = ("ac_limit", 10, U16, "0.1 A")
+LED_SWITCH = ("switch_register", 12, U8, "")
+LED_FIELDS = (LED_ON, LED_BLINK, LED_STATUS, LED_AC_MIN, LED_AC_MAX, LED_AC_ACTUAL, LED_SWITCH)
+LED_LEN = const(13)
+LED_STATUS_BATTERY_LOW = const(2)
+
+# --- 0x80 charger/inverter condition -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----
+COND_INVERT_OK = ("dc_level_allows_inverting", 2, BIT0, "")
+COND_DC_CURRENT = ("dc_current", 5, S16, "0.1 A")
+COND_FIELDS = (COND_INVERT_OK, COND_DC_CURRENT)
+COND_LEN = const(13)
+
+# --- 0xE4 AC phase info -- CONFIRMED, esp32ess capture + PEPE / VEBus (21-byte frame) --------
+AC_FREQ = ("frequency", 2, U16, "mHz")
+AC_STAMP = ("timestamp", 5, U16, "about 90 us per count")
+AC_PHASE = ("phase", 11, U8, "")
+AC_DC_VOLTAGE = ("dc_voltage", 12, U12, "1/50 V")
+AC_FIELDS = (AC_FREQ, AC_STAMP, AC_PHASE, AC_DC_VOLTAGE)
+AC_LEN = const(15)
+# The captured payload (esp32ess): the bytes not decoded yet are kept as they were seen.
+AC_TEMPLATE = b"\xe4\x80\x50\xc3\x40\x0d\x03\x00\x0e\x00\x00\x00\xa8\x09\x00"
+
+
+def _zero(p, n, msg):
+    p[0] = msg
+    for k in range(1, n):
+        p[k] = 0
+
+
+def build_led(p, leds_on, leds_blink, status, ac_min, ac_max, ac_limit, switch_register):
+    """0x41 as a Multi sends it (bytes not decoded are 0)."""
+    _zero(p, LED_LEN, MSG_LED)
+    put(p, LED_ON, leds_on)
+    put(p, LED_BLINK, leds_blink)
+    put(p, LED_STATUS, status)
+    put(p, LED_AC_MIN, ac_min)
+    put(p, LED_AC_MAX, ac_max)
+    put(p, LED_AC_ACTUAL, ac_limit)
+    put(p, LED_SWITCH, switch_register)
+    return LED_LEN
+
+
+def build_condition(p, invert_ok, dc_current_x10):
+    """0x80 as a Multi sends it (bytes not decoded are 0)."""
+    _zero(p, COND_LEN, MSG_CONDITION)
+    put(p, COND_INVERT_OK, 1 if invert_ok else 0)
+    put(p, COND_DC_CURRENT, dc_current_x10)
+    return COND_LEN
+
+
+def build_ac_info(p, freq_mhz, dc_voltage_x50, phase=0, stamp=0x030D):
+    """0xE4 as a Multi sends it (bytes not decoded as in the captured frame)."""
+    for k in range(AC_LEN):
+        p[k] = AC_TEMPLATE[k]
+    put(p, AC_FREQ, freq_mhz)
+    put(p, AC_STAMP, stamp)
+    put(p, AC_PHASE, phase)
+    put(p, AC_DC_VOLTAGE, dc_voltage_x50)
+    return AC_LEN
+
+
+# --- the VE.Bus BMS's own frames -------------------------------------------------------------
+# CONFIRMED (MK2 level, Venus OS mk2 code per vebus.md): a GX probes with the MK2 frame
+# `06 21 FF FF FF FF 83 4A` (a DMC: ... 80 4D) and expects an info frame starting 0x20 with
+# byte [5] = 0x83 and the little-endian u32 BMS version at [6..9] (indices after the len byte).
+# Venus OS treats version >= 1146100 as a BMS V2.
+# INFERRED (no public capture): that these MK2 bytes travel on the raw bus as the payload of a
+# data frame, the filler bytes [1..4] of the answer, the address the BMS sends from, and the
+# whole status frame below.
+BMS_ADDR = ADDR_CONTROLLER  # INFERRED: the BMS talks like a controller
+BMS_V2_MIN_VERSION = 1146100  # CONFIRMED (Venus OS)
+PROBE_BMS = const(0x83)  # CONFIRMED (MK2 level)
+PROBE_DMC = const(0x80)  # CONFIRMED (MK2 level)
+PROBE_LEN = const(6)  # 21 FF FF FF FF 83
+PROBE_KIND = ("probed", 5, U8, "0x83 BMS, 0x80 DMC")
+ANSWER_VERSION = ("version", 6, U32, "product * 1000 + firmware")
+ANSWER_FIELDS = (PROBE_KIND, ANSWER_VERSION)
+ANSWER_FILL = const(0xFF)  # INFERRED: bytes [1..4] of the answer, mirrored from the probe
+ANSWER_LEN = const(10)
+
+
+def build_probe(p, kind=PROBE_BMS):
+    """The GX's probe as VE.Bus data: 21 FF FF FF FF kind (raw-bus use INFERRED)."""
+    p[0] = MSG_PROBE
+    for k in range(1, 5):
+        p[k] = 0xFF
+    p[5] = kind
+    return PROBE_LEN
+
+
+def probe_kind(p, plen):
+    """PROBE_BMS / PROBE_DMC if p[0:plen] is a probe, else -1."""
+    if plen != PROBE_LEN or p[0] != MSG_PROBE:
+        return -1
+    for k in range(1, 5):
+        if p[k] != 0xFF:
+            return -1
+    return p[5] if p[5] == PROBE_BMS or p[5] == PROBE_DMC else -1
+
+
+def build_probe_answer(p, version):
+    """`20 FF FF FF FF 83 v0 v1 v2 v3` -- [0], [5], [6..9] CONFIRMED, [1..4] INFERRED."""
+    p[0] = MSG_INFO
+    for k in range(1, 5):
+        p[k] = ANSWER_FILL
+    p[5] = PROBE_BMS
+    put(p, ANSWER_VERSION, version)
+    return ANSWER_LEN
+
+
+def answer_version(p, plen):
+    """The BMS version in a probe answer p[0:plen]; -1 if it is not one."""
+    if plen < ANSWER_LEN or p[0] != MSG_INFO or p[5] != PROBE_BMS:
+        return -1
+    return get(p, ANSWER_VERSION)
+
+
+# BMS status frame -- INFERRED entirely (layout and interval): an info frame like the probe
+# answer with its own sub id, then the signals the Multi's BMS assistant exposes (venus#89):
+# LowCell, HighCell, Error, plus pre-alarm and the AllowToChargeRate value.
+STATUS_SUB = const(0x84)  # INFERRED
+STATUS_LOW_CELL = const(0x01)  # discharge not allowed
+STATUS_HIGH_CELL = const(0x02)  # charge not allowed
+STATUS_ERROR = const(0x04)
+STATUS_PRE_ALARM = const(0x08)
+STATUS_FLAGS = ("flags", 6, U8, "1 low cell, 2 high cell, 4 error, 8 pre-alarm")
+STATUS_RATE = ("charge_rate", 7, U8, "AllowToChargeRate, 0..255")
+STATUS_CODE = ("error_code", 8, U8, "")
+STATUS_FIELDS = (STATUS_FLAGS, STATUS_RATE, STATUS_CODE)
+STATUS_LEN = const(9)
+STATUS_INTERVAL_MS = const(1000)  # INFERRED
+
+
+def build_bms_status(p, allow_charge, allow_discharge, pre_alarm, error, rate=255, code=0):
+    """`20 FF FF FF FF 84 flags rate code` (INFERRED)."""
+    p[0] = MSG_INFO
+    for k in range(1, 5):
+        p[k] = ANSWER_FILL
+    p[5] = STATUS_SUB
+    f = 0
+    if not allow_discharge:
+        f |= STATUS_LOW_CELL
+    if not allow_charge:
+        f |= STATUS_HIGH_CELL
+    if error:
+        f |= STATUS_ERROR
+    if pre_alarm:
+        f |= STATUS_PRE_ALARM
+    p[6] = f
+    p[7] = rate & 0xFF
+    p[8] = code & 0xFF
+    return STATUS_LEN
+
+
+def is_bms_status(p, plen):
+    return plen >= STATUS_LEN and p[0] == MSG_INFO and p[5] == STATUS_SUB
+
+
+# --- the table: (type, name, tag, source, fields) -----------------------------------------
+SOURCES = {
+    "esp32ess": "pv-baxi/esp32ess docs/README.md",
+    "mk2doc": "Victron 'Interfacing with VE.Bus products - MK2 protocol' 3.14",
+    "pepe": "PepeTheFroggie/Victron-VE.Bus---esp32",
+    "vebus": "GitNik1/VEBus src/VEBusDefinition.h",
+    "venus": "Venus OS mk2 driver / victronenergy/venus#89 (via vebus.md)",
+}
+MESSAGES = (
+    (SYNC_MARK, "sync", CONFIRMED, "esp32ess", SYNC_FIELDS),
+    (MSG_WINMON, "winmon", CONFIRMED, "esp32ess, mk2doc", WINMON_FIELDS),
+    (MSG_SWITCH, "switch", CONFIRMED, "pepe", SWITCH_FIELDS),
+    (MSG_LED, "led", CONFIRMED, "pepe, vebus", LED_FIELDS),
+    (MSG_CONDITION, "condition", CONFIRMED, "pepe, vebus", COND_FIELDS),
+    (MSG_AC_INFO, "ac_info", CONFIRMED, "esp32ess, pepe, vebus", AC_FIELDS),
+    (MSG_PROBE, "bms_probe", INFERRED, "venus (MK2 level confirmed)", (PROBE_KIND,)),
+    (MSG_INFO, "info", INFERRED, "venus (MK2 level confirmed)", ()),
+)
+
+
+def _fits(field, plen):
+    need = (1, 2, 2, 2, 1, 4)[field[2]]
+    return field[1] + need <= plen
+
+
+def describe(is_sync, p, plen):
+    """(name, tag, [(field, value), ...]) of payload p[0:plen]. Allocates: host tools and logs."""
+    if is_sync:
+        entry = MESSAGES[0]
+    else:
+        msg = p[0] if plen else -1
+        if msg == MSG_PROBE and probe_kind(p, plen) >= 0:
+            return "bms_probe", INFERRED, [("probed", p[5])]
+        if msg == MSG_INFO and answer_version(p, plen) >= 0:
+            return "bms_probe_answer", INFERRED, [("version", answer_version(p, plen))]
+        if msg == MSG_INFO and is_bms_status(p, plen):
+            return "bms_status", INFERRED, [(f[0], get(p, f)) for f in STATUS_FIELDS]
+        entry = None
+        for e in MESSAGES[1:]:
+            if e[0] == msg:
+                entry = e
+        if entry is None:
+            return "unknown", None, []
+    out = [(f[0], get(p, f)) for f in entry[4] if _fits(f, plen)]
+    if entry[0] == MSG_WINMON and plen >= 3:
+        out.append(("name", winmon_name(p[2])))
+        out.append(("args", bytes(p[3:plen]).hex()))
+    if entry[0] == MSG_SWITCH and plen >= 2:
+        for code, name in SWITCH_NAMES:
+            if code == p[1]:
+                out.append(("name", name))
+    return entry[1], entry[2], out

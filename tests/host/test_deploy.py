@@ -1,0 +1,70 @@
+"""tools/deploy.py without a board: build, dry run, the copy plan, and the no-board message."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tools import deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_dry_run_lists_every_board_file_and_the_mpy_total(tmp_path, capsys):
+    items = deploy.build(out=tmp_path / "d")
+    dests = [d for d, _, _ in items]
+    assert "/boot.py" in dests and "/firmware/hw/rs485.mpy" in dests
+    assert not [d for d in dests if d.endswith(".py") and d not in ("/boot.py", "/main.py")]
+    total = deploy.dry_run(items)
+    out = capsys.readouterr().out
+    assert total == sum(s for d, _, s in items if d.endswith(".mpy")) and total > 0
+    assert "total .mpy size %d bytes" % total in out
+    for _, local, _ in items:  # every .mpy is a MicroPython v6 file
+        if local.suffix == ".mpy":
+            assert local.read_bytes()[:2] == b"M\x06"
+
+
+def test_plan_copies_only_changed_files_and_removes_stale_ones(tmp_path):
+    a, b = tmp_path / "a.mpy", tmp_path / "b.mpy"
+    a.write_bytes(b"aaa")
+    b.write_bytes(b"bbb")
+    items = [("/firmware/a.mpy", a, 3), ("/firmware/b.mpy", b, 3)]
+    remote = {
+        "/firmware/a.mpy": deploy.sha256(a),
+        "/firmware/b.mpy": "0" * 64,
+        "/firmware/b.py": "1" * 64,  # would shadow b.mpy
+        "/settings.json": "2" * 64,  # never touched
+    }
+    copy, stale = deploy.plan(items, remote)
+    assert copy == [("/firmware/b.mpy", b)]
+    assert stale == ["/firmware/b.py"]
+
+
+def test_board_answers_are_parsed_and_mpy_versions_decoded():
+    assert deploy.parse_hashes("H /boot.py abc\nnoise\nH /lib/x.mpy def\nEND\n") == {
+        "/boot.py": "abc",
+        "/lib/x.mpy": "def",
+    }
+    assert deploy.decode_mpy(2822) == (6, 3, "x64")
+    assert deploy.decode_mpy(6 | 3 << 8 | 4 << 10) == (6, 3, "armv6m")  # RP2040
+    assert deploy.target_path("lib/vebus/frame.py") == "/lib/vebus/frame.mpy"
+    assert deploy.target_path("main.py") == "/main.py"
+
+
+def _cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "tools.deploy", *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_no_board_is_one_clear_line_and_exit_1():
+    proc = _cli("--port", "/dev/ttyNOPE-deploy-test")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [
+        "deploy: no board answers on /dev/ttyNOPE-deploy-test "
+        "(plugged in? port held by another program?)"
+    ]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    proc = _cli()
+    assert proc.returncode == 1 and "--dry-run" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,76 @@
+"""A tiny run of tools/fuzz.py (the million-input run is `make fuzz`), and its checks biting on
+decoders with a planted defect."""
+
+import pytest
+
+import vebus
+from tools import fuzz
+
+
+def test_small_run_is_repeatable_and_reaches_every_reject_reason():
+    a = fuzz.fuzz_vebus(7, 3000)
+    b = fuzz.fuzz_vebus(7, 3000)
+    assert a == b
+    assert a["inputs"] == 3000
+    assert a["frames"] > 1000
+    for reason in ("checksum", "overlong", "truncated", "garbage", "short"):
+        assert a["counts"][reason] > 0, reason
+    assert fuzz.fuzz_vebus(8, 3000) != a  # the seed matters
+
+
+class _Leaky(vebus.Decoder):
+    def __init__(self, on_frame):
+        super().__init__(on_frame)
+        self.kept = []
+
+    def feed(self, data, start=0, end=-1):
+        self.kept.append(bytes(data))  # a decoder that keeps what it was fed
+        super().feed(data, start, end)
+
+
+class _Crashy(vebus.Decoder):
+    def feed(self, data, start=0, end=-1):
+        end = len(data) if end < 0 else end
+        if b"\xfa\xfa" in bytes(data[start:end]):
+            raise IndexError("planted")
+        super().feed(data, start, end)
+
+
+class _Sticky(vebus.Decoder):
+    """Stops delivering frames after its first reject: no resynchronisation."""
+
+    def __init__(self, on_frame):
+        super().__init__(lambda f: None if self.rejects() else on_frame(f))
+
+
+class _Unchecked(vebus.Decoder):
+    """Hands out a frame whose checksum byte it does not check."""
+
+    def __init__(self, on_frame):
+        def deliver(f):
+            on_frame(f)
+            raw = bytearray(f.raw)
+            raw[-2] ^= 0x01
+            f.raw = memoryview(raw)
+            on_frame(f)
+
+        super().__init__(deliver)
+
+
+@pytest.mark.parametrize(
+    "cls, message",
+    [
+        (_Leaky, "memory grows"),
+        (_Crashy, "IndexError: planted"),
+        (_Sticky, "no resync"),
+        (_Unchecked, "fails the checksum"),
+    ],
+)
+def test_each_check_catches_a_planted_defect(cls, message):
+    with pytest.raises(fuzz.FuzzFailure, match=message):
+        fuzz.fuzz_vebus(3, 4000, decoder=cls)
+
+
+def test_cli_refuses_a_zero_count(capsys):
+    assert fuzz.main(["--count", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err

@@ -1,0 +1,195 @@
+"""firmware/hw on the fake machine: outputs float for real, RS485 send/echo, watchdog, profiles."""
+
+from vmtest import alloc_bytes, requires_vm
+
+from firmware.hw import board_esp32, board_pico, safe
+from firmware.hw.board import Board
+from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM, Outputs
+from firmware.hw.rs485 import ECHO_MS, TX_TIMEOUT_MS, Rs485
+from firmware.hw.watchdog import Watchdog
+
+machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
+
+
+def test_outputs_on_is_driven_off_is_high_impedance():
+    machine.reset_fakes()
+    pre = machine.Pin(13, machine.Pin.IN, machine.Pin.PULL_DOWN)  # RP2040 reset pull-down
+    out = Outputs(((13, 1), (14, 0), (15, 1)))
+    for i in range(3):
+        assert machine.pins[(13, 14, 15)[i]].is_floating()
+    out.set(LOAD_DISCONNECT, True)
+    out.set(CHARGE_DISCONNECT, True)
+    assert pre.is_driven_high() and out.is_on(LOAD_DISCONNECT)
+    assert machine.pins[14].mode() == machine.Pin.OUT and machine.pins[14].value() == 0
+    n = pre.transitions
+    out.set(LOAD_DISCONNECT, True)  # no change, no pin activity
+    assert pre.transitions == n
+    out.set(LOAD_DISCONNECT, False)
+    assert pre.is_floating() and not out.is_on(LOAD_DISCONNECT)
+    out.set(PRE_ALARM, True)
+    out.safe()
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 15))
+
+
+def _port():
+    machine.reset_fakes()
+    uart = machine.UART(0, 256000, rxbuf=1024)
+    port = Rs485(uart, 2)
+    uart.de = machine.pins[2]
+    return uart, port
+
+
+def test_rs485_send_raises_de_waits_txdone_and_drops_de():
+    uart, port = _port()
+    de = machine.pins[2]
+    frame = bytearray(b"\x98\xf7\xfe\x11\x3f\x07\x00\x00\x00\xc4\xff" + bytes(10))
+    uart.tx_busy_polls = 2
+    assert port.send(frame, 11, 1000)
+    assert de.is_driven_high() and port.sending
+    assert not port.send(frame, 11, 1000)  # one frame at a time
+    assert not port.finish(1000) and not port.finish(1000)
+    assert port.finish(1000) and de.value() == 0
+    assert uart.take_tx() == bytes(frame[:11])  # exactly n bytes, all with DE high
+    assert uart.lost == 0 and port.tx_frames == 1
+
+
+def test_rs485_discards_its_echo_and_counts_collisions():
+    uart, port = _port()
+    uart.inject(b"\x83\x83")  # a bus byte pair already waiting before we sent
+    frame = bytearray(b"\x98\xf7\xfe\x11\xaa\xff")
+    assert port.read(0) == 2 and bytes(port.rx[:2]) == b"\x83\x83"
+    port.send(frame, 6, 0)
+    port.finish(0)
+    port.finish(0)
+    uart.inject(b"\x01\x02")  # the bus answers after our frame
+    n = port.read(1)
+    assert n == 2 and bytes(port.rx[:2]) == b"\x01\x02" and port.collisions == 0
+    # a collision: the echo comes back different
+    uart.echo = False
+    port.send(frame, 6, 10)
+    port.finish(10)
+    port.finish(10)
+    uart.inject(b"\x98\xf7\xfe\x00\xaa\xff\x05")
+    assert port.read(11) == 1 and port.rx[0] == 5 and port.collisions == 1
+    # an echo that never comes is given up ECHO_MS after transmit done
+    port.send(frame, 6, 20)
+    port.finish(20)
+    port.finish(20)
+    assert port.read(20 + ECHO_MS) == 0 and port.echo_missing == 0
+    assert port.read(21 + ECHO_MS) == 0 and port.echo_missing == 1
+    uart.inject(b"\x07")
+    assert port.read(30) == 1 and port.rx[0] == 7
+
+
+def test_rs485_txdone_never_true_times_out_and_drops_de():
+    uart, port = _port()
+    uart.tx_busy_polls = 10**9
+    port.send(bytearray(b"\x01\x02"), 2, 500)
+    assert not port.finish(500 + TX_TIMEOUT_MS)
+    assert port.finish(501 + TX_TIMEOUT_MS) and machine.pins[2].value() == 0
+    assert port.tx_timeouts == 1
+
+
+class _QuietUart:
+    """A UART that allocates nothing itself: echoes n bytes back, one bus byte after each echo."""
+
+    def __init__(self):
+        self.pending = 0
+
+    def write(self, buf, n):
+        self.pending = n + 1
+        return n
+
+    def txdone(self):
+        return True
+
+    def any(self):
+        return self.pending
+
+    def readinto(self, buf, n):
+        n = n if n < self.pending else self.pending
+        for i in range(n):
+            buf[i] = 0x55
+        self.pending -= n
+        return n
+
+
+def test_rs485_steady_state_does_not_allocate():
+    requires_vm()
+    machine.reset_fakes()
+    port = Rs485(_QuietUart(), 2)
+    frame = bytearray(b"\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55")
+    got = bytearray(1)
+
+    def cycle():
+        for _ in range(20):
+            port.send(frame, 11, 0)
+            port.finish(0)
+            got[0] = port.read(1)
+
+    cycle()
+    assert got[0] == 1 and port.collisions == 0
+    assert alloc_bytes(cycle) == 0
+
+
+def test_watchdog_feeds_only_while_every_task_checks_in():
+    machine.reset_fakes()
+    now = [0]
+    machine.set_clock(lambda: now[0])
+    try:
+        wd = Watchdog(3000)
+        a = wd.register("inputs", 500, 0)
+        b = wd.register("bus_rx", 500, 0)
+        wd.start()
+        w = machine.wdt
+        assert w.timeout == 3000
+        for t in range(0, 2000, 100):
+            now[0] = t
+            wd.check_in(a, t)
+            wd.check_in(b, t)
+            assert wd.supervise(t)
+        for t in range(2000, 6000, 100):  # bus_rx hangs
+            now[0] = t
+            wd.check_in(a, t)
+            fed = wd.supervise(t)
+            assert fed == (t <= 2400)
+        assert wd.stale == b and wd.names[wd.stale] == "bus_rx"
+        assert w.expired(6000) and not w.expired(2400 + 3000)
+    finally:
+        machine.set_clock(None)
+
+
+def test_profiles_build_on_the_fake_machine():
+    for name, mod in (("pico", board_pico), ("esp32", board_esp32)):
+        machine.reset_fakes()
+        board = Board(name)
+        p = mod.PROFILE
+        assert board.port_names == ["multi", "panel"]
+        for _, uart_id, _tx, _rx, de in p["bus"]:
+            assert machine.uarts[uart_id].baudrate == 256000
+            assert machine.uarts[uart_id].rxbuf >= 1024
+            assert machine.pins[de].value() == 0
+        for pin, _ in p["outputs"]:
+            assert machine.pins[pin].is_floating()
+        assert safe.pins(p["platform"]) == (
+            tuple(o[0] for o in p["outputs"]),
+            tuple(b[4] for b in p["bus"]),
+        )
+        first = p["btv_inputs"][0][1]
+        third = p["btv_inputs"][2][1]
+        machine.pins[first].external = 1
+        machine.pins[third].external = 1
+        assert board.read_btv() == 0b101
+        board.outputs.set(PRE_ALARM, True)
+        board.safe()
+        assert machine.pins[p["outputs"][2][0]].is_floating()
+
+
+def test_crash_path_floats_outputs_without_a_board():
+    machine.reset_fakes()
+    for pin in (13, 14, 15):
+        machine.Pin(pin, machine.Pin.OUT, value=1)
+    machine.Pin(2, machine.Pin.OUT, value=1)
+    safe.outputs_safe()
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 15))
+    assert machine.pins[2].value() == 0 and machine.pins[3].value() == 0
