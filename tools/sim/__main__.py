@@ -24,7 +24,8 @@ scenario format (JSON object; normative, see tools/sim/scenario.py):
            "gx_command": on|off|charger_only, "input_stuck": atd|atc|null, "bus_noise": p}]
 
 bus fidelity: "full" sends a sync every 20 ms as a real Multi does; "fast" every 200 ms (every
-frame type and rule kept, 10x fewer frames) for long runs. The firmware runs unchanged in both.
+frame type and rule kept, 10x fewer frames) for long runs; "auto" (default): full up to 1 h of
+simulated time, fast beyond. The firmware runs unchanged in all; summary.json says which.
 """
 
 
@@ -38,15 +39,16 @@ def cmd_run(args):
     from tools.sim.runner import Sim
 
     scn = _load(args.scenario)
-    sim = Sim(scn, fidelity=args.fidelity, progress=not args.quiet)
+    sim = Sim(scn, fidelity=args.fidelity, progress=not args.quiet, scheduler=args.scheduler)
     summary = sim.run()
     sim.write(args.out, png=not args.no_png)
     print(
-        "sim: %s: %.0f s simulated in %.1f s (%.0fx real time), %d events, "
+        "sim: %s: %.0f s simulated (%s bus) in %.1f s (%.0fx real time), %d events, "
         "%d timeline records -> %s"
         % (
             scn.name,
             scn.duration_s,
+            sim.fidelity,
             summary["wall_s"],
             summary["x_real_time"],
             summary["events"],
@@ -78,9 +80,17 @@ def main(argv=None):
     r.add_argument("--out", required=True, help="output directory (created if missing)")
     r.add_argument(
         "--fidelity",
-        choices=("full", "fast"),
-        default="full",
-        help="bus fidelity: full = sync every 20 ms (default), fast = every 200 ms",
+        choices=("auto", "full", "fast"),
+        default="auto",
+        help="bus fidelity: full = sync every 20 ms, fast = every 200 ms, auto (default) = "
+        "full up to 1 h of simulated time, fast beyond",
+    )
+    r.add_argument(
+        "--scheduler",
+        choices=("fast", "asyncio"),
+        default="fast",
+        help="fast (default): the simulator's scheduler of the asyncio subset the firmware "
+        "uses; asyncio: a full virtual-clock asyncio event loop (slower)",
     )
     r.add_argument("--no-png", action="store_true", help="skip timeline.png")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")

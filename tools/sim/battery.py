@@ -19,8 +19,8 @@ CAPACITY_AH = 200.0
 R0_OHM = 0.0005  # per cell, 200 Ah
 RPOL_OHM = 0.0010
 TAU_S = 120.0
-BALANCE_V = 3.45
-BALANCE_A = 2.0
+BALANCE_V = 3.55
+BALANCE_A = 4.0
 
 PREALARM_V = 3.1  # set below, clears at PREALARM_CLEAR_V
 PREALARM_CLEAR_V = 3.2
@@ -97,7 +97,7 @@ class Battery:
 
     def __init__(self, soc, index=0):
         # A little spread between cells, so one cell reaches the knees first, as in real packs.
-        spread = (0.012, 0.0, -0.004, 0.003) if index % 2 == 0 else (0.0, 0.008, -0.006, 0.0)
+        spread = (0.03, 0.0, -0.01, 0.005) if index % 2 == 0 else (0.0, 0.025, -0.01, 0.0)
         caps = (1.0, 0.97, 1.0, 1.01)
         self.cells = [
             Cell(min(SOC_MAX, max(0.0, soc + spread[i])), CAPACITY_AH * caps[i])

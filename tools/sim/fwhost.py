@@ -11,6 +11,10 @@ the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follo
 `system.mains_detector`), then the scenario's `settings`, validated by the firmware's own table.
 """
 
+import os
+import shutil
+import tempfile
+import time
 from typing import Any
 
 import machine  # tests/fakes/machine.py
@@ -18,6 +22,7 @@ import machine  # tests/fakes/machine.py
 from tools.sim.scenario import INITIAL_INPUTS, ScenarioError
 
 SIM_DEFAULTS = {"vebus_mode": "bms"}
+BOARD_EVENT_BASE = 32  # firmware/app.py's own event codes start here (core's are below)
 HEARTBEAT_LOST_S = 12.0  # no status flash for this long: the status LED is off
 BOOTLOADER_FLASHES_PER_S = 5
 
@@ -112,16 +117,19 @@ class FirmwareHost:
         self.watch = _PinWatch()
         self._rises = []
         self._status_level = 0
-        self.app = None
-        self.task = None
+        self.app: Any = None
+        self.task: Any = None
+        self.loop: Any = None
+        self.root = tempfile.mkdtemp(prefix="sim-flash-")  # the board's flash: survives reboots
+        self.boots = 0
+        self.resets = []  # (t, why) of every firmware reset
+        self.task_errors = []  # (t, what) of every firmware task that died
+        self.t0_ticks = 0
 
     # ---- life ----
     def start(self, loop):
-        import time
-
-        from firmware.app import App
-        from firmware.hw.board import Board
-
+        self.loop = loop
+        self.t0_ticks = time.ticks_ms()  # pyright: ignore[reportAttributeAccessIssue]
         w = self.watch
         for _name, pin, _lvl in self.out_pins:
             w.fns[pin] = self._on_output
@@ -129,17 +137,62 @@ class FirmwareHost:
         w.fns[self.led_cell_ok[0]] = self._on_output
         w.fns[self.led_high[0]] = self._on_output
         w.install()
+        self._boot()
+
+    def _boot(self):
+        """Power the board up: build its Board and App as main.py does, start the app's tasks."""
+        from firmware.app import App  # pyright: ignore[reportMissingImports]  (issue 5)
+        from firmware.hw.board import Board
+
+        self.boots += 1
         self.drive_inputs(self.sim.bank.loop, self.sim.inputs)
         board = Board.from_settings(self.settings)
         for name, uart_id in self.uart_ids.items():
             u = machine.uarts.get(uart_id)
             if u is not None:
                 u.de = machine.Pin(self.de_pins[name])
-        self.app = App(board, self.settings, ticks_ms=time.ticks_ms)  # pyright: ignore
-        self.task = loop.create_task(self.app.run())
+        self.app = App(board, self.settings, ticks_ms=time.ticks_ms, root=self.root + "/")
+        self.task = self.loop.create_task(self._guard(self.app))
+
+    async def _guard(self, app):
+        """Run the app; a machine.reset() (crash path or watchdog) reboots the board."""
+        try:
+            await app.run()
+        except machine.ResetRequested:
+            self.loop.call_soon(self._reboot, "machine.reset()")
+
+    def task_error(self, task, exc):
+        """A firmware task ended with an exception (sched.Scheduler's hook)."""
+        if isinstance(exc, machine.ResetRequested):
+            self.loop.call_soon(self._reboot, "machine.reset()")
+        else:
+            # As on asyncio: the task is dead; the supervisor stops feeding the watchdog.
+            self.task_errors.append((round(self.loop.time(), 3), "%s: %r" % (task.name, exc)))
+
+    def _reboot(self, why, cause=None):
+        self.resets.append((round(self.loop.time(), 3), why))
+        for t in getattr(self.app, "tasks", ()):
+            t.cancel()
+        if self.task is not None:
+            self.task.cancel()
+        machine.reset_fakes(machine.WDT_RESET if cause is None else cause)
+        self.sim.observe()
+        self.loop.call_soon(self._after_reboot)
+
+    def _after_reboot(self):
+        self._boot()
+        for port, name in ((self.sim.fw_multi, "multi"), (self.sim.fw_panel, "panel")):
+            port.uart = self.uart(name)
+
+    def check_watchdog(self, now_ms):
+        """A watchdog the firmware started and stopped feeding resets the board."""
+        wdt = machine.wdt
+        if wdt is not None and wdt.expired(now_ms):
+            self._reboot("watchdog")
 
     def stop(self):
         self.watch.uninstall()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def uart(self, name):
         uart_id = self.uart_ids.get(name)
@@ -227,17 +280,66 @@ class FirmwareHost:
 
     # ---- what the firmware knows ----
     def bms_power(self):
-        app = self.app
-        low = getattr(app, "low_power", None)
-        if callable(low):
-            low = low()
-        return "low" if low else "normal"
+        """The protection's BMS power mode (core Protection outputs.low_power)."""
+        out = getattr(self.app, "out", None)
+        return "low" if out is not None and out.low_power else "normal"
 
     def events(self):
-        return []
+        """The firmware's own event log, read back from its flash file (events.log)."""
+        from firmware.core import eventfile
+        from firmware.core.events import text
+
+        app = self.app
+        if app is not None:
+            app.log_step(time.ticks_ms())  # pyright: ignore  (what its `log` task does each second)
+        board_texts = {}
+        try:
+            import firmware.app as fa
+
+            board_texts = getattr(fa, "EVENT_TEXTS", {})
+        except ImportError:
+            pass
+        data = b""
+        for name in ("events.log.1", "events.log"):
+            try:
+                with open(os.path.join(self.root, name), "rb") as f:
+                    data += f.read()
+            except OSError:
+                pass
+        out = []
+        for code, reason, arg, tick, boot in eventfile.decode_all(data):
+            if code >= BOARD_EVENT_BASE:
+                msg = board_texts.get(code, "event %d" % code)
+                if "%d" in msg:
+                    msg = msg % arg
+            else:
+                msg = text(code, reason, arg)
+            t = time.ticks_diff(tick & 0x3FFFFFFF, self.t0_ticks) / 1000.0  # pyright: ignore
+            out.append(
+                {
+                    "t": round(t, 3),
+                    "boot": boot,
+                    "code": code,
+                    "reason": reason,
+                    "arg": arg,
+                    "text": msg,
+                }
+            )
+        return out
 
     def rejects(self):
-        return {}
+        """The firmware's decoders' reject counters by reason (Multi port + panel port)."""
+        from vebus import REASONS
+
+        role = getattr(self.app, "role", None)
+        out = {}
+        for name in ("decoder", "panel_decoder"):
+            dec = getattr(role, name, None)
+            if dec is None:
+                continue
+            for i in range(1, len(REASONS)):
+                out[REASONS[i]] = out.get(REASONS[i], 0) + dec.counts[i]
+        return out
 
 
 def _bit(n):

@@ -12,6 +12,7 @@ Bus fidelity (`--fidelity`): "full" is the real bus, a sync frame every 20 ms fo
 Multi's 0xE4, with 0x41 and 0x80 once a second. "fast" keeps every frame type and every rule but
 sends the sync (and 0xE4) every 200 ms: ten times fewer frames for long runs. Both are documented
 in the summary (`fidelity`, `sync_period_ms`); the firmware itself runs unchanged in both.
+"auto" (the default) is "full" up to `AUTO_FULL_MAX_S` of simulated time and "fast" beyond.
 """
 
 import json
@@ -23,7 +24,7 @@ from typing import Any
 
 import machine  # tests/fakes/machine.py on the simulator's path
 
-from tools.sim import fwhost, plot, vclock, world
+from tools.sim import fwhost, plot, sched, vclock, world
 from tools.sim.battery import Bank
 from tools.sim.bus import Segment, UartPort
 from tools.sim.gx import Gx
@@ -33,13 +34,19 @@ from tools.sim.wire import GxNode, MultiNode
 
 PHYS_DT = 1.0  # seconds between battery model steps
 SYNC_MS = {"full": 20, "fast": 200}
+AUTO_FULL_MAX_S = 3600.0
 PROGRESS_EVERY_S = 2.0  # wall-clock seconds between progress lines
 
 
 class Sim:
-    def __init__(self, scenario, fidelity="full", progress=False, seed=1):
+    def __init__(self, scenario, fidelity="auto", progress=False, seed=1, scheduler="fast"):
+        if scheduler not in ("fast", "asyncio"):
+            raise ValueError("scheduler: expected fast or asyncio, got %r" % (scheduler,))
+        self.scheduler = scheduler
+        if fidelity == "auto":
+            fidelity = "full" if scenario.duration_s <= AUTO_FULL_MAX_S else "fast"
         if fidelity not in SYNC_MS:
-            raise ValueError("fidelity: expected full or fast, got %r" % (fidelity,))
+            raise ValueError("fidelity: expected auto, full or fast, got %r" % (fidelity,))
         self.scn = scenario
         self.fidelity = fidelity
         self.sync_ms = SYNC_MS[fidelity]
@@ -72,7 +79,9 @@ class Sim:
         self.fw_multi = self.seg_multi.attach(UartPort(self.seg_multi, self.fw.uart("multi")))
         panel_uart = self.fw.uart("panel")
         self.fw_panel = self.seg_panel.attach(UartPort(self.seg_panel, panel_uart))
-        # Without a panel port in use, the GX sits on the Multi's segment (the manual allows it).
+        # The GX (and a DMC) speak on the BMS's Remote panel port; without one, on the Multi's
+        # segment. The GX reads the BMS as Venus OS does, through the Multi: it hears the
+        # Multi's segment, where the BMS talks in its slot.
         gx_seg = self.seg_panel if panel_uart is not None else self.seg_multi
         gx_port = self.fw_panel if panel_uart is not None else self.fw_multi
         self.multi_node = self.seg_multi.attach(
@@ -83,7 +92,8 @@ class Sim:
         self.multi_node.on_change = self.observe
         self.gx_node = None
         if self.gx is not None or self.scn.system["dmc"]:
-            self.gx_node = gx_seg.attach(GxNode(gx_seg, self.gx, self.scn.system["dmc"], gx_port))
+            self.gx_node = GxNode(gx_seg, self.gx, self.scn.system["dmc"], gx_port)
+            self.seg_multi.attach(self.gx_node)
             self.gx_node.on_change = self.observe
         for m in self.multis:
             m.power_up(0.0)
@@ -139,6 +149,7 @@ class Sim:
         self.amps = world.bank_current(now, self.bank, self.inputs, outs, self.multis, self.gx)
         self.bank.step(PHYS_DT, self.amps)
         self.fw.drive_inputs(self.bank.loop, self.inputs)
+        self.fw.check_watchdog(time.ticks_ms())  # pyright: ignore[reportAttributeAccessIssue]
         self.observe()
         if self.progress:
             self._progress(now)
@@ -199,13 +210,12 @@ class Sim:
         tl.set(now, "remote", self.inputs["remote"])
 
     # ---- run ----
-    async def _until_end(self):
-        import asyncio
-
-        await asyncio.sleep(self.scn.duration_s)
-
     def run(self):
-        self.loop = loop = vclock.VirtualLoop()
+        if self.scheduler == "fast":
+            self.loop = loop = sched.Scheduler()
+            loop.on_task_error = lambda task, exc: self.fw.task_error(task, exc)
+        else:
+            self.loop = loop = vclock.VirtualLoop()
         vclock.install_ticks(loop)
         machine.reset_fakes()
         machine.set_clock(None)
@@ -213,29 +223,21 @@ class Sim:
         self._next_progress = self._wall0 + PROGRESS_EVERY_S
         try:
             self._build()
-            loop.run_until_complete(self._until_end())
+            loop.run_until(self.scn.duration_s)
             self.observe()
             self.events = self.fw.events()
         finally:
             if self.fw is not None:
                 self.fw.stop()
-            self._shutdown(loop)
+            if self.scheduler == "fast":
+                loop.close()
+            else:
+                loop.shutdown()
             vclock.install_ticks(None)
         self.wall_s = time.monotonic() - self._wall0
         if self.progress:
             sys.stderr.write("\n")
         return self.summary()
-
-    @staticmethod
-    def _shutdown(loop):
-        import asyncio
-
-        pending = asyncio.all_tasks(loop)
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
 
     def summary(self):
         final = {k: self.timeline.last.get(k) for k in self.timeline.last}
@@ -243,6 +245,7 @@ class Sim:
             "name": self.scn.name,
             "duration_s": self.scn.duration_s,
             "fidelity": self.fidelity,
+            "scheduler": self.scheduler,
             "sync_period_ms": self.sync_ms,
             "final": final,
             "normative_signals": list(NORMATIVE),
@@ -253,6 +256,8 @@ class Sim:
                 "firmware_rejects_by_reason": self.fw.rejects(),
                 "bytes_corrupted": self.seg_multi.corrupted + self.seg_panel.corrupted,
             },
+            "firmware_resets": self.fw.resets,
+            "firmware_task_errors": self.fw.task_errors,
             "wall_s": round(self.wall_s, 3),
             "x_real_time": round(self.scn.duration_s / max(self.wall_s, 1e-9), 1),
         }

@@ -81,6 +81,18 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def now_ms(self):
         return self._us / 1000.0
 
+    def run_until(self, end):
+        """Run everything due up to `end` seconds (the runner's interface, as sched.Scheduler)."""
+        self.run_until_complete(asyncio.sleep(max(0.0, end - self.time())))
+
+    def shutdown(self):
+        pending = asyncio.all_tasks(self)
+        for t in pending:
+            t.cancel()
+        if pending:
+            self.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.close()
+
 
 def install_ticks(loop, offset_ms=None):
     """Make time.ticks_ms()/ticks_us() read the loop's virtual clock (None: back to wall clock)."""

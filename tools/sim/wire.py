@@ -3,10 +3,11 @@
 Frames are built and read with lib/vebus (codec, stream decoder, message catalogue) -- the same
 code the firmware uses, so what is INFERRED about the BMS's frames stays in one catalogue module.
 
-MultiNode (the master, and the slaves of a parallel / three-phase system): every sync period it
-first delivers what the firmware wrote since the last sync (the BMS talks in the slot after a
-sync), then sends a sync frame numbered N and each Multi's 0xE4 (AC phase info, DC voltage);
-once a second 0x41 (LEDs) and 0x80 (charger/inverter condition). It reads the BMS's status frames,
+MultiNode (the master, and the slaves of a parallel / three-phase system): every sync period the
+master sends a sync frame numbered N; the slot right after it belongs to the BMS. `SLOT_S` later
+the node puts on the wire what the firmware wrote in that slot, then each Multi's 0xE4 (AC phase
+info, DC voltage), Winmon replies, and once a second 0x41 (LEDs) and 0x80 (charger/inverter
+condition), all numbered N + 1. It reads the BMS's status frames,
 switch frames and Winmon commands; a data frame whose number is not (last sync + 1) is ignored,
 as the Multi does.
 
@@ -28,6 +29,7 @@ SWITCH_OF = {
 }
 CODE_OF = {v: k for k, v in SWITCH_OF.items()}
 SLOW_EVERY_S = 1.0  # 0x41 and 0x80
+SLOT_S = 0.005  # the BMS's slot after the sync; the Multi's own frames follow it
 GX_TICK_S = 1.0
 GX_RESEND_S = 10.0  # a GX repeats its switch command
 DMC_EVERY_S = 1.0
@@ -112,11 +114,19 @@ class MultiNode(_Node):
         loop = self.loop
         now = loop.time()
         self.fw_port.pump()
-        m = self.master
-        if m.present:
+        if self.master.present:
             self.n = n = (self.n + 1) & 0x7F
             self.send_cached(("sync", n), "sync")
-            nn = (n + 1) & 0x7F
+            loop.call_at(now + SLOT_S, self.after_slot)
+        loop.call_at(now + self.period, self.tick)
+
+    def after_slot(self):
+        """The BMS's slot is over: its frame (if any) goes on the wire, then the Multi's own."""
+        now = self.loop.time()
+        self.fw_port.pump()
+        m = self.master
+        if m.present:
+            nn = (self.n + 1) & 0x7F
             v50 = int(self.dc_volts() * 50) & 0xFFF
             for i, mm in enumerate(self.multis):
                 if mm.present:
@@ -135,7 +145,6 @@ class MultiNode(_Node):
                 invert_ok = mode in ("on", "inverter_only")
                 plen = cat.build_condition(self.pay, invert_ok, int(self.dc_amps() * 10))
                 self.send_data(ADDR_MULTI, nn, plen, "condition")
-        loop.call_at(now + self.period, self.tick)
 
     def send_cached(self, key, kind):
         data = self.cache.get(key)
