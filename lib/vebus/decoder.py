@@ -86,6 +86,13 @@ class Decoder:
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
         self._n = 0
 
+    def flush(self):
+        """End of input / bus silence: reject a held partial frame (truncated) or garbage."""
+        n = self._n
+        if n:
+            self._n = 0
+            self._reject(self._lead_reason(n), n)
+
     def pending(self):
         """Bytes held waiting for an FF."""
         return self._n

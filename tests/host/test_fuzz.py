@@ -5,6 +5,7 @@ import pytest
 
 import vebus
 from tools import fuzz
+from vebus import mk2
 
 
 def test_small_run_is_repeatable_and_reaches_every_reject_reason():
@@ -69,6 +70,33 @@ class _Unchecked(vebus.Decoder):
 def test_each_check_catches_a_planted_defect(cls, message):
     with pytest.raises(fuzz.FuzzFailure, match=message):
         fuzz.fuzz_vebus(3, 4000, decoder=cls)
+
+
+def test_mk2_small_run_is_repeatable():
+    a = fuzz.fuzz_mk2(7, 1500)
+    assert a == fuzz.fuzz_mk2(7, 1500)
+    assert a["frames"] > 1500
+    assert a["counts"]["checksum"] > 0 and a["counts"]["garbage"] > 0
+
+
+class _Mk2NoChecksum(mk2.Mk2Decoder):
+    """Takes any frame whose length fits, checksum or not."""
+
+    def __init__(self, on_frame):
+        super().__init__(on_frame)
+        self._real = mk2.sum_ok
+
+    def feed(self, data, start=0, end=-1):
+        mk2.sum_ok = lambda buf, n: True
+        try:
+            super().feed(data, start, end)
+        finally:
+            mk2.sum_ok = self._real
+
+
+def test_mk2_check_catches_a_decoder_without_checksum():
+    with pytest.raises(fuzz.FuzzFailure, match="does not sum to 0"):
+        fuzz.fuzz_mk2(3, 2000, decoder=_Mk2NoChecksum)
 
 
 def test_cli_refuses_a_zero_count(capsys):
