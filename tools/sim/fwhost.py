@@ -151,7 +151,8 @@ class FirmwareHost:
             u = machine.uarts.get(uart_id)
             if u is not None:
                 u.de = machine.Pin(self.de_pins[name])
-        self.app = App(board, self.settings, ticks_ms=time.ticks_ms, root=self.root + "/")
+        ticks = time.ticks_ms  # pyright: ignore[reportAttributeAccessIssue]  (hostcompat)
+        self.app = App(board, self.settings, ticks_ms=ticks, root=self.root + "/")
         self.task = self.loop.create_task(self._guard(self.app))
 
     async def _guard(self, app):

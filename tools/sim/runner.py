@@ -211,6 +211,7 @@ class Sim:
 
     # ---- run ----
     def run(self):
+        loop: Any
         if self.scheduler == "fast":
             self.loop = loop = sched.Scheduler()
             loop.on_task_error = lambda task, exc: self.fw.task_error(task, exc)

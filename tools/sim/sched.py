@@ -19,6 +19,7 @@ Time is kept in whole microseconds (no float drift); `time()` is seconds, `now_m
 
 import asyncio
 import heapq
+from typing import Any
 
 
 class Unsupported(RuntimeError):
@@ -44,7 +45,7 @@ class Task:
         self.coro = coro
         self.cancelled = False
         self.finished = False
-        self.exc = None
+        self.exc: Any = None
         self.name = getattr(coro, "__qualname__", "task")
 
     def cancel(self):
@@ -73,7 +74,7 @@ class Scheduler:
         self.wakeups = 0
         # fn(task, exc) when a task ends with an exception (asyncio keeps it in the task and
         # carries on; so does this scheduler, after telling the hook). None: re-raise.
-        self.on_task_error = None
+        self.on_task_error: Any = None
 
     # ---- clock ----
     def time(self):
