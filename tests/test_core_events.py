@@ -1,4 +1,4 @@
-"""firmware/core events.py (RAM ring, texts), eventfile.py (flash records, torn writes), latch.py."""
+"""firmware/core events.py (RAM ring, texts), eventfile.py (flash records), latch.py."""
 
 import os
 

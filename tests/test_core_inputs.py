@@ -1,4 +1,4 @@
-"""firmware/core remote.py, mains.py, leds.py: remote on/off wirings, mains detector, LED timing."""
+"""firmware/core remote.py, mains.py, leds.py: remote on/off wirings, mains detector, LEDs."""
 
 import time
 
