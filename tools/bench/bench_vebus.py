@@ -1,4 +1,4 @@
-"""lib/vebus on the MicroPython unix port: decode speed against the line rate, allocation per frame.
+"""lib/vebus on the MicroPython unix port: decode speed vs the line rate, allocation per frame.
 
 Stream: 20 ms bus cycles as a Multi and a controller make them: sync, 0xE4 AC info, 0x41 LED,
 0x80 condition, a controller's switch command and a Winmon reply (the vectors' shapes, frame
