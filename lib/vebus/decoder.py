@@ -158,8 +158,10 @@ class Decoder:
         # Where the checksum starts: `FA k FF` (k 1..5) is an escaped checksum FA + k.
         e = n - 2
         c = buf[n - 2]
-        if c != ESC and 1 <= c <= 5 and buf[n - 3] == ESC:
+        if 1 <= c <= 5 and buf[n - 3] == ESC:
             e = n - 3
+        elif c > ESC:  # a checksum of FB..FE must have been escaped
+            return -STUFFING
         pay = self._pay
         p = 0
         k = j + 4
