@@ -127,7 +127,7 @@ def run(minutes, root):
         "simulated_s": minutes * 60,
     }
     asyncio.new_event_loop()  # drop the tasks, then the app: room for printing the result
-    del app, multi
+    app = multi = None
     clock.hooks[:] = []
     gc.collect()
     return result
