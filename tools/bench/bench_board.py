@@ -15,6 +15,7 @@ bus_response_after_sync_ms  the latest the BMS's frame followed a sync in that r
 import json
 import subprocess
 import tempfile
+from pathlib import Path
 
 from tools import deploy
 from tools.mptest import ROOT, find_micropython, vm_env
@@ -54,7 +55,7 @@ def run_app(minutes=10, app_heap=APP_HEAP_BYTES):
 def run():
     r = run_app(10)
     with tempfile.TemporaryDirectory() as tmp:
-        items = deploy.build(out=tmp)
+        items = deploy.build(out=Path(tmp))
         mpy = sum(size for dest, _, size in items if dest.endswith(".mpy"))
     return {
         "app_heap_high_water_bytes": r["app_heap_high_water"],
