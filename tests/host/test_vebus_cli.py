@@ -245,5 +245,6 @@ def test_sniff_through_pyserial_from_a_socket(tmp_path):
     assert all(r["ok"] for r in recs)
     assert err.getvalue().startswith("sniff: 8 frames, rejects: none; ")
     back = io.StringIO()
-    assert cli.decode(cli.build_parser().parse_args(["decode", "--raw", str(cap), "--json"]), back) == 0
+    again = cli.build_parser().parse_args(["decode", "--raw", str(cap), "--json"])
+    assert cli.decode(again, back) == 0
     assert records(back.getvalue()) == recs
