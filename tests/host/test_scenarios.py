@@ -281,3 +281,14 @@ def test_outputs_written(tmp_path, name):
     sim.write(str(tmp_path))
     for f in ("timeline.jsonl", "events.jsonl", "summary.json", "timeline.png"):
         assert (tmp_path / f).stat().st_size > 0, f
+
+
+def test_selftest_catches_a_stuck_input():
+    sim = run("stuck_input")
+    assert first(sim, "load_disconnect", "high") is not None
+    assert changes(sim, "charge_disconnect", after=3)[0][0] >= 20  # no false fault before
+    t_f = next(e["t"] for e in sim.events if "stuck input" in e["text"])
+    assert 20 <= t_f <= 23  # a pulse or two after the input got stuck
+    assert at(sim, "charge_disconnect", t_f + 0.1) == "floating"
+    t_l = first(sim, "load_disconnect", "floating", after=20)
+    assert t_l is not None and t_l - t_f >= 30
