@@ -18,7 +18,7 @@ import tools.sim  # noqa: F401  (board import path, MicroPython shims)
 from tools.sim import scenario
 from tools.sim.runner import Sim
 
-DAY = {
+DAY: dict = {
     "name": "bench: 24 h",
     "duration_s": 86400,
     "system": {"batteries": 1, "soc": 0.3},
@@ -50,7 +50,7 @@ def run():
         "sim_bench_fidelity": sim.fidelity,
     }
     print("bench_sim: %s" % json.dumps(out), file=sys.stderr, flush=True)
-    hour = dict(DAY, name="bench: 1 h full bus", duration_s=3600)
+    hour: dict = dict(DAY, name="bench: 1 h full bus", duration_s=3600)
     hour["inputs"] = [r for r in DAY["inputs"] if r["t"] <= 3600]
     dur_f, cpu_f, _wall_f, _ = _measure(hour, "full")
     out["sim_x_real_time_full_bus"] = round(dur_f / cpu_f, 1)
