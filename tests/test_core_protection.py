@@ -98,14 +98,6 @@ def test_low_cell_without_ac_turns_the_multi_off_and_the_bms_low_power():
     assert r.has("Multi: off (low cell, no AC)")
 
 
-def test_low_cell_without_a_mains_detector_keeps_the_multi_charger_only():
-    r = Rig(mains_detector=False)
-    r.started()
-    r.low_cell()
-    r.run(30000)
-    assert r.o.load == FLOAT and r.o.multi_mode == MODE_CHARGER_ONLY and not r.o.low_power
-
-
 def test_low_cell_after_a_battery_prealarm_counts_from_the_prealarm_output():
     r = Rig()
     r.started()

@@ -22,8 +22,7 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - pre-alarm from the battery -> pre-alarm high (only while loads are on: it warns of their end).
 - low cell -> pre-alarm high, then no sooner than prealarm_to_disconnect_s after the pre-alarm
   output went high: load disconnect floats, the pre-alarm floats again, the Multi goes
-  charger-only (off without AC, with `mains_detector` on). Low cell clearing before that
-  switches nothing off.
+  charger-only (off without AC). Low cell clearing before that switches nothing off.
 - high cell / low temperature / high temperature -> charge disconnect floats and the charge rate
   drops to reduced_charge_rate_pct at once; red LED on. The Multi keeps its mode.
 - open loop / loop fault (stuck, stale) -> chargers off and the Multi stops charging at once,
@@ -46,9 +45,8 @@ Readings of the manual where it is silent (change here if a bench shows otherwis
 - error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
 - high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop
   stops the Multi charging (inverter-only, then off after the pre-alarm delay).
-- "charger-only without AC" is sent as off only when protection took inverting away (a GX or DMC
-  asking charger-only gets charger-only) and only with the mains detector in use: without it
-  nothing would say when AC is back, so the Multi stays charger-only and starts charging itself.
+- "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
+  asking charger-only gets charger-only.
 """
 
 from time import ticks_diff
@@ -174,7 +172,6 @@ class Protection:
         self.delay_ms = s.prealarm_to_disconnect_s * 1000
         self.hold_ms = s.min_hold_s * 1000
         self.reduced_rate = s.reduced_charge_rate_pct
-        self.mains_detector = s.mains_detector
         self.log = log if log is not None else EventLog(32)
         self.inputs = Inputs()
         self.outputs = Outputs()
@@ -327,8 +324,8 @@ class Protection:
             mode = MODE_ON
         elif c_ok:
             mode = MODE_CHARGER_ONLY
-            if req_i and self.mains_detector and not (inp.mains or inp.ac_in):
-                mode = MODE_OFF  # charger-only without AC: off, until the mains detector sees AC
+            if req_i and not (inp.mains or inp.ac_in):
+                mode = MODE_OFF  # charger-only without AC: off
                 why |= R_NO_AC
         elif i_ok:
             mode = MODE_INVERTER_ONLY
