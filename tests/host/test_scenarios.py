@@ -292,3 +292,18 @@ def test_selftest_catches_a_stuck_input():
     assert at(sim, "charge_disconnect", t_f + 0.1) == "floating"
     t_l = first(sim, "load_disconnect", "floating", after=20)
     assert t_l is not None and t_l - t_f >= 30
+
+
+def test_power_cycle_keeps_flash_loses_ram():
+    scn = scenario.load(str(ROOT / "scenarios" / "btv_unplugged.json"), fwhost.check_settings)
+    scn.duration_s = 60
+    sim = Sim(scn)
+    sim.at(40.0, sim.power_cycle)  # the loop fault latched at ~20 s
+    sim.run()
+    assert sim.fw.boots == 2 and sim.fw.resets[0][1] == "power cycle"
+    assert at(sim, "charge_disconnect", 40.01) == "floating"
+    boots = {e["boot"] for e in sim.events}
+    assert len(boots) == 2  # both boots' events read back from the kept flash file
+    second = [e["text"] for e in sim.events if e["boot"] == max(boots)]
+    assert "latched" in second[0]  # the latched fault came back from flash
+    assert final(sim, "load_disconnect") == "floating"  # the loop is still open

@@ -181,6 +181,10 @@ class FirmwareHost:
             # As on asyncio: the task is dead; the supervisor stops feeding the watchdog.
             self.task_errors.append((round(self.loop.time(), 3), "%s: %r" % (task.name, exc)))
 
+    def reboot(self, why, cause=None):
+        """Reset the board now (cause: a machine.*_RESET constant, default WDT_RESET)."""
+        self._reboot(why, cause)
+
     def _reboot(self, why, cause=None):
         self.resets.append((round(self.loop.time(), 3), why))
         for t in getattr(self.app, "tasks", ()):
