@@ -268,3 +268,12 @@ def test_frame_numbers():
     c.feed(stream())
     assert c.dec.last_sync == 0x02
     assert next_frame_no(c.dec.last_sync) == 0x03
+
+
+def test_unescaped_checksum_is_rejected():
+    # Found by hypothesis: a raw FC where the checksum goes must have been sent as FA 02.
+    bad = bytearray(b"\x83\x83\xfd\x06\x55\x51\x18\x02\x97\x00\xff")
+    bad[9] = (1 - sum(bad[2:9]) + 0x55) & 0xFF
+    assert bad[9] > 0xFA and frame_sum_ok(bad, len(bad))
+    c = Collect().feed(bad)
+    assert c.frames == [] and c.rejects[0][0] == STUFFING

@@ -5,6 +5,10 @@ import sys
 
 
 def main():
+    # The VM puts this script's folder (tools/) first on sys.path: drop it, or tools/vebus (the
+    # host CLI) would shadow lib/vebus.
+    if sys.path and sys.path[0].endswith("tools"):
+        sys.path.pop(0)
     path = sys.argv[1]
     folder, _, fname = path.rpartition("/")
     sys.path.insert(0, folder or ".")

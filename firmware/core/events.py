@@ -90,7 +90,7 @@ def text(code, reason, arg):
         return "low-power mode: on" if arg else "low-power mode: off"
     if code == EV_LOG_LOST:
         return "event log: %d events lost before they reached flash" % arg
-    return "event %d (%s, %d)" % (code, r, arg)
+    return "unknown event %d (%s, %d)" % (code, r, arg)
 
 
 class EventLog:

@@ -86,6 +86,13 @@ class Decoder:
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
         self._n = 0
 
+    def flush(self):
+        """End of input / bus silence: reject a held partial frame (truncated) or garbage."""
+        n = self._n
+        if n:
+            self._n = 0
+            self._reject(self._lead_reason(n), n)
+
     def pending(self):
         """Bytes held waiting for an FF."""
         return self._n
@@ -151,8 +158,10 @@ class Decoder:
         # Where the checksum starts: `FA k FF` (k 1..5) is an escaped checksum FA + k.
         e = n - 2
         c = buf[n - 2]
-        if c != ESC and 1 <= c <= 5 and buf[n - 3] == ESC:
+        if 1 <= c <= 5 and buf[n - 3] == ESC:
             e = n - 3
+        elif c > ESC:  # a checksum of FB..FE must have been escaped
+            return -STUFFING
         pay = self._pay
         p = 0
         k = j + 4

@@ -124,6 +124,11 @@ class Mk2Decoder:
     def pending(self):
         return self._n
 
+    def flush(self):
+        """End of input: reject a held partial frame (as garbage)."""
+        if self._n:
+            self._drop(GARBAGE, self._n)
+
     def reset(self):
         """Forget a partial frame (do it after a read timeout: MK2 has no end byte)."""
         self._n = 0

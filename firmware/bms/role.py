@@ -1,0 +1,299 @@
+"""The BMS on VE.Bus: follow the Multi's syncs, talk only in the slot after one, say what it must.
+
+    role = BmsRole(settings)
+    role.feed(buf, n, now)          # bytes from the Multi port (own echo already removed)
+    role.feed_panel(buf, n, now)    # bytes from the Remote panel port (decoded, never relayed)
+    role.tick(now)                  # Multi presence; returns the role's event bits (EV_*)
+    role.set_protection(out)        # core Protection outputs: mode, allow flags, error, low power
+    n = role.take(now, txbuf, quiet)  # a frame for this slot (0: nothing); quiet = bus idle
+    role.multi_present, role.multi_version, role.ac_in, role.gx_request   # for core's inputs
+
+The slot (vebus.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`; a node
+may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later only
+if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it ended
+at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from the RS485 driver and
+the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
+  1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
+  2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
+     repeated each SWITCH_REPEAT_MS; "on" said RELEASE_REPEATS times when the restriction ends
+  3. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in  CONFIRMED
+  4. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
+     status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
+In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
+(presence, AC in from the LED frame, requests from other controllers); protection still runs on
+the outputs. The Multi is absent 1 s after its last sync and present again at the next one.
+
+Firmware version: Winmon 0x05 is answered with 0x82 and the low 16 bits, 0x06 with 0x83 and the
+high 16 bits (public MK2 drivers); the last three decimal digits (e.g. 2629491 -> 491) go to
+core's VE.Bus error-15 / error-7 rule. 0 = not known yet.
+Nothing here allocates per frame: payload and frame buffers are made once.
+"""
+
+import time
+
+from micropython import const
+
+from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
+from vebus import catalogue as cat
+
+PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
+SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
+VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
+SWITCH_REPEAT_MS = const(1000)
+RELEASE_REPEATS = const(3)
+REQUEST_MS = const(3000)  # another controller's switch request counts this long
+WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
+WINMON_VERSION_LO = const(0x05)
+WINMON_VERSION_HI = const(0x06)
+REPLY_VERSION_LO = const(0x82)
+REPLY_VERSION_HI = const(0x83)
+LED_MAINS = const(0x01)  # bit 0 of the LEDs-on mask: mains (AC in)
+
+# What went out in a slot (last_tx) and event bits returned by tick().
+TX_NONE = const(0)
+TX_PROBE_ANSWER = const(1)
+TX_SWITCH = const(2)
+TX_VERSION = const(3)
+TX_STATUS = const(4)
+TX_NAMES = ("none", "probe answer", "switch", "version query", "status")
+
+EV_MULTI_PRESENT = const(0x01)
+EV_MULTI_ABSENT = const(0x02)
+EV_VERSION = const(0x04)
+EV_PROBE = const(0x08)
+EV_REQUEST = const(0x10)
+
+_PAYLOAD = const(32)
+
+
+class BmsRole:
+    def __init__(self, settings):
+        self.transmit = settings.vebus_mode == "bms"
+        self.bms_version = settings.bms_version
+        self.status_ms = settings.status_interval_ms
+        self.status_low_power_ms = settings.status_interval_low_power_ms
+        self.decoder = Decoder(self._on_frame)
+        self.panel_decoder = Decoder(self._on_panel_frame)
+        self.payload = bytearray(_PAYLOAD)
+        self.frame = bytearray(max_encoded_len(_PAYLOAD))
+        self._now = 0
+        # bus state
+        self.have_sync = False
+        self.sync_no = 0
+        self.last_sync = 0
+        self.slot_open = False
+        self.multi_present = False
+        self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
+        self.version_full = 0
+        self._ver_lo = -1
+        self._ver_hi = -1
+        self.ac_in = False
+        self.battery_low = False
+        self.dc_voltage_x50 = 0
+        self.gx_request = 0  # codes.MODE_* asked by another controller (0 = none)
+        self._request_at = 0
+        # what protection wants said
+        self.mode = 0
+        self.allow_charge = False
+        self.allow_discharge = False
+        self.pre_alarm = False
+        self.error = 0
+        self.charge_rate = 0
+        self.low_power = False
+        # scheduling
+        self.probe_pending = False
+        self._mode_sent = cat.SWITCH_ON  # nothing to say while protection lets the Multi run
+        self._release_left = 0
+        self._switch_at = 0
+        self._version_at = 0
+        self._version_part = WINMON_VERSION_LO
+        self._status_at = 0
+        self._events = 0
+        self._started = False
+        self.last_tx = TX_NONE
+        # counters
+        self.syncs = 0
+        self.frames = 0
+        self.probes = 0
+        self.slots_missed = 0
+        self.sent = bytearray(len(TX_NAMES))  # frames sent per TX_* kind, saturating at 255
+
+    # ---- receive ----
+    def feed(self, buf, n, now):
+        """Bytes from the Multi port; frames reach _on_frame through the decoder."""
+        self._now = now
+        if n:
+            self.decoder.feed(buf, 0, n)
+
+    def feed_panel(self, buf, n, now):
+        """Bytes from the Remote panel port: controller frames count (probe, switch requests).
+
+        How the real BMS passes frames between its ports is not public: nothing is relayed."""
+        self._now = now
+        if n:
+            self.panel_decoder.feed(buf, 0, n)
+
+    def _on_panel_frame(self, f):
+        self.frames += 1
+        if f.addr != ADDR_MULTI and not f.is_sync():
+            self._controller(f.payload, f.msg)
+
+    def _on_frame(self, f):
+        now = self._now
+        self.frames += 1
+        if f.is_sync():
+            self.syncs += 1
+            self.sync_no = f.frame_no
+            self.last_sync = now
+            self.have_sync = True
+            self.slot_open = True
+            if not self.multi_present:
+                self.multi_present = True
+                self._events |= EV_MULTI_PRESENT
+            return
+        self.slot_open = False  # another frame follows the sync: this slot is taken
+        p = f.payload
+        plen = len(p)
+        msg = f.msg
+        if f.addr == ADDR_MULTI:
+            if msg == cat.MSG_WINMON and plen >= 5 and p[1] == WINMON_ID:
+                self._version_reply(p)
+            elif msg == cat.MSG_LED and plen >= cat.LED_LEN:
+                self.ac_in = cat.get(p, cat.LED_ON) & LED_MAINS != 0
+                self.battery_low = cat.get(p, cat.LED_STATUS) == cat.LED_STATUS_BATTERY_LOW
+            elif msg == cat.MSG_AC_INFO and plen >= cat.AC_LEN:
+                self.dc_voltage_x50 = cat.get(p, cat.AC_DC_VOLTAGE)
+            return
+        self._controller(p, msg)
+
+    def _controller(self, p, msg):
+        """A frame from another controller (GX via its MK3, DMC, ...)."""
+        plen = len(p)
+        if cat.probe_kind(p, plen) == cat.PROBE_BMS:
+            self.probes += 1
+            self.probe_pending = True
+            self._events |= EV_PROBE
+        elif msg == cat.MSG_SWITCH and plen >= cat.SWITCH_LEN:
+            self.gx_request = p[1]
+            self._request_at = self._now
+            self._events |= EV_REQUEST
+
+    def _version_reply(self, p):
+        code = p[2]
+        v = p[3] | (p[4] << 8)
+        if code == REPLY_VERSION_LO:
+            self._ver_lo = v
+        elif code == REPLY_VERSION_HI:
+            self._ver_hi = v
+        else:
+            return
+        if self._ver_lo >= 0 and self._ver_hi >= 0 and not self.multi_version:
+            self.version_full = (self._ver_hi << 16) | self._ver_lo
+            self.multi_version = self.version_full % 1000
+            self._events |= EV_VERSION
+
+    # ---- time ----
+    def tick(self, now):
+        """Presence and request timeouts; returns (and clears) the EV_* bits since last call."""
+        if self.multi_present and time.ticks_diff(now, self.last_sync) > PRESENT_MS:
+            self.multi_present = False
+            self.slot_open = False
+            self._events |= EV_MULTI_ABSENT
+        if self.gx_request and time.ticks_diff(now, self._request_at) > REQUEST_MS:
+            self.gx_request = 0
+        ev = self._events
+        self._events = 0
+        return ev
+
+    def set_protection(self, out):
+        """Take what core's Protection decided (its preallocated Outputs object)."""
+        self.mode = out.multi_mode
+        self.allow_charge = bool(out.allow_charge)
+        self.allow_discharge = bool(out.allow_discharge)
+        self.pre_alarm = bool(out.bat_prealarm)
+        self.error = out.error
+        self.charge_rate = out.charge_rate
+        self.low_power = bool(out.low_power)
+
+    # ---- transmit ----
+    def slot_ready(self, now, quiet):
+        """True while a frame may go out now: right after a sync, bus quiet, mode "bms"."""
+        if not self.slot_open:
+            return False
+        if not self.transmit:
+            self.slot_open = False
+            return False
+        if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
+            self.slot_open = False
+            self.slots_missed += 1
+            return False
+        return True
+
+    def _switch_due(self, now):
+        """Restrictive modes (off, charger-only, inverter-only) are said and repeated; "on" is
+        said RELEASE_REPEATS times after a restriction, then the Multi is left alone."""
+        m = self.mode
+        if not m:
+            return False
+        if m != self._mode_sent:
+            return True
+        if time.ticks_diff(now, self._switch_at) < SWITCH_REPEAT_MS:
+            return False
+        return m != cat.SWITCH_ON or self._release_left > 0
+
+    def take(self, now, out, quiet):
+        """Encode this slot's frame into out; returns its length (0: nothing to send now)."""
+        if not self.slot_ready(now, quiet):
+            return 0
+        if not self._started:  # the schedule starts at the first slot: everything is due
+            self._started = True
+            self._version_at = now
+            self._status_at = now
+            self._switch_at = time.ticks_add(now, -SWITCH_REPEAT_MS)
+        p = self.payload
+        kind = TX_NONE
+        plen = 0
+        if self.probe_pending:
+            plen = cat.build_probe_answer(p, self.bms_version)
+            self.probe_pending = False
+            kind = TX_PROBE_ANSWER
+        elif self._switch_due(now):
+            m = self.mode
+            if m == cat.SWITCH_ON:
+                self._release_left = (
+                    RELEASE_REPEATS if m != self._mode_sent else self._release_left
+                )
+                self._release_left -= 1
+            plen = cat.build_switch(p, m)
+            self._mode_sent = m
+            self._switch_at = now
+            kind = TX_SWITCH
+        elif not self.multi_version and time.ticks_diff(now, self._version_at) >= 0:
+            plen = cat.build_winmon(p, WINMON_ID, self._version_part, b"", 0)
+            if self._version_part == WINMON_VERSION_LO:
+                self._version_part = WINMON_VERSION_HI
+            else:
+                self._version_part = WINMON_VERSION_LO
+                self._version_at = time.ticks_add(now, VERSION_RETRY_MS)
+            kind = TX_VERSION
+        elif time.ticks_diff(now, self._status_at) >= 0:
+            rate = self.charge_rate * 255 // 100
+            plen = cat.build_bms_status(
+                p,
+                self.allow_charge,
+                self.allow_discharge,
+                self.pre_alarm,
+                self.error != 0,
+                rate,
+                self.error,
+            )
+            interval = self.status_low_power_ms if self.low_power else self.status_ms
+            self._status_at = time.ticks_add(now, interval)
+            kind = TX_STATUS
+        if kind == TX_NONE:
+            return 0
+        self.slot_open = False
+        self.last_tx = kind
+        if self.sent[kind] < 255:
+            self.sent[kind] += 1
+        return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)

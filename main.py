@@ -1,0 +1,82 @@
+# main.py: runs after boot.py (which already floated the outputs). Builds the board from the
+# settings and runs the app. An unhandled exception: outputs floating, the event logged, a reset;
+# never a silent REPL with outputs live. Ctrl-C (a console, mpremote) floats the outputs and
+# stops at the REPL. A file /.deploy_hold (written by tools/deploy.py) is consumed and parks the
+# firmware for a copy: outputs floating, no app, no watchdog.
+import sys
+
+HOLD_FILE = ".deploy_hold"
+EV_CRASH = 32  # firmware.app.EV_CRASH (repeated: the crash path must not depend on the app)
+
+
+def build(root="/", ticks_ms=None, settings=None):
+    """The App for this board: settings from root/settings.json (defaults if missing or bad)."""
+    import time
+
+    from firmware.app import App
+    from firmware.core import settings as st
+    from firmware.hw.board import Board
+
+    if settings is None:
+        settings, errors = st.load(root + "settings.json")
+        for e in errors:
+            print("settings:", e)
+    board = Board.from_settings(settings)
+    return App(board, settings, ticks_ms or time.ticks_ms, root)
+
+
+def held(root="/"):
+    """True (and the file removed) if tools/deploy.py asked to park the firmware."""
+    import os
+
+    try:
+        os.remove(root + HOLD_FILE)
+    except OSError:
+        return False
+    return True
+
+
+def crash(exc, root="/"):
+    """Outputs floating first, then the event on flash, then a reset."""
+    try:
+        from firmware.hw import safe
+
+        safe.outputs_safe()
+    except Exception:
+        import machine  # the last resort: a reset floats every pin, then boot.py runs
+
+        machine.reset()
+    try:
+        sys.print_exception(exc)  # pyright: ignore[reportAttributeAccessIssue]
+        from firmware.core.eventfile import EventFile
+
+        EventFile(root + "events.log").append(0, EV_CRASH, 0, 0)
+    except Exception:
+        pass
+    safe.reset()
+
+
+def main(root="/"):
+    try:
+        if held(root):
+            from firmware.hw import safe
+
+            safe.outputs_safe()
+            print("main: parked for deploy (outputs floating, no app, no watchdog)")
+            return
+        import asyncio
+
+        app = build(root)
+        asyncio.run(app.run())
+    except KeyboardInterrupt:
+        from firmware.hw import safe
+
+        safe.outputs_safe()
+        print("main: stopped (outputs floating)")
+        raise
+    except Exception as e:
+        crash(e, root)
+
+
+if __name__ == "__main__":
+    main()

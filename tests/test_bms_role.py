@@ -1,0 +1,222 @@
+"""firmware/bms: the slot after a sync, N + 1, priorities, listen mode, presence, probe."""
+
+import time
+
+from vmtest import alloc_bytes, requires_vm
+
+from firmware.bms.role import (
+    EV_MULTI_ABSENT,
+    EV_MULTI_PRESENT,
+    EV_PROBE,
+    EV_VERSION,
+    SLOT_MS,
+    TX_PROBE_ANSWER,
+    TX_STATUS,
+    TX_SWITCH,
+    TX_VERSION,
+    WINMON_ID,
+    BmsRole,
+)
+from firmware.core.protection import Outputs
+from firmware.core.settings import Settings
+from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync
+from vebus import catalogue as cat
+
+# 2**30 on boards and CPython, 2**62 on the 64-bit unix port
+PERIOD = time.ticks_add(0, -1) + 1  # pyright: ignore[reportArgumentType]
+T0 = PERIOD - 500  # the tick counter wraps during these tests
+
+
+def _t(ms):
+    return time.ticks_add(T0, ms)
+
+
+def _role(mode="bms"):
+    s = Settings()
+    s.set("vebus_mode", mode)
+    return BmsRole(s)
+
+
+_buf = bytearray(80)
+_pay = bytearray(32)
+
+
+def _sync(n):
+    plen = cat.build_sync(_pay, 0, 0x1234)
+    return bytes(_buf[: encode_sync(_buf, n, _pay, plen)])
+
+
+def _multi(n, plen):
+    return bytes(_buf[: encode_data(_buf, ADDR_MULTI, n, _pay, plen)])
+
+
+def _controller(n, plen):
+    return bytes(_buf[: encode_data(_buf, cat.BMS_ADDR, n, _pay, plen)])
+
+
+def _feed(role, data, now):
+    role.feed(bytearray(data), len(data), now)
+
+
+class _Got:
+    def __init__(self):
+        self.frames = []
+        self.dec = Decoder(self.on)
+
+    def on(self, f):
+        self.frames.append((f.addr, f.frame_no, bytes(f.payload)))
+
+
+def _sent(role, now, quiet=True):
+    out = bytearray(80)
+    n = role.take(now, out, quiet)
+    if not n:
+        return None
+    g = _Got()
+    g.dec.feed(out, 0, n)
+    assert len(g.frames) == 1, "one valid frame per slot"
+    return g.frames[0]
+
+
+def test_listen_mode_never_transmits_but_follows_the_bus():
+    role = _role("listen")
+    for k in range(5):
+        _feed(role, _sync(k), _t(20 * k))
+        assert role.take(_t(20 * k), bytearray(80), True) == 0
+    assert role.multi_present and role.syncs == 5 and not role.slot_open
+    assert role.tick(_t(100)) == EV_MULTI_PRESENT
+    assert role.tick(_t(80 + 1000)) == 0
+    assert role.tick(_t(80 + 1001)) == EV_MULTI_ABSENT and not role.multi_present
+
+
+def test_bms_answers_in_the_slot_with_n_plus_1_and_never_late_or_into_traffic():
+    role = _role()
+    _feed(role, _sync(127), _t(0))
+    f = _sent(role, _t(1))
+    assert f is not None
+    addr, n, p = f
+    assert addr == cat.BMS_ADDR and n == 0  # (127 + 1) & 0x7F
+    assert p[0] == cat.MSG_WINMON and p[1] == WINMON_ID and p[2] == 0x05
+    assert role.take(_t(1), bytearray(80), True) == 0  # one frame per sync
+    _feed(role, _sync(5), _t(20))
+    assert _sent(role, _t(20 + SLOT_MS + 1)) is None  # too late after the sync
+    _feed(role, _sync(6), _t(40))
+    assert _sent(role, _t(41), quiet=False) is None  # bytes arriving: a frame in progress
+    _feed(role, _sync(7), _t(60))
+    plen = cat.build_ac_info(_pay, 50000, 1300)
+    _feed(role, _multi(8, plen), _t(61))  # the Multi used the slot itself
+    assert _sent(role, _t(61)) is None
+    half = _sync(9)
+    _feed(role, _sync(9), _t(80))
+    _feed(role, half[:4], _t(81))  # a frame has started
+    assert _sent(role, _t(81)) is None
+    assert role.slots_missed == 3
+
+
+def test_version_query_then_status_at_its_interval_longer_in_low_power():
+    role = _role()
+    out = Outputs()
+    out.multi_mode = cat.SWITCH_ON
+    out.allow_charge = True
+    out.allow_discharge = True
+    out.charge_rate = 100
+    role.set_protection(out)
+    kinds = []
+    t = 0
+    for k in range(3):
+        _feed(role, _sync(k), _t(t))
+        _sent(role, _t(t))
+        kinds.append(role.last_tx)
+        t += 20
+    assert kinds[:2] == [TX_VERSION, TX_VERSION] and kinds[2] == TX_STATUS
+    # the Multi answers: 0x82 low half, 0x83 high half of 2629491
+    for code, half in ((0x82, 2629491 & 0xFFFF), (0x83, 2629491 >> 16)):
+        plen = cat.build_winmon(_pay, WINMON_ID, code, bytes((half & 0xFF, half >> 8)))
+        _feed(role, _multi(10, plen), _t(t))
+    assert role.multi_version == 491 and role.version_full == 2629491
+    assert role.tick(_t(t)) & EV_VERSION
+    status_at = []
+    for k in range(150):  # 3 s of syncs
+        t += 20
+        _feed(role, _sync(k & 0x7F), _t(t))
+        f = _sent(role, _t(t))
+        if f is not None:
+            assert f[2][0] == cat.MSG_INFO and cat.is_bms_status(f[2], len(f[2]))
+            assert f[2][6] == 0 and f[2][7] == 255  # all allowed, full charge rate
+            status_at.append(t)
+    assert [b - a for a, b in zip(status_at, status_at[1:])] == [1000, 1000]
+    out.low_power = True
+    out.allow_charge = False
+    out.charge_rate = 10
+    role.set_protection(out)
+    sent = 0
+    for k in range(500):  # 10 s
+        t += 20
+        _feed(role, _sync(k & 0x7F), _t(t))
+        f = _sent(role, _t(t))
+        if f is not None:
+            sent += 1
+            assert f[2][6] == cat.STATUS_HIGH_CELL and f[2][7] == 25
+    assert sent == 1  # status_interval_low_power_ms = 10 s
+
+
+def test_switch_frames_when_protection_restricts_the_multi_then_released():
+    role = _role()
+    out = Outputs()
+    role.multi_version = 491  # no version queries in the way
+    out.multi_mode = cat.SWITCH_ON
+    role.set_protection(out)
+    switches = []
+    t = 0
+    for k in range(300):
+        if k == 50:
+            out.multi_mode = cat.SWITCH_SLEEP
+            role.set_protection(out)
+        if k == 150:
+            out.multi_mode = cat.SWITCH_ON
+            role.set_protection(out)
+        _feed(role, _sync(k & 0x7F), _t(t))
+        f = _sent(role, _t(t))
+        if f is not None and role.last_tx == TX_SWITCH:
+            switches.append((k, f[2][1]))
+        t += 20
+    assert switches[0] == (50, cat.SWITCH_SLEEP)  # at once, then every second
+    assert [k for k, s in switches if s == cat.SWITCH_SLEEP] == [50, 100]
+    assert [k for k, s in switches if s == cat.SWITCH_ON] == [150, 200, 250]
+
+
+def test_gx_probe_is_answered_first_as_a_v2_from_either_port():
+    role = _role()
+    plen = cat.build_probe(_pay)
+    probe = _controller(3, plen)
+    role.feed_panel(bytearray(probe), len(probe), _t(0))
+    assert role.tick(_t(0)) & EV_PROBE and role.probe_pending
+    _feed(role, _sync(4), _t(10))
+    f = _sent(role, _t(10))
+    assert f is not None
+    addr, n, p = f
+    assert role.last_tx == TX_PROBE_ANSWER and n == 5
+    assert cat.answer_version(p, len(p)) == 1146100
+    listen = _role("listen")
+    listen.feed(bytearray(probe), len(probe), _t(0))
+    _feed(listen, _sync(4), _t(10))
+    assert listen.probes == 1 and listen.take(_t(10), bytearray(80), True) == 0
+
+
+def test_slot_handling_does_not_allocate():
+    requires_vm()
+    role = _role()
+    role.multi_version = 491
+    sync = bytearray(_sync(1))
+    out = bytearray(80)
+    ns = bytearray(1)
+
+    def run():
+        for k in range(100):
+            role.feed(sync, len(sync), k * 20)
+            ns[0] = role.take(k * 20, out, True)
+            role.tick(k * 20)
+
+    run()
+    assert ns[0] == 0 or ns[0] > 8
+    assert alloc_bytes(run) == 0

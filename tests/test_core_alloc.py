@@ -1,0 +1,116 @@
+"""firmware/core allocates nothing per tick: protection steps, BTV decoding, remote, mains, LEDs
+run under micropython.heap_lock() on the VM (any allocation raises MemoryError there)."""
+
+import time
+
+from core_rig import Rig
+from vmtest import alloc_bytes, requires_vm
+
+from firmware.core.btv import BtvDecoder
+from firmware.core.codes import R_HIGH_CELL, R_LOW_CELL, R_OPEN_LOOP, R_PREALARM
+from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, Leds
+from firmware.core.mains import Mains
+from firmware.core.remote import Remote
+from firmware.core.settings import Settings
+
+
+def scenario(p, i, c, t, n):
+    """n protection steps of 10 ms through every rule: pre-alarm, low cell and its disconnect,
+    recovery, high cell, open loop and its latch, remote off and on, mains, GX/DMC, errors."""
+    for k in range(n):
+        ph = (k // 4000) % 8
+        c.loop_ok = ph != 4
+        c.discharge_ok = ph != 2 and ph != 4
+        c.charge_ok = ph != 3 and ph != 4
+        c.prealarm = ph == 1
+        c.reasons = (
+            (R_PREALARM if ph == 1 else 0)
+            | (R_LOW_CELL if ph == 2 else 0)
+            | (R_HIGH_CELL if ph == 3 else 0)
+            | (R_OPEN_LOOP if ph == 4 else 0)
+        )
+        i.remote_on = ph != 6
+        i.mains = ph == 2 and k % 4000 > 3500
+        i.gx_request = 5 if ph == 7 else 0
+        i.dmc_present = ph == 7 and k % 4000 > 2000
+        i.multi_present = True
+        i.multi_version = 414 if ph == 5 and k % 4000 > 2000 else 502
+        t = time.ticks_add(t, 10)
+        p.step(t, i)
+    return t
+
+
+def decode(dec, rem, mains, leds, t, n):
+    lv = 0
+    for k in range(n):
+        t = time.ticks_add(t, 5)
+        dec.drive(t)
+        lv = 0b011 if (k // 300) % 3 else 0b001
+        dec.sample(t, lv)
+        dec.condition(t)
+        rem.sample(t, 0, k & 1, -1)
+        rem.on(t)
+        mains.sample(t, (k // 100) & 1)
+        mains.present(t)
+        lv = leds.level(PAT_HEARTBEAT, t) + leds.level(PAT_FAULTY_APP, t)
+    return t
+
+
+def test_scenario_exercises_every_rule():
+    r = Rig()
+    r.started()
+    scenario(r.p, r.i, r.c, r.t, 32000)
+    texts = " | ".join(r.texts())
+    for words in (
+        "pre-alarm: pre-alarm",
+        "load disconnect: low cell, 40 s after pre-alarm",  # pre-alarm high since phase 1
+        "charge disconnect: high cell",
+        "BTV loop fault latched: open loop",
+        "remote on/off: off",
+        "VE.Bus error 15",
+    ):
+        assert words in texts, words
+
+
+def test_protection_step_allocates_nothing_under_heap_lock():
+    requires_vm()
+    import micropython
+
+    r = Rig()
+    r.started()
+    p, i, c, t = r.p, r.i, r.c, r.t
+    n = 32000
+    scenario(p, i, c, t, 100)  # warm up: every attribute exists before locking
+    micropython.heap_lock()
+    try:
+        t = scenario(p, i, c, t, n)
+    finally:
+        micropython.heap_unlock()
+    assert r.log.seq > 20  # the rules fired (and recorded events) while the heap was locked
+
+
+def test_decoders_allocate_nothing_under_heap_lock():
+    requires_vm()
+    import micropython
+
+    s = Settings()
+    s.set("btv_selftest", True)
+    dec = BtvDecoder(s)
+    rem = Remote(s)
+    mains = Mains(s)
+    leds = Leds()
+    t = decode(dec, rem, mains, leds, 0, 100)
+    micropython.heap_lock()
+    try:
+        t = decode(dec, rem, mains, leds, t, 5000)
+    finally:
+        micropython.heap_unlock()
+    assert dec.tests_passed + dec.tests_failed > 0
+
+
+def test_alloc_bytes_of_protection_steps_is_zero():
+    requires_vm()
+    r = Rig()
+    r.started()
+    scenario(r.p, r.i, r.c, r.t, 100)
+    assert alloc_bytes(scenario, r.p, r.i, r.c, r.t, 8000) == 0

@@ -1,0 +1,217 @@
+"""firmware/core/btv.py + btv_wire.py: debounce, stale inputs, the electrical mapping, the pulsed
+self-test. Runs on both VMs."""
+
+import time
+
+from firmware.core.btv import BtvDecoder, Condition
+from firmware.core.btv_wire import Wire
+from firmware.core.codes import (
+    R_HIGH_CELL,
+    R_HIGH_TEMP,
+    R_LOW_CELL,
+    R_LOW_TEMP,
+    R_OPEN_LOOP,
+    R_PREALARM,
+    R_STALE,
+    R_STUCK,
+    R_UNKNOWN,
+)
+from firmware.core.debounce import Debounce
+from firmware.core.settings import Settings
+
+T0 = time.ticks_add(0, -1000)  # pyright: ignore[reportArgumentType]  (crosses the wrap)
+OK = 0b111  # default mapping: discharge 0, charge 1, pre-alarm 2, all read 1 when OK
+
+
+def _settings(**kw):
+    s = Settings()
+    for k in kw:
+        s.set(k, kw[k])
+    return s
+
+
+class Feed:
+    """Sample every `dt` ms with the given levels; return the condition at the end."""
+
+    def __init__(self, dec, t=T0):
+        self.dec = dec
+        self.t = t
+
+    def run(self, levels, ms, dt=5):
+        end = time.ticks_add(self.t, ms)
+        while time.ticks_diff(end, self.t) > 0:
+            self.t = time.ticks_add(self.t, dt)
+            self.dec.drive(self.t)
+            self.dec.sample(self.t, levels)
+        return self.dec.condition(self.t)
+
+
+def test_debounce_needs_a_stable_level_for_the_set_time():
+    d = Debounce(50)
+    assert d.level == -1
+    assert not d.feed(T0, 1)
+    assert not d.feed(time.ticks_add(T0, 49), 1) and d.level == -1
+    assert d.feed(time.ticks_add(T0, 50), 1) and d.level == 1
+    assert not d.feed(time.ticks_add(T0, 60), 0)  # a glitch shorter than 50 ms ...
+    assert not d.feed(time.ticks_add(T0, 100), 1)  # ... is ignored
+    assert d.level == 1
+    d.reset()
+    assert d.level == -1
+
+
+def test_unknown_until_debounced_then_ok():
+    dec = BtvDecoder(Settings())
+    f = Feed(dec)
+    c = dec.condition(T0)
+    assert not c.loop_ok and not c.discharge_ok and c.reasons == R_UNKNOWN
+    c = f.run(OK, 45)
+    assert c.reasons == R_UNKNOWN and not c.charge_ok
+    c = f.run(OK, 10)
+    assert c.loop_ok and c.discharge_ok and c.charge_ok and not c.prealarm and c.reasons == 0
+
+
+def test_a_short_glitch_does_not_reach_the_condition():
+    dec = BtvDecoder(Settings())
+    f = Feed(dec)
+    f.run(OK, 100)
+    c = f.run(0b110, 40)  # discharge line drops for 40 ms < debounce
+    assert c.discharge_ok
+    c = f.run(OK, 100)
+    c = f.run(0b110, 50)  # first new sample at +5 ms: stable for 45 ms only
+    assert c.discharge_ok
+    c = f.run(0b110, 5)
+    assert not c.discharge_ok and c.reasons == R_LOW_CELL and c.loop_ok
+
+
+def test_each_alarm_decodes_to_its_reason():
+    dec = BtvDecoder(Settings())
+    f = Feed(dec)
+    f.run(OK, 100)
+    cases = (
+        (0b011, True, True, True, R_PREALARM),
+        (0b010, False, True, True, R_LOW_CELL | R_PREALARM),
+        (0b101, True, False, False, R_HIGH_CELL),
+    )
+    for levels, dis, chg, pa, reasons in cases:
+        c = f.run(levels, 100)
+        assert (c.discharge_ok, c.charge_ok, c.prealarm, c.reasons) == (
+            dis,
+            chg,
+            pa,
+            reasons,
+        ), levels
+        assert c.loop_ok
+
+
+def test_both_lines_down_is_an_open_loop():
+    dec = BtvDecoder(Settings())
+    f = Feed(dec)
+    f.run(OK, 100)
+    c = f.run(0b000, 100)  # cable unplugged: every line drops
+    assert not c.loop_ok and not c.discharge_ok and not c.charge_ok and c.reasons == R_OPEN_LOOP
+
+
+def test_dedicated_loop_input_and_temperature_inputs():
+    s = _settings(btv_loop_input=3, btv_low_temp_input=4, btv_high_temp_input=5)
+    dec = BtvDecoder(s)
+    f = Feed(dec)
+    all_ok = 0b111111
+    assert f.run(all_ok, 100).reasons == 0
+    c = f.run(all_ok & ~(1 << 3), 100)
+    assert not c.loop_ok and c.reasons == R_OPEN_LOOP
+    c = f.run(all_ok & ~(1 << 4), 100)
+    assert c.loop_ok and not c.charge_ok and c.discharge_ok and c.reasons == R_LOW_TEMP
+    c = f.run(all_ok & ~(1 << 5), 100)
+    assert not c.charge_ok and c.reasons == R_HIGH_TEMP
+    c = f.run(all_ok & ~0b11, 100)  # with a loop input, both lines down is low + high cell
+    assert c.loop_ok and c.reasons == R_LOW_CELL | R_HIGH_CELL
+
+
+def test_polarity_mask_inverts_inputs():
+    s = _settings(btv_ok_low_mask=0b011)  # discharge and charge read 0 when OK
+    w = Wire(s)
+    assert w.ok_levels() == 0b100
+    c = Condition()
+    w.decode(0b100, c)
+    assert c.loop_ok and c.discharge_ok and c.charge_ok and c.reasons == 0
+    w.decode(0b101, c)
+    assert not c.discharge_ok and c.reasons == R_LOW_CELL
+
+
+def test_stale_input_is_not_allowed_and_needs_fresh_debounce():
+    dec = BtvDecoder(Settings())  # stale_ms 500
+    f = Feed(dec)
+    assert f.run(OK, 100).loop_ok
+    t = f.t
+    assert dec.condition(time.ticks_add(t, 500)).loop_ok
+    c = dec.condition(time.ticks_add(t, 501))
+    assert not c.loop_ok and not c.discharge_ok and c.reasons == R_STALE
+    f.t = time.ticks_add(t, 600)
+    c = f.run(OK, 5)
+    assert c.reasons == R_UNKNOWN  # the old level is not trusted: debounce again
+    c = f.run(OK, 50)
+    assert c.loop_ok and c.reasons == 0
+
+
+def test_one_input_going_stale_is_enough():
+    dec = BtvDecoder(Settings())
+    f = Feed(dec)
+    f.run(OK, 100)
+    t = f.t
+    for _ in range(120):  # only inputs 0 and 2 are read from now on
+        t = time.ticks_add(t, 5)
+        dec.sample(t, OK, 0b101)
+    assert dec.condition(t).reasons == R_STALE
+
+
+def _selftest_board(dec, t, ms, stuck_mask=0, dt=2):
+    """A loop whose inputs follow the test output, except the stuck ones (they keep reading OK)."""
+    end = time.ticks_add(t, ms)
+    while time.ticks_diff(end, t) > 0:
+        t = time.ticks_add(t, dt)
+        pulse = dec.drive(t)
+        levels = (OK & stuck_mask) if pulse else OK
+        dec.sample(t, levels)
+        dec.condition(t)
+    return t
+
+
+def test_selftest_passes_when_inputs_follow_the_pulse():
+    dec = BtvDecoder(_settings(btv_selftest=True))
+    t = _selftest_board(dec, T0, 10000)
+    c = dec.condition(t)
+    assert dec.tests_passed >= 8 and dec.tests_failed == 0
+    assert c.loop_ok and c.reasons == 0  # the pulses never reached the debounced condition
+
+
+def test_selftest_catches_a_stuck_input():
+    dec = BtvDecoder(_settings(btv_selftest=True))
+    t = _selftest_board(dec, T0, 3000)
+    assert dec.condition(t).loop_ok
+    t = _selftest_board(dec, t, 2500, stuck_mask=0b001)  # discharge line stuck at "OK"
+    c = dec.condition(t)
+    assert not c.loop_ok and not c.discharge_ok and c.reasons == R_STUCK
+    t = _selftest_board(dec, t, 1500)  # it follows again: the next pass clears it
+    assert dec.condition(t).loop_ok
+
+
+def test_selftest_that_never_runs_is_a_loop_fault():
+    dec = BtvDecoder(_settings(btv_selftest=True))
+    t = T0
+    for _ in range(600):  # the board samples but never calls drive(): no pulse ever checked
+        t = time.ticks_add(t, 5)
+        dec.sample(t, OK)
+        assert dec.condition(t).reasons != R_STUCK
+    assert dec.condition(t).loop_ok
+    for _ in range(100):  # 3 periods (+ pulses) without a passed test
+        t = time.ticks_add(t, 5)
+        dec.sample(t, OK)
+    assert dec.condition(t).reasons == R_STUCK
+
+
+def test_selftest_off_never_pulses():
+    dec = BtvDecoder(Settings())
+    t = T0
+    for _ in range(1000):
+        t = time.ticks_add(t, 5)
+        assert dec.drive(t) == 0

@@ -1,0 +1,176 @@
+"""firmware/core events.py (RAM ring, texts), eventfile.py (flash records), latch.py."""
+
+import os
+
+from firmware.core import eventfile as ef
+from firmware.core import events as ev
+from firmware.core.codes import (
+    MODE_CHARGER_ONLY,
+    R_HIGH_CELL,
+    R_LATCH_LOST,
+    R_LOW_CELL,
+    R_NO_AC,
+    R_OPEN_LOOP,
+)
+from firmware.core.crc import crc16
+from firmware.core.latch import LatchStore, decode, encode
+
+_TMP = "/tmp" if "tmp" in os.listdir("/") else "."
+
+
+def _path(name):
+    pid = os.getpid() if hasattr(os, "getpid") else 0
+    return "%s/core_%s_%d" % (_TMP, name, pid)
+
+
+def _rm(*paths):
+    for p in paths:
+        for q in (p, p + ".1", p + ".tmp"):
+            try:
+                os.remove(q)
+            except OSError:
+                pass
+
+
+def test_cause_texts_in_the_manuals_words():
+    assert ev.text(ev.EV_LOAD_OFF, R_LOW_CELL, 30) == (
+        "load disconnect: low cell, 30 s after pre-alarm"
+    )
+    assert ev.text(ev.EV_CHARGE_OFF, R_HIGH_CELL, 0) == "charge disconnect: high cell"
+    assert ev.text(ev.EV_MULTI, R_LOW_CELL | R_NO_AC, 4) == "Multi: off (low cell, no AC)"
+    assert ev.text(ev.EV_MULTI, R_LOW_CELL, MODE_CHARGER_ONLY) == "Multi: charger-only (low cell)"
+    assert ev.text(ev.EV_ERROR15, 0, 412).startswith("VE.Bus error 15: Multi firmware 412")
+    assert ev.text(ev.EV_FAULT_LATCHED, R_OPEN_LOOP, 0) == "BTV loop fault latched: open loop"
+    for code in range(1, 19):  # every code has its own text
+        assert not ev.text(code, 0, 1).startswith("unknown event")
+    assert ev.text(99, 0, 1) == "unknown event 99 (battery OK, 1)"
+
+
+def test_ring_keeps_the_newest_fixed_number():
+    log = ev.EventLog(4)
+    for k in range(10):
+        log.record(k * 10, ev.EV_LOAD_ON, 0, k)
+    assert len(log) == 4 and log.seq == 10
+    assert [e[3] for e in log.entries()] == [6, 7, 8, 9]
+    assert log.last() == (90, ev.EV_LOAD_ON, 0, 9)
+
+
+def test_drain_hands_out_each_event_once_and_reports_losses():
+    log = ev.EventLog(4)
+    got = []
+
+    def take(t, code, reason, arg):
+        got.append((t, code, reason, arg))
+
+    log.record(1, ev.EV_CHARGE_OFF, R_HIGH_CELL, 0)
+    assert log.drain(take) == 1 and log.drain(take) == 0
+    for k in range(6):  # 6 new events into a ring of 4: 2 lost before the next drain
+        log.record(10 + k, ev.EV_LOAD_ON, 0, k)
+    assert log.drain(take) == 5
+    assert got[1][1] == ev.EV_LOG_LOST and got[1][3] == 2
+    assert [g[3] for g in got[2:]] == [2, 3, 4, 5]
+
+
+def test_crc16_known_value():
+    assert crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
+
+
+def _records(n):
+    buf = bytearray(ef.RECORD_SIZE)
+    out = bytearray()
+    for k in range(n):
+        ef.encode(buf, ev.EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7)
+        out += buf
+    return bytes(out)
+
+
+def test_records_round_trip():
+    data = _records(3)
+    assert len(data) == 3 * ef.RECORD_SIZE
+    recs = ef.decode_all(data)
+    assert recs == [(ev.EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7) for k in range(3)]
+
+
+def test_a_cut_at_any_byte_loses_at_most_the_torn_last_record():
+    data = _records(4)
+    for cut in range(len(data) + 1):
+        recs = ef.decode_all(data[:cut])
+        assert len(recs) == cut // ef.RECORD_SIZE, cut
+        assert [r[2] for r in recs] == [30 + k for k in range(len(recs))]
+
+
+def test_records_after_a_torn_one_are_still_read():
+    data = _records(3)
+    for cut in range(1, ef.RECORD_SIZE):  # the next boot appends behind a torn record
+        torn = data[: ef.RECORD_SIZE + cut] + data[2 * ef.RECORD_SIZE :]
+        recs = ef.decode_all(torn)
+        assert [r[2] for r in recs] == [30, 32], cut
+
+
+def test_a_flipped_byte_drops_only_its_record():
+    data = bytearray(_records(3))
+    data[ef.RECORD_SIZE + 5] ^= 0x40
+    assert [r[2] for r in ef.decode_all(bytes(data))] == [30, 32]
+
+
+def test_event_file_appends_rotates_and_reads_back():
+    p = _path("events")
+    _rm(p)
+    f = ef.EventFile(p, max_bytes=ef.RECORD_SIZE * 4, boot=3)
+    log = ev.EventLog(16)
+    for k in range(6):
+        log.record(k, ev.EV_CHARGE_ON, 0, k)
+    log.drain(f.append)
+    recs = f.records()
+    assert [r[2] for r in recs] == [0, 1, 2, 3, 4, 5] and recs[0][4] == 3
+    assert os.stat(p)[6] == 2 * ef.RECORD_SIZE  # rotated once: 4 in <path>.1, 2 here
+    for k in range(6, 12):
+        log.record(k, ev.EV_CHARGE_ON, 0, k)
+    log.drain(f.append)
+    assert [r[2] for r in f.records()] == [4, 5, 6, 7, 8, 9, 10, 11]  # oldest file dropped
+    _rm(p)
+
+
+def test_event_file_works_with_any_file_like_object():
+    class Sink:
+        def __init__(self):
+            self.data = bytearray()
+
+        def write(self, b):
+            self.data += b
+
+        def read(self):
+            return bytes(self.data)
+
+    s = Sink()
+    buf = bytearray(ef.RECORD_SIZE)
+    ef.write_record(s, buf, ev.EV_REMOTE, 0, 1, 1234, 9)
+    assert ef.read_records(s) == [(ev.EV_REMOTE, 0, 1, 1234, 9)]
+
+
+def test_latch_round_trip_and_boot_counter():
+    p = _path("latch")
+    _rm(p)
+    st = LatchStore(p)
+    assert st.load() == (False, 0, 0)  # no file: a fresh board, not latched
+    assert st.next_boot() == 1 and st.next_boot() == 2
+    st.save(True, R_OPEN_LOOP)
+    st2 = LatchStore(p)
+    assert st2.load() == (True, R_OPEN_LOOP, 2)
+    st2.save(False, R_OPEN_LOOP)
+    assert LatchStore(p).load() == (False, 0, 2)
+    _rm(p)
+
+
+def test_corrupt_latch_record_reads_latched():
+    good = bytes(encode(False, 0, 5))
+    assert decode(good) == (False, 0, 5)
+    for cut in range(8):  # the latch part torn at any byte: never "not latched" by accident
+        latched, reason, _ = decode(good[:cut])
+        assert latched and reason == R_LATCH_LOST, cut
+    for cut in range(8, len(good)):  # only the boot counter torn: the latch part still reads
+        assert decode(good[:cut]) == (False, 0, 0), cut
+    bad = bytearray(good)
+    bad[3] ^= 1
+    assert decode(bytes(bad))[:2] == (True, R_LATCH_LOST)
+    assert decode(bytes(bad))[2] == 5  # the boot counter has its own CRC

@@ -1,0 +1,209 @@
+"""End to end on the MicroPython unix port: boot.py, main.build, the real asyncio tasks in
+virtual time, the fake machine, a scripted Multi on the fake UART (tests/fakes/multi.py).
+
+boot -> outputs floating -> BTV loop OK for startup_ok_ms -> outputs on -> the BMS answers each
+sync in the slot with N + 1 -> reads the Multi firmware -> low cell: pre-alarm, 30 s later load
+disconnect and the Multi told to sleep -> open loop (latched) -> a task stops -> the watchdog
+resets the chip, outputs floating through it -> after the reboot the latched fault is back.
+"""
+
+import gc
+import os
+
+from vmtest import requires_vm
+
+from vebus import catalogue as cat
+
+machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
+
+_HERE = __file__.rpartition("/")[0] or "."
+ROOT = _HERE.rpartition("/")[0] or "."
+OUTS = (13, 14, 15)  # Pico: load disconnect, charge disconnect, pre-alarm
+BTV = (16, 17, 18)  # btv0 discharge line, btv1 charge line, btv2 pre-alarm line
+
+
+def _root(name):
+    path = ROOT + "/out"
+    for p in (path, path + "/" + name):
+        try:
+            os.mkdir(p)
+        except OSError:
+            pass
+    path += "/" + name + "/"
+    for f in os.listdir(path):
+        os.remove(path + f)
+    return path
+
+
+def _boot():
+    with open(ROOT + "/boot.py") as f:
+        exec(f.read(), {"__name__": "boot"})
+
+
+def _battery_ok():
+    for p in BTV:
+        machine.Pin(p).external = 1  # btv_ok_low_mask = 0: a line reads 1 when OK
+    machine.Pin(11).external = 1  # remote H high: on
+    machine.Pin(12).external = 0  # no mains
+
+
+def _floating():
+    return [machine.Pin(p).is_floating() for p in OUTS]
+
+
+def _power_up(root, clock):
+    """boot.py, then main.build (as main.py does) with the virtual clock."""
+    import asyncio
+
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    import main
+    from firmware.core.settings import Settings
+
+    asyncio.new_event_loop()
+    vclock.install(clock)
+    gc.collect()
+    _boot()
+    _battery_ok()
+    s = Settings()
+    s.set("vebus_mode", "bms")
+    return main.build(root, clock.ticks_ms, s)
+
+
+def _run(app, ms, check=None):
+    """Run the app's tasks for ms of virtual time; check(t) every 10 ms."""
+    import asyncio
+
+    async def phase():
+        if not app.tasks:
+            app.start()
+        for _ in range(ms // 10):
+            await asyncio.sleep_ms(10)
+            if check is not None:
+                check(app.ticks())
+
+    asyncio.run(phase())
+
+
+def test_boot_to_watchdog_reset_with_a_scripted_multi():
+    requires_vm()
+    import vclock  # pyright: ignore[reportMissingImports]
+    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
+
+    from firmware.app import EV_WATCHDOG_RESET, T_LEDS
+    from firmware.core.eventfile import EventFile
+    from firmware.core.events import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
+
+    machine.reset_fakes()
+    for p in OUTS:  # as a crash might have left them
+        machine.Pin(p, machine.Pin.OUT, value=1)
+    root = _root("e2e")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    assert _floating() == [True, True, True]
+    multi = ScriptedMulti(machine.uarts[0], clock.t)
+    clock.hooks.append(multi)
+    t0 = clock.t
+
+    def safe_until_loop_ok(t):
+        if t - t0 < 2000:  # startup_ok_ms: nothing on before the loop read OK that long
+            assert _floating() == [True, True, True], t - t0
+
+    _run(app, 1900, safe_until_loop_ok)
+    _run(app, 400)
+    assert _floating() == [False, False, True]  # loads on, chargers on, no pre-alarm
+    assert machine.pins[13].is_driven_high() and machine.pins[14].is_driven_high()
+    # the BMS answered in the slot with N + 1, and read the Multi's firmware
+    assert multi.syncs >= 110 and len(multi.got) >= 5
+    assert multi.wrong_no == 0 and 0 <= multi.max_delay <= 3
+    assert app.role.multi_present and app.role.multi_version == 491
+    assert len(multi.frames(cat.MSG_INFO)) >= 1  # status frames (INFERRED layout)
+    assert machine.uarts[0].lost == 0 and app.port.collisions == 0
+    # low cell: pre-alarm at once, load disconnect no sooner than 30 s after it
+    machine.Pin(BTV[0]).external = 0
+    t_low = clock.t
+    _run(app, 1000)
+    assert _floating() == [False, False, False]  # pre-alarm driven high
+    _run(app, 28_000)
+    assert not machine.pins[13].is_floating()  # still loads on before 30 s
+    _run(app, 2_000)
+    assert _floating() == [True, False, True]  # loads off, pre-alarm off again
+    codes = [e[1] for e in app.log.entries()]
+    assert EV_PREALARM_ON in codes and EV_LOAD_OFF in codes
+    sleeps = [g for g in multi.frames(cat.MSG_SWITCH) if g[3][1] == cat.SWITCH_SLEEP]
+    assert sleeps and all(g[1] == g[2] for g in sleeps)
+    assert clock.t - t_low >= 30_000
+    # open loop: every line drops; the fault latches and reaches flash
+    for p in BTV:
+        machine.Pin(p).external = 0
+    _run(app, 2_000)
+    assert app.out.latched and _floating() == [True, True, True]
+    # a task stops: the supervisor stops feeding, the WDT resets the chip
+    app.tasks[T_LEDS].cancel()
+    hung_at = clock.t
+    reset = False
+    try:
+        _run(app, 10_000, lambda t: _floating() == [True, True, True] or 1 / 0)
+    except machine.ResetRequested:
+        reset = True
+    assert reset and 3000 < clock.t - hung_at <= 1000 + 3000 + 300
+    # the chip restarts: RAM and pins lost, files kept
+    del app, multi
+    clock.hooks[:] = []
+    machine.reset_fakes(machine.WDT_RESET)
+    assert _floating() == [True, True, True]
+    app2 = _power_up(root, clock)
+    for p in BTV:
+        machine.Pin(p).external = 0  # the loop is still open
+    multi2 = ScriptedMulti(machine.uarts[0], clock.t)
+    clock.hooks[:] = [multi2]
+    _run(app2, 3000)
+    assert app2.out.latched and _floating() == [True, True, True]
+    codes = [e[1] for e in app2.log.entries()]
+    assert EV_WATCHDOG_RESET in codes
+    boot = [e for e in app2.log.entries() if e[1] == EV_BOOT][0]
+    assert boot[3] == 1  # booted with the fault latched
+    # the loop comes back: outputs only after it read OK for startup_ok_ms
+    _battery_ok()
+    _run(app2, 1500)
+    assert _floating() == [True, True, True]
+    _run(app2, 1500)
+    assert not app2.out.latched and _floating() == [False, False, True]
+    flash = [r[0] for r in EventFile(root + "events.log").records()]
+    assert EV_FAULT_LATCHED in flash and EV_WATCHDOG_RESET in flash
+
+
+def test_a_step_that_raises_floats_outputs_logs_and_resets():
+    requires_vm()
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    from firmware.app import EV_CRASH, T_LEDS
+
+    machine.reset_fakes()
+    root = _root("e2e-crash")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    _run(app, 2500)
+    assert _floating() == [False, False, True]
+
+    def broken(now):
+        raise ValueError("planted")
+
+    # the LED task's loop, with a step that raises (the other tasks keep running)
+    app.tasks[T_LEDS].cancel()
+    got = None
+    import asyncio
+
+    async def crash():
+        app.tasks[T_LEDS] = asyncio.create_task(app._every(T_LEDS, broken))
+        await asyncio.sleep_ms(1000)
+
+    try:
+        asyncio.run(crash())
+    except machine.ResetRequested:
+        got = app.crashed
+    assert isinstance(got, ValueError)
+    assert _floating() == [True, True, True]
+    from firmware.core.eventfile import EventFile
+
+    assert EV_CRASH in [r[0] for r in EventFile(root + "events.log").records()]

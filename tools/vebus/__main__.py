@@ -1,0 +1,5 @@
+import sys
+
+from tools.vebus.cli import main
+
+sys.exit(main())
