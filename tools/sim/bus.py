@@ -1,0 +1,69 @@
+"""The virtual RS485 wiring: VE.Bus segments joining the simulated devices and the firmware.
+
+A `Segment` is one twisted pair: bytes one node sends reach every other node on it at once (the
+real line takes 39 us a byte; the simulator's nodes only ever talk in their slots, so there are no
+collisions to model). `noise` is the probability that a byte on the wire arrives corrupted (one
+random byte in its place), drawn from a seeded generator so that a run repeats exactly.
+
+`UartPort` joins a firmware UART (tests/fakes/machine.py) to a segment: `pump()` moves what the
+firmware wrote onto the wire; what the wire carries is injected into the UART's receive buffer
+(the fake UART also echoes the firmware's own bytes, as a transceiver with its receiver enabled
+does). `connected = False` is a BMS unplugged from that segment.
+"""
+
+
+class Segment:
+    def __init__(self, name, rng):
+        self.name = name
+        self.rng = rng
+        self.ports = []
+        self.noise = 0.0
+        self.bytes = 0
+        self.corrupted = 0
+
+    def attach(self, port):
+        self.ports.append(port)
+        return port
+
+    def send(self, src, data):
+        self.bytes += len(data)
+        if self.noise > 0.0:
+            data = self._corrupt(data)
+        for p in self.ports:
+            if p is not src:
+                p.receive(data)
+
+    def _corrupt(self, data):
+        rnd = self.rng.random
+        out = None
+        p = self.noise
+        for i in range(len(data)):
+            if rnd() < p:
+                if out is None:
+                    out = bytearray(data)
+                out[i] = (data[i] + self.rng.randrange(1, 256)) & 0xFF
+                self.corrupted += 1
+        return data if out is None else bytes(out)
+
+
+class UartPort:
+    """The firmware's end of a segment: its fake UART."""
+
+    def __init__(self, segment, uart):
+        self.segment = segment
+        self.uart = uart
+        self.connected = True
+        self.tx_bytes = 0
+
+    def receive(self, data):
+        if self.connected and self.uart is not None:
+            self.uart.inject(data)
+
+    def pump(self):
+        """Put the bytes the firmware wrote since the last call on the wire."""
+        if self.uart is None:
+            return
+        data = self.uart.take_tx()
+        if data and self.connected:
+            self.tx_bytes += len(data)
+            self.segment.send(self, data)

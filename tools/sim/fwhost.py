@@ -1,0 +1,354 @@
+"""The firmware under simulation: its board on fake pins and UARTs, its app on the virtual loop.
+
+The firmware is not modified or reimplemented here: this module builds its `Board` and `App`
+exactly as main.py does (from a settings object), then only touches what a real bench would:
+levels on the input pins (BTV loop, remote on/off, mains detector), the bytes on its UARTs, and
+the state of its output and LED pins. The meaning of the BTV inputs comes from the firmware's own
+settings through `firmware.core.btv_wire.Wire` (the replaceable electrical layer).
+
+Settings: the firmware defaults, then the simulator's (`SIM_DEFAULTS`: the simulated Multi speaks
+the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follows the scenario's
+`system.mains_detector`), then the scenario's `settings`, validated by the firmware's own table.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from typing import Any
+
+import machine  # tests/fakes/machine.py
+
+from tools.sim.scenario import INITIAL_INPUTS, ScenarioError
+
+SIM_DEFAULTS = {"vebus_mode": "bms"}
+BOARD_EVENT_BASE = 32  # firmware/app.py's own event codes start here (core's are below)
+HEARTBEAT_LOST_S = 12.0  # no status flash for this long: the status LED is off
+BOOTLOADER_FLASHES_PER_S = 5
+
+
+def initial_inputs():
+    return dict(INITIAL_INPUTS)
+
+
+def make_settings(overrides, mains_detector=False):
+    """The firmware's Settings with the simulator's defaults and the scenario's overrides."""
+    from firmware.core.settings import Settings
+
+    s = Settings()
+    base: dict = dict(SIM_DEFAULTS)
+    base["mains_detector"] = bool(mains_detector)
+    for key, value in base.items():
+        if hasattr(s, key):
+            s.set(key, value)
+    errors = s.update(overrides)
+    if errors:
+        raise ScenarioError("settings.%s" % errors[0])
+    return s
+
+
+def check_settings(overrides):
+    """For scenario.load(): refuse what the firmware's settings table refuses."""
+    make_settings(overrides)
+
+
+class _PinWatch:
+    """Calls `fn(pin_id)` whenever a watched pin's driven state may have changed."""
+
+    def __init__(self):
+        self.fns = {}
+        self._orig = None
+
+    def install(self):
+        Pin: Any = machine.Pin
+        self._orig = (Pin.init, Pin.value)
+        orig_init, orig_value = self._orig
+        fns = self.fns
+
+        def init(pin, *a, **kw):
+            r = orig_init(pin, *a, **kw)
+            fn = fns.get(pin.id)
+            if fn is not None:
+                fn(pin.id)
+            return r
+
+        def value(pin, x=None):
+            r = orig_value(pin, x)
+            if x is not None:
+                fn = fns.get(pin.id)
+                if fn is not None:
+                    fn(pin.id)
+            return r
+
+        Pin.init = init
+        Pin.value = value
+
+    def uninstall(self):
+        if self._orig is not None:
+            machine.Pin.init = self._orig[0]
+            machine.Pin.value = self._orig[1]
+            self._orig = None
+
+
+class FirmwareHost:
+    def __init__(self, sim, overrides):
+        from firmware.core.btv_wire import Wire
+        from firmware.hw.board import profile_module
+
+        self.sim = sim
+        self.settings = make_settings(overrides, sim.scn.system["mains_detector"])
+        self.wire = Wire(self.settings)
+        self.profile = profile_module(self.settings.board).PROFILE
+        p = self.profile
+        s = self.settings
+        levels = (s.load_out_high_level, s.charge_out_high_level, s.prealarm_out_high_level)
+        names = ("load_disconnect", "charge_disconnect", "pre_alarm")
+        self.out_pins = [(names[i], p["outputs"][i][0], levels[i]) for i in range(3)]
+        self.btv_pins = [spec[1] for spec in p["btv_inputs"]]
+        self.remote_l = p["remote_l"][1]
+        self.remote_h = p["remote_h"][1]
+        self.mains_pin = p["mains"][1]
+        leds = {name: (pin, lit) for name, pin, lit in p["leds"]}
+        self.led_status = leds["status"]
+        self.led_cell_ok = leds["cell_ok"]
+        self.led_high = leds["cell_high"]
+        self.uart_ids = {name: uart_id for name, uart_id, _tx, _rx, _de in p["bus"]}
+        self.de_pins = {name: de for name, _u, _tx, _rx, de in p["bus"]}
+        self.watch = _PinWatch()
+        self._rises = []
+        self._status_level = 0
+        self.app: Any = None
+        self.task: Any = None
+        self.loop: Any = None
+        self.root = tempfile.mkdtemp(prefix="sim-flash-")  # the board's flash: survives reboots
+        self.boots = 0
+        self.resets = []  # (t, why) of every firmware reset
+        self.task_errors = []  # (t, what) of every firmware task that died
+        self.t0_ticks = 0
+
+    # ---- life ----
+    def start(self, loop):
+        self.loop = loop
+        self.t0_ticks = time.ticks_ms()  # pyright: ignore[reportAttributeAccessIssue]
+        w = self.watch
+        for _name, pin, _lvl in self.out_pins:
+            w.fns[pin] = self._on_output
+        w.fns[self.led_status[0]] = self._on_status_led
+        w.fns[self.led_cell_ok[0]] = self._on_output
+        w.fns[self.led_high[0]] = self._on_output
+        w.install()
+        self._boot()
+
+    def _boot(self):
+        """Power the board up: build its Board and App as main.py does, start the app's tasks."""
+        from firmware.app import App  # pyright: ignore[reportMissingImports]  (issue 5)
+        from firmware.hw.board import Board
+
+        self.boots += 1
+        self.drive_inputs(self.sim.bank.loop, self.sim.inputs)
+        board = Board.from_settings(self.settings)
+        for name, uart_id in self.uart_ids.items():
+            u = machine.uarts.get(uart_id)
+            if u is not None:
+                u.de = machine.Pin(self.de_pins[name])
+        ticks = time.ticks_ms  # pyright: ignore[reportAttributeAccessIssue]  (hostcompat)
+        self.app = App(board, self.settings, ticks_ms=ticks, root=self.root + "/")
+        self.task = self.loop.create_task(self._guard(self.app))
+
+    async def _guard(self, app):
+        """Run the app; a machine.reset() (crash path or watchdog) reboots the board."""
+        try:
+            await app.run()
+        except machine.ResetRequested:
+            self.loop.call_soon(self._reboot, "machine.reset()")
+
+    def task_error(self, task, exc):
+        """A firmware task ended with an exception (sched.Scheduler's hook)."""
+        if isinstance(exc, machine.ResetRequested):
+            self.loop.call_soon(self._reboot, "machine.reset()")
+        else:
+            # As on asyncio: the task is dead; the supervisor stops feeding the watchdog.
+            self.task_errors.append((round(self.loop.time(), 3), "%s: %r" % (task.name, exc)))
+
+    def _reboot(self, why, cause=None):
+        self.resets.append((round(self.loop.time(), 3), why))
+        for t in getattr(self.app, "tasks", ()):
+            t.cancel()
+        if self.task is not None:
+            self.task.cancel()
+        machine.reset_fakes(machine.WDT_RESET if cause is None else cause)
+        self.sim.observe()
+        self.loop.call_soon(self._after_reboot)
+
+    def _after_reboot(self):
+        self._boot()
+        for port, name in ((self.sim.fw_multi, "multi"), (self.sim.fw_panel, "panel")):
+            port.uart = self.uart(name)
+
+    def check_watchdog(self, now_ms):
+        """A watchdog the firmware started and stopped feeding resets the board."""
+        wdt = machine.wdt
+        if wdt is not None and wdt.expired(now_ms):
+            self._reboot("watchdog")
+
+    def stop(self):
+        self.watch.uninstall()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def uart(self, name):
+        uart_id = self.uart_ids.get(name)
+        return None if uart_id is None else machine.uarts.get(uart_id)
+
+    # ---- the world onto the firmware's inputs ----
+    def drive_inputs(self, loop_signals, inputs):
+        w = self.wire
+        ok = 0
+        lp = loop_signals
+        if lp.intact:
+            if lp.discharge_ok:
+                ok |= _bit(w.dis)
+            if lp.charge_ok:
+                ok |= _bit(w.chg)
+            if not lp.prealarm:
+                ok |= _bit(w.pa)
+            ok |= _bit(w.loop)
+            if lp.condition != "low_temp":
+                ok |= _bit(w.lt)
+            if lp.condition != "high_temp":
+                ok |= _bit(w.ht)
+        stuck = inputs.get("input_stuck")
+        if stuck == "atd":
+            ok |= _bit(w.dis)
+        elif stuck == "atc":
+            ok |= _bit(w.chg)
+        levels = (ok ^ w.ok_low) & w.used_mask
+        pins = machine.pins
+        for n, pin_id in enumerate(self.btv_pins):
+            _ext(pins, pin_id, (levels >> n) & 1 if (w.used_mask >> n) & 1 else None)
+        s = self.settings
+        on = inputs["remote"] == "on"
+        _ext(pins, self.remote_l, s.remote_l_on_level if on else 1 - s.remote_l_on_level)
+        _ext(pins, self.remote_h, s.remote_h_on_level if on else 1 - s.remote_h_on_level)
+        if self.sim.scn.system["mains_detector"]:
+            ac = inputs["ac_in"]
+            _ext(pins, self.mains_pin, s.mains_on_level if ac else 1 - s.mains_on_level)
+        else:
+            _ext(pins, self.mains_pin, None)
+
+    # ---- the firmware's outputs ----
+    def outputs(self):
+        pins = machine.pins
+        out = {}
+        for name, pin_id, level in self.out_pins:
+            p = pins.get(pin_id)
+            high = p is not None and p.mode() == machine.Pin.OUT and p.value() == level
+            out[name] = "high" if high else "floating"
+        return out
+
+    def _on_output(self, pin_id):
+        self.sim.observe()
+
+    def _led(self, spec):
+        p = machine.pins.get(spec[0])
+        return p is not None and p.mode() == machine.Pin.OUT and p.value() == spec[1]
+
+    def _on_status_led(self, pin_id):
+        lit = self._led(self.led_status)
+        if lit and not self._status_level:
+            now = self.sim.loop.time()
+            self._rises.append(now)
+            if len(self._rises) > 32:
+                del self._rises[:16]
+        self._status_level = lit
+        self.sim.observe()
+
+    def leds(self, now):
+        rises = self._rises
+        recent = [t for t in rises[-BOOTLOADER_FLASHES_PER_S:] if now - t <= 1.0]
+        if len(recent) >= BOOTLOADER_FLASHES_PER_S:
+            status = "bootloader"
+        elif rises and now - rises[-1] <= HEARTBEAT_LOST_S:
+            status = "heartbeat"
+        elif self._status_level:
+            status = "on"
+        else:
+            status = "off"
+        return {
+            "led_status": status,
+            "led_cell_ok": "on" if self._led(self.led_cell_ok) else "off",
+            "led_high_cell": "on" if self._led(self.led_high) else "off",
+        }
+
+    # ---- what the firmware knows ----
+    def bms_power(self):
+        """The protection's BMS power mode (core Protection outputs.low_power)."""
+        out = getattr(self.app, "out", None)
+        return "low" if out is not None and out.low_power else "normal"
+
+    def events(self):
+        """The firmware's own event log, read back from its flash file (events.log)."""
+        from firmware.core import eventfile
+        from firmware.core.events import text
+
+        app = self.app
+        if app is not None:
+            app.log_step(time.ticks_ms())  # pyright: ignore  (what its `log` task does each second)
+        board_texts = {}
+        try:
+            import firmware.app as fa
+
+            board_texts = getattr(fa, "EVENT_TEXTS", {})
+        except ImportError:
+            pass
+        data = b""
+        for name in ("events.log.1", "events.log"):
+            try:
+                with open(os.path.join(self.root, name), "rb") as f:
+                    data += f.read()
+            except OSError:
+                pass
+        out = []
+        for code, reason, arg, tick, boot in eventfile.decode_all(data):
+            if code >= BOARD_EVENT_BASE:
+                msg = board_texts.get(code, "event %d" % code)
+                if "%d" in msg:
+                    msg = msg % arg
+            else:
+                msg = text(code, reason, arg)
+            t = time.ticks_diff(tick & 0x3FFFFFFF, self.t0_ticks) / 1000.0  # pyright: ignore
+            out.append(
+                {
+                    "t": round(t, 3),
+                    "boot": boot,
+                    "code": code,
+                    "reason": reason,
+                    "arg": arg,
+                    "text": msg,
+                }
+            )
+        return out
+
+    def rejects(self):
+        """The firmware's decoders' reject counters by reason (Multi port + panel port)."""
+        from vebus import REASONS
+
+        role = getattr(self.app, "role", None)
+        out = {}
+        for name in ("decoder", "panel_decoder"):
+            dec = getattr(role, name, None)
+            if dec is None:
+                continue
+            for i in range(1, len(REASONS)):
+                out[REASONS[i]] = out.get(REASONS[i], 0) + dec.counts[i]
+        return out
+
+
+def _bit(n):
+    return (1 << n) if n >= 0 else 0
+
+
+def _ext(pins, pin_id, level):
+    p = pins.get(pin_id)
+    if p is None:
+        p = machine.Pin(pin_id)
+    p.external = level

@@ -1,0 +1,168 @@
+"""The MultiPlus/Quattro as the BMS sees it: what it decides, given what it hears on VE.Bus.
+
+This module is the Multi's behaviour only (no bytes): tools/sim/wire.py turns frames on the
+virtual bus into calls here and the Multi's state into frames. Rules (../shared/vebus.md, "What
+the seed manual fixes about the Multi's side"):
+
+- firmware below 415 with a BMS on the bus: VE.Bus error 15, the Multi stays off;
+- it obeys the switch frames (0x3F) it hears: sleep (off), charger-only, inverter-only, on;
+- the BMS's status: no discharge allowed -> no inverting (on becomes charger-only); no charge
+  allowed -> charge zero; a charge rate below 100 % -> reduced charge; low power -> low power;
+- a BMS it expects that falls silent for `bms_timeout_s`: emergency mode (charges at most 5 A,
+  never inverts);
+- without AC in it cannot charge; with AC in, loads pass through.
+"""
+
+EMERGENCY_CHARGE_A = 5.0
+REDUCED_FRACTION = 0.1  # charge rate the Multi uses for "reduced" when the BMS gives none
+STARTUP_GRACE_S = 10.0  # a BMS is expected; this long after power-up before silence counts
+
+
+class BmsView:
+    """The last BMS status the Multi heard (the catalogue's inferred status frame, decoded)."""
+
+    def __init__(self):
+        self.allow_charge = False
+        self.allow_discharge = False
+        self.prealarm = False
+        self.error = 0
+        self.charge_rate = 0  # AllowToChargeRate, 0..255 (255 = full)
+
+
+class Multi:
+    """One Multi. `index` 0 is the master (it sends the syncs); `phase` 1..3 in three-phase."""
+
+    def __init__(self, firmware=502, index=0, charge_a=50.0, bms_timeout_s=10.0):
+        self.firmware = firmware
+        self.index = index
+        self.charge_a_full = charge_a
+        self.bms_timeout_s = bms_timeout_s
+        self.present = True
+        self.ac_in = True
+        self.switch = "on"  # the last switch command heard (0x3F), front switch "on"
+        self.powered_at = 0.0
+        self.bms = BmsView()
+        self.bms_heard_at = None  # time of the last BMS status frame
+        self.bms_ever = False
+        self.version_queries = 0
+        self.frames_in = {}
+
+    # ---- what it hears ----
+    def power_up(self, now):
+        self.powered_at = now
+        self.bms_heard_at = None
+        self.switch = "on"
+
+    def heard_switch(self, command):
+        """command: "off" | "charger_only" | "inverter_only" | "on". True if it changed."""
+        changed = command != self.switch
+        self.switch = command
+        return changed
+
+    def heard_bms(self, now, allow_charge, allow_discharge, prealarm, error, rate):
+        """A BMS status frame. True if anything the Multi decides on changed."""
+        b = self.bms
+        changed = self.bms_heard_at is None or (
+            b.allow_charge,
+            b.allow_discharge,
+            b.prealarm,
+            b.error,
+            b.charge_rate,
+        ) != (allow_charge, allow_discharge, prealarm, error, rate)
+        b.allow_charge = allow_charge
+        b.allow_discharge = allow_discharge
+        b.prealarm = prealarm
+        b.error = error
+        b.charge_rate = rate
+        self.bms_heard_at = now
+        self.bms_ever = True
+        return changed
+
+    # ---- what it decides ----
+    def bms_silent(self, now):
+        if now - self.powered_at < STARTUP_GRACE_S:
+            return False
+        if self.bms_heard_at is None:
+            return True
+        return now - self.bms_heard_at > self.bms_timeout_s
+
+    def error(self, now):
+        """VE.Bus error number shown by the Multi, or None."""
+        if not self.present:
+            return None
+        if self.firmware < 415 and self.bms_ever:
+            return 15
+        return None
+
+    def mode(self, now):
+        if not self.present or self.error(now) is not None:
+            return "off"
+        if self.bms_silent(now):
+            return "emergency"
+        if self.bms_heard_at is None:  # start-up grace: nothing heard yet, nothing limited
+            return self.switch
+        b = self.bms
+        if self.switch == "off":
+            # Held off by a BMS that allows neither charging nor discharging: low power.
+            if not b.allow_charge and not b.allow_discharge and not b.error:
+                return "low_power"
+            return "off"
+        mode = self.switch
+        if not b.allow_discharge:
+            if mode == "on":
+                mode = "charger_only"
+            elif mode == "inverter_only":
+                mode = "off"
+        return mode
+
+    def charge(self, now):
+        """ "full" | "reduced" | "zero": what the charger does now."""
+        mode = self.mode(now)
+        if not self.ac_in or mode in ("off", "low_power", "inverter_only"):
+            return "zero"
+        if mode == "emergency":
+            return "reduced"
+        b = self.bms
+        if self.bms_heard_at is None:
+            return "full"
+        if b.charge_rate <= 0:
+            return "zero"
+        if not b.allow_charge or b.charge_rate < 255:
+            return "reduced"  # high cell: bulk with a reduced current so the cells can balance
+        return "full"
+
+    def charge_amps(self, now):
+        state = self.charge(now)
+        if state == "zero":
+            return 0.0
+        if self.mode(now) == "emergency":
+            return min(EMERGENCY_CHARGE_A, self.charge_a_full)
+        if state == "reduced":
+            rate = self.bms.charge_rate
+            return self.charge_a_full * (rate / 255.0 if rate < 255 else REDUCED_FRACTION)
+        return self.charge_a_full
+
+    def version_number(self):
+        """The VE.Bus firmware number as the Multi reports it: the last 3 digits are `firmware`."""
+        return 2629000 + self.firmware
+
+    def winmon_reply(self, payload):
+        """The reply payload to a Winmon command (`00 ID code ...`) addressed to this Multi.
+
+        Software version (MK2 protocol 3.14): 0x05 -> `00 ID 82 lo hi` (bits 0..15), 0x06 ->
+        `00 ID 83 lo hi` (bits 16..31). Anything else: `00 ID 80` (command not supported).
+        """
+        msg_id, code = payload[1], payload[2]
+        self.version_queries += 1
+        v = self.version_number()
+        if code == 0x05:
+            return bytes((0x00, msg_id, 0x82, v & 0xFF, (v >> 8) & 0xFF))
+        if code == 0x06:
+            return bytes((0x00, msg_id, 0x83, (v >> 16) & 0xFF, (v >> 24) & 0xFF))
+        return bytes((0x00, msg_id, 0x80))
+
+    def inverting(self, now):
+        """True when the Multi feeds its AC loads from the battery."""
+        if self.ac_in:
+            return False
+        return self.mode(now) in ("on", "inverter_only")
