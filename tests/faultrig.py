@@ -166,8 +166,9 @@ class Multi:
         self.rng = Lcg(seed)
         self.n = 0
         self.cycle = 0
-        self.next_sync = None
-        self.pending = None  # (due tick, frame bytes) of the frame after this sync
+        self.next_sync = 0  # set by attach()
+        self.attached = False
+        self.pending = None  # due tick of the Multi's own frame after this sync
         self.commands = []  # (tick, switch state) of every 0x3F frame from the BMS
         self.frames_from_bms = 0
         self.kinds = {}  # message type -> count, of the BMS's frames
@@ -181,7 +182,8 @@ class Multi:
     def attach(self, uart, now):
         self.uart = uart
         self.decoder.reset()
-        if self.next_sync is None:
+        if not self.attached:
+            self.attached = True
             self.next_sync = now
 
     def _send(self, n):
@@ -216,9 +218,10 @@ class Multi:
         if self.pending is not None and time.ticks_diff(now, self.pending) >= 0:
             self.pending = None
             self._other()
-        if time.ticks_diff(now, self.next_sync) >= 0:
-            self.next_sync = time.ticks_add(self.next_sync, SYNC_MS)
-            if time.ticks_diff(now, self.next_sync) > 0:  # we slept: no burst of old syncs
+        nxt = self.next_sync
+        if time.ticks_diff(now, nxt) >= 0:
+            self.next_sync = nxt = time.ticks_add(nxt, SYNC_MS)  # pyright: ignore[reportArgumentType]
+            if time.ticks_diff(now, nxt) > 0:  # we slept: no burst of old syncs
                 self.next_sync = time.ticks_add(now, SYNC_MS)
             self.n = (self.n + 1) & 0x7F
             plen = cat.build_sync(self._p, 0x51, self.cycle & 0xFFFF)
@@ -291,7 +294,8 @@ class Rig:
     def boot(self, cause=1):
         """Power-up / reset: a fresh fake machine (RAM lost, files kept), then main.py's own
         build(): settings from flash (defaults if missing or bad), board, App."""
-        self.app = self.board = None  # RAM is lost: let the old App go before the new one
+        setattr(self, "app", None)  # RAM is lost: let the old App go before the new one
+        setattr(self, "board", None)
         machine.reset_fakes(cause)
         gc.collect()
         machine.set_clock(self.clock)
@@ -376,7 +380,7 @@ class Rig:
     def _tasks(self, now):
         app = self.app
         wd = app.wd
-        steps = app.steps if hasattr(app, "steps") else _steps(app)
+        steps = _steps(app)
         for i in range(len(self.due)):
             if i == self.hung or time.ticks_diff(now, self.due[i]) < 0:
                 continue
