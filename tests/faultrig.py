@@ -294,8 +294,8 @@ class Rig:
     def boot(self, cause=1):
         """Power-up / reset: a fresh fake machine (RAM lost, files kept), then main.py's own
         build(): settings from flash (defaults if missing or bad), board, App."""
-        setattr(self, "app", None)  # RAM is lost: let the old App go before the new one
-        setattr(self, "board", None)
+        for name in ("app", "board"):  # RAM is lost: let the old App go before the new one
+            patch(self, name, None, keep=True)
         machine.reset_fakes(cause)
         gc.collect()
         machine.set_clock(self.clock)
@@ -438,6 +438,15 @@ def _steps(app):
         app.supervisor_step,
         app.idle_step,
     )
+
+
+def patch(obj, name, value, keep=False):
+    """obj.name = value; value None removes the attribute (keep=True: sets None). For a stand-in
+    `open` or `os` in one firmware module, put back afterwards with patch(module, name, None)."""
+    if value is None and not keep:
+        delattr(obj, name)
+    else:
+        setattr(obj, name, value)
 
 
 def _mkdir(path):

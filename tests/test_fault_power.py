@@ -4,7 +4,7 @@ write. Nothing older is lost; the board comes back safe. Checks outputs, events,
 
 import os
 
-from faultrig import CutRename, CutWrites, Rig, fresh_root
+from faultrig import CutRename, CutWrites, Rig, fresh_root, patch
 
 from firmware.core import eventfile, latch
 from firmware.core import events as ev
@@ -23,12 +23,12 @@ def test_power_cut_mid_event_log_write_loses_nothing_older():
     before = rig.events()
     assert (1, ev.EV_LOAD_OFF) in before
     cut = CutWrites()
-    setattr(eventfile, "open", cut)  # the next record's write stops halfway: the power goes
+    patch(eventfile, "open", cut)  # the next record's write stops halfway: the power goes
     try:
         rig.battery.loop_intact = True  # an event to write
         rig.run(3000)
     finally:
-        delattr(eventfile, "open")
+        patch(eventfile, "open", None)
     assert cut.cuts == 1 and rig.power_cuts == 1
     assert rig.all_floating()
     size = os.stat(rig.root + "events.log")[6]
@@ -68,7 +68,7 @@ def test_power_cut_mid_settings_write_keeps_the_old_file():
     new.set("vebus_mode", "listen")
     for cut in (CutWrites(), CutRename(os)):  # torn temporary file; complete but not renamed
         if isinstance(cut, CutWrites):
-            setattr(st, "open", cut)
+            patch(st, "open", cut)
         else:
             st.os = cut
         try:
@@ -79,7 +79,7 @@ def test_power_cut_mid_settings_write_keeps_the_old_file():
         finally:
             st.os = os
             if isinstance(cut, CutWrites):
-                delattr(st, "open")
+                patch(st, "open", None)
         rig.boot()
         assert rig.settings.vebus_mode == "bms" and rig.settings_errors == []
     st.save(new, rig.settings_path())  # a later save goes through over the stale .tmp
