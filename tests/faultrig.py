@@ -16,6 +16,11 @@ task again at once while a frame is going out), then its watchdog check-in. `hun
 (it neither steps nor checks in), `frozen` stops them all (a step that never returns). An expired
 fake WDT, or App.fail() calling machine.reset(), reboots: RAM is lost (a new machine, board and
 App), files are kept -- as on the board.
+
+Heap hygiene on the VM (192 kB): its collector is conservative and scans stale slots of the
+calling frames, so a test that reads `rig.app...` or `rig.board...` just before a reboot can keep
+the old App alive next to the new one. Before a reset, use the rig's own accessors (latched(),
+outputs(), wdt_ms); after it, anything.
 """
 
 import gc
@@ -297,6 +302,7 @@ class Rig:
         for name in ("app", "board"):  # RAM is lost: let the old App go before the new one
             patch(self, name, None, keep=True)
         machine.reset_fakes(cause)
+        _scrub()
         gc.collect()
         machine.set_clock(self.clock)
         self.boots.append(cause)
@@ -304,6 +310,7 @@ class Rig:
         self.app = board_main.build(self.root, ticks_ms=self.clock)
         self.settings = self.app.settings
         self.board = self.app.board
+        self.wdt_ms = self.board.profile["wdt_ms"]
         self._wrap_inputs()
         now = self.clock.t
         self.due = [now] * len(PERIODS)
@@ -347,6 +354,17 @@ class Rig:
         """Advance virtual time by ms, running every task (and the Multi) when due."""
         end = time.ticks_add(self.clock.t, ms)
         while True:
+            cause = self._until(end)
+            if cause is None:
+                return
+            # Reboot here, after _until's frame is gone: the VM's collector is conservative
+            # and stale pointers from the last steps would keep parts of the old App alive.
+            _scrub()
+            self.boot(cause)
+
+    def _until(self, end):
+        """Run until `end` (None) or until the board resets (the reset cause)."""
+        while True:
             now = self.clock.t
             nxt = end
             if not self.frozen:
@@ -360,22 +378,19 @@ class Rig:
                 self.clock.t = nxt
                 now = nxt
             if machine.wdt is not None and machine.wdt.expired(now):
-                self.boot(machine.WDT_RESET)
-                continue
+                return machine.WDT_RESET
             self.multi.step(now)
             if not self.frozen:
                 try:
                     self._tasks(now)
                 except machine.ResetRequested:
                     self.crashes += 1
-                    self.boot(machine.HARD_RESET)
-                    continue
+                    return machine.HARD_RESET
                 except PowerCut:
                     self.power_cuts += 1
-                    self.boot(machine.PWRON_RESET)
-                    continue
+                    return machine.PWRON_RESET
             if time.ticks_diff(end, now) <= 0:
-                return
+                return None
 
     def _tasks(self, now):
         app = self.app
@@ -406,6 +421,9 @@ class Rig:
             else:
                 out[OUT_NAMES[k]] = "driven low"  # never right: the stage is high or floating
         return out
+
+    def latched(self):
+        return bool(self.app.out.latched)
 
     def all_floating(self):
         return all(v == "float" for v in self.outputs().values())
@@ -438,6 +456,16 @@ def _steps(app):
         app.supervisor_step,
         app.idle_step,
     )
+
+
+def _scrub(depth=24):
+    """Overwrite the stack below us with small ints before a collection: the VM's collector is
+    conservative, and a stale pointer left there by the last task step would keep the old App
+    (tens of kB of a 192 kB heap) alive across a simulated reboot."""
+    a = b = c = d = e = f = g = h = i = j = k = m = depth
+    if depth:
+        _scrub(depth - 1)
+    return a + b + c + d + e + f + g + h + i + j + k + m
 
 
 def patch(obj, name, value, keep=False):

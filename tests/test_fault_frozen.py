@@ -19,7 +19,7 @@ def test_frozen_firmware_is_reset_and_low_cell_is_acted_on_after():
     rig.frozen = True  # a step that never returns: nothing runs, nothing is fed
     rig.battery.prealarm = True
     rig.battery.low_cell = True
-    rig.run(rig.board.profile["wdt_ms"] + 100)
+    rig.run(rig.wdt_ms + 100)
     assert rig.boots == [1, machine.WDT_RESET]
     rig.frozen = False
     assert rig.all_floating()

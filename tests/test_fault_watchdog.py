@@ -19,11 +19,11 @@ def test_hung_task_watchdog_reset_restores_the_latched_fault():
     rig.run(5000)
     rig.battery.loop_intact = False
     rig.run(35000)
-    assert rig.outputs() == ALL_OFF and rig.app.out.latched
+    assert rig.outputs() == ALL_OFF and rig.latched()
     rig.battery.loop_intact = True
     rig.run(500)  # the loop reads OK again, but not yet for startup_ok_ms: still latched
     rig.hung = fw_app.T_PROTECT  # the protection task stops (an await that never returns)
-    rig.run(rig.board.profile["wdt_ms"] + 1500)
+    rig.run(rig.wdt_ms + 1500)
     assert rig.boots == [1, machine.WDT_RESET]
     rig.hung = -1
     assert rig.all_floating()  # outputs floating from the first instant after the reset
