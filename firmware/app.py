@@ -45,6 +45,7 @@ from firmware.bms.role import (
     EV_PROBE,
     EV_REQUEST,
     EV_VERSION,
+    SLOT_MS,
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
@@ -90,7 +91,7 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (10, 50, 1000),
     (20, 100, 1000),
-    (2, 20, 1000),  # 0 while a frame is going out (txdone polled at every loop pass)
+    (2, 20, 1000),  # 0 while a frame goes out (txdone polled); 2 whenever syncs come
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
@@ -127,8 +128,7 @@ class App:
         self._latch_dirty = False
         self._stale_logged = -1
         self.crashed = None
-        self.tx_after_sync_ms = -1  # ticks from the sync's arrival to our frame's send
-        self.tx_after_sync_max_ms = -1
+        self._rx_at = now
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -163,6 +163,9 @@ class App:
 
     def bus_step(self, now):
         port = self.port
+        # A sync read now arrived at most this long ago: only then is its slot still open.
+        fresh = time.ticks_diff(now, self._rx_at) <= SLOT_MS
+        self._rx_at = now
         if port.sending:
             port.finish(now)
             return
@@ -183,7 +186,7 @@ class App:
         if ev:
             self._role_events(now, ev)
         if role.slot_open:
-            self.bus_tx_start(now)
+            self.bus_tx_start(now, fresh)
 
     def _role_events(self, now, ev):
         role = self.role
@@ -199,18 +202,16 @@ class App:
         if ev & EV_REQUEST:
             log.record(now, EV_CONTROL_REQUEST, 0, role.gx_request)
 
-    def bus_tx_start(self, now):
-        """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone)."""
+    def bus_tx_start(self, now, fresh=True):
+        """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).
+
+        fresh: the previous read was at most SLOT_MS ago, so the sync just read is that recent."""
         role = self.role
         port = self.port
-        n = role.take(now, role.frame, port.quiet())
+        n = role.take(now, role.frame, fresh and port.quiet())
         if not n:
             return False
         port.send(role.frame, n, now)
-        d = time.ticks_diff(now, role.last_sync)
-        self.tx_after_sync_ms = d
-        if d > self.tx_after_sync_max_ms:
-            self.tx_after_sync_max_ms = d
         return True
 
     def leds_step(self, now):
@@ -267,8 +268,13 @@ class App:
             except Exception as e:
                 self.fail(e)
             wd.check_in(i, now)
-            if i == T_BUS and self.port.sending:
-                await asyncio.sleep_ms(0)
+            if i == T_BUS:
+                if self.port.sending:
+                    await asyncio.sleep_ms(0)
+                elif self.role.multi_present or not self.out.low_power:
+                    await asyncio.sleep_ms(period[0])  # syncs coming: keep the slot timing
+                else:
+                    await asyncio.sleep_ms(period[1])
             else:
                 await asyncio.sleep_ms(period[1] if self.out.low_power else period[0])
 

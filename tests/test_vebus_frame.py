@@ -277,3 +277,32 @@ def test_unescaped_checksum_is_rejected():
     assert bad[9] > 0xFA and frame_sum_ok(bad, len(bad))
     c = Collect().feed(bad)
     assert c.frames == [] and c.rejects[0][0] == STUFFING
+
+
+def test_native_core_on_the_vm_and_the_same_code_as_bytecode():
+    import sys
+
+    from vebus import _core, decoder
+
+    assert decoder.NATIVE == (sys.implementation.name == "micropython")
+    collect_p, check_p, native = _core.load(native=False)
+    assert not native
+    buf, pay, pay2 = bytearray(80), bytearray(80), bytearray(80)
+    st, st2 = _core.state(80, True), _core.state(80, True)
+    for data, _ in raw_vectors():
+        for i in range(-1, len(data)):
+            for bit in (0, 3, 7) if i >= 0 else (0,):
+                frame = bytearray(data)
+                if i >= 0:
+                    frame[i] ^= 1 << bit
+                for k in range(len(frame)):
+                    buf[k] = frame[k]
+                st[4] = st2[4] = len(frame)
+                a = decoder._check(buf, pay, st, 0)
+                b = check_p(buf, pay2, st2, 0)
+                assert a == b and pay[: max(a, 0)] == pay2[: max(b, 0)], (data, i, bit)
+    st[0], st[2], st[3] = 0, 0, 12
+    st2[0], st2[2], st2[3] = 0, 0, 12
+    d = stream()
+    assert decoder._collect(d, buf, st) == collect_p(d, pay, st2) == 1
+    assert list(st) == list(st2) and st[0] == 10

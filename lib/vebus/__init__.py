@@ -26,8 +26,13 @@ Stream decoder (vebus.decoder, re-exported here)
             REASONS[reason] is its name ("checksum", ...).
         Views are valid only inside the callback: copy what you keep.
     dec.counts[reason] (counts[OK] = good frames), dec.rejects(), dec.last_sync (-1 = none),
-    dec.pending(), dec.reset(). Memory is bounded by maxlen whatever the input.
+    dec.pending(), dec.reset(), dec.flush() (end of input / bus silence: a held partial frame
+    becomes a TRUNCATED reject). Memory is bounded by maxlen whatever the input.
     strict=False also accepts frames from unknown addresses (sniffing).
+    The per-byte loops run as viper native code where the port has the emitter
+    (vebus.decoder.NATIVE); elsewhere the same source runs as bytecode.
+    Note for callers on MicroPython: a closure with more than 5 free variables allocates on
+    every call; keep per-frame callbacks to bound methods or small closures.
 
 Message catalogue (vebus.catalogue): build/parse of sync, 0x00 Winmon command/response, 0x3F
     switch, 0x41 LED, 0x80 charger/inverter condition, 0xE4 AC phase info, and the BMS's own frames

@@ -110,6 +110,10 @@ WINMON_COMMANDS = (
 )
 WINMON_RESPONSES = (
     (0x80, "CommandNotSupported"),
+    # 0x82 / 0x83: replies to 0x05 / 0x06 (low / high 16 bits of the firmware version) as
+    # firmware/bms reads the public MK2 drivers; not in vebus.md's list of responses.
+    (0x82, "SoftwareVersionPart0"),
+    (0x83, "SoftwareVersionPart1"),
     (0x85, "ReadRAMOK"),
     (0x86, "ReadSettingOK"),
     (0x87, "WriteRAMOK"),

@@ -10,7 +10,11 @@ stays bounded whatever the input. Nothing is allocated per byte or per frame.
 
 from micropython import const
 
-from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, END, ESC, MIN_LEN, NO_MASK, SYNC_MARK, T_SYNC
+from vebus import _core
+from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, MIN_LEN, NO_MASK, T_SYNC
+
+# The per-byte loops (vebus/_core.py): viper native code where the port has the emitter.
+_collect, _check, NATIVE = _core.load()
 
 # Reject reasons: index into Decoder.counts (counts[OK] is the number of good frames).
 OK = const(0)
@@ -69,33 +73,34 @@ class Decoder:
             raise ValueError("maxlen < 16")
         self._raw = bytearray(maxlen)
         self._pay = bytearray(maxlen)
-        rv = memoryview(self._raw)
-        pv = memoryview(self._pay)
-        # Exact-length views made once, so handing out a frame allocates nothing.
-        self._rviews = [rv[:k] for k in range(maxlen + 1)]
-        self._pviews = [pv[:k] for k in range(maxlen + 1)]
-        self._n = 0
+        self._rv = memoryview(self._raw)
+        self._pv = memoryview(self._pay)
+        # Exact-length views, each made the first time a length occurs and kept: handing out a
+        # frame allocates nothing once a frame of that length has been seen.
+        self._rviews = [None] * (maxlen + 1)  # type: list[memoryview | None]
+        self._pviews = [None] * (maxlen + 1)  # type: list[memoryview | None]
+        self._st = _core.state(maxlen, strict)
         self._on_frame = on_frame or _nop_frame
         self._on_reject = on_reject or _nop_reject
-        self.strict = strict
+        self.strict = strict  # read-only after construction
         self.frame = Frame()
         self.counts = [0] * len(REASONS)
         self.last_sync = -1
 
     def reset(self):
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
-        self._n = 0
+        self._st[0] = 0
 
     def flush(self):
         """End of input / bus silence: reject a held partial frame (truncated) or garbage."""
-        n = self._n
+        n = self._st[0]
         if n:
-            self._n = 0
+            self._st[0] = 0
             self._reject(self._lead_reason(n), n)
 
     def pending(self):
         """Bytes held waiting for an FF."""
-        return self._n
+        return self._st[0]
 
     def rejects(self):
         """Total rejects of every reason."""
@@ -106,22 +111,43 @@ class Decoder:
         """Take data[start:end] (bytes, bytearray or memoryview; end -1 = len(data))."""
         if end < 0:
             end = len(data)
+        st = self._st
+        st[2] = start
+        st[3] = end
         buf = self._raw
-        cap = len(buf)
-        n = self._n
-        i = start
-        while i < end:
-            b = data[i]
-            i += 1
-            buf[n] = b
-            n += 1
-            if b == END:
-                self._n = 0
-                self._segment(n)
-                n = 0
-            elif n == cap:
-                n = self._overflow(n)
-        self._n = n
+        pay = self._pay
+        f = self.frame
+        pviews = self._pviews
+        rviews = self._rviews
+        counts = self.counts
+        on_frame = self._on_frame
+        while True:
+            r = _collect(data, buf, st)
+            if r == 0:
+                return
+            n = st[0]
+            if r == 2:
+                st[0] = self._overflow(n)
+                continue
+            st[0] = 0
+            st[4] = n
+            plen = _check(buf, pay, st, 0)
+            if plen > 0:  # the common case, inline: a whole frame from the segment's start
+                f.addr = (buf[0] << 8) | buf[1]
+                t = buf[2]
+                f.t = t
+                f.frame_no = buf[3]
+                f.msg = pay[0]
+                v = pviews[plen]
+                f.payload = v if v is not None else self._view(pviews, self._pv, plen)
+                v = rviews[n]
+                f.raw = v if v is not None else self._view(rviews, self._rv, n)
+                if t == T_SYNC:
+                    self.last_sync = buf[3]
+                counts[OK] += 1
+                on_frame(f)
+            else:
+                self._segment(n, plen)
 
     # --- segment analysis -------------------------------------------------------------------
 
@@ -141,46 +167,16 @@ class Decoder:
 
     def _verify(self, j, n, strict):
         """Frame in raw[j:n] (FF at n-1): payload length > 0 (de-stuffed into _pay) or -reason."""
-        buf = self._raw
-        if not self._header(j, n, strict):
-            return -GARBAGE
-        if n - j < MIN_LEN:
-            return -TRUNCATED
-        s = 0
-        for k in range(j + 2, n):
-            s += buf[k]
-        if buf[j + 2] == T_SYNC:
-            if buf[j + 4] != SYNC_MARK:
-                return -CHECKSUM
-            s -= SYNC_MARK
-        if s & 0xFF:
-            return -CHECKSUM
-        # Where the checksum starts: `FA k FF` (k 1..5) is an escaped checksum FA + k.
-        e = n - 2
-        c = buf[n - 2]
-        if 1 <= c <= 5 and buf[n - 3] == ESC:
-            e = n - 3
-        elif c > ESC:  # a checksum of FB..FE must have been escaped
-            return -STUFFING
-        pay = self._pay
-        p = 0
-        k = j + 4
-        if k >= e:
-            return -TRUNCATED
-        while k < e:
-            b = buf[k]
-            k += 1
-            if b >= ESC:
-                if b != ESC or k >= e:
-                    return -STUFFING
-                b = buf[k]
-                k += 1
-                if b < 0x7A or b > 0x7F:
-                    return -STUFFING
-                b += 0x80
-            pay[p] = b
-            p += 1
-        return p
+        st = self._st
+        st[4] = n
+        st[5] = 1 if strict else 0
+        r = _check(self._raw, self._pay, st, j)
+        st[5] = 1 if self.strict else 0
+        return r
+
+    def _view(self, views, mv, k):
+        v = views[k] = mv[:k]
+        return v
 
     def _shift(self, j, n):
         """Move raw[j:n] to the front; return the new length."""
@@ -192,7 +188,8 @@ class Decoder:
 
     def _reject(self, reason, length):
         self.counts[reason] += 1
-        self._on_reject(reason, self._rviews[length])
+        v = self._rviews[length]
+        self._on_reject(reason, v if v is not None else self._view(self._rviews, self._rv, length))
 
     def _deliver(self, n, plen):
         buf = self._raw
@@ -201,8 +198,10 @@ class Decoder:
         f.t = buf[2]
         f.frame_no = buf[3]
         f.msg = self._pay[0]
-        f.payload = self._pviews[plen]
-        f.raw = self._rviews[n]
+        v = self._pviews[plen]
+        f.payload = v if v is not None else self._view(self._pviews, self._pv, plen)
+        v = self._rviews[n]
+        f.raw = v if v is not None else self._view(self._rviews, self._rv, n)
         if f.t == T_SYNC:
             self.last_sync = f.frame_no
         self.counts[OK] += 1
@@ -212,12 +211,10 @@ class Decoder:
         """Why the bytes at the start of a segment are not a frame: truncated or garbage."""
         return TRUNCATED if self._header(0, n, self.strict) else GARBAGE
 
-    def _segment(self, n):
+    def _segment(self, n, r):
+        """raw[0:n] is not a frame from its start (r: -reason): a frame after garbage or a
+        truncated frame? a short frame? else a reject."""
         buf = self._raw
-        r = self._verify(0, n, self.strict)
-        if r > 0:
-            self._deliver(n, r)
-            return
         # Not a frame from the start: a frame after leading garbage / a truncated frame?
         j = 1
         while j + MIN_LEN <= n:

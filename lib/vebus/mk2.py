@@ -103,9 +103,10 @@ class Mk2Decoder:
 
     def __init__(self, on_frame=None, on_reject=None, maxlen=MAX_FRAME):
         self._buf = bytearray(maxlen)
-        mv = memoryview(self._buf)
-        self._views = [mv[:k] for k in range(maxlen + 1)]
-        self._bodies = [mv[1 : 1 + k] for k in range(maxlen - 1)]
+        self._mv = memoryview(self._buf)
+        # Exact-length views, made the first time a length occurs (then no allocation).
+        self._views = [None] * (maxlen + 1)  # type: list[memoryview | None]
+        self._bodies = [None] * (maxlen - 1)  # type: list[memoryview | None]
         self._n = 0
         self._on_frame = on_frame
         self._on_reject = on_reject
@@ -148,8 +149,11 @@ class Mk2Decoder:
                 self._drop(CHECKSUM, 1)
                 continue
             f = self.frame
-            f.raw = self._views[total]
-            f.body = self._bodies[ln]
+            f.raw = self._view(total)
+            v = self._bodies[ln]
+            if v is None:
+                v = self._bodies[ln] = self._mv[1 : 1 + ln]
+            f.body = v
             f.probe = kind
             if buf[1] == CMD:
                 f.cmd = buf[2]
@@ -165,8 +169,14 @@ class Mk2Decoder:
     def _drop(self, reason, k):
         self.counts[reason] += 1
         if self._on_reject:
-            self._on_reject(reason, self._views[k])
+            self._on_reject(reason, self._view(k))
         self._consume(k)
+
+    def _view(self, k):
+        v = self._views[k]
+        if v is None:
+            v = self._views[k] = self._mv[:k]
+        return v
 
     def _consume(self, k):
         buf = self._buf

@@ -13,9 +13,12 @@ import time
 from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync
 from vebus import catalogue as cat
 
+KEEP = 40
+
 
 class ScriptedMulti:
-    def __init__(self, uart, now, version=2629491, period_ms=20, ac_in=False):
+    def __init__(self, uart, now, version=2629491, period_ms=20, ac_in=False, keep=KEEP):
+        self.keep = keep
         self.uart = uart
         self.version = version
         self.period = period_ms
@@ -30,7 +33,10 @@ class ScriptedMulti:
         self.buf = bytearray(80)
         self.pay = bytearray(32)
         self.dec = Decoder(self._on_bms)
-        self.got = []  # (delay after sync ms, frame_no, expected frame_no, payload bytes)
+        self.got = []  # the last KEEP: (delay after sync ms, frame_no, expected no, payload)
+        self.total = 0
+        self.by_msg = {}  # payload type -> frames received
+        self.min_delay = 1 << 20
         self.replies = []  # (due tick, payload bytes)
         self._later = []  # (due tick, kind)
         self._now = now
@@ -50,8 +56,14 @@ class ScriptedMulti:
         want = (self.sync_no + 1) & 0x7F
         p = bytes(f.payload)
         self.got.append((delay, f.frame_no, want, p))
+        if len(self.got) > self.keep:
+            self.got.pop(0)
+        self.total += 1
+        self.by_msg[p[0]] = self.by_msg.get(p[0], 0) + 1
         if delay > self.max_delay:
             self.max_delay = delay
+        if delay < self.min_delay:
+            self.min_delay = delay
         if f.frame_no != want:
             self.wrong_no += 1
             return
