@@ -95,7 +95,7 @@ PERIODS = (
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
-    (20, 20, 1000),
+    (20, 1, 1000),  # low power: awake 1 ms after each SLEEP_MS light sleep
 )
 SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)

@@ -43,8 +43,19 @@ def _boot():
 def _battery_ok():
     for p in BTV:
         machine.Pin(p).external = 1  # btv_ok_low_mask = 0: a line reads 1 when OK
+    machine.Pin(10).external = 1  # remote L open: its front end reads high (not pulled low)
     machine.Pin(11).external = 1  # remote H high: on
     machine.Pin(12).external = 0  # no mains
+
+
+def _fresh():
+    """Drop what an earlier test left in asyncio (its tasks keep its app alive), power off."""
+    import asyncio
+
+    asyncio.new_event_loop()
+    asyncio.core.cur_task = None  # pyright: ignore[reportAttributeAccessIssue]
+    machine.reset_fakes()
+    gc.collect()
 
 
 def _floating():
@@ -87,6 +98,7 @@ def _run(app, ms, check=None):
 
 def test_boot_to_watchdog_reset_with_a_scripted_multi():
     requires_vm()
+    _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
@@ -175,6 +187,7 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
 
 def test_a_step_that_raises_floats_outputs_logs_and_resets():
     requires_vm()
+    _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
     from firmware.app import EV_CRASH, T_LEDS
@@ -207,3 +220,56 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
     from firmware.core.eventfile import EventFile
 
     assert EV_CRASH in [r[0] for r in EventFile(root + "events.log").records()]
+
+
+def test_listen_mode_transmits_nothing_and_still_protects():
+    requires_vm()
+    _fresh()
+    import asyncio
+
+    import vclock  # pyright: ignore[reportMissingImports]
+    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
+
+    import main
+    from firmware.core.settings import Settings
+
+    machine.reset_fakes()
+    root = _root("e2e-listen")
+    clock = vclock.VClock()
+    asyncio.new_event_loop()
+    vclock.install(clock)
+    _boot()
+    _battery_ok()
+    app = main.build(root, clock.ticks_ms, Settings())  # vebus_mode defaults to "listen"
+    multi = ScriptedMulti(machine.uarts[0], clock.t)
+    clock.hooks.append(multi)
+    _run(app, 3000)
+    assert app.role.multi_present and app.role.syncs >= 140
+    assert multi.total == 0 and machine.uarts[0].writes == 0  # not one byte on the bus
+    assert app.port.tx_frames == 0 and app.role.multi_version == 0
+    assert _floating() == [False, False, True]  # outputs follow the BTV loop all the same
+    machine.Pin(BTV[1]).external = 0  # high cell: charge disconnect at once
+    _run(app, 200)
+    assert _floating() == [False, True, True]
+
+
+def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
+    requires_vm()
+    _fresh()
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    machine.reset_fakes()
+    root = _root("e2e-lowpower")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    machine.Pin(11).external = 0  # remote off: the BMS in low power, no Multi on the bus
+    t0 = clock.t
+    _run(app, 5000)
+    assert app.out.low_power and not app.role.multi_present
+    assert _floating() == [True, True, True]
+    assert machine.lightsleep_calls > 100
+    assert machine.lightsleep_ms > (clock.t - t0) // 2  # asleep most of the time
+    assert machine.wdt is not None and not machine.wdt.expired(clock.t)
+    machine.Pin(11).external = 1  # remote on: normal ticks again, outputs after start-up
+    _run(app, 3000)
+    assert not app.out.low_power and _floating() == [False, False, True]
