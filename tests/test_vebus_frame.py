@@ -304,5 +304,7 @@ def test_native_core_on_the_vm_and_the_same_code_as_bytecode():
     st[0], st[2], st[3] = 0, 0, 12
     st2[0], st2[2], st2[3] = 0, 0, 12
     d = stream()
-    assert decoder._collect(d, buf, st) == collect_p(d, pay, st2) == 1
-    assert list(st) == list(st2) and st[0] == 10
+    buf2 = bytearray(80)
+    assert decoder._collect(d, buf, pay, st) == collect_p(d, buf2, pay2, st2) == 1
+    assert list(st) == list(st2) and st[4] == 10 and st[6] == 4  # the sync, 4 payload bytes
+    assert pay[:4] == pay2[:4] == b"\x55\x51\x18\x02" and buf[:10] == buf2[:10]

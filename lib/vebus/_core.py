@@ -6,22 +6,24 @@ native emitter is missing, and on CPython, the very same source runs as plain Py
 ptr32 become identity functions), so every test exercises this code. Keeping it as source text
 means mpy-cross needs no -march and a .mpy deploy works on every port.
 
-collect(data, buf, st) -> 0 (data used up), 1 (an FF ended a segment), 2 (buf full)
-    copies data[st[2]:st[3]] into buf[st[0]:st[1]] up to and including the next FF.
+collect(data, buf, pay, st) -> 0 (data used up), 1 (an FF ended a segment), 2 (buf full)
+    copies data[st[2]:st[3]] into buf[st[0]:st[1]] up to and including the next FF. On an FF
+    it also runs check(buf, pay, st, 0) on the segment (check's body is inlined, so a frame
+    costs one call), leaves the segment length in st[4], the result in st[6] and st[0] = 0.
 check(buf, pay, st, j) -> payload length > 0, or -reason (decoder.py's codes)
     verifies the frame buf[j:st[4]] (FF last): header (st[5] != 0: known addresses only),
     length, checksum (sync frames leave their 0x55 out), canonical checksum escape and byte
     stuffing; de-stuffs the payload into pay.
-st: array('i') [n held, capacity, read index, read end, segment length, strict].
+st: array('i') [n held, capacity, read index, read end, segment length, strict, result].
 """
 
 import array
 
 import micropython
 
-SOURCE = """
+COLLECT = """
 @micropython.viper
-def collect(data, buf, st) -> int:
+def collect(data, buf, pay, st) -> int:
     s = ptr32(st)
     d = ptr8(data)
     b = ptr8(buf)
@@ -35,9 +37,11 @@ def collect(data, buf, st) -> int:
         b[k] = c
         k += 1
         if c == 0xFF:
-            s[0] = k
+            s[0] = 0
             s[2] = i
-            return 1
+            s[4] = k
+            j = 0
+#CHECK
         if k == cap:
             s[0] = k
             s[2] = i
@@ -45,8 +49,9 @@ def collect(data, buf, st) -> int:
     s[0] = k
     s[2] = i
     return 0
+"""
 
-
+CHECK = """
 @micropython.viper
 def check(buf, pay, st, j: int) -> int:
     b = ptr8(buf)
@@ -102,6 +107,24 @@ def check(buf, pay, st, j: int) -> int:
 """
 
 
+def source():
+    """collect with check's body inlined at #CHECK (`return x` -> `st[6] = x; return 1`; its
+    first lines re-read the buffers, harmless), then check itself for the slow path."""
+    body = CHECK.split("-> int:\n", 1)[1]
+    lines = []
+    for line in body.split("\n"):
+        stripped = line.lstrip()
+        if not stripped:
+            continue
+        pad = "        " + line[: len(line) - len(stripped)]
+        if stripped.startswith("return "):
+            lines.append(pad + "s[6] = " + stripped[7:])
+            lines.append(pad + "return 1")
+        else:
+            lines.append(pad + stripped)
+    return COLLECT.replace("#CHECK", "\n".join(lines)) + CHECK
+
+
 def _same(x):
     return x
 
@@ -115,14 +138,14 @@ def load(native=True):
     if native:
         ns = {"micropython": micropython, "ptr8": _same, "ptr32": _same, "int": int}
         try:
-            exec(SOURCE, ns)
+            exec(source(), ns)
             return ns["collect"], ns["check"], type(ns["collect"]) is not type(_plain)
         except Exception:  # no native emitter on this port: the same code as bytecode
             pass
     ns = {"micropython": micropython, "ptr8": _same, "ptr32": _same, "int": int}
-    exec(SOURCE.replace("@micropython.viper\n", ""), ns)
+    exec(source().replace("@micropython.viper\n", ""), ns)
     return ns["collect"], ns["check"], False
 
 
 def state(cap, strict):
-    return array.array("i", [0, cap, 0, 0, 0, 1 if strict else 0])
+    return array.array("i", [0, cap, 0, 0, 0, 1 if strict else 0, 0])

@@ -122,16 +122,14 @@ class Decoder:
         counts = self.counts
         on_frame = self._on_frame
         while True:
-            r = _collect(data, buf, st)
+            r = _collect(data, buf, pay, st)
             if r == 0:
                 return
-            n = st[0]
             if r == 2:
-                st[0] = self._overflow(n)
+                st[0] = self._overflow(st[0])
                 continue
-            st[0] = 0
-            st[4] = n
-            plen = _check(buf, pay, st, 0)
+            n = st[4]  # collect ended the segment and checked it: result in st[6]
+            plen = st[6]
             if plen > 0:  # the common case, inline: a whole frame from the segment's start
                 f.addr = (buf[0] << 8) | buf[1]
                 t = buf[2]
