@@ -1,8 +1,9 @@
 # main.py: runs after boot.py (which already floated the outputs). Builds the board from the
 # settings and runs the app. An unhandled exception: outputs floating, the event logged, a reset;
 # never a silent REPL with outputs live. Ctrl-C (a console, mpremote) floats the outputs and
-# stops at the REPL. A file /.deploy_hold (written by tools/deploy.py) is consumed and parks the
-# firmware for a copy: outputs floating, no app, no watchdog.
+# stops at the REPL (a watchdog already started resets the board within wdt_ms). A file
+# /.deploy_hold (written by tools/deploy.py) is consumed and parks the firmware for a copy:
+# outputs floating, no app, no watchdog.
 import sys
 
 HOLD_FILE = ".deploy_hold"
@@ -47,10 +48,13 @@ def crash(exc, root="/"):
 
         machine.reset()
     try:
-        sys.print_exception(exc)  # pyright: ignore[reportAttributeAccessIssue]
         from firmware.core.eventfile import EventFile
 
         EventFile(root + "events.log").append(0, EV_CRASH, 0, 0)
+    except Exception:
+        pass
+    try:
+        sys.print_exception(exc)  # pyright: ignore[reportAttributeAccessIssue]
     except Exception:
         pass
     safe.reset()

@@ -1,0 +1,72 @@
+"""main.py: the deploy hold parks the firmware; a crash floats the outputs, logs and resets."""
+
+import os
+
+from vmtest import raises
+
+machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
+
+_HERE = __file__.rpartition("/")[0] or "."
+ROOT = _HERE.rpartition("/")[0] or "."
+OUTS = (13, 14, 15)
+
+
+def _root(name):
+    path = ROOT + "/out"
+    for p in (path, path + "/" + name):
+        try:
+            os.mkdir(p)
+        except OSError:
+            pass
+    path += "/" + name + "/"
+    for f in os.listdir(path):
+        os.remove(path + f)
+    return path
+
+
+def _outputs_live():
+    machine.reset_fakes()
+    for p in OUTS:
+        machine.Pin(p, machine.Pin.OUT, value=1)
+    machine.Pin(2, machine.Pin.OUT, value=1)
+
+
+def test_deploy_hold_parks_the_firmware_once():
+    import main
+
+    root = _root("main-hold")
+    with open(root + main.HOLD_FILE, "w") as f:
+        f.write("")
+    _outputs_live()
+    main.main(root)  # returns: no app, no watchdog
+    assert all(machine.pins[p].is_floating() for p in OUTS)
+    assert machine.pins[2].value() == 0 and machine.wdt is None
+    assert main.HOLD_FILE not in os.listdir(root)
+    assert not main.held(root)
+
+
+def test_an_exception_floats_outputs_logs_the_crash_and_resets():
+    import main
+    from firmware.core.eventfile import EventFile
+
+    root = _root("main-crash")
+    _outputs_live()
+    real_build = main.build
+
+    def broken(root="/", ticks_ms=None, settings=None):
+        raise OSError(5, "planted")
+
+    main.build = broken
+    try:
+        raises(machine.ResetRequested, main.main, root)
+    finally:
+        main.build = real_build
+    assert all(machine.pins[p].is_floating() for p in OUTS)
+    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
+
+
+def test_crash_code_matches_the_app():
+    import main
+    from firmware.app import EV_CRASH, EVENT_TEXTS
+
+    assert main.EV_CRASH == EV_CRASH and EV_CRASH in EVENT_TEXTS
