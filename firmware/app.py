@@ -18,7 +18,8 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 scheduling delay to the slot and allocate a coroutine per wake-up (Event.wait).
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
-    supervisor  feeds the watchdog only while every task checked in recently
+    supervisor  feeds the watchdog only while every task checked in recently; the moment one
+                stops, the outputs float and stay floating until the watchdog resets the chip
     idle        in low-power mode with the Multi absent: machine.lightsleep between ticks
 No task blocks: the transmit path yields between txdone polls, flash writes happen in `log` only.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
@@ -126,7 +127,7 @@ class App:
         for i in range(len(TASK_NAMES)):
             self.wd.register(TASK_NAMES[i], PERIODS[i][2], now)
         self._latch_dirty = False
-        self._stale_logged = -1
+        self.halted = False  # a task stopped checking in: outputs held floating until reset
         self.crashed = None
         self._rx_at = now
         self.tasks = []
@@ -153,10 +154,11 @@ class App:
         inp.multi_version = role.multi_version
         inp.gx_request = role.gx_request
         out = self.prot.step(now, inp)
-        outputs = self.board.outputs
-        outputs.set(LOAD_DISCONNECT, out.load == HIGH)
-        outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
-        outputs.set(PRE_ALARM, out.prealarm == HIGH)
+        if not self.halted:
+            outputs = self.board.outputs
+            outputs.set(LOAD_DISCONNECT, out.load == HIGH)
+            outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
+            outputs.set(PRE_ALARM, out.prealarm == HIGH)
         role.set_protection(out)
         if out.changed & CH_LATCH:
             self._latch_dirty = True
@@ -232,8 +234,11 @@ class App:
     def supervisor_step(self, now):
         wd = self.wd
         wd.start()
-        if not wd.supervise(now) and wd.stale != self._stale_logged:
-            self._stale_logged = wd.stale
+        if not wd.supervise(now) and not self.halted:
+            # A task stopped: nothing it decides can be trusted any more. Outputs floating now,
+            # and they stay so (protect no longer drives them) until the watchdog resets.
+            self.halted = True
+            self.board.safe()
             self.log.record(now, EV_TASK_STALE, 0, wd.stale)
 
     def low_power(self):

@@ -273,3 +273,56 @@ def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
     machine.Pin(11).external = 1  # remote on: normal ticks again, outputs after start-up
     _run(app, 3000)
     assert not app.out.low_power and _floating() == [False, False, True]
+
+
+def test_gx_probe_on_the_panel_port_is_answered_as_a_v2_in_the_next_slot():
+    requires_vm()
+    _fresh()
+    import vclock  # pyright: ignore[reportMissingImports]
+    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
+
+    from firmware.app import EV_BMS_PROBE
+    from vebus import encode_data
+
+    root = _root("e2e-probe")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    multi = ScriptedMulti(machine.uarts[0], clock.t)
+    clock.hooks.append(multi)
+    _run(app, 500)
+    pay = bytearray(8)
+    frame = bytearray(32)
+    n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, cat.build_probe(pay))
+    machine.uarts[1].inject(bytes(frame[:n]))  # the GX's MK3 on the Remote panel port
+    _run(app, 100)
+    answers = [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
+    assert len(answers) == 1 and answers[0][1] == answers[0][2]  # N + 1 of its sync
+    assert cat.answer_version(answers[0][3], len(answers[0][3])) == 1146100
+    assert answers[0][0] <= 3 and EV_BMS_PROBE in [e[1] for e in app.log.entries()]
+
+
+def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
+    requires_vm()
+    _fresh()
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    from firmware.app import EV_TASK_STALE, T_PROTECT
+
+    root = _root("e2e-stale")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    _run(app, 2500)
+    assert _floating() == [False, False, True]
+    app.tasks[T_PROTECT].cancel()  # the task that drives the outputs stops
+    t_stop = clock.t
+    _run(app, 1000)
+    assert _floating() == [False, False, True]  # within its allowed gap
+    _run(app, 300)
+    assert _floating() == [True, True, True] and app.halted
+    assert [e for e in app.log.entries() if e[1] == EV_TASK_STALE][0][3] == T_PROTECT
+    try:
+        _run(app, 5000, lambda t: _floating() == [True, True, True] or 1 / 0)
+        reset = False
+    except machine.ResetRequested:
+        reset = True
+    assert reset and clock.t - t_stop <= 1000 + 250 + 3000 + 20

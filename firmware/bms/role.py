@@ -291,6 +291,7 @@ class BmsRole:
             self._status_at = time.ticks_add(now, interval)
             kind = TX_STATUS
         if kind == TX_NONE:
+            self.slot_open = False  # nothing due: this slot is not ours to use
             return 0
         self.slot_open = False
         self.last_tx = kind
