@@ -35,3 +35,34 @@ def test_manifest_packages_this_folder():
     import vebus
 
     assert calls[0][1]["version"] == vebus.__version__
+
+
+def test_the_listed_files_alone_work_on_the_vm(tmp_path):
+    """What `mpremote mip install lib/vebus/package.json` copies is all vebus needs."""
+    import shutil
+    import subprocess
+
+    from tools.mptest import find_micropython
+
+    meta = json.loads((PKG / "package.json").read_text())
+    for dest, src in meta["urls"]:
+        (tmp_path / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PKG / src, tmp_path / dest)
+    code = (
+        "import vebus\n"
+        "from vebus import catalogue, mk2\n"
+        "got = []\n"
+        "d = vebus.Decoder(lambda f: got.append((f.frame_no, bytes(f.payload))))\n"
+        "d.feed(bytes.fromhex('8383fd025551180297ff98f7fe603f070000005dff'))\n"
+        "print(got, vebus.decoder.NATIVE)\n"
+    )
+    proc = subprocess.run(
+        [find_micropython(), "-c", code],
+        capture_output=True,
+        text=True,
+        env={"MICROPYPATH": ".frozen:" + str(tmp_path)},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[(2, b'UQ\\x18\\x02'), (96, b'?\\x07\\x00\\x00\\x00')] True"
