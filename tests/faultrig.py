@@ -268,6 +268,8 @@ class Rig:
     def __init__(
         self, root, mode="listen", multi=True, settings=None, boot=True, seed=1, start=START
     ):
+        _retire()
+        _LAST.append(self)
         self.root = root
         _mkdir(root.rstrip("/"))
         self.clock = Clock(start)
@@ -456,6 +458,20 @@ def _steps(app):
         app.supervisor_step,
         app.idle_step,
     )
+
+
+_LAST = []  # the rig made last: retired when the next one is made
+
+
+def _retire():
+    """Release the previous rig's App, board and models. A stale pointer in a finished test's
+    frame may keep the Rig object itself alive on the VM; this keeps it small."""
+    while _LAST:
+        old = _LAST.pop()
+        for name in ("app", "board", "multi", "settings", "battery"):
+            patch(old, name, None, keep=True)
+    machine.reset_fakes()
+    gc.collect()
 
 
 def _scrub(depth=24):
