@@ -193,3 +193,14 @@ def test_crash_path_floats_outputs_without_a_board():
     safe.outputs_safe()
     assert all(machine.pins[p].is_floating() for p in (13, 14, 15))
     assert machine.pins[2].value() == 0 and machine.pins[3].value() == 0
+
+
+def test_no_light_sleep_while_usb_is_plugged_in():
+    machine.reset_fakes()
+    board = Board("pico")
+    assert board.lightsleep(10) and machine.lightsleep_ms == 10
+    machine.pins[24].external = 1  # VBUS present
+    assert not board.lightsleep(10) and machine.lightsleep_calls == 1
+    machine.reset_fakes()
+    esp = Board("esp32")
+    assert esp.lightsleep(10) and not esp.usb_connected()

@@ -7,7 +7,8 @@
     board.leds.set(i, on); board.btv_test.value(1)
     port = board.ports[0]                      # rs485.Rs485 of the "multi" port; [1] = "panel"
     board.watchdog                             # watchdog.Watchdog (started by the app)
-    board.lightsleep(ms); board.reset()
+    board.lightsleep(ms)                       # not while USB is plugged in (Pico VBUS sense)
+    board.reset()
 
 Profiles are data in board_pico.py / board_esp32.py; the ESP32 one is imported only when chosen.
 """
@@ -55,6 +56,9 @@ class Board:
             self.port_names.append(pname)
         self.watchdog = Watchdog(p["wdt_ms"])
         self.can_lightsleep = p["lightsleep"]
+        vbus = p.get("vbus_pin")
+        self.vbus = None if vbus is None else machine.Pin(vbus, machine.Pin.IN)
+        self.sleeps = 0
 
     @classmethod
     def from_settings(cls, settings):
@@ -81,9 +85,16 @@ class Board:
             port.de.value(0)
         self.btv_test.value(0)
 
+    def usb_connected(self):
+        return self.vbus is not None and self.vbus.value() == 1
+
     def lightsleep(self, ms):
-        if self.can_lightsleep and ms > 0:
-            machine.lightsleep(ms)
+        """Light sleep for ms if the port allows it and no USB host is attached; True if slept."""
+        if not self.can_lightsleep or ms <= 0 or self.usb_connected():
+            return False
+        machine.lightsleep(ms)
+        self.sleeps += 1
+        return True
 
     def unique_id(self):
         return machine.unique_id()

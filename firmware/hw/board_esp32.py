@@ -29,6 +29,7 @@ PROFILE = {
     "wdt_ms": 3000,  # the ESP32 needs at least 1000 ms
     # Light sleep stops the UARTs and the CPU; ticks_ms keeps counting. Allowed in low power only.
     "lightsleep": True,
+    "vbus_pin": None,  # the DevKit's USB-UART bridge keeps its USB link through light sleep
 }
 
 # ESP-IDF needs a receive buffer larger than the 128-byte hardware FIFO.

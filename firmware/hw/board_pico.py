@@ -32,6 +32,9 @@ PROFILE = {
     "bus": (("multi", 0, 0, 1, 2), ("panel", 1, 4, 5, 3)),
     "wdt_ms": 3000,  # RP2040 allows at most 8388 ms
     "lightsleep": True,  # ticks keep running through machine.lightsleep(ms)
+    # VBUS sense (GP24 on a Pico; a Pico W reads it elsewhere): while USB is plugged in, no light
+    # sleep, because the USB device stops in light sleep and the REPL / deploy would drop out.
+    "vbus_pin": 24,
 }
 
 
