@@ -68,8 +68,6 @@ bench: setup
 	$(PYTHON) -m tools.bench
 
 demo: setup
-	@if [ ! -f tools/sim/__main__.py ]; then \
-	  echo "make demo: the simulator (tools/sim, issue 6) is not built yet: nothing to run"; exit 1; fi
 	$(PYTHON) -m tools.sim run $(SCENARIO) --out $(OUT)
 
 deploy: setup

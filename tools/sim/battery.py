@@ -33,7 +33,7 @@ HIGH_TEMP_C = 50.0  # charge blocked above, clears at HIGH_TEMP_C - TEMP_HYST_C
 TEMP_HYST_C = 2.0
 
 # LiFePO4 open-circuit voltage per cell over state of charge (0..1, then overcharge to 1.03).
-_SOC = (0.0, 0.01, 0.03, 0.06, 0.10, 0.20, 0.40, 0.60, 0.80, 0.90, 0.97, 0.99, 1.0, 1.01, 1.03)
+_SOC = (0.0, 0.01, 0.03, 0.06, 0.10, 0.20, 0.40, 0.60, 0.80, 0.90, 0.97, 0.99, 1.0, 1.005, 1.02)
 _OCV = (2.50, 2.75, 3.00, 3.10, 3.19, 3.24, 3.28, 3.30, 3.33, 3.34, 3.38, 3.45, 3.52, 3.68, 4.20)
 SOC_MAX = _SOC[-1]
 

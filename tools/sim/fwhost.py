@@ -53,41 +53,49 @@ def check_settings(overrides):
 
 
 class _PinWatch:
-    """Calls `fn(pin_id)` whenever a watched pin's driven state may have changed."""
+    """Calls `fn(pin_id)` whenever a watched pin's mode, pull or driven level changes.
+
+    The fake machine.Pin keeps one shared state object per pin id (every Pin(id) refers to it).
+    `arm()` puts a watching state object in place for each watched id before the firmware
+    builds its pins, so only writes to those pins cost anything: input reads are untouched.
+    """
 
     def __init__(self):
         self.fns = {}
-        self._orig = None
 
-    def install(self):
-        Pin: Any = machine.Pin
-        self._orig = (Pin.init, Pin.value)
-        orig_init, orig_value = self._orig
+    def arm(self):
+        """Call after machine.reset_fakes() and before the firmware creates its pins."""
         fns = self.fns
-
-        def init(pin, *a, **kw):
-            r = orig_init(pin, *a, **kw)
-            fn = fns.get(pin.id)
-            if fn is not None:
-                fn(pin.id)
-            return r
-
-        def value(pin, x=None):
-            r = orig_value(pin, x)
-            if x is not None:
-                fn = fns.get(pin.id)
-                if fn is not None:
-                    fn(pin.id)
-            return r
-
-        Pin.init = init
-        Pin.value = value
+        for pin_id, fn in fns.items():
+            p = machine.Pin(pin_id)
+            p._s = _watched_state(p._s, fn, pin_id)  # pyright: ignore[reportAttributeAccessIssue]
 
     def uninstall(self):
-        if self._orig is not None:
-            machine.Pin.init = self._orig[0]
-            machine.Pin.value = self._orig[1]
-            self._orig = None
+        pass
+
+
+def _watched_state(old, fn, pin_id):
+    cls = type(old)
+    watched = type(
+        "_Watched" + cls.__name__,
+        (cls,),
+        {"__setattr__": _make_setattr(cls, fn, pin_id)},
+    )
+    new = object.__new__(watched)
+    for k, v in vars(old).items():
+        object.__setattr__(new, k, v)
+    return new
+
+
+def _make_setattr(cls, fn, pin_id):
+    base = cls.__setattr__
+
+    def __setattr__(self, name, value):
+        base(self, name, value)
+        if name in ("mode", "out", "pull"):
+            fn(pin_id)
+
+    return __setattr__
 
 
 class FirmwareHost:
@@ -136,7 +144,6 @@ class FirmwareHost:
         w.fns[self.led_status[0]] = self._on_status_led
         w.fns[self.led_cell_ok[0]] = self._on_output
         w.fns[self.led_high[0]] = self._on_output
-        w.install()
         self._boot()
 
     def _boot(self):
@@ -145,6 +152,7 @@ class FirmwareHost:
         from firmware.hw.board import Board
 
         self.boots += 1
+        self.watch.arm()
         self.drive_inputs(self.sim.bank.loop, self.sim.inputs)
         board = Board.from_settings(self.settings)
         for name, uart_id in self.uart_ids.items():

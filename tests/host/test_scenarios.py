@@ -1,0 +1,271 @@
+"""Every scenario of scenarios/ run through the simulator with the unmodified firmware.
+
+Each test asserts the manual's rule the scenario is about, on the normative timeline (and the
+firmware's own event log). Durations are short so the whole module stays within a few seconds
+per scenario on CPython.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tools.sim import fwhost, scenario
+from tools.sim.runner import Sim
+from tools.sim.timeline import NORMATIVE
+
+ROOT = Path(__file__).resolve().parents[2]
+VALUES = {
+    "load_disconnect": {"high", "floating"},
+    "charge_disconnect": {"high", "floating"},
+    "pre_alarm": {"high", "floating"},
+    "led_status": {"off", "heartbeat", "bootloader"},
+    "led_cell_ok": {"on", "off"},
+    "led_high_cell": {"on", "off"},
+    "multi_mode": {"on", "charger_only", "inverter_only", "off", "low_power", "emergency"},
+    "multi_charge": {"full", "reduced", "zero"},
+    "gx_allow_to_charge": {0, 1},
+    "gx_allow_to_discharge": {0, 1},
+    "gx_prealarm": {0, 1},
+    "bms_power": {"normal", "low"},
+}
+_cache = {}
+
+
+def run(name, **kw):
+    key = (name, tuple(sorted(kw.items())))
+    if key not in _cache:
+        path = str(ROOT / "scenarios" / (name + ".json"))
+        scn = scenario.load(path, settings_check=fwhost.check_settings)
+        sim = Sim(scn, **kw)
+        sim.run()
+        _cache[key] = sim
+    return _cache[key]
+
+
+def changes(sim, signal, after=0.0):
+    return [(t, v) for t, v in sim.timeline.series(signal) if t >= after]
+
+
+def first(sim, signal, value, after=0.0):
+    for t, v in changes(sim, signal, after):
+        if v == value:
+            return t
+    return None
+
+
+def at(sim, signal, t):
+    return sim.timeline.value_at(signal, t)
+
+
+def final(sim, signal):
+    return sim.timeline.last[signal]
+
+
+def texts(sim):
+    return [e["text"] for e in sim.events]
+
+
+def test_normal_running_and_the_timeline_format():
+    sim = run("normal")
+    for sig in NORMATIVE:
+        recs = sim.timeline.series(sig)
+        assert recs and recs[0][0] == 0.0, sig  # first record of each signal at t = 0
+        for _t, v in recs:
+            if sig in VALUES:
+                assert v in VALUES[sig], (sig, v)
+    # outputs safe at boot, on once the loop read OK for startup_ok_ms (2 s)
+    assert at(sim, "load_disconnect", 0.0) == "floating"
+    t_on = first(sim, "load_disconnect", "high")
+    assert t_on is not None and 2.0 <= t_on <= 2.5
+    assert first(sim, "charge_disconnect", "high") == t_on
+    for sig, v in (
+        ("load_disconnect", "high"),
+        ("charge_disconnect", "high"),
+        ("pre_alarm", "floating"),
+        ("led_status", "heartbeat"),
+        ("led_cell_ok", "on"),
+        ("led_high_cell", "off"),
+        ("multi_mode", "on"),
+        ("multi_error", None),
+        ("multi_charge", "full"),
+        ("gx_allow_to_charge", 1),
+        ("gx_allow_to_discharge", 1),
+        ("gx_prealarm", 0),
+        ("bms_power", "normal"),
+    ):
+        assert final(sim, sig) == v, sig
+    assert final(sim, "dvcc_charge_limit_a") > 0
+    assert texts(sim)[0].startswith("start-up")
+    assert sim.summary()["bus"]["frames_by_type"]["heard_by_multi"]["bms_status"] > 0
+
+
+def test_prealarm_then_low_cell_keeps_30_s():
+    sim = run("prealarm_low_cell")
+    t_pa = first(sim, "pre_alarm", "high", after=20)
+    assert t_pa is not None and 20 <= t_pa <= 20.5
+    t_ld = first(sim, "load_disconnect", "floating", after=3)
+    assert t_ld is not None and 30.0 <= t_ld - t_pa <= 30.5
+    assert at(sim, "pre_alarm", t_ld) == "floating"  # pre-alarm drops when the loads go off
+    assert at(sim, "led_cell_ok", t_ld + 0.1) == "off"
+    # low cell: charger-only, which without AC in means off
+    assert first(sim, "multi_mode", "off", after=t_ld) is not None
+    assert final(sim, "multi_mode") == "off" and final(sim, "multi_charge") == "zero"
+    assert final(sim, "gx_allow_to_discharge") == 0
+    assert changes(sim, "charge_disconnect", after=3) == []  # chargers untouched
+    assert any("30 s after pre-alarm" in x for x in texts(sim))
+
+
+def test_low_cell_without_prealarm_still_waits_30_s():
+    sim = run("low_cell_no_prealarm")
+    t_pa = first(sim, "pre_alarm", "high", after=20)
+    assert t_pa is not None and t_pa <= 20.5  # the BMS raises pre-alarm itself
+    t_ld = first(sim, "load_disconnect", "floating", after=3)
+    assert t_ld is not None and t_ld - t_pa >= 30.0
+
+
+def test_high_cell_balancing_cycles():
+    sim = run("high_cell_balancing", fidelity="fast")
+    offs = [t for t, v in changes(sim, "charge_disconnect", after=3) if v == "floating"]
+    ons = [t for t, v in changes(sim, "charge_disconnect", after=3) if v == "high"]
+    assert len(offs) >= 2 and len(ons) >= 2, (offs, ons)  # cycles, not one event
+    for t in offs:
+        assert at(sim, "led_high_cell", t + 0.2) == "on"
+        assert at(sim, "multi_charge", t + 1.5) in ("zero", "reduced")
+        assert at(sim, "cell_max_v", t) >= 3.75
+    for t_off, t_on in zip(offs, ons):
+        assert t_on - t_off >= 10  # min_hold_s: no chattering
+    assert changes(sim, "load_disconnect", after=3) == []  # loads untouched
+    highest = [v for _t, v in changes(sim, "cell_max_v", after=offs[0])]
+    assert min(highest) <= 3.6 and max(highest) >= 3.75  # set above 3.75, clears below 3.6
+
+
+def test_low_temperature_blocks_charging_only():
+    sim = run("low_temp")
+    t_off = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_off is not None and t_off <= 20.5
+    assert at(sim, "led_high_cell", t_off + 0.2) == "on"
+    assert at(sim, "dvcc_charge_limit_a", t_off + 2) == 0
+    assert at(sim, "gx_allow_to_charge", t_off + 2) == 0
+    assert at(sim, "multi_charge", t_off + 2) != "full"
+    assert changes(sim, "load_disconnect", after=3) == []
+    t_on = first(sim, "charge_disconnect", "high", after=t_off)
+    assert t_on is not None and t_on >= 80
+    assert final(sim, "led_high_cell") == "off"
+
+
+def test_btv_cable_unplugged_latches():
+    sim = run("btv_unplugged")
+    t_c = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_c is not None and t_c <= 20.5  # chargers off at once
+    t_l = first(sim, "load_disconnect", "floating", after=20)
+    assert t_l is not None and t_l - 20 >= 30  # loads after the pre-alarm delay
+    t_back = first(sim, "load_disconnect", "high", after=t_l)
+    assert t_back is not None and t_back >= 92  # loop OK for startup_ok_ms again first
+    assert any("latched" in x for x in texts(sim))
+
+
+def test_remote_off_and_on():
+    sim = run("remote_off_on")
+    t = 21.0
+    for sig in ("load_disconnect", "charge_disconnect", "pre_alarm"):
+        assert at(sim, sig, t) == "floating", sig
+    assert at(sim, "bms_power", t) == "low"
+    assert first(sim, "multi_mode", "low_power", after=20) is not None
+    assert at(sim, "led_status", 60) == "off"  # dark in low-power mode
+    t_on = first(sim, "load_disconnect", "high", after=70)
+    assert t_on is not None and t_on < 75
+    assert final(sim, "multi_mode") == "on" and final(sim, "bms_power") == "normal"
+
+
+def test_mains_detector_restarts_the_multi():
+    sim = run("mains_detector")
+    t_ld = first(sim, "load_disconnect", "floating", after=10)
+    assert t_ld is not None and t_ld >= 40
+    assert at(sim, "multi_mode", 79) == "off"  # low cell without AC: the Multi is off
+    assert at(sim, "multi_charge", 79) == "zero"
+    t_r = first(sim, "multi_mode", "charger_only", after=80)
+    assert t_r is not None and t_r < 81  # the mains detector restarts it in charger-only
+    assert at(sim, "multi_charge", t_r + 0.1) in ("full", "reduced")
+    assert at(sim, "battery_a", 90) > 0  # recharging
+    assert any("mains" in x.lower() for x in texts(sim))
+
+
+def test_multi_firmware_400_is_error_15():
+    sim = run("multi_firmware_400")
+    assert final(sim, "multi_error") == 15
+    assert final(sim, "multi_mode") == "off"
+    assert any("15" in x for x in texts(sim))
+
+
+def test_multi_gone_and_back():
+    sim = run("multi_gone")
+    assert at(sim, "multi_mode", 35) == "off" and at(sim, "bus", 35) == "no_multi"
+    assert any("absent" in x for x in texts(sim))
+    assert changes(sim, "load_disconnect", after=3) == []  # the outputs protect regardless
+    assert final(sim, "multi_mode") == "on" and final(sim, "bus") == "ok"
+
+
+def test_bms_silent_puts_the_multi_in_emergency_mode():
+    sim = run("bms_silent")
+    t_e = first(sim, "multi_mode", "emergency", after=30)
+    assert t_e is not None and t_e <= 45
+    assert at(sim, "multi_charge", t_e + 0.5) == "reduced"  # at most 5 A
+    assert at(sim, "bus", t_e + 0.5) == "no_bms"
+    assert final(sim, "multi_mode") == "on"
+
+
+def test_gx_on_request_is_overruled_by_low_cell():
+    sim = run("gx_on_overruled")
+    assert first(sim, "multi_mode", "charger_only", after=10) is not None
+    assert {v for _t, v in changes(sim, "multi_mode", after=60)} <= {"charger_only"}
+    assert final(sim, "load_disconnect") == "floating"
+
+
+def test_dmc_present_gx_is_ignored():
+    sim = run("dmc_present")
+    assert {v for _t, v in changes(sim, "multi_mode", after=20)} <= {"on"}
+    assert final(sim, "multi_mode") == "on"
+
+
+def test_three_phase_one_master():
+    sim = run("three_phase")
+    sent = sim.summary()["bus"]["frames_by_type"]["sent_by_multi"]
+    assert abs(sent["sync"] - 90 / 0.02) <= 2  # one sync source, every 20 ms
+    assert abs(sent["ac_info"] - 3 * sent["sync"]) <= 3  # each Multi's own 0xE4
+    modes = {m.mode(sim.loop.time()) for m in sim.multis}
+    assert modes == {"charger_only"}  # low cell reached all three
+
+
+def test_bus_noise_protection_unaffected_rejects_counted():
+    noisy = run("bus_noise")
+    clean = run("prealarm_low_cell")
+    rej = noisy.summary()["bus"]["firmware_rejects_by_reason"]
+    assert sum(rej.values()) > 0 and noisy.summary()["bus"]["bytes_corrupted"] > 0
+    for sig in ("load_disconnect", "charge_disconnect", "pre_alarm"):
+        a = noisy.timeline.series(sig)
+        b = clean.timeline.series(sig)
+        assert [v for _t, v in a] == [v for _t, v in b], sig
+        assert all(abs(x[0] - y[0]) < 0.1 for x, y in zip(a, b)), sig
+
+
+def test_both_schedulers_give_the_same_run():
+    # Timers due at the same instant may run in another order on asyncio's heap: a bus frame
+    # can then miss its slot and the next status frame comes one status interval (1 s) later.
+    # The outputs and LEDs (the firmware's own pins) are identical to the millisecond.
+    a = run("prealarm_low_cell")
+    b = run("prealarm_low_cell", scheduler="asyncio")
+    pins = ("load_disconnect", "charge_disconnect", "pre_alarm", "led_cell_ok", "led_high_cell")
+    for sig in NORMATIVE:
+        sa, sb = a.timeline.series(sig), b.timeline.series(sig)
+        assert [v for _t, v in sa] == [v for _t, v in sb], sig
+        tol = 0.001 if sig in pins else 1.05
+        assert all(abs(x[0] - y[0]) <= tol for x, y in zip(sa, sb)), sig
+    assert [e["text"] for e in a.events] == [e["text"] for e in b.events]
+
+
+@pytest.mark.parametrize("name", ["remote_off_on"])
+def test_outputs_written(tmp_path, name):
+    sim = run(name)
+    sim.write(str(tmp_path))
+    for f in ("timeline.jsonl", "events.jsonl", "summary.json", "timeline.png"):
+        assert (tmp_path / f).stat().st_size > 0, f
