@@ -6,8 +6,9 @@
 
 Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
 multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
-multi_assistant (1 present, 0 reported missing, -1 unknown), dmc_present, dmc_request,
-gx_request (codes.MODE_*; MODE_NONE = no request).
+multi_assistant (1 present, 0 reported missing, -1 unknown), multi_mode (the mode the Multi
+reports, codes.MODE_*; informational: the bus side compares it with out.multi_mode to resend),
+dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 
 Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*), allow_charge,
 allow_discharge, charge_rate (0..100 %), bat_prealarm, low_power (BMS low-power mode), error
@@ -34,6 +35,18 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - the Multi's mode: protection > remote off > DMC > GX; with a DMC present GX is ignored.
 - VE.Bus error 15 for Multi firmware < 415 (Multi held off); error 7 for 415..488 when the Multi
   reports the assistant missing (Multi held off).
+
+Readings of the manual where it is silent (change here if a bench shows otherwise):
+- the pre-alarm output is high only while loads are on: it warns of their end, and the manual
+  floats it when the loads go off; min_hold_s does not delay it (it is the protective direction).
+- the 30 s count from the moment the pre-alarm output went high, also when a battery pre-alarm
+  raised it before the low cell (the issue's wording); a pre-alarm that floated restarts it.
+- min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
+- error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
+- high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop
+  stops the Multi charging (inverter-only, then off after the pre-alarm delay).
+- "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
+  asking charger-only gets charger-only.
 """
 
 from time import ticks_diff
@@ -92,6 +105,7 @@ class Inputs:
         self.multi_present = False
         self.multi_version = 0
         self.multi_assistant = -1
+        self.multi_mode = MODE_NONE
         self.dmc_present = False
         self.dmc_request = MODE_NONE
         self.gx_request = MODE_NONE
