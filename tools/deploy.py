@@ -47,13 +47,15 @@ ARCHS = (
     "rv64imc",
 )
 
-# Runs on the board: "path sha256" for every file under the owned folders and the top files.
+# Runs on the board: "H path sha256" for every file under the owned folders and the top files.
+# R is the filesystem root ("" on a board; a folder when tests run it on the unix port).
 HASH_SCRIPT = """
 import os, hashlib, binascii
+R = %r
 def h(p):
     d = hashlib.sha256()
     b = bytearray(512)
-    with open(p, 'rb') as f:
+    with open(R + p, 'rb') as f:
         while True:
             n = f.readinto(b)
             if not n:
@@ -62,7 +64,7 @@ def h(p):
     return binascii.hexlify(d.digest()).decode()
 def walk(p):
     try:
-        items = list(os.ilistdir(p))
+        items = list(os.ilistdir(R + p))
     except OSError:
         return
     for it in items:
@@ -80,6 +82,32 @@ for d in %r:
     walk('/' + d)
 print('END')
 """
+
+# Runs on the board: make the folders the copies need, remove stale files.
+PREPARE_SCRIPT = """
+import os
+R = %r
+for d in %r:
+    p = ''
+    for part in d.strip('/').split('/'):
+        p += '/' + part
+        try:
+            os.mkdir(R + p)
+        except OSError:
+            pass
+for f in %r:
+    os.remove(R + f)
+print('END')
+"""
+
+
+def hash_script(root=""):
+    return HASH_SCRIPT % (root, AS_SOURCE, OWNED_DIRS)
+
+
+def prepare_script(copy, stale, root=""):
+    dirs = sorted({str(Path(dest).parent) for dest, _ in copy} - {"/"})
+    return PREPARE_SCRIPT % (root, dirs, list(stale))
 
 
 class DeployError(Exception):
@@ -224,15 +252,10 @@ class Board:
         self.wait()
 
     def hashes(self):
-        dirs = OWNED_DIRS
-        return parse_hashes(self.exec(HASH_SCRIPT % (AS_SOURCE, dirs), timeout=120))
+        return parse_hashes(self.exec(hash_script(), timeout=120))
 
     def copy(self, copy, stale):
-        dirs = sorted({str(Path(dest).parent) for dest, _ in copy} - {"/"})
-        mk = "import os\nfor d in %r:\n    p = ''\n" % (dirs,)
-        mk += "    for part in d.strip('/').split('/'):\n        p += '/' + part\n"
-        mk += "        try:\n            os.mkdir(p)\n        except OSError:\n            pass\n"
-        mk += "for f in %r:\n    os.remove(f)\n" % (stale,)
+        mk = prepare_script(copy, stale)
         args = ["exec", mk]
         for dest, local in copy:
             args += ["+", "fs", "cp", "-f", str(local), ":" + dest]

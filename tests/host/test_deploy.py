@@ -68,3 +68,30 @@ def test_no_board_is_one_clear_line_and_exit_1():
     proc = _cli()
     assert proc.returncode == 1 and "--dry-run" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _on_vm(code):
+    """Run board-side code on the MicroPython unix port (the scripts deploy sends)."""
+    from tools.mptest import find_micropython
+
+    proc = subprocess.run([find_micropython(), "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_board_side_scripts_run_on_micropython_and_agree_with_the_host(tmp_path):
+    items = deploy.build(out=tmp_path / "build")
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "settings.json").write_text("{}")
+    (board / "firmware").mkdir()
+    (board / "firmware" / "old.py").write_text("x = 1\n")  # stale: would shadow an .mpy
+    copy, stale = deploy.plan(items, deploy.parse_hashes(_on_vm(deploy.hash_script(str(board)))))
+    assert len(copy) == len(items) and stale == ["/firmware/old.py"]
+    _on_vm(deploy.prepare_script(copy, stale, str(board)))  # folders made, stale file gone
+    assert not (board / "firmware" / "old.py").exists()
+    for dest, local in copy:  # what `mpremote fs cp` does
+        (board / dest.lstrip("/")).write_bytes(local.read_bytes())
+    after = deploy.parse_hashes(_on_vm(deploy.hash_script(str(board))))
+    assert deploy.plan(items, after) == ([], [])  # verified: every hash equal, nothing stale
+    assert "/settings.json" not in after  # settings are not ours to touch
