@@ -16,7 +16,10 @@ MK2_BAUD = 2400
 def open_serial(port, baud):
     import serial
 
-    return serial.Serial(port, baud, bytesize=8, parity="N", stopbits=1, timeout=0.05)
+    # serial_for_url: a device path, or a URL such as socket://host:port (a network RS485 bridge)
+    return serial.serial_for_url(
+        port, baudrate=baud, bytesize=8, parity="N", stopbits=1, timeout=0.05
+    )
 
 
 def summary(session, elapsed):
@@ -58,7 +61,9 @@ def sniff(args, session_cls, open_port=open_serial, clock=time.time, out=None, e
     try:
         while args.duration is None or clock() - t0 < args.duration:
             data = port.read(max(1, port.in_waiting))
-            if not data:
+            if not data:  # a read timeout: the line is idle, a held partial frame is cut off
+                if session.dec.pending():
+                    emit(session.finish(), args.json, out)
                 continue
             t = clock()
             if save:
