@@ -203,10 +203,20 @@ def test_selftest_that_never_runs_is_a_loop_fault():
         dec.sample(t, OK)
         assert dec.condition(t).reasons != R_STUCK
     assert dec.condition(t).loop_ok
-    for _ in range(100):  # 3 periods (+ pulses) without a passed test
+    for _ in range(110):  # 3 periods + stale_ms without a passed test
         t = time.ticks_add(t, 5)
         dec.sample(t, OK)
     assert dec.condition(t).reasons == R_STUCK
+
+
+def test_selftest_works_at_the_apps_poll_periods():
+    for poll_ms in (1, 10, 50):  # the inputs task: 10 ms, 50 ms in low-power mode
+        dec = BtvDecoder(_settings(btv_selftest=True))
+        t = _selftest_board(dec, T0, 20000, dt=poll_ms)
+        assert dec.tests_failed == 0 and dec.tests_passed >= 15, poll_ms
+        assert dec.condition(t).loop_ok
+        t = _selftest_board(dec, t, 3000, stuck_mask=0b010, dt=poll_ms)
+        assert dec.condition(t).reasons == R_STUCK, poll_ms
 
 
 def test_selftest_off_never_pulses():

@@ -326,3 +326,24 @@ def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
     except machine.ResetRequested:
         reset = True
     assert reset and clock.t - t_stop <= 1000 + 250 + 3000 + 20
+
+
+def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
+    requires_vm()
+    _fresh()
+    import vclock  # pyright: ignore[reportMissingImports]
+    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
+
+    root = _root("e2e-error15")
+    clock = vclock.VClock()
+    app = _power_up(root, clock)
+    multi = ScriptedMulti(machine.uarts[0], clock.t, version=1915400)  # firmware 400 < 415
+    clock.hooks.append(multi)
+    _run(app, 4000)
+    assert app.role.multi_version == 400 and app.out.error == 15
+    assert app.out.low_power  # the Multi held off: status at the low-power interval (10 s)
+    _run(app, 10_000)
+    status = [g[3] for g in multi.got if cat.is_bms_status(g[3], len(g[3]))]
+    assert status and status[-1][6] & cat.STATUS_ERROR and status[-1][8] == 15
+    switches = [g[3][1] for g in multi.got if g[3][0] == cat.MSG_SWITCH]
+    assert switches and switches[-1] == cat.SWITCH_SLEEP  # the Multi held off

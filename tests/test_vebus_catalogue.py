@@ -4,6 +4,7 @@ import vebus_vectors
 
 from vebus import ADDR_CONTROLLER, Decoder, encode_data, mk2
 from vebus import catalogue as cat
+from vebus.describe import describe
 
 
 def payloads():
@@ -126,25 +127,28 @@ def test_every_message_is_tagged_with_a_source():
     tags = {}
     for _msg, name, tag, source, fields in cat.MESSAGES:
         assert tag in (cat.CONFIRMED, cat.INFERRED), name
-        for key in source.replace(",", " ").split():
-            if key[0] != "(" and key not in ("MK2", "level", "confirmed)"):
-                assert key in cat.SOURCES, (name, key)
+        for key in source.split("(")[0].replace(",", " ").split():  # "(...)" is a remark
+            assert key in cat.SOURCES, (name, key)
         for f in fields:
             assert len(f) == 4
         tags[name] = tag
     assert tags["sync"] == cat.CONFIRMED and tags["ac_info"] == cat.CONFIRMED
-    assert tags["bms_probe"] == cat.INFERRED and tags["info"] == cat.INFERRED
+    assert tags["bms_probe"] == cat.INFERRED and tags["bms_status"] == cat.INFERRED
+    assert tags["bms_probe_answer"] == cat.INFERRED
 
 
 def test_describe_names_the_vectors():
     names = []
     for i, p in enumerate(payloads()):
-        name, tag, fields = cat.describe(i == 0, p, len(p))
+        name, tag, fields = describe(i == 0, p, len(p))
         names.append(name)
         assert tag == cat.CONFIRMED
     assert names == ["sync", "winmon", "ac_info", "switch", "switch", "winmon", "winmon", "winmon"]
     buf = bytearray(12)
     n = cat.build_probe_answer(buf, 1146112)
     want = ("bms_probe_answer", cat.INFERRED, [("version", 1146112)])
-    assert cat.describe(False, buf, n) == want
-    assert cat.describe(False, b"\x70\x01", 2)[0] == "unknown"
+    assert describe(False, buf, n) == want
+    assert describe(False, b"\x70\x01", 2)[0] == "unknown"
+    assert describe(False, b"\x20\x01\x02\x03\x04\x05\x06", 7) == ("info", None, [])
+    n = cat.build_bms_status(buf, True, False, False, False)
+    assert describe(False, buf, n)[:2] == ("bms_status", cat.INFERRED)

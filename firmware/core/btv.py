@@ -11,11 +11,12 @@ or one whose samples stopped for `stale_ms` (R_STALE: a loop fault that latches)
 loop not OK: nothing allowed.
 
 Optional pulsed self-test (`btv_selftest`): every `btv_selftest_period_ms` the decoder asks for a
-pulse (drive() returns 1; the board's test output then breaks the loop). A sample taken at least
-`btv_selftest_settle_ms` into the pulse must show every tested input "not OK"; samples taken during
-the pulse and for one pulse length after it are kept out of the debouncers. Two failed pulses in a
-row, or no completed test for three periods, give R_STUCK (a stuck input cannot fake "OK").
-No allocation per call.
+pulse (drive() returns 1; the board's test output then breaks the loop). The first sample taken at
+least `btv_selftest_settle_ms` into the pulse must show every tested input "not OK"; it ends the
+pulse, so the pulse lasts one input poll whatever the poll period (10 ms, or 50 ms in low-power
+mode). Samples during the pulse and for `btv_selftest_recover_ms` after it stay out of the
+debouncers. Two failed pulses in a row, or no passed test for 3 periods + stale_ms, give R_STUCK
+(a stuck input cannot fake "OK"). No allocation per call.
 """
 
 from time import ticks_add, ticks_diff
@@ -69,7 +70,8 @@ class BtvDecoder:
         # self-test
         self.selftest = s.btv_selftest
         self._period = s.btv_selftest_period_ms
-        self._pulse_ms = s.btv_selftest_pulse_ms
+        self._recover_ms = s.btv_selftest_recover_ms
+        self._no_pass_ms = 3 * self._period + s.stale_ms
         self._settle = s.btv_selftest_settle_ms
         self._test_mask = self.wire.test_mask
         self._phase = _IDLE
@@ -101,14 +103,8 @@ class BtvDecoder:
                 return 1
             return 0
         if ph == _PULSE:
-            if ticks_diff(now, self._t_phase) >= self._pulse_ms:
-                if not self._checked:
-                    self._fail()
-                self._phase = _RECOVER
-                self._t_phase = now
-                return 0
-            return 1
-        if ticks_diff(now, self._t_phase) >= self._pulse_ms:
+            return 1  # until a sample checks it (sample() moves on to _RECOVER)
+        if ticks_diff(now, self._t_phase) >= self._recover_ms:
             self._phase = _IDLE
             self._t_phase = ticks_add(now, self._period)
         return 0
@@ -127,7 +123,7 @@ class BtvDecoder:
             self._t_pass = now
             self._pass_ripe = False
         self._checked = True
-        self._phase = _RECOVER  # end the pulse early: the board lets go of the loop next drive()
+        self._phase = _RECOVER  # the pulse ends: the board lets go of the loop at the next drive()
         self._t_phase = now
 
     # --- samples --------------------------------------------------------------------------------
@@ -151,6 +147,9 @@ class BtvDecoder:
     def condition(self, now):
         """Decode the debounced levels into self.cond (also returned)."""
         c = self.cond
+        if self.selftest and not self._pass_init:
+            self._pass_init = True  # the no-pass timer runs from the first call
+            self._t_pass = now
         used = self._used
         levels = 0
         unknown = False
@@ -176,11 +175,8 @@ class BtvDecoder:
         if self.selftest:
             if self.test_failures >= STUCK_AFTER:
                 return self._fault(R_STUCK)
-            if not self._pass_init:
-                self._pass_init = True
-                self._t_pass = now
-            elif not self._pass_ripe:
-                if ticks_diff(now, self._t_pass) > 3 * (self._period + 2 * self._pulse_ms):
+            if not self._pass_ripe:
+                if ticks_diff(now, self._t_pass) > self._no_pass_ms:
                     self._pass_ripe = True
             if self._pass_ripe:
                 return self._fault(R_STUCK)

@@ -46,8 +46,8 @@ SPEC = (
     ("btv_selftest", "bool", False, 0, 0,
      "pulse the loop through the test output; an input that does not follow is a loop fault"),
     ("btv_selftest_period_ms", "int", 1000, 100, 60000, "time between self-test pulses"),
-    ("btv_selftest_pulse_ms", "int", 10, 1, 200, "longest self-test pulse"),
     ("btv_selftest_settle_ms", "int", 2, 0, 100, "inputs are checked this long into a pulse"),
+    ("btv_selftest_recover_ms", "int", 10, 0, 200, "samples right after a pulse are not used"),
     # remote on/off, mains detector
     ("remote_mode", "any|bridge|l_low|h_high", "any", 0, 0,
      "remote on/off wiring: any of the three, or only L-H bridge / L pulled low / H pulled high"),
@@ -181,10 +181,8 @@ def _cross_check(s):
             if n in seen:
                 return "input %d is already used by %s" % (n, seen[n])
             seen[n] = key
-    if s.btv_selftest_settle_ms >= s.btv_selftest_pulse_ms:
-        return "btv_selftest_settle_ms must be shorter than btv_selftest_pulse_ms"
-    if s.btv_selftest_pulse_ms >= s.btv_selftest_period_ms:
-        return "btv_selftest_pulse_ms must be shorter than btv_selftest_period_ms"
+    if 2 * (s.btv_selftest_settle_ms + s.btv_selftest_recover_ms) >= s.btv_selftest_period_ms:
+        return "the self-test pulse and recovery must take less than half its period"
     return None
 
 

@@ -3,7 +3,7 @@
 A payload is the de-stuffed part of a frame from index 4 (payload[k] = frame byte [k + 4]; the
 docs give frame indices). Build functions write a payload into a caller's buffer and return its
 length (then vebus.encode_data puts it in a frame); field readers take a payload and allocate
-nothing. describe() is for host tools and logs (it allocates).
+nothing. vebus.describe names a payload's message and fields for host tools and logs.
 
 CONFIRMED: public open-source decoders and real captures agree (source named in SOURCES).
 INFERRED: no public capture shows it. Everything inferred lives in this one module (the BMS's
@@ -360,39 +360,6 @@ MESSAGES = (
     (MSG_CONDITION, "condition", CONFIRMED, "pepe, vebus", COND_FIELDS),
     (MSG_AC_INFO, "ac_info", CONFIRMED, "esp32ess, pepe, vebus", AC_FIELDS),
     (MSG_PROBE, "bms_probe", INFERRED, "venus (MK2 level confirmed)", (PROBE_KIND,)),
-    (MSG_INFO, "info", INFERRED, "venus (MK2 level confirmed)", ()),
+    (MSG_INFO, "bms_probe_answer", INFERRED, "venus (MK2 level confirmed)", ANSWER_FIELDS),
+    (MSG_INFO, "bms_status", INFERRED, "venus (signals only)", STATUS_FIELDS),
 )
-
-
-def _fits(field, plen):
-    need = (1, 2, 2, 2, 1, 4)[field[2]]
-    return field[1] + need <= plen
-
-
-def describe(is_sync, p, plen):
-    """(name, tag, [(field, value), ...]) of payload p[0:plen]. Allocates: host tools and logs."""
-    if is_sync:
-        entry = MESSAGES[0]
-    else:
-        msg = p[0] if plen else -1
-        if msg == MSG_PROBE and probe_kind(p, plen) >= 0:
-            return "bms_probe", INFERRED, [("probed", p[5])]
-        if msg == MSG_INFO and answer_version(p, plen) >= 0:
-            return "bms_probe_answer", INFERRED, [("version", answer_version(p, plen))]
-        if msg == MSG_INFO and is_bms_status(p, plen):
-            return "bms_status", INFERRED, [(f[0], get(p, f)) for f in STATUS_FIELDS]
-        entry = None
-        for e in MESSAGES[1:]:
-            if e[0] == msg:
-                entry = e
-        if entry is None:
-            return "unknown", None, []
-    out = [(f[0], get(p, f)) for f in entry[4] if _fits(f, plen)]
-    if entry[0] == MSG_WINMON and plen >= 3:
-        out.append(("name", winmon_name(p[2])))
-        out.append(("args", bytes(p[3:plen]).hex()))
-    if entry[0] == MSG_SWITCH and plen >= 2:
-        for code, name in SWITCH_NAMES:
-            if code == p[1]:
-                out.append(("name", name))
-    return entry[1], entry[2], out

@@ -12,6 +12,7 @@ import time
 
 import vebus
 from vebus import catalogue
+from vebus.describe import describe
 
 SOURCES = {vebus.ADDR_MULTI: "Multi", vebus.ADDR_CONTROLLER: "controller"}
 
@@ -23,7 +24,7 @@ def src_name(addr):
 def frame_record(f, t=None):
     """Record of a verified VE.Bus frame (vebus.Frame)."""
     payload = bytes(f.payload)
-    name, tag, fields = catalogue.describe(f.is_sync(), payload, len(payload))
+    name, tag, fields = describe(f.is_sync(), payload, len(payload))
     return {
         "time": t,
         "ok": True,
@@ -93,7 +94,7 @@ def mk2_record(f, t=None):
     elif f.cmd >= 0:
         name, tag = "cmd %r" % chr(f.cmd) if 0x20 < f.cmd < 0x7F else "cmd 0x%02X" % f.cmd, None
     else:
-        name, tag, fields = catalogue.describe(False, body, len(body))
+        name, tag, fields = describe(False, body, len(body))
         if not name.startswith("bms_"):
             name, tag, fields = "vebus 0x%02X" % f.vtype, None, []
     return {
