@@ -220,3 +220,20 @@ def test_slot_handling_does_not_allocate():
     run()
     assert ns[0] == 0 or ns[0] > 8
     assert alloc_bytes(run) == 0
+
+
+def test_a_multi_that_never_answers_the_version_query_is_asked_less_often():
+    role = _role()
+    asked = []
+    t = 0
+    for k in range(3500):  # 70 s of syncs, no replies
+        _feed(role, _sync(k & 0x7F), _t(t))
+        _sent(role, _t(t))
+        if role.last_tx == TX_VERSION:
+            asked.append(t)
+            role.last_tx = 0
+        t += 20
+    rounds = asked[::2]  # 0x05 then 0x06 in consecutive slots
+    gaps = [b - a for a, b in zip(rounds, rounds[1:])]
+    # the wait runs from the second half of a round (20 ms after the first)
+    assert gaps[:9] == [1020] * 9 and gaps[9] == 30020 and len(rounds) == 12

@@ -16,7 +16,8 @@ the decoder), and vebus_mode is "bms". One frame per sync, in this order of prio
   1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
   2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
      repeated each SWITCH_REPEAT_MS; "on" said RELEASE_REPEATS times when the restriction ends
-  3. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in  CONFIRMED
+  3. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
+     for VERSION_FAST_TRIES rounds, then every VERSION_SLOW_MS                     CONFIRMED
   4. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
 In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
@@ -39,6 +40,8 @@ from vebus import catalogue as cat
 PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
 SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
 VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
+VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
+VERSION_SLOW_MS = const(30000)
 SWITCH_REPEAT_MS = const(1000)
 RELEASE_REPEATS = const(3)
 REQUEST_MS = const(3000)  # another controller's switch request counts this long
@@ -107,6 +110,7 @@ class BmsRole:
         self._switch_at = 0
         self._version_at = 0
         self._version_part = WINMON_VERSION_LO
+        self.version_queries = 0
         self._status_at = 0
         self._events = 0
         self._started = False
@@ -274,7 +278,11 @@ class BmsRole:
                 self._version_part = WINMON_VERSION_HI
             else:
                 self._version_part = WINMON_VERSION_LO
-                self._version_at = time.ticks_add(now, VERSION_RETRY_MS)
+                self.version_queries += 1
+                wait = VERSION_RETRY_MS
+                if self.version_queries >= VERSION_FAST_TRIES:
+                    wait = VERSION_SLOW_MS
+                self._version_at = time.ticks_add(now, wait)
             kind = TX_VERSION
         elif time.ticks_diff(now, self._status_at) >= 0:
             rate = self.charge_rate * 255 // 100
