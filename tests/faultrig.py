@@ -322,7 +322,7 @@ class Rig:
         self.crashes = 0
         self.power_cuts = 0
         self.max_late_ms = 0  # worst lateness of a task step behind its due time
-        self.step_us = None  # a list: the longest wall time of each task's step (set to time)
+        self.step_us = []  # set to [0] * 7: the longest wall time of each task's step (us)
         values = {"vebus_mode": mode}
         if settings:
             values.update(settings)
@@ -438,7 +438,7 @@ class Rig:
         app = self.app
         wd = app.wd
         steps = _steps(app)
-        timing = self.step_us
+        timing = self.step_us or None
         for i in _COARSE_ORDER if every else range(len(self.due)):
             if i == self.hung or (not every and time.ticks_diff(now, self.due[i]) < 0):
                 continue

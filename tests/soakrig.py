@@ -150,6 +150,6 @@ def soak(days=30, noise_ppm=1000, progress=None):
         "soak_slot_deadline_ms": SLOT_MS,
         "soak_frames_to_multi": rig.multi.frames_from_bms,
         "soak_bus_rejects": app.role.decoder.rejects(),
-        "soak_step_max_us": dict(zip(TASK_NAMES, rig.step_us)),
+        "soak_step_max_us": {TASK_NAMES[i]: rig.step_us[i] for i in range(len(TASK_NAMES))},
         "soak_first_misses": misses[:5],
     }
