@@ -13,7 +13,9 @@ Steps on a board:
     out/deploy/, read the board's sha256 of each target file, copy only the ones that differ,
     delete stale files in /firmware and /lib (a stale .py would shadow its new .mpy).
  4. Read every hash back and compare; then reset so the new firmware starts.
-Settings (/settings.json) and the event log stay untouched.
+Settings (/settings.json) stay untouched unless --settings FILE is given (checked on the host
+against the firmware's settings table first); the event log is never touched.
+--park only parks the firmware, so mpremote can work at the REPL (a reset runs it again).
 """
 
 import argparse
@@ -279,7 +281,24 @@ def dry_run(items, out=None):
     return total
 
 
-def deploy(port, log=print):
+def check_settings(path):
+    """Validate a settings file on the host with the firmware's own table; returns its bytes."""
+    from tools import hostcompat
+
+    hostcompat.install()
+    from firmware.core import settings as st
+
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise DeployError("cannot read %s: %s" % (path, e.strerror)) from None
+    s, errors = st.load(str(path))
+    if errors:
+        raise DeployError("%s: %s" % (path, errors[0]))
+    return text.encode()
+
+
+def deploy(port, log=print, settings=None):
     mpy_cross = find_tool("mpy-cross")
     want = mpy_cross_version(mpy_cross)
     board = Board(port)
@@ -296,6 +315,10 @@ def deploy(port, log=print):
     board.hold()
     copy, stale = plan(items, board.hashes())
     log("deploy: %d of %d files changed, %d stale" % (len(copy), len(items), len(stale)))
+    if settings is not None:
+        items.append(("/settings.json", Path(settings), Path(settings).stat().st_size))
+        copy.append(("/settings.json", Path(settings)))
+        log("deploy: settings from %s" % settings)
     if copy or stale:
         board.copy(copy, stale)
     after = board.hashes()
@@ -304,6 +327,14 @@ def deploy(port, log=print):
         raise DeployError("verify failed for %d files, e.g. %s" % (len(bad), bad[0]))
     log("deploy: verified %d files by sha256; resetting" % len(items))
     board.reset()
+
+
+def park(port, log=print):
+    """Park the firmware: outputs floating, no app, no watchdog, the REPL free for mpremote."""
+    board = Board(port)
+    board.identify()
+    board.hold()
+    log("deploy: firmware parked on %s (outputs floating, no watchdog); reset to run it" % port)
 
 
 def main(argv=None):
@@ -317,14 +348,31 @@ def main(argv=None):
         action="store_true",
         help="no board: build out/deploy, list every file and the total .mpy size",
     )
+    ap.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="also install FILE as /settings.json (checked against the firmware's settings "
+        "table first); without it the board's settings stay as they are",
+    )
+    ap.add_argument(
+        "--park",
+        action="store_true",
+        help="only park the firmware (outputs floating, no watchdog) so mpremote can work at "
+        "the REPL; a reset runs it again",
+    )
     args = ap.parse_args(argv)
     try:
+        if args.settings:
+            check_settings(args.settings)
         if args.dry_run:
             dry_run(build())
             return 0
         if not args.port:
             raise DeployError("give --port (e.g. --port /dev/ttyACM0) or --dry-run")
-        deploy(args.port)
+        if args.park:
+            park(args.port)
+            return 0
+        deploy(args.port, settings=args.settings)
         return 0
     except DeployError as e:
         print("deploy: %s" % e, file=sys.stderr)

@@ -95,3 +95,16 @@ def test_board_side_scripts_run_on_micropython_and_agree_with_the_host(tmp_path)
     after = deploy.parse_hashes(_on_vm(deploy.hash_script(str(board))))
     assert deploy.plan(items, after) == ([], [])  # verified: every hash equal, nothing stale
     assert "/settings.json" not in after  # settings are not ours to touch
+
+
+def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text('{"vebus_mode": "bms", "board": "esp32"}')
+    assert deploy.check_settings(good) == good.read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"vebus_mode": "loud"}')
+    proc = _cli("--dry-run", "--settings", str(bad))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("deploy: %s: vebus_mode" % bad)
+    proc = _cli("--dry-run", "--settings", str(tmp_path / "missing.json"))
+    assert proc.returncode == 1 and "cannot read" in proc.stderr
