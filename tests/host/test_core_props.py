@@ -163,7 +163,7 @@ def _run(s, t0, segments, latched):
     return p
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     segments=st.lists(segment, min_size=1, max_size=10),
     t0=st.one_of(st.integers(PERIOD - 120000, PERIOD - 1), st.integers(0, PERIOD - 1)),
