@@ -5,6 +5,7 @@ firmware's own event log). Durations are short so the whole module stays within 
 per scenario on CPython.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,17 @@ def test_mains_detector_restarts_the_multi():
     assert at(sim, "multi_charge", t_r + 0.1) in ("full", "reduced")
     assert at(sim, "battery_a", 90) > 0  # recharging
     assert any("mains" in x.lower() for x in texts(sim))
+
+
+def test_without_mains_detector_an_old_multi_stays_off():
+    doc = json.loads((ROOT / "scenarios" / "mains_detector.json").read_text())
+    doc["system"]["mains_detector"] = False
+    doc["duration_s"] = 100
+    doc["inputs"] = [r for r in doc["inputs"] if r["t"] < 100]
+    sim = Sim(scenario.parse(doc, fwhost.check_settings))
+    sim.run()
+    assert {v for _t, v in changes(sim, "multi_mode", after=41)} <= {"off"}
+    assert final(sim, "multi_charge") == "zero"
 
 
 def test_multi_firmware_400_is_error_15():

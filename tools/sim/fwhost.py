@@ -152,6 +152,7 @@ class FirmwareHost:
         from firmware.hw.board import Board
 
         self.boots += 1
+        machine.sleep_hook = self.loop.sleep_ms  # a light sleep takes virtual time, as on a chip
         self.watch.arm()
         self.drive_inputs(self.sim.bank.loop, self.sim.inputs)
         board = Board.from_settings(self.settings)

@@ -161,6 +161,14 @@ class Multi:
             return bytes((0x00, msg_id, 0x83, (v >> 16) & 0xFF, (v >> 24) & 0xFF))
         return bytes((0x00, msg_id, 0x80))
 
+    def reports_ac(self, now):
+        """LED frame bit 0 "mains". Simulator's assumption: a Multi switched off still tells
+        that AC is present only from firmware 489 (the one that works with the BMS natively);
+        older ones cannot, which is what the BMS's mains detector input is for."""
+        if not self.ac_in:
+            return False
+        return self.firmware >= 489 or self.mode(now) not in ("off", "low_power")
+
     def inverting(self, now):
         """True when the Multi feeds its AC loads from the battery."""
         if self.ac_in:

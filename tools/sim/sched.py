@@ -83,6 +83,10 @@ class Scheduler:
     def now_ms(self):
         return self.us / 1000.0
 
+    def sleep_ms(self, ms):
+        """The CPU sleeps (machine.lightsleep): the clock moves on, nothing runs meanwhile."""
+        self.us += round(ms * 1000)
+
     # ---- scheduling ----
     def _push(self, us, item):
         self.seq += 1
@@ -143,7 +147,7 @@ class Scheduler:
                         continue
                     self.wakeups += 1
                     try:
-                        y = item.coro.send(None)
+                        y = item.coro.send(None)  # may move the clock (machine.lightsleep)
                     except StopIteration:
                         item.finished = True
                         continue
@@ -163,7 +167,7 @@ class Scheduler:
                             "asyncio.sleep_ms / sleep / create_task (use --scheduler asyncio)"
                             % (item.name, y)
                         )
-                    push(us + y.us, item)
+                    push(self.us + y.us, item)
                 else:
                     item.fn(*item.args)
             self.us = max(self.us, end_us)

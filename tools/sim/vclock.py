@@ -81,6 +81,10 @@ class VirtualLoop(asyncio.SelectorEventLoop):
     def now_ms(self):
         return self._us / 1000.0
 
+    def sleep_ms(self, ms):
+        """The CPU sleeps (machine.lightsleep): the clock moves on, nothing runs meanwhile."""
+        self._us += round(ms * 1000)
+
     def run_until(self, end):
         """Run everything due up to `end` seconds (the runner's interface, as sched.Scheduler)."""
         self.run_until_complete(asyncio.sleep(max(0.0, end - self.time())))

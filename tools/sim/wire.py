@@ -140,9 +140,7 @@ class MultiNode(_Node):
                 mode = m.mode(now)
                 status = cat.LED_STATUS_BATTERY_LOW if not m.bms.allow_discharge else 0
                 sw = CODE_OF.get(m.switch, cat.SWITCH_ON)
-                # LED bit 0 "mains": AC in, as far as a Multi that is running can tell. A Multi
-                # switched off does not report AC (what the BMS's mains detector is for).
-                mains = 0x01 if m.ac_in and mode not in ("off", "low_power") else 0x00
+                mains = 0x01 if m.reports_ac(now) else 0x00
                 plen = cat.build_led(self.pay, mains, 0, status, 50, 500, 160, sw)
                 self.send_data(ADDR_MULTI, nn, plen, "led")
                 invert_ok = mode in ("on", "inverter_only")
