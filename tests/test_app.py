@@ -1,0 +1,145 @@
+"""firmware/app.py step by step (no event loop): the slot needs a fresh read; no allocation."""
+
+import gc
+import os
+
+from vmtest import alloc_bytes, requires_vm
+
+from vebus import catalogue as cat
+from vebus import encode_sync
+
+machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
+
+_HERE = __file__.rpartition("/")[0] or "."
+ROOT = (_HERE.rpartition("/")[0] or ".") + "/out/"
+
+
+def _root():
+    """A folder of this tree for the app's files (latch record, event log)."""
+    path = ROOT + "app-steps/"
+    for p in (ROOT, path):
+        try:
+            os.mkdir(p)
+        except OSError:
+            pass
+    for f in os.listdir(path):
+        os.remove(path + f)
+    return path
+
+
+class _BusUart:
+    """A UART stand-in that allocates nothing: a sync frame arrives when told, writes echo."""
+
+    def __init__(self):
+        self.frame = bytearray(20)
+        pay = bytearray(8)
+        self.n = encode_sync(self.frame, 5, pay, cat.build_sync(pay, 0, 0))
+        self.i = self.n  # nothing pending
+        self.sent = bytearray(64)
+        self.echo = 0
+        self.echo_i = 0
+        self.writes = 0
+
+    def arrive(self):
+        self.i = 0
+
+    def write(self, buf, n):
+        for k in range(n):
+            self.sent[k] = buf[k]
+        self.echo = n
+        self.echo_i = 0
+        self.writes += 1
+        return n
+
+    def txdone(self):
+        return True
+
+    def any(self):
+        return (self.echo - self.echo_i) + (self.n - self.i)
+
+    def readinto(self, buf, n):
+        k = 0
+        while k < n and self.echo_i < self.echo:
+            buf[k] = self.sent[self.echo_i]
+            self.echo_i += 1
+            k += 1
+        while k < n and self.i < self.n:
+            buf[k] = self.frame[self.i]
+            self.i += 1
+            k += 1
+        return k
+
+
+class _Clock:
+    def __init__(self):
+        self.t = 1000
+
+    def ticks_ms(self):
+        return self.t
+
+
+def _app():
+    import main
+    from firmware.core.settings import Settings
+
+    machine.reset_fakes()
+    for p in (16, 17, 18):
+        machine.Pin(p).external = 1
+    machine.Pin(10).external = 1
+    machine.Pin(11).external = 1
+    clock = _Clock()
+    s = Settings()
+    s.set("vebus_mode", "bms")
+    gc.collect()  # a Pico-sized heap: compiling the firmware's modules needs the room
+    app = main.build(_root(), clock.ticks_ms, s)
+    uart = _BusUart()
+    app.port.uart = uart
+    app.port._write = uart.write
+    return app, clock, uart
+
+
+def test_a_sync_is_answered_only_when_read_within_the_slot():
+    app, clock, uart = _app()
+    app.bus_step(clock.t)
+    clock.t += 10
+    uart.arrive()
+    app.bus_step(clock.t)  # read 10 ms after the previous read: the sync may be 10 ms old
+    assert uart.writes == 0
+    clock.t += 2
+    app.bus_step(clock.t)
+    clock.t += 2
+    uart.arrive()
+    app.bus_step(clock.t)  # read 2 ms after the previous read: still its slot
+    assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
+    app.bus_step(clock.t)  # txdone: DE low, echo consumed
+    assert not app.port.sending and machine.pins[2].value() == 0
+    assert app.port.collisions == 0 and app.role.multi_present
+
+
+def test_steady_state_steps_do_not_allocate():
+    requires_vm()
+    app, clock, uart = _app()
+    wd = app.wd
+
+    def ticks(n):
+        for _ in range(n):
+            clock.t += 19
+            t = clock.t
+            app.inputs_step(t)
+            app.protect_step(t)
+            app.bus_step(t)
+            uart.arrive()
+            clock.t += 1
+            t = clock.t
+            app.bus_step(t)
+            app.bus_step(t)
+            app.leds_step(t)
+            for i in range(len(wd.last)):  # the tasks' own check-ins (no event loop here)
+                wd.check_in(i, t)
+            app.supervisor_step(t)
+
+    ticks(200)  # start-up done, version queries out, outputs on
+    app.log_step(clock.t)  # flash writes (they allocate) stay in the log task
+    assert machine.pins[13].is_driven_high() and uart.writes >= 10
+    assert alloc_bytes(ticks, 100) == 0
+    assert app.port.collisions == 0 and not app.halted and machine.wdt.feeds > 100
