@@ -142,4 +142,20 @@ def test_steady_state_steps_do_not_allocate():
     app.log_step(clock.t)  # flash writes (they allocate) stay in the log task
     assert machine.pins[13].is_driven_high() and uart.writes >= 10
     assert alloc_bytes(ticks, 100) == 0
+
+    def ticks_100():
+        ticks(100)
+
+    _locked(ticks_100)
     assert app.port.collisions == 0 and not app.halted and machine.wdt.feeds > 100
+
+
+def _locked(fn):
+    """fn() with micropython.heap_lock(): any allocation raises MemoryError."""
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        fn()
+    finally:
+        micropython.heap_unlock()

@@ -130,6 +130,7 @@ def test_rs485_steady_state_does_not_allocate():
     cycle()
     assert got[0] == 1 and port.collisions == 0
     assert alloc_bytes(cycle) == 0
+    _locked(cycle)
 
 
 def test_watchdog_feeds_only_while_every_task_checks_in():
@@ -204,3 +205,14 @@ def test_no_light_sleep_while_usb_is_plugged_in():
     machine.reset_fakes()
     esp = Board("esp32")
     assert esp.lightsleep(10) and not esp.usb_connected()
+
+
+def _locked(fn):
+    """fn() with micropython.heap_lock(): any allocation raises MemoryError."""
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        fn()
+    finally:
+        micropython.heap_unlock()
