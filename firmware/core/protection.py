@@ -46,7 +46,9 @@ Readings of the manual where it is silent (change here if a bench shows otherwis
 - high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop
   stops the Multi charging (inverter-only, then off after the pre-alarm delay).
 - "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
-  asking charger-only gets charger-only.
+  asking charger-only gets charger-only. AC coming back is seen through the mains detector
+  (`mains`) or the Multi's own report (`ac_in`, from Multis that report AC while off); with
+  neither, a low-cell shutdown without AC keeps the Multi off until the low cell clears.
 """
 
 from time import ticks_diff
