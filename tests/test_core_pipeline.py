@@ -6,8 +6,9 @@ import time
 from firmware.core.btv import BtvDecoder
 from firmware.core.codes import FLOAT, HIGH, MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
 from firmware.core.events import EventLog, text
+from firmware.core.latch import LatchStore
 from firmware.core.mains import Mains
-from firmware.core.protection import Protection
+from firmware.core.protection import CH_LATCH, Protection
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings
 
@@ -19,7 +20,7 @@ class Board:
     """Raw levels the pins would read; `sampling` False = the input task stopped,
     `btv_sampling` False = only the BTV inputs stopped being read."""
 
-    def __init__(self, **kw):
+    def __init__(self, latch=None, **kw):
         s = Settings()
         for k in kw:
             s.set(k, kw[k])
@@ -34,7 +35,9 @@ class Board:
         self.rem = Remote(s)
         self.mns = Mains(s)
         self.log = EventLog(64)
-        self.p = Protection(s, self.log)
+        self.latch = latch
+        latched, reason = (latch.load()[:2]) if latch is not None else (False, 0)
+        self.p = Protection(s, self.log, latched, reason)
         self.t = T0
 
     def tick(self):
@@ -51,6 +54,8 @@ class Board:
         inp.remote_on = self.rem.on(t)
         inp.mains = self.mns.present(t)
         out = self.p.step(t, inp)
+        if out.changed & CH_LATCH and self.latch is not None:
+            self.latch.save(out.latched, out.latch_reason)  # the app's log task does this
         self.t = time.ticks_add(t, 10)
         return out
 
@@ -144,3 +149,29 @@ def test_selftest_with_a_stuck_line_becomes_a_loop_fault():
     took = b.until(lambda o: o.charge == FLOAT, 5000)
     assert 0 < took <= 2200, took  # two failed pulses, a second apart
     assert b.p.outputs.latched and b.has("BTV loop fault latched: stuck input")
+
+
+def test_latched_loop_fault_survives_a_reboot():
+    import os
+
+    path = ("/tmp" if "tmp" in os.listdir("/") else ".") + "/core_pipeline_latch.bin"
+    for q in (path, path + ".tmp"):
+        try:
+            os.remove(q)
+        except OSError:
+            pass
+    b = Board(latch=LatchStore(path))
+    b.run(3000)
+    b.btv_levels = 0  # cable pulled
+    b.run(1000)
+    assert LatchStore(path).load()[:2] == (True, 0x20)  # R_OPEN_LOOP, on flash
+    # power cycle with the cable plugged back: RAM is gone, the latch file is not
+    b = Board(latch=LatchStore(path))
+    o = b.tick()
+    assert o.latched and o.load == FLOAT and o.charge == FLOAT
+    assert b.has("start-up: outputs safe, BTV loop fault latched before reboot (open loop)")
+    took = b.until(lambda o: not o.latched, 5000)
+    assert 2040 <= took <= 2070, took  # debounce + startup_ok_ms of loop OK
+    assert b.p.outputs.load == HIGH and b.has("BTV loop fault cleared")
+    assert LatchStore(path).load()[:2] == (False, 0)
+    os.remove(path)

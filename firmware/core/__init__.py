@@ -9,6 +9,7 @@ Modules (each one job; read the module docstring for its API):
     remote      Remote: remote on/off terminal (L-H bridge, L low, H high) -> on/off
     mains       Mains: mains detector input -> AC present
     protection  Protection(settings).step(now_ms, inputs) -> outputs (preallocated, no allocation)
+    signals     Inputs / Outputs of the protection, CH_* change bits, Held (min-hold output)
     leds        LED patterns of the manual (5.2) and each LED's level at a tick
     events      EventLog: RAM ring of (tick, code, reason, arg); text() in the manual's words
     eventfile   flash format: append-only 16-byte records with a CRC each; EventFile rotation

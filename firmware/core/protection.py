@@ -56,7 +56,6 @@ from time import ticks_diff
 from micropython import const
 
 from firmware.core import events as ev
-from firmware.core.btv import Condition
 from firmware.core.codes import (
     FLOAT,
     HIGH,
@@ -85,81 +84,21 @@ from firmware.core.codes import (
 )
 from firmware.core.events import EventLog
 from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
-
-CH_LOAD = const(0x01)
-CH_CHARGE = const(0x02)
-CH_PREALARM = const(0x04)
-CH_MODE = const(0x08)
-CH_LATCH = const(0x10)
-CH_ERROR = const(0x20)
-CH_LOW_POWER = const(0x40)
+from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
+    CH_CHARGE,
+    CH_ERROR,
+    CH_LATCH,
+    CH_LOAD,
+    CH_LOW_POWER,
+    CH_MODE,
+    CH_PREALARM,
+    Held,
+    Inputs,
+    Outputs,
+)
 
 MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 MIN_FW = const(415)  # below this: VE.Bus error 15
-
-
-class Inputs:
-    def __init__(self):
-        self.btv = Condition()
-        self.remote_on = False  # no bridge fitted = off
-        self.mains = False
-        self.ac_in = False
-        self.multi_present = False
-        self.multi_version = 0
-        self.multi_assistant = -1
-        self.multi_mode = MODE_NONE
-        self.dmc_present = False
-        self.dmc_request = MODE_NONE
-        self.gx_request = MODE_NONE
-
-
-class Outputs:
-    def __init__(self):
-        self.load = FLOAT
-        self.charge = FLOAT
-        self.prealarm = FLOAT
-        self.multi_mode = MODE_OFF
-        self.allow_charge = False
-        self.allow_discharge = False
-        self.charge_rate = 0
-        self.bat_prealarm = False
-        self.low_power = False
-        self.error = 0
-        self.led_status = PAT_OFF
-        self.led_cell = PAT_OFF
-        self.led_high = PAT_OFF
-        self.state = ST_STARTUP
-        self.reasons = R_STARTUP
-        self.latched = False
-        self.latch_reason = 0
-        self.changed = 0
-
-
-class Held:
-    """An on/off output that switches off at once and on only after hold_ms off."""
-
-    def __init__(self):
-        self.on = False
-        self.off_at = 0
-        self.ripe = True  # the hold after the last switch-off has run out
-        self.switched_off = False  # has switched off since boot (else: off since boot)
-
-    def want(self, want, now, hold_ms):
-        """Drive towards `want`; return True if the output changed."""
-        if self.on:
-            if want:
-                return False
-            self.on = False
-            self.off_at = now
-            self.ripe = False
-            self.switched_off = True
-            return True
-        if not self.ripe and ticks_diff(now, self.off_at) >= hold_ms:
-            self.ripe = True  # latched, so the tick wrap cannot undo it
-        if want and self.ripe:
-            self.on = True
-            return True
-        return False
 
 
 def _off_s(held, now):
