@@ -62,7 +62,7 @@ def test_scenario_exercises_every_rule():
     scenario(r.p, r.i, r.c, r.t, 32000)
     texts = " | ".join(r.texts())
     for words in (
-        "pre-alarm: pre-alarm",
+        "pre-alarm: battery pre-alarm",
         "load disconnect: low cell, 40 s after pre-alarm",  # pre-alarm high since phase 1
         "charge disconnect: high cell",
         "BTV loop fault latched: open loop",

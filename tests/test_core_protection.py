@@ -64,7 +64,7 @@ def test_battery_prealarm_drives_prealarm_output_high_and_loads_stay_on():
     r.prealarm()
     o = r.run(60000, dt=100)
     assert o.prealarm == HIGH and o.load == HIGH and o.charge == HIGH and o.state == ST_PREALARM
-    assert o.bat_prealarm and r.has("pre-alarm: pre-alarm")
+    assert o.bat_prealarm and r.has("pre-alarm: battery pre-alarm")
     r.ok()
     r.run(10)
     assert o.prealarm == FLOAT and o.load == HIGH

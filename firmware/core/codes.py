@@ -61,7 +61,7 @@ _ORDER = (
     (R_HIGH_CELL, "high cell"),
     (R_HIGH_TEMP, "high temperature"),
     (R_LOW_TEMP, "low temperature"),
-    (R_PREALARM, "pre-alarm"),
+    (R_PREALARM, "battery pre-alarm"),
     (R_NO_AC, "no AC"),
 )
 

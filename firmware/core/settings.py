@@ -34,7 +34,7 @@ SPEC = (
      "charge rate asked of the Multi while charging is not allowed (high cell / temperature)"),
     # BTV loop inputs (the electrical mapping in firmware/core/btv_wire.py)
     ("debounce_ms", "int", 50, 5, 2000, "an input level counts once stable this long"),
-    ("stale_ms", "int", 500, 20, 60000, "an input without a fresh sample this long = not allowed"),
+    ("stale_ms", "int", 500, 200, 60000, "no fresh sample of an input this long = not allowed"),
     ("btv_discharge_input", "int", 0, 0, 7, "input of the discharge-allowed line"),
     ("btv_charge_input", "int", 1, 0, 7, "input number of the charge-allowed (high cell) line"),
     ("btv_prealarm_input", "int", 2, -1, 7, "input number of the pre-alarm line, -1 = none"),
