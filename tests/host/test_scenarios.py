@@ -281,3 +281,29 @@ def test_outputs_written(tmp_path, name):
     sim.write(str(tmp_path))
     for f in ("timeline.jsonl", "events.jsonl", "summary.json", "timeline.png"):
         assert (tmp_path / f).stat().st_size > 0, f
+
+
+def test_selftest_catches_a_stuck_input():
+    sim = run("stuck_input")
+    assert first(sim, "load_disconnect", "high") is not None
+    assert changes(sim, "charge_disconnect", after=3)[0][0] >= 20  # no false fault before
+    t_f = next(e["t"] for e in sim.events if "stuck input" in e["text"])
+    assert 20 <= t_f <= 23  # a pulse or two after the input got stuck
+    assert at(sim, "charge_disconnect", t_f + 0.1) == "floating"
+    t_l = first(sim, "load_disconnect", "floating", after=20)
+    assert t_l is not None and t_l - t_f >= 30
+
+
+def test_power_cycle_keeps_flash_loses_ram():
+    scn = scenario.load(str(ROOT / "scenarios" / "btv_unplugged.json"), fwhost.check_settings)
+    scn.duration_s = 60
+    sim = Sim(scn)
+    sim.at(40.0, sim.power_cycle)  # the loop fault latched at ~20 s
+    sim.run()
+    assert sim.fw.boots == 2 and sim.fw.resets[0][1] == "power cycle"
+    assert at(sim, "charge_disconnect", 40.01) == "floating"
+    boots = {e["boot"] for e in sim.events}
+    assert len(boots) == 2  # both boots' events read back from the kept flash file
+    second = [e["text"] for e in sim.events if e["boot"] == max(boots)]
+    assert "latched" in second[0]  # the latched fault came back from flash
+    assert final(sim, "load_disconnect") == "floating"  # the loop is still open

@@ -160,7 +160,15 @@ class Battery:
 class Loop:
     """What the BTV loop tells the BMS: intact, discharge allowed, charge allowed, pre-alarm."""
 
-    __slots__ = ("condition", "intact", "discharge_ok", "charge_ok", "prealarm")
+    __slots__ = (
+        "condition",
+        "intact",
+        "discharge_ok",
+        "charge_ok",
+        "prealarm",
+        "low_temp",
+        "high_temp",
+    )
 
     def __init__(self):
         self.set_from(["ok"])
@@ -173,6 +181,8 @@ class Loop:
         # Low cell is below the pre-alarm threshold: a model battery in low cell also pre-alarms.
         # A forced "low_cell" (an older battery that cannot signal pre-alarm) does not.
         self.prealarm = self.intact and "prealarm" in c
+        self.low_temp = "low_temp" in c
+        self.high_temp = "high_temp" in c
         self.condition = next(n for n in CONDITIONS if n in c)
 
 

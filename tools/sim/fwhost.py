@@ -116,6 +116,7 @@ class FirmwareHost:
         self.remote_l = p["remote_l"][1]
         self.remote_h = p["remote_h"][1]
         self.mains_pin = p["mains"][1]
+        self.test_pin = p["btv_test_pin"]
         leds = {name: (pin, lit) for name, pin, lit in p["leds"]}
         self.led_status = leds["status"]
         self.led_cell_ok = leds["cell_ok"]
@@ -144,6 +145,7 @@ class FirmwareHost:
         w.fns[self.led_status[0]] = self._on_status_led
         w.fns[self.led_cell_ok[0]] = self._on_output
         w.fns[self.led_high[0]] = self._on_output
+        w.fns[self.test_pin] = self._on_test_pin
         self._boot()
 
     def _boot(self):
@@ -179,6 +181,10 @@ class FirmwareHost:
             # As on asyncio: the task is dead; the supervisor stops feeding the watchdog.
             self.task_errors.append((round(self.loop.time(), 3), "%s: %r" % (task.name, exc)))
 
+    def reboot(self, why, cause=None):
+        """Reset the board now (cause: a machine.*_RESET constant, default WDT_RESET)."""
+        self._reboot(why, cause)
+
     def _reboot(self, why, cause=None):
         self.resets.append((round(self.loop.time(), 3), why))
         for t in getattr(self.app, "tasks", ()):
@@ -210,10 +216,14 @@ class FirmwareHost:
 
     # ---- the world onto the firmware's inputs ----
     def drive_inputs(self, loop_signals, inputs):
+        """The BTV loop, remote on/off and mains detector levels onto the firmware's input pins.
+
+        While the firmware's self-test output pulses (`btv_test_pin` driven high) the loop is
+        broken: every line reads "not OK" -- except an input stuck by the scenario."""
         w = self.wire
         ok = 0
         lp = loop_signals
-        if lp.intact:
+        if lp.intact and not self._test_pulse():
             if lp.discharge_ok:
                 ok |= _bit(w.dis)
             if lp.charge_ok:
@@ -221,9 +231,9 @@ class FirmwareHost:
             if not lp.prealarm:
                 ok |= _bit(w.pa)
             ok |= _bit(w.loop)
-            if lp.condition != "low_temp":
+            if not lp.low_temp:
                 ok |= _bit(w.lt)
-            if lp.condition != "high_temp":
+            if not lp.high_temp:
                 ok |= _bit(w.ht)
         stuck = inputs.get("input_stuck")
         if stuck == "atd":
@@ -243,6 +253,13 @@ class FirmwareHost:
             _ext(pins, self.mains_pin, s.mains_on_level if ac else 1 - s.mains_on_level)
         else:
             _ext(pins, self.mains_pin, None)
+
+    def _test_pulse(self):
+        p = machine.pins.get(self.test_pin)
+        return p is not None and p.mode() == machine.Pin.OUT and p.value() == 1
+
+    def _on_test_pin(self, pin_id):
+        self.drive_inputs(self.sim.bank.loop, self.sim.inputs)
 
     # ---- the firmware's outputs ----
     def outputs(self):

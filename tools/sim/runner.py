@@ -68,6 +68,16 @@ class Sim:
         self.fw: Any = None
         self._wall0 = 0.0
         self._next_progress = 0.0
+        self._hooks = []
+
+    # ---- hooks for tests and fault injection ----
+    def at(self, t, fn, *args):
+        """Call fn(*args) at simulated time t (seconds); set up before run()."""
+        self._hooks.append((t, fn, args))
+
+    def power_cycle(self):
+        """The BMS loses power and comes back: RAM and pins lost, its flash files kept."""
+        self.fw.reboot("power cycle", machine.PWRON_RESET)
 
     # ---- set-up ----
     def _build(self):
@@ -102,6 +112,8 @@ class Sim:
             self.gx_node.start(loop)
         for rec in self.scn.inputs:
             loop.call_at(rec["t"], self._apply, rec)
+        for t, fn, args in self._hooks:
+            loop.call_at(t, fn, *args)
         self._apply_world()
         self.observe()
         loop.call_at(PHYS_DT, self._physics)
