@@ -235,6 +235,8 @@ class Sim:
         self._wall0 = time.monotonic()
         self._next_progress = self._wall0 + PROGRESS_EVERY_S
         try:
+            if self.scheduler == "fast":
+                loop.install()  # before the firmware is built: it keeps time.ticks_ms
             self._build()
             loop.run_until(self.scn.duration_s)
             self.observe()
@@ -243,6 +245,7 @@ class Sim:
             if self.fw is not None:
                 self.fw.stop()
             if self.scheduler == "fast":
+                loop.uninstall()
                 loop.close()
             else:
                 loop.shutdown()

@@ -19,6 +19,8 @@ Time is kept in whole microseconds (no float drift); `time()` is seconds, `now_m
 
 import asyncio
 import heapq
+import itertools
+import time
 from typing import Any
 
 
@@ -69,7 +71,8 @@ class Scheduler:
     def __init__(self, start=0.0):
         self.us = round(start * 1e6)
         self.heap = []
-        self.seq = 0
+        self._count = itertools.count()
+        self._sleeps = {}  # one immutable _Sleep per period: no object per wake-up
         self._saved = None
         self.wakeups = 0
         # fn(task, exc) when a task ends with an exception (asyncio keeps it in the task and
@@ -89,8 +92,7 @@ class Scheduler:
 
     # ---- scheduling ----
     def _push(self, us, item):
-        self.seq += 1
-        heapq.heappush(self.heap, (us, self.seq, item))
+        heapq.heappush(self.heap, (us, next(self._count), item))
 
     def call_at(self, when, fn, *args):
         self._push(max(self.us, round(when * 1e6)), _Call(fn, args))
@@ -104,15 +106,23 @@ class Scheduler:
         return t
 
     # ---- the asyncio subset, patched in while running ----
-    def _install(self):
+    def install(self):
+        """Patch the asyncio subset (and a faster time.ticks_ms) in; idempotent."""
+        if self._saved is not None:
+            return
         self._saved = (
             getattr(asyncio, "sleep_ms", None),
             asyncio.sleep,
             asyncio.create_task,
+            getattr(time, "ticks_ms", None),
         )
+        sleeps = self._sleeps
 
         def sleep_ms(ms):
-            return _Sleep(round(ms * 1000))
+            s = sleeps.get(ms)
+            if s is None:
+                s = sleeps[ms] = _Sleep(round(ms * 1000))
+            return s
 
         def sleep(s, result=None):
             return _Sleep(round(s * 1e6))
@@ -120,14 +130,28 @@ class Scheduler:
         asyncio.sleep_ms = sleep_ms  # pyright: ignore[reportAttributeAccessIssue]
         asyncio.sleep = sleep  # pyright: ignore[reportAttributeAccessIssue]
         asyncio.create_task = self.create_task  # pyright: ignore[reportAttributeAccessIssue]
+        ticks = self._saved[3]
+        if ticks is not None and getattr(ticks, "__module__", "") == "tools.hostcompat":
+            # The same value as tools.hostcompat.ticks_ms on this clock, without three calls.
+            from tools import hostcompat
 
-    def _uninstall(self):
+            off = hostcompat._offset_ms
+            mask = hostcompat.TICKS_MAX
+
+            def ticks_ms():
+                return (self.us // 1000 + off) & mask
+
+            time.ticks_ms = ticks_ms  # pyright: ignore[reportAttributeAccessIssue]
+
+    def uninstall(self):
         if self._saved is not None:
-            sleep_ms, sleep, create_task = self._saved
+            sleep_ms, sleep, create_task, ticks = self._saved
             if sleep_ms is not None:
                 asyncio.sleep_ms = sleep_ms  # pyright: ignore[reportAttributeAccessIssue]
             asyncio.sleep = sleep
             asyncio.create_task = create_task
+            if ticks is not None:
+                time.ticks_ms = ticks  # pyright: ignore[reportAttributeAccessIssue]
             self._saved = None
 
     def run_until(self, end):
@@ -135,8 +159,10 @@ class Scheduler:
         end_us = round(end * 1e6)
         heap = self.heap
         pop = heapq.heappop
-        push = self._push
-        self._install()
+        hpush = heapq.heappush
+        count = self._count
+        installed_here = self._saved is None
+        self.install()
         try:
             while heap and heap[0][0] <= end_us:
                 us, _seq, item = pop(heap)
@@ -167,12 +193,13 @@ class Scheduler:
                             "asyncio.sleep_ms / sleep / create_task (use --scheduler asyncio)"
                             % (item.name, y)
                         )
-                    push(self.us + y.us, item)
+                    hpush(heap, (self.us + y.us, next(count), item))
                 else:
                     item.fn(*item.args)
             self.us = max(self.us, end_us)
         finally:
-            self._uninstall()
+            if installed_here:
+                self.uninstall()
 
     def close(self):
         for _us, _seq, item in self.heap:
