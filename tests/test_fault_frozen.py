@@ -1,0 +1,31 @@
+"""Fault injection: the whole firmware frozen (a step that never returns) while the battery goes
+to low cell, through main.py's build() and tests/faultrig.py. The watchdog resets the board, the
+outputs are floating from the reset on, and low cell is acted on after it. Checks outputs,
+events and the Multi command."""
+
+from faultrig import Rig, fresh_root
+
+from firmware import app as fw_app
+from firmware.core.codes import MODE_CHARGER_ONLY
+
+machine = __import__("machine")
+ON = {"load": "high", "charge": "high", "prealarm": "float"}
+
+
+def test_frozen_firmware_is_reset_and_low_cell_is_acted_on_after():
+    rig = Rig(fresh_root("frozen"), mode="bms")
+    rig.run(5000)
+    assert rig.outputs() == ON
+    rig.frozen = True  # a step that never returns: nothing runs, nothing is fed
+    rig.battery.prealarm = True
+    rig.battery.low_cell = True
+    rig.run(rig.wdt_ms + 100)
+    assert rig.boots == [1, machine.WDT_RESET]
+    rig.frozen = False
+    assert rig.all_floating()
+    rig.run(40000)
+    assert rig.outputs()["load"] == "float"  # low cell at boot: the loads never come back
+    assert rig.app.out.multi_mode == MODE_CHARGER_ONLY
+    assert rig.multi.last_command() == MODE_CHARGER_ONLY
+    rig.run(1500)
+    assert (2, fw_app.EV_WATCHDOG_RESET) in rig.events()

@@ -1,0 +1,75 @@
+"""Fault injection on the settings file, through main.py's build() and the whole firmware
+(tests/faultrig.py): corrupt, missing, out of range. The board boots on the defaults (which never
+transmit on VE.Bus), says why, and protects. Checks outputs, events and the Multi command."""
+
+import os
+
+from faultrig import Rig, fresh_root
+
+from firmware.core import events as ev
+from firmware.core import settings as st
+from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
+
+ON = {"load": "high", "charge": "high", "prealarm": "float"}
+ALL_OFF = {"load": "float", "charge": "float", "prealarm": "float"}
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def test_corrupt_settings_file_boots_on_defaults_and_never_transmits():
+    rig = Rig(fresh_root("settings_corrupt"), mode="bms")
+    rig.run(3000)
+    assert rig.multi.frames_from_bms > 0  # "bms" from the file: it talks
+    _write(rig.settings_path(), '{"vebus_mode": "bms", "startup_ok')  # torn JSON
+    rig.boot()
+    assert rig.all_floating()
+    assert rig.settings.vebus_mode == "listen"  # the default: no inferred frame on the bus
+    assert rig.settings_errors and "not valid JSON" in rig.settings_errors[0]
+    sent = rig.multi.frames_from_bms
+    rig.run(10000)
+    assert rig.multi.frames_from_bms == sent
+    assert rig.outputs() == ON  # the loop is intact: the defaults protect as the manual says
+    rig.battery.loop_intact = False
+    rig.run(33000)
+    assert rig.outputs() == ALL_OFF
+    assert rig.app.out.multi_mode == MODE_OFF
+    rig.run(1500)
+    boots = [b for b, code in rig.events() if code == ev.EV_BOOT]
+    assert len(boots) == 2
+    assert (boots[1], ev.EV_FAULT_LATCHED) in rig.events()
+
+
+def test_missing_settings_file_boots_on_defaults():
+    rig = Rig(fresh_root("settings_missing"), mode="bms", boot=False)
+    os.remove(rig.settings_path())
+    rig.boot()
+    assert rig.settings_errors == []
+    assert rig.settings.as_dict() == st.Settings().as_dict()
+    assert rig.all_floating()
+    rig.run(5000)
+    assert rig.outputs() == ON
+    assert rig.multi.frames_from_bms == 0
+
+
+def test_out_of_range_settings_are_refused_one_by_one():
+    rig = Rig(fresh_root("settings_range"), mode="bms", boot=False)
+    _write(
+        rig.settings_path(),
+        '{"vebus_mode": "bms", "prealarm_to_disconnect_s": 5, "startup_ok_ms": "fast",'
+        ' "board": "arduino"}',
+    )
+    rig.boot()
+    assert len(rig.settings_errors) == 3
+    assert rig.settings.vebus_mode == "bms"  # the valid key is kept
+    assert rig.settings.prealarm_to_disconnect_s == 30  # the manual's minimum stays
+    rig.run(5000)
+    rig.battery.prealarm = True
+    rig.battery.low_cell = True
+    rig.run(28000)
+    assert rig.outputs()["load"] == "high"  # not after 5 s: after 30
+    rig.run(4000)
+    assert rig.outputs()["load"] == "float"
+    assert rig.multi.last_command() == MODE_CHARGER_ONLY
