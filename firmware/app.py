@@ -154,6 +154,8 @@ class App:
         inp.multi_present = role.multi_present
         inp.multi_version = role.multi_version
         inp.gx_request = role.gx_request
+        inp.dmc_present = role.dmc
+        inp.dmc_request = role.dmc_request
         out = self.prot.step(now, inp)
         if not self.halted:
             outputs = self.board.outputs
@@ -203,7 +205,7 @@ class App:
         if ev & EV_PROBE:
             log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:
-            log.record(now, EV_CONTROL_REQUEST, 0, role.gx_request)
+            log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
 
     def bus_tx_start(self, now, fresh=True):
         """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).

@@ -203,6 +203,25 @@ def test_gx_probe_is_answered_first_as_a_v2_from_either_port():
     assert listen.probes == 1 and listen.take(_t(10), bytearray(80), True) == 0
 
 
+def test_switch_requests_are_the_dmcs_on_the_panel_port_when_one_is_fitted():
+    plen = cat.build_switch(_pay, cat.SWITCH_CHARGER_ONLY)
+    panel = bytearray(_controller(3, plen))
+    plen = cat.build_switch(_pay, cat.SWITCH_SLEEP)
+    multi_port = bytearray(_controller(7, plen))
+    role = _role()  # no DMC: any controller's request is the GX's
+    role.feed_panel(panel, len(panel), _t(0))
+    assert role.gx_request == cat.SWITCH_CHARGER_ONLY and role.dmc_request == 0
+    s = Settings()
+    s.set("dmc_present", True)
+    role = BmsRole(s)
+    role.feed_panel(panel, len(panel), _t(0))
+    role.feed(multi_port, len(multi_port), _t(1))
+    assert role.dmc and role.dmc_request == cat.SWITCH_CHARGER_ONLY
+    assert role.gx_request == cat.SWITCH_SLEEP  # core ignores it with a DMC present
+    role.tick(_t(3500))
+    assert role.dmc_request == 0 and role.gx_request == 0  # requests expire
+
+
 def test_slot_handling_does_not_allocate():
     requires_vm()
     role = _role()

@@ -6,7 +6,8 @@
     role.tick(now)                  # Multi presence; returns the role's event bits (EV_*)
     role.set_protection(out)        # core Protection outputs: mode, allow flags, error, low power
     n = role.take(now, txbuf, quiet)  # a frame for this slot (0: nothing); quiet = bus idle
-    role.multi_present, role.multi_version, role.ac_in, role.gx_request   # for core's inputs
+    role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
+    role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 
 The slot (vebus.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`; a node
 may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later only
@@ -95,6 +96,12 @@ class BmsRole:
         self.dc_voltage_x50 = 0
         self.gx_request = 0  # codes.MODE_* asked by another controller (0 = none)
         self._request_at = 0
+        # With a DMC fitted, switch requests heard on the Remote panel port are the DMC's; a GX
+        # then sits on the Multi port (the manual), so its requests stay gx_request (ignored).
+        self.dmc = settings.dmc_present
+        self.dmc_request = 0
+        self._dmc_at = 0
+        self.last_request = 0
         # what protection wants said
         self.mode = 0
         self.allow_charge = False
@@ -140,7 +147,7 @@ class BmsRole:
     def _on_panel_frame(self, f):
         self.frames += 1
         if f.addr != ADDR_MULTI and not f.is_sync():
-            self._controller(f.payload, f.msg)
+            self._controller(f.payload, f.msg, True)
 
     def _on_frame(self, f):
         now = self._now
@@ -168,19 +175,28 @@ class BmsRole:
             elif msg == cat.MSG_AC_INFO and plen >= cat.AC_LEN:
                 self.dc_voltage_x50 = cat.get(p, cat.AC_DC_VOLTAGE)
             return
-        self._controller(p, msg)
+        self._controller(p, msg, False)
 
-    def _controller(self, p, msg):
-        """A frame from another controller (GX via its MK3, DMC, ...)."""
+    def _controller(self, p, msg, panel):
+        """A frame from another controller (GX via its MK3, DMC, ...); panel: heard on that port."""
         plen = len(p)
         if cat.probe_kind(p, plen) == cat.PROBE_BMS:
             self.probes += 1
             self.probe_pending = True
             self._events |= EV_PROBE
         elif msg == cat.MSG_SWITCH and plen >= cat.SWITCH_LEN:
-            self.gx_request = p[1]
-            self._request_at = self._now
-            self._events |= EV_REQUEST
+            req = p[1]
+            if self.dmc and panel:
+                old = self.dmc_request
+                self.dmc_request = req
+                self._dmc_at = self._now
+            else:
+                old = self.gx_request
+                self.gx_request = req
+                self._request_at = self._now
+            if req != old:  # controllers repeat their request: log a change only
+                self.last_request = req
+                self._events |= EV_REQUEST
 
     def _version_reply(self, p):
         code = p[2]
@@ -205,6 +221,8 @@ class BmsRole:
             self._events |= EV_MULTI_ABSENT
         if self.gx_request and time.ticks_diff(now, self._request_at) > REQUEST_MS:
             self.gx_request = 0
+        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > REQUEST_MS:
+            self.dmc_request = 0
         ev = self._events
         self._events = 0
         return ev

@@ -49,6 +49,9 @@ SPEC = (
     ("btv_selftest_settle_ms", "int", 2, 0, 100, "inputs are checked this long into a pulse"),
     ("btv_selftest_recover_ms", "int", 10, 0, 200, "samples right after a pulse are not used"),
     # remote on/off, mains detector
+    ("dmc_present", "bool", False, 0, 0,
+     "a Digital Multi Control is on the Remote panel port: only its switch requests count, a GX's"
+     " are ignored (the manual)"),
     ("remote_mode", "any|bridge|l_low|h_high", "any", 0, 0,
      "remote on/off wiring: any of the three, or only L-H bridge / L pulled low / H pulled high"),
     ("remote_l_on_level", "int", 0, 0, 1, "level the L input reads when L is pulled low (on)"),

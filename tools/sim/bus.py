@@ -18,6 +18,7 @@ class Segment:
         self.rng = rng
         self.ports = []
         self.noise = 0.0
+        self.sender = None
         self.bytes = 0
         self.corrupted = 0
 
@@ -26,6 +27,7 @@ class Segment:
         return port
 
     def send(self, src, data):
+        self.sender = src  # who is talking now (a model may ignore a node, as a Multi does a GX)
         self.bytes += len(data)
         if self.noise > 0.0:
             data = self._corrupt(data)

@@ -8,7 +8,7 @@ settings through `firmware.core.btv_wire.Wire` (the replaceable electrical layer
 
 Settings: the firmware defaults, then the simulator's (`SIM_DEFAULTS`: the simulated Multi speaks
 the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follows the scenario's
-`system.mains_detector`), then the scenario's `settings`, validated by the firmware's own table.
+`system.mains_detector`, `dmc_present` from `system.dmc`), then the scenario's `settings`, validated by the firmware's own table.
 """
 
 import os
@@ -31,13 +31,14 @@ def initial_inputs():
     return dict(INITIAL_INPUTS)
 
 
-def make_settings(overrides, mains_detector=False):
+def make_settings(overrides, mains_detector=False, dmc=False):
     """The firmware's Settings with the simulator's defaults and the scenario's overrides."""
     from firmware.core.settings import Settings
 
     s = Settings()
     base: dict = dict(SIM_DEFAULTS)
     base["mains_detector"] = bool(mains_detector)
+    base["dmc_present"] = bool(dmc)
     for key, value in base.items():
         if hasattr(s, key):
             s.set(key, value)
@@ -104,7 +105,8 @@ class FirmwareHost:
         from firmware.hw.board import profile_module
 
         self.sim = sim
-        self.settings = make_settings(overrides, sim.scn.system["mains_detector"])
+        system = sim.scn.system
+        self.settings = make_settings(overrides, system["mains_detector"], system["dmc"])
         self.wire = Wire(self.settings)
         self.profile = profile_module(self.settings.board).PROFILE
         p = self.profile

@@ -92,8 +92,13 @@ class Sim:
         # The GX (and a DMC) speak on the BMS's Remote panel port; without one, on the Multi's
         # segment. The GX reads the BMS as Venus OS does, through the Multi: it hears the
         # Multi's segment, where the BMS talks in its slot.
-        gx_seg = self.seg_panel if panel_uart is not None else self.seg_multi
-        gx_port = self.fw_panel if panel_uart is not None else self.fw_multi
+        # With a DMC on the panel port the GX sits on the Multi port (the manual): the firmware
+        # tells them apart by port (setting dmc_present).
+        dmc = self.scn.system["dmc"]
+        on_panel = panel_uart is not None
+        gx_seg = self.seg_panel if on_panel and not dmc else self.seg_multi
+        gx_port = self.fw_panel if on_panel and not dmc else self.fw_multi
+        dmc_seg = self.seg_panel if on_panel else self.seg_multi
         self.multi_node = self.seg_multi.attach(
             MultiNode(self.seg_multi, self.multis, self.sync_ms, self.fw_multi)
         )
@@ -102,7 +107,9 @@ class Sim:
         self.multi_node.on_change = self.observe
         self.gx_node = None
         if self.gx is not None or self.scn.system["dmc"]:
-            self.gx_node = GxNode(gx_seg, self.gx, self.scn.system["dmc"], gx_port)
+            self.gx_node = GxNode(gx_seg, self.gx, dmc, gx_port, dmc_seg)
+            if dmc:
+                self.multi_node.ignore_switch_from = self.gx_node
             self.seg_multi.attach(self.gx_node)
             self.gx_node.on_change = self.observe
         for m in self.multis:

@@ -84,10 +84,10 @@ class _Node:
     def frame(self, f):
         pass
 
-    def send_data(self, addr, frame_no, plen, kind):
+    def send_data(self, addr, frame_no, plen, kind, segment=None):
         n = encode_data(self.buf, addr, frame_no, self.pay, plen)
         _count(self.sent, kind)
-        self.segment.send(self, bytes(self.buf[:n]))
+        (segment or self.segment).send(self, bytes(self.buf[:n]))
 
 
 class MultiNode(_Node):
@@ -101,6 +101,8 @@ class MultiNode(_Node):
         self.next_slow = 0.0
         self.replies = []  # Winmon replies waiting for the next slot
         self.ignored_frame_no = 0
+        self.ignore_switch_from = None  # a GX node when a DMC is fitted
+        self.ignored_switches = 0
         self.cache = {}  # encoded frames by content: the same sync / 0xE4 repeats all day
         self.on_change: Any = None  # called when what a Multi decides may have changed
         self.dc_volts: Any = lambda: 12.8  # the world the Multi measures; set by the runner
@@ -189,6 +191,10 @@ class MultiNode(_Node):
             if changed and self.on_change is not None:
                 self.on_change()
         elif f.msg == cat.MSG_SWITCH and plen >= 2:
+            if self.segment.sender is self.ignore_switch_from:
+                # With a DMC fitted only the DMC (through the BMS) controls the Multi (manual).
+                self.ignored_switches += 1
+                return
             cmd = SWITCH_OF.get(p[1])
             if cmd is not None:
                 changed = False
@@ -213,10 +219,11 @@ class MultiNode(_Node):
 
 
 class GxNode(_Node):
-    def __init__(self, segment, gx, dmc, fw_port):
+    def __init__(self, segment, gx, dmc, fw_port, dmc_segment=None):
         super().__init__(segment)
         self.gx = gx
         self.dmc = dmc
+        self.dmc_segment = dmc_segment  # the DMC's own segment when the GX sits elsewhere
         self.fw_port = fw_port
         self.last_sync = -1
         self.sent_command = None
@@ -249,7 +256,7 @@ class GxNode(_Node):
         if self.dmc and now >= self.next_dmc:
             self.next_dmc = now + DMC_EVERY_S
             plen = cat.build_switch(self.pay, cat.SWITCH_ON)
-            self.send_data(ADDR_CONTROLLER, self._no(), plen, "dmc_switch")
+            self.send_data(ADDR_CONTROLLER, self._no(), plen, "dmc_switch", self.dmc_segment)
         loop.call_at(now + GX_TICK_S, self.tick)
 
     def frame(self, f):
