@@ -74,7 +74,7 @@ EVENT_TEXTS = {
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
     EV_MULTI_UP: "Multi present (syncs on VE.Bus)",
     EV_MULTI_DOWN: "Multi absent: no sync for 1 s",
-    EV_MULTI_VERSION: "Multi firmware read: %d",
+    EV_MULTI_VERSION: "Multi firmware read: %d (its last three digits are the VE.Bus version)",
     EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
     EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
     EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
@@ -147,6 +147,7 @@ class App:
         inp = self.prot.inputs
         inp.btv.copy_from(self.btv.condition(now))
         inp.remote_on = self.remote.on(now)
+        inp.remote_known = self.remote.known()
         inp.mains = self.mains.present(now)
         role = self.role
         inp.ac_in = role.ac_in

@@ -254,6 +254,26 @@ def test_remote_off_floats_every_output_at_once_and_holds_multi_low_power():
     assert o.load == HIGH and o.charge == HIGH and o.multi_mode == MODE_ON and not o.low_power
 
 
+def test_a_remote_not_yet_read_keeps_outputs_safe_but_is_not_logged_as_off():
+    r = Rig()  # boot: the terminal's inputs are still debouncing
+    r.i.remote_on = False
+    r.i.remote_known = False
+    r.run(40)
+    o = r.o
+    assert _all_floating(o) and o.multi_mode == MODE_OFF
+    assert not o.low_power and o.state != ST_REMOTE_OFF
+    assert not any("remote" in t or "low-power" in t for t in r.texts())
+    r.i.remote_on = True
+    r.i.remote_known = True
+    r.run(2100)
+    assert o.load == HIGH and o.charge == HIGH and o.multi_mode == MODE_ON
+    assert not any("remote" in t for t in r.texts())
+    r.i.remote_on = False  # a stale terminal after start-up: safe again, at once
+    r.i.remote_known = False
+    r.step()
+    assert _all_floating(o) and o.multi_mode == MODE_OFF
+
+
 def test_mains_detector_restarts_the_multi_in_charger_only_after_low_cell():
     r = Rig()
     r.started()

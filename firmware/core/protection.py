@@ -171,9 +171,12 @@ class Protection:
                 log.record(now, ev.EV_FAULT_CLEARED, 0, self.startup_ms)
 
         # 2. Remote on/off.
+        # An unknown remote (not yet debounced at boot, or stale) keeps the outputs safe like "off"
+        # but is not logged or reported as "remote off": the log says what the terminal said.
         remote_on = inp.remote_on
+        remote_off = not remote_on and inp.remote_known
         r = 1 if remote_on else 0
-        if r != self._remote:
+        if inp.remote_known and r != self._remote:
             if self._remote >= 0 or not remote_on:
                 log.record(now, ev.EV_REMOTE, R_REMOTE_OFF if not r else 0, r)
             self._remote = r
@@ -185,7 +188,7 @@ class Protection:
         else:
             fault_why = 0
         safe = startup or not remote_on
-        safe_why = R_REMOTE_OFF if not remote_on else R_STARTUP
+        safe_why = R_STARTUP if startup else R_REMOTE_OFF
         bad_dis = fault or not c.discharge_ok
         bad_chg = fault or not c.charge_ok
         hold = self.hold_ms
@@ -250,7 +253,7 @@ class Protection:
         if req == MODE_NONE:
             req = MODE_ON
         why = 0
-        if not remote_on:
+        if remote_off:
             req = MODE_OFF
             why = R_REMOTE_OFF
         req_c = req == MODE_ON or req == MODE_CHARGER_ONLY
@@ -294,7 +297,7 @@ class Protection:
             if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
                 log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
             log.record(now, ev.EV_MULTI, why, mode)
-        low_power = not remote_on or (mode == MODE_OFF and not startup)
+        low_power = remote_off or (mode == MODE_OFF and not startup)
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 
@@ -337,14 +340,14 @@ class Protection:
         red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
         reasons = c.reasons | self._latch_reason
-        if not remote_on:
+        if remote_off:
             reasons |= R_REMOTE_OFF
         if startup:
             reasons |= R_STARTUP
         if err:
             reasons |= R_VEBUS_ERROR
         o.reasons = reasons
-        if not remote_on:
+        if remote_off:
             o.state = ST_REMOTE_OFF
         elif startup:
             o.state = ST_STARTUP

@@ -10,6 +10,7 @@ terminal seen on the other). Levels are debounced like the BTV inputs; a missing
     r = Remote(settings)
     r.sample(now, l_level, h_level, bridged)   # raw levels (0/1); bridged: 0/1 or -1 = not tested
     on = r.on(now)                             # bool
+    r.known()                                  # False until debounced, and when stale
 """
 
 from time import ticks_diff
@@ -43,6 +44,10 @@ class Remote:
         self.h.feed(now, h_level)
         if bridged >= 0:
             self.b.feed(now, bridged)
+
+    def known(self):
+        """True once L and H have debounced levels (call after on(), which drops stale ones)."""
+        return self._fresh and self.l.level >= 0 and self.h.level >= 0
 
     def on(self, now):
         if self._fresh and ticks_diff(now, self._t) > self.stale_ms:

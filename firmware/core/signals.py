@@ -23,6 +23,7 @@ class Inputs:
     def __init__(self):
         self.btv = Condition()
         self.remote_on = False  # no bridge fitted = off
+        self.remote_known = True  # False while the terminal has no debounced reading (boot, stale)
         self.mains = False
         self.ac_in = False
         self.multi_present = False
