@@ -12,18 +12,32 @@ EV_CRASH = 32  # firmware.app.EV_CRASH (repeated: the crash path must not depend
 
 def build(root="/", ticks_ms=None, settings=None):
     """The App for this board: settings from root/settings.json (defaults if missing or bad)."""
+    import os
     import time
 
-    from firmware.app import App
+    from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING, App
     from firmware.core import settings as st
     from firmware.hw.board import Board
 
+    errors = ()
+    missing = False
     if settings is None:
-        settings, errors = st.load(root + "settings.json")
+        path = root + "settings.json"
+        try:
+            os.stat(path)
+        except OSError:
+            missing = True
+        settings, errors = st.load(path)
         for e in errors:
             print("settings:", e)
     board = Board.from_settings(settings)
-    return App(board, settings, ticks_ms or time.ticks_ms, root)
+    app = App(board, settings, ticks_ms or time.ticks_ms, root)
+    # Into the event log too: "why are my settings ignored" must be readable after the fact.
+    if errors:
+        app.log.record(app.ticks(), EV_SETTINGS, 0, len(errors))
+    elif missing:
+        app.log.record(app.ticks(), EV_SETTINGS_MISSING, 0, 0)
+    return app
 
 
 def held(root="/"):

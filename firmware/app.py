@@ -69,6 +69,8 @@ EV_MULTI_VERSION = const(36)
 EV_BMS_PROBE = const(37)
 EV_TASK_STALE = const(38)
 EV_CONTROL_REQUEST = const(39)
+EV_SETTINGS = const(40)
+EV_SETTINGS_MISSING = const(41)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -78,6 +80,8 @@ EVENT_TEXTS = {
     EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
     EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
     EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
+    EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
+    EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
 }
 
 T_INPUTS = const(0)

@@ -160,6 +160,33 @@ def test_version_query_then_status_at_its_interval_longer_in_low_power():
     assert sent == 1  # status_interval_low_power_ms = 10 s
 
 
+def test_a_change_of_what_the_status_says_goes_out_in_the_next_slot():
+    role = _role()
+    out = Outputs()
+    out.multi_mode = cat.SWITCH_ON
+    out.allow_charge = out.allow_discharge = True
+    out.charge_rate = 100
+    out.low_power = True  # the long interval: a change must not wait for it
+    role.set_protection(out)
+    t = 0
+    for k in range(5):  # version queries, then the first status
+        _feed(role, _sync(k), _t(t))
+        _sent(role, _t(t))
+        t += 20
+    assert role.last_tx == TX_STATUS
+    for k in range(50):  # 1 s: nothing new to say in low power
+        _feed(role, _sync(k & 0x7F), _t(t))
+        assert _sent(role, _t(t)) is None or role.last_tx != TX_STATUS
+        t += 20
+    out.low_power = False
+    out.allow_discharge = False  # low cell
+    role.set_protection(out)
+    _feed(role, _sync(60), _t(t))
+    f = _sent(role, _t(t))
+    assert f is not None and cat.is_bms_status(f[2], len(f[2]))
+    assert f[2][6] & cat.STATUS_LOW_CELL
+
+
 def test_switch_frames_when_protection_restricts_the_multi_then_released():
     role = _role()
     out = Outputs()

@@ -6,6 +6,7 @@ import os
 
 from faultrig import Rig, fresh_root
 
+from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING
 from firmware.core import events as ev
 from firmware.core import settings as st
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
@@ -40,6 +41,7 @@ def test_corrupt_settings_file_boots_on_defaults_and_never_transmits():
     boots = [b for b, code in rig.events() if code == ev.EV_BOOT]
     assert len(boots) == 2
     assert (boots[1], ev.EV_FAULT_LATCHED) in rig.events()
+    assert (boots[1], EV_SETTINGS) in rig.events()  # the log says why the defaults run
 
 
 def test_missing_settings_file_boots_on_defaults():
@@ -52,6 +54,8 @@ def test_missing_settings_file_boots_on_defaults():
     rig.run(5000)
     assert rig.outputs() == ON
     assert rig.multi.frames_from_bms == 0
+    rig.run(1500)
+    assert EV_SETTINGS_MISSING in [code for _boot, code in rig.events()]
 
 
 def test_out_of_range_settings_are_refused_one_by_one():
@@ -73,3 +77,4 @@ def test_out_of_range_settings_are_refused_one_by_one():
     rig.run(4000)
     assert rig.outputs()["load"] == "float"
     assert rig.multi.last_command() == MODE_CHARGER_ONLY
+    assert EV_SETTINGS in [code for _boot, code in rig.events()]

@@ -178,7 +178,7 @@ class BmsRole:
         self._controller(p, msg, False)
 
     def _controller(self, p, msg, panel):
-        """A frame from another controller (GX via its MK3, DMC, ...); panel: heard on that port."""
+        """A frame from another controller (GX via its MK3, DMC, ...); panel: on that port."""
         plen = len(p)
         if cat.probe_kind(p, plen) == cat.PROBE_BMS:
             self.probes += 1
@@ -215,6 +215,7 @@ class BmsRole:
     # ---- time ----
     def tick(self, now):
         """Presence and request timeouts; returns (and clears) the EV_* bits since last call."""
+        self._now = now
         if self.multi_present and time.ticks_diff(now, self.last_sync) > PRESENT_MS:
             self.multi_present = False
             self.slot_open = False
@@ -230,9 +231,20 @@ class BmsRole:
     def set_protection(self, out):
         """Take what core's Protection decided (its preallocated Outputs object)."""
         self.mode = out.multi_mode
-        self.allow_charge = bool(out.allow_charge)
-        self.allow_discharge = bool(out.allow_discharge)
-        self.pre_alarm = bool(out.bat_prealarm)
+        ac = bool(out.allow_charge)
+        ad = bool(out.allow_discharge)
+        pa = bool(out.bat_prealarm)
+        if (
+            ac != self.allow_charge
+            or ad != self.allow_discharge
+            or pa != self.pre_alarm
+            or out.error != self.error
+            or out.charge_rate != self.charge_rate
+        ):
+            self._status_at = self._now  # a change goes out in the next slot, not at the interval
+        self.allow_charge = ac
+        self.allow_discharge = ad
+        self.pre_alarm = pa
         self.error = out.error
         self.charge_rate = out.charge_rate
         self.low_power = bool(out.low_power)

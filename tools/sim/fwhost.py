@@ -8,7 +8,8 @@ settings through `firmware.core.btv_wire.Wire` (the replaceable electrical layer
 
 Settings: the firmware defaults, then the simulator's (`SIM_DEFAULTS`: the simulated Multi speaks
 the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follows the scenario's
-`system.mains_detector`, `dmc_present` from `system.dmc`), then the scenario's `settings`, validated by the firmware's own table.
+`system.mains_detector`, `dmc_present` from `system.dmc`), then the scenario's `settings`,
+validated by the firmware's own table.
 """
 
 import os

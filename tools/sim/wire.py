@@ -101,7 +101,7 @@ class MultiNode(_Node):
         self.next_slow = 0.0
         self.replies = []  # Winmon replies waiting for the next slot
         self.ignored_frame_no = 0
-        self.ignore_switch_from = None  # a GX node when a DMC is fitted
+        self.ignore_switch_from: Any = None  # a GX node when a DMC is fitted
         self.ignored_switches = 0
         self.cache = {}  # encoded frames by content: the same sync / 0xE4 repeats all day
         self.on_change: Any = None  # called when what a Multi decides may have changed
