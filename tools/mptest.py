@@ -3,7 +3,9 @@
 Every tests/test_*.py is VM-capable; host-only modules (hypothesis, subprocess, plots, serial)
 live in tests/host/, the one marker, so a new test cannot silently skip the VM. Each module runs in
 a fresh `micropython -X heapsize=...` process (a Pico-sized heap by default) with the board's
-import path: the repo root is "/", lib/ is "/lib", tests/fakes provides a fake `machine`.
+import path: the repo root is "/", lib/ is "/lib", tests/fakes provides a fake `machine`. The
+board files are first compiled with mpy-cross (as `make deploy` does) and their .mpy files come
+first on the path, so the heap holds what a board's heap holds, not the compiler's peak.
 
     python -m tools.mptest [--heapsize 192k] [FILE ...]
 """
@@ -14,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,12 +41,17 @@ def vm_modules(tests_dir):
     return sorted(tests_dir.glob("test_*.py")), sorted((tests_dir / "host").glob("test_*.py"))
 
 
-def vm_env(root=ROOT):
+def vm_env(root=ROOT, compiled=None):
+    """The VM's import path. `compiled`: a tree of .mpy files (tools.deploy.build) that comes
+    before the sources, so board modules load as a board loads them: precompiled, without the
+    compiler's peak of RAM on the heap."""
     env = dict(os.environ)
     # .frozen first: the unix port's asyncio and friends are frozen in.
+    pre = [str(compiled), str(Path(compiled) / "lib")] if compiled else []
     env["MICROPYPATH"] = ":".join(
         [
             ".frozen",
+            *pre,
             str(root),
             str(root / "lib"),
             str(root / "tests"),
@@ -53,11 +61,23 @@ def vm_env(root=ROOT):
     return env
 
 
-def run_module(mp, path, heapsize, root=ROOT):
+def compile_board(root, out):
+    """mpy-cross every board file of root into out (as deploy does); None if there are none."""
+    from tools.deploy import build
+
+    return out if build(root, out) else None
+
+
+def run_module(mp, path, heapsize, root=ROOT, compiled=None):
     cmd = [mp, "-X", "heapsize=" + heapsize, str(ROOT / "tools" / "vm_runner.py"), str(path)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=vm_env(root), cwd=root, timeout=TIMEOUT_S
+            cmd,
+            capture_output=True,
+            text=True,
+            env=vm_env(root, compiled),
+            cwd=root,
+            timeout=TIMEOUT_S,
         )
         out = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as e:
@@ -76,6 +96,11 @@ def main(argv=None):
     ap.add_argument(
         "--root", default=str(ROOT), help="tree whose tests/ to run (default: this repo)"
     )
+    ap.add_argument(
+        "--source",
+        action="store_true",
+        help="import board modules from .py source (default: precompiled .mpy, as deployed)",
+    )
     args = ap.parse_args(argv)
     mp = find_micropython()
     root = Path(args.root).resolve()
@@ -84,8 +109,18 @@ def main(argv=None):
     else:
         mods, host = vm_modules(root / "tests")
         print("mptest: %d VM-capable modules, %d host-only" % (len(mods), len(host)))
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(lambda m: run_module(mp, m, args.heapsize, root), mods))
+    with tempfile.TemporaryDirectory() as tmp:
+        compiled = None
+        if not args.source:
+            try:
+                compiled = compile_board(root, Path(tmp) / "board")
+            except Exception as e:  # a file mpy-cross rejects: the compile step says which
+                print("mptest: cannot precompile the board files: %s" % e)
+                return 1
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            results = list(
+                pool.map(lambda m: run_module(mp, m, args.heapsize, root, compiled), mods)
+            )
     passed = failed = skipped = 0
     for mod, (p, f, s, out) in zip(mods, results):
         passed, failed, skipped = passed + p, failed + f, skipped + s
