@@ -287,6 +287,10 @@ class App:
                     await asyncio.sleep_ms(period[0])  # syncs coming: keep the slot timing
                 else:
                     await asyncio.sleep_ms(period[1])
+            elif i == T_IDLE:
+                # Awake 1 ms after a light sleep; with nothing to sleep for (the Multi's syncs
+                # need the bus task), wake no more often than in normal mode.
+                await asyncio.sleep_ms(period[1] if self.low_power() else period[0])
             else:
                 await asyncio.sleep_ms(period[1] if self.out.low_power else period[0])
 

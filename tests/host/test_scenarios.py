@@ -307,3 +307,27 @@ def test_power_cycle_keeps_flash_loses_ram():
     second = [e["text"] for e in sim.events if e["boot"] == max(boots)]
     assert "latched" in second[0]  # the latched fault came back from flash
     assert final(sim, "load_disconnect") == "floating"  # the loop is still open
+
+
+def _wakeups_per_s(tmp_path, remote):
+    path = tmp_path / ("remote_%s.json" % remote)
+    path.write_text(
+        json.dumps(
+            {
+                "name": "remote %s, Multi present" % remote,
+                "duration_s": 60,
+                "inputs": [{"t": 0, "remote": remote}],
+            }
+        )
+    )
+    sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings))
+    sim.run()
+    return sim.loop.wakeups / 60
+
+
+def test_low_power_mode_wakes_the_firmware_less_often_than_normal_running(tmp_path):
+    # Remote off with the Multi still syncing: no light sleep (the bus task keeps the slot), and
+    # the idle task must not spin at its 1 ms post-sleep period either.
+    off = _wakeups_per_s(tmp_path, "off")
+    on = _wakeups_per_s(tmp_path, "on")
+    assert off < on, (off, on)
