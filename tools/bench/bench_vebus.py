@@ -77,7 +77,7 @@ def decode_chunked(reps):
 # one least disturbed); whole-stream and 64-byte-chunk feeding both count.
 best = 0.0
 for fn in (decode_all, decode_chunked) * 10:
-    reps = 3
+    reps = 30  # ~100 ms a run: long enough that timer resolution and one wake-up do not dominate
     t0 = time.ticks_us()
     fn(reps)
     dt = time.ticks_diff(time.ticks_us(), t0) / 1e6
