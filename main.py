@@ -58,9 +58,12 @@ def crash(exc, root="/"):
 
         safe.outputs_safe()
     except Exception:
-        import machine  # the last resort: a reset floats every pin, then boot.py runs
-
-        machine.reset()
+        # firmware/hw itself is broken: boot.py's first lines float the outputs again (only
+        # firmware/hw and boot.py touch `machine`). Without a reset the watchdog, if started,
+        # resets; otherwise the REPL comes up with the outputs floating, never live.
+        with open(root + "boot.py") as f:
+            exec(f.read(), {})
+        raise exc from None
     try:
         from firmware.core.eventfile import EventFile
 

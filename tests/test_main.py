@@ -65,6 +65,29 @@ def test_an_exception_floats_outputs_logs_the_crash_and_resets():
     assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
 
 
+def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
+    import main
+    from firmware.hw import safe
+
+    root = _root("main-crash-nohw")
+    with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
+        dst.write(src.read())
+    _outputs_live()
+    real = safe.outputs_safe
+
+    def broken():
+        raise ImportError("planted: firmware/hw does not load")
+
+    safe.outputs_safe = broken
+    try:
+        e = raises(OSError, main.crash, OSError(5, "planted"), root)
+    finally:
+        safe.outputs_safe = real
+    assert e.args[0] == 5  # the original error, not a silent return
+    assert all(machine.pins[p].is_floating() for p in OUTS)
+    assert machine.pins[2].value() == 0
+
+
 def test_crash_code_matches_the_app():
     import main
     from firmware.app import EV_CRASH, EVENT_TEXTS
