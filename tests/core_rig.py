@@ -109,3 +109,31 @@ class Rig:
             if fragment in line:
                 return True
         return False
+
+
+def walk(p, i, c, t, n, step=True):
+    """n protection steps of 10 ms through every rule: pre-alarm, low cell and its disconnect,
+    recovery, high cell, open loop and its latch, remote off and on, mains, GX/DMC, errors.
+    step=False sets the same inputs without stepping (the bench subtracts that loop's time)."""
+    for k in range(n):
+        ph = (k // 4000) % 8
+        c.loop_ok = ph != 4
+        c.discharge_ok = ph != 2 and ph != 4
+        c.charge_ok = ph != 3 and ph != 4
+        c.prealarm = ph == 1
+        c.reasons = (
+            (R_PREALARM if ph == 1 else 0)
+            | (R_LOW_CELL if ph == 2 else 0)
+            | (R_HIGH_CELL if ph == 3 else 0)
+            | (R_OPEN_LOOP if ph == 4 else 0)
+        )
+        i.remote_on = ph != 6
+        i.mains = ph == 2 and k % 4000 > 3500
+        i.gx_request = 5 if ph == 7 else 0
+        i.dmc_present = ph == 7 and k % 4000 > 2000
+        i.multi_present = True
+        i.multi_version = 414 if ph == 5 and k % 4000 > 2000 else 502
+        t = time.ticks_add(t, 10)
+        if step:
+            p.step(t, i)
+    return t

@@ -3,41 +3,14 @@ run under micropython.heap_lock() on the VM (any allocation raises MemoryError t
 
 import time
 
-from core_rig import Rig
+from core_rig import Rig, walk
 from vmtest import alloc_bytes, requires_vm
 
 from firmware.core.btv import BtvDecoder
-from firmware.core.codes import R_HIGH_CELL, R_LOW_CELL, R_OPEN_LOOP, R_PREALARM
 from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, Leds
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings
-
-
-def scenario(p, i, c, t, n):
-    """n protection steps of 10 ms through every rule: pre-alarm, low cell and its disconnect,
-    recovery, high cell, open loop and its latch, remote off and on, mains, GX/DMC, errors."""
-    for k in range(n):
-        ph = (k // 4000) % 8
-        c.loop_ok = ph != 4
-        c.discharge_ok = ph != 2 and ph != 4
-        c.charge_ok = ph != 3 and ph != 4
-        c.prealarm = ph == 1
-        c.reasons = (
-            (R_PREALARM if ph == 1 else 0)
-            | (R_LOW_CELL if ph == 2 else 0)
-            | (R_HIGH_CELL if ph == 3 else 0)
-            | (R_OPEN_LOOP if ph == 4 else 0)
-        )
-        i.remote_on = ph != 6
-        i.mains = ph == 2 and k % 4000 > 3500
-        i.gx_request = 5 if ph == 7 else 0
-        i.dmc_present = ph == 7 and k % 4000 > 2000
-        i.multi_present = True
-        i.multi_version = 414 if ph == 5 and k % 4000 > 2000 else 502
-        t = time.ticks_add(t, 10)
-        p.step(t, i)
-    return t
 
 
 def decode(dec, rem, mains, leds, t, n):
@@ -59,7 +32,7 @@ def decode(dec, rem, mains, leds, t, n):
 def test_scenario_exercises_every_rule():
     r = Rig()
     r.started()
-    scenario(r.p, r.i, r.c, r.t, 32000)
+    walk(r.p, r.i, r.c, r.t, 32000)
     texts = " | ".join(r.texts())
     for words in (
         "pre-alarm: battery pre-alarm",
@@ -80,10 +53,10 @@ def test_protection_step_allocates_nothing_under_heap_lock():
     r.started()
     p, i, c, t = r.p, r.i, r.c, r.t
     n = 32000
-    scenario(p, i, c, t, 100)  # warm up: every attribute exists before locking
+    walk(p, i, c, t, 100)  # warm up: every attribute exists before locking
     micropython.heap_lock()
     try:
-        t = scenario(p, i, c, t, n)
+        t = walk(p, i, c, t, n)
     finally:
         micropython.heap_unlock()
     assert r.log.seq > 20  # the rules fired (and recorded events) while the heap was locked
@@ -112,5 +85,5 @@ def test_alloc_bytes_of_protection_steps_is_zero():
     requires_vm()
     r = Rig()
     r.started()
-    scenario(r.p, r.i, r.c, r.t, 100)
-    assert alloc_bytes(scenario, r.p, r.i, r.c, r.t, 8000) == 0
+    walk(r.p, r.i, r.c, r.t, 100)
+    assert alloc_bytes(walk, r.p, r.i, r.c, r.t, 8000) == 0

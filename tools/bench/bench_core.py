@@ -10,47 +10,16 @@ from tools.bench.vm import run_vm_script
 
 CODE = """
 import gc, json, time
-from firmware.core.codes import R_HIGH_CELL, R_LOW_CELL, R_OPEN_LOOP, R_PREALARM
+from core_rig import walk
 from firmware.core.events import EventLog
 from firmware.core.protection import Protection
 from firmware.core.settings import Settings
 
 def scenario(p, i, c, t, n):
-    for k in range(n):
-        ph = (k // 4000) % 8
-        c.loop_ok = ph != 4
-        c.discharge_ok = ph != 2 and ph != 4
-        c.charge_ok = ph != 3 and ph != 4
-        c.prealarm = ph == 1
-        c.reasons = ((R_PREALARM if ph == 1 else 0) | (R_LOW_CELL if ph == 2 else 0)
-                     | (R_HIGH_CELL if ph == 3 else 0) | (R_OPEN_LOOP if ph == 4 else 0))
-        i.remote_on = ph != 6
-        i.mains = ph == 2 and k % 4000 > 3500
-        i.gx_request = 5 if ph == 7 else 0
-        i.dmc_present = ph == 7 and k % 4000 > 2000
-        i.multi_present = True
-        i.multi_version = 414 if ph == 5 and k % 4000 > 2000 else 502
-        t = time.ticks_add(t, 10)
-        p.step(t, i)
-    return t
+    return walk(p, i, c, t, n)
 
 def empty(p, i, c, t, n):
-    for k in range(n):
-        ph = (k // 4000) % 8
-        c.loop_ok = ph != 4
-        c.discharge_ok = ph != 2 and ph != 4
-        c.charge_ok = ph != 3 and ph != 4
-        c.prealarm = ph == 1
-        c.reasons = ((R_PREALARM if ph == 1 else 0) | (R_LOW_CELL if ph == 2 else 0)
-                     | (R_HIGH_CELL if ph == 3 else 0) | (R_OPEN_LOOP if ph == 4 else 0))
-        i.remote_on = ph != 6
-        i.mains = ph == 2 and k % 4000 > 3500
-        i.gx_request = 5 if ph == 7 else 0
-        i.dmc_present = ph == 7 and k % 4000 > 2000
-        i.multi_present = True
-        i.multi_version = 414 if ph == 5 and k % 4000 > 2000 else 502
-        t = time.ticks_add(t, 10)
-    return t
+    return walk(p, i, c, t, n, False)
 
 p = Protection(Settings(), EventLog(64))
 i = p.inputs
