@@ -6,10 +6,13 @@ native emitter is missing, and on CPython, the very same source runs as plain Py
 ptr32 become identity functions), so every test exercises this code. Keeping it as source text
 means mpy-cross needs no -march and a .mpy deploy works on every port.
 
-collect(data, buf, pay, st) -> 0 (data used up), 1 (an FF ended a segment), 2 (buf full)
+collect(data, st, ctx, f) -> 0 (data used up), 1 (an FF ended a segment), 2 (buf full)
     copies data[st[2]:st[3]] into buf[st[0]:st[1]] up to and including the next FF. On an FF
-    it also runs check(buf, pay, st, 0) on the segment (check's body is inlined, so a frame
-    costs one call), leaves the segment length in st[4], the result in st[6] and st[0] = 0.
+    it runs check's body inlined on the segment. A good frame whose exact-length views exist is
+    handed out right here (f's fields, counts[0], dec.last_sync, on_frame(f)) and the loop goes
+    on: a frame costs no bytecode at all. Otherwise it returns 1 with the segment length in
+    st[4], check's result in st[6] and st[0] = 0, and decoder.py does the rest.
+    ctx: [buf, pay, payload views, raw views, counts, on_frame, decoder, None, 1].
 check(buf, pay, st, j) -> payload length > 0, or -reason (decoder.py's codes)
     verifies the frame buf[j:st[4]] (FF last): header (st[5] != 0: known addresses only),
     length, checksum (sync frames leave their 0x55 out), canonical checksum escape and byte
@@ -23,9 +26,15 @@ import micropython
 
 COLLECT = """
 @micropython.viper
-def collect(data, buf, pay, st) -> int:
+def collect(data, st, ctx, f) -> int:
     s = ptr32(st)
     d = ptr8(data)
+    buf = ctx[0]
+    pay = ctx[1]
+    pviews = ctx[2]
+    rviews = ctx[3]
+    counts = ctx[4]
+    nothing = ctx[7]
     b = ptr8(buf)
     k = int(s[0])
     cap = int(s[1])
@@ -49,6 +58,27 @@ def collect(data, buf, pay, st) -> int:
     s[0] = k
     s[2] = i
     return 0
+"""
+
+# Appended to the inlined check body in place of its final `return q` (q: payload length).
+DELIVER = """
+s[6] = q
+pv = pviews[q]
+rv = rviews[n]
+if pv is nothing or rv is nothing:
+    return 1
+f.addr = (int(b[0]) << 8) | int(b[1])
+f.t = t
+f.frame_no = int(b[3])
+f.msg = int(p[0])
+f.payload = pv
+f.raw = rv
+if t == 0xFD:
+    ctx[6].last_sync = int(b[3])
+counts[0] = counts[0] + ctx[8]
+ctx[5](f)
+k = 0
+continue
 """
 
 CHECK = """
@@ -108,16 +138,19 @@ def check(buf, pay, st, j: int) -> int:
 
 
 def source():
-    """collect with check's body inlined at #CHECK (`return x` -> `st[6] = x; return 1`; its
-    first lines re-read the buffers, harmless), then check itself for the slow path."""
-    body = CHECK.split("-> int:\n", 1)[1]
+    """collect with check's body inlined at #CHECK (`return x` -> `st[6] = x; return 1`, the
+    last `return q` -> DELIVER; its first lines re-read the buffers, harmless), then check
+    itself for the slow path."""
+    body = CHECK.split("-> int:\n", 1)[1].rstrip().split("\n")
+    assert body[-1] == "    return q"
+    body = body[:-1] + ["    " + line for line in DELIVER.strip().split("\n")]
     lines = []
-    for line in body.split("\n"):
+    for line in body:
         stripped = line.lstrip()
         if not stripped:
             continue
         pad = "        " + line[: len(line) - len(stripped)]
-        if stripped.startswith("return "):
+        if stripped.startswith("return ") and stripped != "return 1":
             lines.append(pad + "s[6] = " + stripped[7:])
             lines.append(pad + "return 1")
         else:

@@ -86,6 +86,18 @@ class Decoder:
         self.frame = Frame()
         self.counts = [0] * len(REASONS)
         self.last_sync = -1
+        # Everything _core.collect needs to hand out a frame without returning to bytecode.
+        self._ctx = [
+            self._raw,
+            self._pay,
+            self._pviews,
+            self._rviews,
+            self.counts,
+            self._on_frame,
+            self,
+            None,
+            1,
+        ]
 
     def reset(self):
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
@@ -114,38 +126,18 @@ class Decoder:
         st = self._st
         st[2] = start
         st[3] = end
-        buf = self._raw
-        pay = self._pay
+        ctx = self._ctx
         f = self.frame
-        pviews = self._pviews
-        rviews = self._rviews
-        counts = self.counts
-        on_frame = self._on_frame
         while True:
-            r = _collect(data, buf, pay, st)
+            r = _collect(data, st, ctx, f)  # delivers the common frames itself
             if r == 0:
                 return
             if r == 2:
                 st[0] = self._overflow(st[0])
-                continue
-            n = st[4]  # collect ended the segment and checked it: result in st[6]
-            plen = st[6]
-            if plen > 0:  # the common case, inline: a whole frame from the segment's start
-                f.addr = (buf[0] << 8) | buf[1]
-                t = buf[2]
-                f.t = t
-                f.frame_no = buf[3]
-                f.msg = pay[0]
-                v = pviews[plen]
-                f.payload = v if v is not None else self._view(pviews, self._pv, plen)
-                v = rviews[n]
-                f.raw = v if v is not None else self._view(rviews, self._rv, n)
-                if t == T_SYNC:
-                    self.last_sync = buf[3]
-                counts[OK] += 1
-                on_frame(f)
+            elif st[6] > 0:  # a good frame of a length not seen before: make its views
+                self._deliver(st[4], st[6])
             else:
-                self._segment(n, plen)
+                self._segment(st[4], st[6])
 
     # --- segment analysis -------------------------------------------------------------------
 
