@@ -16,6 +16,9 @@ Steps on a board:
 Settings (/settings.json) stay untouched unless --settings FILE is given (checked on the host
 against the firmware's settings table first); the event log is never touched.
 --park only parks the firmware, so mpremote can work at the REPL (a reset runs it again).
+--no-reset is for a MicroPython that cannot reset (the unix port behind a pty, as
+tests/host/test_deploy_vm.py drives it): mpremote resumes instead of soft-resetting (Ctrl-D ends
+that process), and steps 2 and 4's resets are skipped, so no firmware is parked or restarted.
 """
 
 import argparse
@@ -203,12 +206,13 @@ def parse_hashes(text):
 class Board:
     """The board behind one serial port, driven through the mpremote CLI."""
 
-    def __init__(self, port, mpremote=None):
+    def __init__(self, port, mpremote=None, resume=False):
         self.port = port
         self.mpremote = mpremote or find_tool("mpremote")
+        self.resume = ["resume"] if resume else []  # no soft reset on connecting
 
     def run(self, *args, timeout=60):
-        cmd = [self.mpremote, "connect", self.port, *args]
+        cmd = [self.mpremote, "connect", self.port, *self.resume, *args]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -298,10 +302,11 @@ def check_settings(path):
     return text.encode()
 
 
-def deploy(port, log=print, settings=None):
+def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
+    """Returns the board paths it copied. reset=False: --no-reset (no park, no resets)."""
     mpy_cross = find_tool("mpy-cross")
     want = mpy_cross_version(mpy_cross)
-    board = Board(port)
+    board = Board(port, resume=not reset)
     platform, mpy = board.identify()
     ver, sub, arch = decode_mpy(mpy)
     if (ver, sub) != want:
@@ -310,9 +315,10 @@ def deploy(port, log=print, settings=None):
             % (platform, ver, sub, want[0], want[1])
         )
     log("deploy: %s on %s, mpy v%d.%d (%s)" % (platform, port, ver, sub, arch or "no native"))
-    items = build(march=arch, mpy_cross=mpy_cross)
-    log("deploy: parking the firmware (outputs floating, no watchdog) for the copy")
-    board.hold()
+    items = build(root, out, march=arch, mpy_cross=mpy_cross)
+    if reset:
+        log("deploy: parking the firmware (outputs floating, no watchdog) for the copy")
+        board.hold()
     copy, stale = plan(items, board.hashes())
     log("deploy: %d of %d files changed, %d stale" % (len(copy), len(items), len(stale)))
     if settings is not None:
@@ -325,8 +331,12 @@ def deploy(port, log=print, settings=None):
     bad = [dest for dest, local, _ in items if after.get(dest) != sha256(local)]
     if bad:
         raise DeployError("verify failed for %d files, e.g. %s" % (len(bad), bad[0]))
+    if not reset:
+        log("deploy: verified %d files by sha256; not resetting (--no-reset)" % len(items))
+        return [dest for dest, _ in copy]
     log("deploy: verified %d files by sha256; resetting" % len(items))
     board.reset()
+    return [dest for dest, _ in copy]
 
 
 def park(port, log=print):
@@ -360,6 +370,12 @@ def main(argv=None):
         help="only park the firmware (outputs floating, no watchdog) so mpremote can work at "
         "the REPL; a reset runs it again",
     )
+    ap.add_argument(
+        "--no-reset",
+        action="store_true",
+        help="for a MicroPython that cannot reset (the unix port behind a pty, used by the "
+        "tests): no soft reset on connecting, no parking, no reset at the end",
+    )
     args = ap.parse_args(argv)
     try:
         if args.settings:
@@ -370,9 +386,11 @@ def main(argv=None):
         if not args.port:
             raise DeployError("give --port (e.g. --port /dev/ttyACM0) or --dry-run")
         if args.park:
+            if args.no_reset:
+                raise DeployError("--park resets the board: it cannot go with --no-reset")
             park(args.port)
             return 0
-        deploy(args.port, settings=args.settings)
+        deploy(args.port, settings=args.settings, reset=not args.no_reset)
         return 0
     except DeployError as e:
         print("deploy: %s" % e, file=sys.stderr)

@@ -1,0 +1,147 @@
+"""tools/deploy.py against a real MicroPython over a serial-like port: no mock of mpremote.
+
+The MicroPython unix port runs `micropython -i` on pty B with its "/" remounted on a temp folder
+(the board's filesystem); a bridge thread copies bytes between pty B's master and pty A's
+master, and mpremote opens pty A's slave path as the board's serial port. The unix port has a
+raw REPL, hashlib.sha256, binascii, os.ilistdir/mkdir/remove, but cannot reset (no
+machine.reset; Ctrl-D ends the process), so deploy runs with --no-reset: nothing is parked or
+reset. First deploy: every file copied and verified; again: nothing copied, a stale file
+removed; one source changed: that one file copied.
+"""
+
+import hashlib
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import threading
+import tty
+from pathlib import Path
+
+from tools import deploy
+from tools.board_files import board_files
+from tools.mptest import ROOT, find_micropython
+
+SETUP = """import vfs, os
+vfs.umount('/')
+vfs.mount(vfs.VfsPosix(%r), '/')
+os.chdir('/')
+del vfs, os
+"""
+
+
+class PtyBoard:
+    """A MicroPython unix port behind a pty whose slave path (self.port) acts as a board's."""
+
+    def __init__(self, root, setup):
+        self.root, self.setup = root, setup
+
+    def __enter__(self):
+        self.setup.write_text(SETUP % str(self.root))
+        self.ma, self.sa = pty.openpty()  # A: mpremote's side
+        self.mb, sb = pty.openpty()  # B: the VM's terminal
+        tty.setraw(self.sa)
+        tty.setraw(sb)  # no \n -> \r\n: the VM writes \r\n itself
+        self.port = os.ttyname(self.sa)
+        self.proc = subprocess.Popen(
+            [find_micropython(), "-i", str(self.setup)],
+            stdin=sb,
+            stdout=sb,
+            stderr=sb,
+            cwd=self.root,
+        )
+        os.close(sb)
+        self.ready = threading.Event()
+        self.stop = False
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+        assert self.ready.wait(10), "the VM printed no prompt"
+        return self
+
+    def _pump(self):
+        seen = b""
+        while not self.stop:
+            r, _, _ = select.select([self.ma, self.mb], [], [], 0.05)
+            for fd in r:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the VM ended
+                    return
+                if fd == self.mb and not self.ready.is_set():
+                    seen += data
+                    if b">>> " in seen:
+                        self.ready.set()
+                os.write(self.mb if fd == self.ma else self.ma, data)
+
+    def __exit__(self, *exc):
+        self.stop = True
+        self.proc.kill()
+        self.proc.wait(5)
+        self.thread.join(5)
+        for fd in (self.ma, self.sa, self.mb):
+            os.close(fd)
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _on_board(root, items):
+    """Board paths whose file in the board's folder has the local artifact's sha256."""
+    return {dest for dest, local, _ in items if _sha(root / dest.lstrip("/")) == _sha(local)}
+
+
+def test_deploy_copies_what_changed_to_a_micropython_over_a_pty_and_verifies(tmp_path):
+    board = tmp_path / "board"
+    board.mkdir()
+    (board / "settings.json").write_text('{"board": "pico"}')  # not deploy's to touch
+    with PtyBoard(board, tmp_path / "setup.py") as vm:
+        log = []
+        copied = deploy.deploy(vm.port, log=log.append, reset=False, out=tmp_path / "o1")
+        items = deploy.build(out=tmp_path / "ref", march="x64")
+        assert sorted(copied) == sorted(d for d, _, _ in items)  # everything, the first time
+        assert _on_board(board, items) == {d for d, _, _ in items}
+        assert "deploy: linux on %s, mpy v6.3 (x64)" % vm.port in log
+        assert "deploy: %d of %d files changed, 0 stale" % (len(items), len(items)) in log
+        assert log[-1].endswith("not resetting (--no-reset)")
+
+        (board / "firmware" / "stale.py").write_text("x = 1\n")  # would shadow stale.mpy
+        cli = subprocess.run(
+            [sys.executable, "-m", "tools.deploy", "--port", vm.port, "--no-reset"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "deploy: 0 of %d files changed, 1 stale" % len(items) in cli.stdout
+        assert not (board / "firmware" / "stale.py").exists()
+
+        src = tmp_path / "src"  # the repo's board files, one of them changed
+        for rel in board_files(ROOT):
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / rel, src / rel)
+        with open(src / "firmware" / "core" / "leds.py", "a") as f:
+            f.write("\nDEPLOY_TEST = 1\n")
+        copied = deploy.deploy(vm.port, log=log.append, reset=False, root=src, out=tmp_path / "o3")
+        assert copied == ["/firmware/core/leds.mpy"]
+        changed = deploy.build(src, tmp_path / "ref3", march="x64")
+        assert _on_board(board, changed) == {d for d, _, _ in changed}
+        assert vm.proc.poll() is None  # the VM was never reset
+    assert (board / "settings.json").read_text() == '{"board": "pico"}'
+    assert not (board / ".deploy_hold").exists()
+
+
+def test_park_cannot_go_with_no_reset():
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.deploy", "--port", "/dev/null", "--park", "--no-reset"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "deploy: --park resets the board: it cannot go with --no-reset"
+    ]
