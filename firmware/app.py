@@ -96,11 +96,11 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (10, 50, 1000),
     (20, 100, 1000),
-    (2, 20, 1000),  # 0 while a frame goes out (txdone polled); 2 whenever syncs come
+    (2, 20, 1000),  # 0 while a frame goes out; 2 around each sync (BmsRole.poll_ms)
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
-    (20, 1, 1000),  # low power: awake 1 ms after each SLEEP_MS light sleep
+    (250, 1, 1000),  # low power: awake 1 ms after each SLEEP_MS light sleep
 )
 SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
@@ -284,7 +284,8 @@ class App:
                 if self.port.sending:
                     await asyncio.sleep_ms(0)
                 elif self.role.multi_present or not self.out.low_power:
-                    await asyncio.sleep_ms(period[0])  # syncs coming: keep the slot timing
+                    # Syncs coming: read within 2 ms of each (the slot), sleep in between.
+                    await asyncio.sleep_ms(self.role.poll_ms(now, period[0]))
                 else:
                     await asyncio.sleep_ms(period[1])
             elif i == T_IDLE:

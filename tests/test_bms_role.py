@@ -9,7 +9,9 @@ from firmware.bms.role import (
     EV_MULTI_PRESENT,
     EV_PROBE,
     EV_VERSION,
+    POLL_MAX_MS,
     SLOT_MS,
+    SYNC_GUARD_MS,
     TX_PROBE_ANSWER,
     TX_STATUS,
     TX_SWITCH,
@@ -111,6 +113,24 @@ def test_bms_answers_in_the_slot_with_n_plus_1_and_never_late_or_into_traffic():
     _feed(role, half[:4], _t(81))  # a frame has started
     assert _sent(role, _t(81)) is None
     assert role.slots_missed == 3
+
+
+def test_the_bus_task_sleeps_until_just_before_the_next_sync():
+    role = _role()
+    assert role.poll_ms(_t(0), 2) == 2  # no Multi yet: poll
+    _feed(role, _sync(0), _t(0))
+    assert role.poll_ms(_t(1), 2) == 2  # one sync: its period is not known yet
+    _feed(role, _sync(1), _t(21))  # read 1 ms late: measured from read times
+    assert role.sync_period == 21
+    assert role.poll_ms(_t(22), 2) == 21 - SYNC_GUARD_MS - 1  # awake 6 ms before it is due
+    assert role.poll_ms(_t(21 + 16), 2) == 2  # inside the guard: poll
+    _feed(role, _sync(2), _t(221))  # a slow Multi (or the simulator's fast bus): 200 ms
+    assert role.sync_period == 200 and role.poll_ms(_t(221), 2) == POLL_MAX_MS
+    assert role.poll_ms(_t(221 + 190), 2) == 4
+    role.tick(_t(221 + 1001))  # absent: back to polling, the next period measured anew
+    assert not role.multi_present and role.poll_ms(_t(221 + 1001), 2) == 2
+    _feed(role, _sync(3), _t(2000))
+    assert role.sync_period == 0 and role.poll_ms(_t(2000), 2) == 2
 
 
 def test_version_query_then_status_at_its_interval_longer_in_low_power():

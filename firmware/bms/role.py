@@ -40,6 +40,11 @@ from vebus import catalogue as cat
 
 PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
 SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
+# The bus task sleeps until SYNC_GUARD_MS before the next sync is due (the Multi syncs at a
+# steady period), then polls: a read right after the sync keeps the slot. Never longer than
+# POLL_MAX_MS between reads (the RS485 receive buffer holds 40 ms of traffic).
+SYNC_GUARD_MS = const(6)  # the period is measured from read times: +-2 ms each, and jitter
+POLL_MAX_MS = const(30)
 VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
 VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
 VERSION_SLOW_MS = const(30000)
@@ -85,6 +90,7 @@ class BmsRole:
         self.have_sync = False
         self.sync_no = 0
         self.last_sync = 0
+        self.sync_period = 0  # ms between the last two syncs read; 0 = unknown
         self.slot_open = False
         self.multi_present = False
         self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
@@ -155,6 +161,8 @@ class BmsRole:
         if f.is_sync():
             self.syncs += 1
             self.sync_no = f.frame_no
+            d = time.ticks_diff(now, self.last_sync)
+            self.sync_period = d if self.multi_present and d > 2 * SYNC_GUARD_MS else 0
             self.last_sync = now
             self.have_sync = True
             self.slot_open = True
@@ -227,6 +235,16 @@ class BmsRole:
         ev = self._events
         self._events = 0
         return ev
+
+    def poll_ms(self, now, base):
+        """How long the bus task may sleep after a step at `now`: until SYNC_GUARD_MS before
+        the next sync is due, at most POLL_MAX_MS; `base` when no sync period is known."""
+        if not self.multi_present or not self.sync_period:
+            return base
+        due = self.sync_period - SYNC_GUARD_MS - time.ticks_diff(now, self.last_sync)
+        if due <= base:
+            return base
+        return due if due < POLL_MAX_MS else POLL_MAX_MS
 
     def set_protection(self, out):
         """Take what core's Protection decided (its preallocated Outputs object)."""

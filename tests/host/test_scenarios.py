@@ -331,3 +331,19 @@ def test_low_power_mode_wakes_the_firmware_less_often_than_normal_running(tmp_pa
     off = _wakeups_per_s(tmp_path, "off")
     on = _wakeups_per_s(tmp_path, "on")
     assert off < on, (off, on)
+
+
+def test_full_bus_the_bms_keeps_every_slot_it_needs_while_waking_around_the_syncs(tmp_path):
+    # The bus task sleeps between syncs (BmsRole.poll_ms) instead of polling every 2 ms: the
+    # status still goes out every second in the slot and the Multi never misses its BMS.
+    path = tmp_path / "full.json"
+    path.write_text(json.dumps({"name": "normal running, full bus", "duration_s": 60}))
+    sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings), fidelity="full")
+    sim.run()
+    role = sim.fw.app.role
+    assert role.syncs >= 2990 and role.slots_missed == 0, (role.syncs, role.slots_missed)
+    from firmware.bms.role import TX_STATUS
+
+    assert role.sent[TX_STATUS] >= 55, role.sent[TX_STATUS]
+    assert changes(sim, "bus") == [(0.0, "ok")] and final(sim, "multi_mode") == "on"
+    assert sim.loop.wakeups / 60 < 400  # 2 ms polling alone was 500 a second

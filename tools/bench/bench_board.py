@@ -22,7 +22,8 @@ app_romfs_image_bytes         size of the ROMFS image (firmware + harness .mpy f
 deployed_mpy_bytes            total size of the .mpy files tools/deploy.py builds (boot.py and
                               main.py stay source and are not counted)
 bus_response_after_sync_ms    the latest the BMS's frame followed a sync in that run (virtual
-                              time: the bus task polls every 2 ms, CPU time is not modelled)
+                              time: the bus task reads within 2 ms of each sync; CPU time is
+                              not modelled)
 """
 
 import json
