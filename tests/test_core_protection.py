@@ -232,6 +232,21 @@ def test_min_hold_applies_to_loads_after_low_cell():
     assert r.has("loads on: battery OK (off for 60 s)")
 
 
+def test_off_for_stays_right_past_the_tick_wrap():
+    # 20 days off: the ticks wrap (12.4 days on a board and on CPython) and ticks_diff's range
+    # is 6.2 days, yet "off for N s" counts them all.
+    r = Rig()
+    r.started()
+    r.low_cell()
+    for _day in range(20):
+        r.run(86_400_000, dt=60000)
+    r.ok()
+    r.until(lambda o: o.load == HIGH, 100000)
+    said = [t for t in r.texts() if t.startswith("loads on:")]
+    n = int(said[-1].split("off for ")[1].split(" s")[0])
+    assert abs(n - 20 * 86400) <= 120, said  # loads went off a minute into the run
+
+
 def test_remote_off_floats_every_output_at_once_and_holds_multi_low_power():
     r = Rig()
     r.started()

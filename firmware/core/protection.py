@@ -103,7 +103,7 @@ MIN_FW = const(415)  # below this: VE.Bus error 15
 
 def _off_s(held, now):
     """Seconds the output was off (-1: off since boot)."""
-    return ticks_diff(now, held.off_at) // 1000 if held.switched_off else -1
+    return held.off_s + ticks_diff(now, held.off_at) // 1000 if held.switched_off else -1
 
 
 class Protection:

@@ -2,7 +2,7 @@
 output that switches off at once and on only after a hold. See protection.py for the meaning.
 """
 
-from time import ticks_diff
+from time import ticks_add, ticks_diff
 
 from micropython import const
 
@@ -57,12 +57,19 @@ class Outputs:
         self.changed = 0
 
 
+DAY_MS = const(86_400_000)  # well inside ticks_diff's range (2**29 ms on a board)
+
+
 class Held:
-    """An on/off output that switches off at once and on only after hold_ms off."""
+    """An on/off output that switches off at once and on only after hold_ms off.
+
+    How long it has been off is off_s whole seconds + the time since off_at: off_at moves on a
+    day at a time while off, so the tick wrap (12.4 days on a board) never shortens it."""
 
     def __init__(self):
         self.on = False
         self.off_at = 0
+        self.off_s = 0
         self.ripe = True  # the hold after the last switch-off has run out
         self.switched_off = False  # has switched off since boot (else: off since boot)
 
@@ -73,9 +80,14 @@ class Held:
                 return False
             self.on = False
             self.off_at = now
+            self.off_s = 0
             self.ripe = False
             self.switched_off = True
             return True
+        off = ticks_diff(now, self.off_at)
+        if off >= DAY_MS:
+            self.off_at = ticks_add(now, DAY_MS - off)  # off_at + one day
+            self.off_s += DAY_MS // 1000
         if not self.ripe and ticks_diff(now, self.off_at) >= hold_ms:
             self.ripe = True  # latched, so the tick wrap cannot undo it
         if want and self.ripe:
