@@ -17,6 +17,8 @@ app_heap_above_imports_bytes  the same for the app alone: above the heap the imp
 app_module_objects_bytes      heap the imports take with their code in ROM (module dicts,
                               functions, classes, constant tuples, interned names) + the harness
 app_heap_budget_bytes         the budget the run got (VM_BUDGET); a MemoryError fails the run
+app_heap_budget_least_bytes   the least budget (to 1 KiB, by bisection) with which the same
+                              10-minute run ends without a MemoryError
 app_heap_free_min_bytes       the lowest gc.mem_free() after a collection during the run
 app_romfs_image_bytes         size of the ROMFS image (firmware + harness .mpy files)
 deployed_mpy_bytes            total size of the .mpy files tools/deploy.py builds (boot.py and
@@ -81,6 +83,23 @@ def run_app(minutes=10, budget=VM_BUDGET):
     return result
 
 
+def least_budget(lo=64 * 1024, hi=VM_BUDGET, step=1024, minutes=10):
+    """The least budget (to `step`) with which the run ends without a MemoryError, by
+    bisection between lo (assumed too small) and hi (must pass)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        image = build_image(tmp)
+        while hi - lo > step:
+            mid = (lo + hi) // 2 // 32 * 32
+            try:
+                _vm(image, mid, "run", minutes, Path(tmp) / "root")
+                hi = mid
+            except RuntimeError as e:
+                if "MemoryError" not in str(e):
+                    raise
+                lo = mid
+    return hi
+
+
 def run():
     r = run_app(10)
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,6 +110,7 @@ def run():
         "app_heap_above_imports_bytes": r["app_heap_high_water"],
         "app_module_objects_bytes": r["imports"],
         "app_heap_budget_bytes": r["budget"],
+        "app_heap_budget_least_bytes": least_budget(),
         "app_heap_free_min_bytes": r["heap_free_min"],
         "app_romfs_image_bytes": r["image_bytes"],
         "deployed_mpy_bytes": mpy,
