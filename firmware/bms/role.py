@@ -161,8 +161,17 @@ class BmsRole:
         if f.is_sync():
             self.syncs += 1
             self.sync_no = f.frame_no
+            # The period: the shortest interval seen, growing 1 ms a sync to follow a Multi that
+            # syncs slower. A lost (corrupted) sync doubles one interval and barely moves it; a
+            # sync read late shortens the next interval: both err towards waking early.
             d = time.ticks_diff(now, self.last_sync)
-            self.sync_period = d if self.multi_present and d > 2 * SYNC_GUARD_MS else 0
+            p = self.sync_period
+            if not self.multi_present or d <= 2 * SYNC_GUARD_MS:
+                self.sync_period = 0
+            elif not p or d < p:
+                self.sync_period = d
+            else:
+                self.sync_period = p + 1
             self.last_sync = now
             self.have_sync = True
             self.slot_open = True
