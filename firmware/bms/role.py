@@ -45,6 +45,9 @@ SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus
 # POLL_MAX_MS between reads (the RS485 receive buffer holds 40 ms of traffic).
 SYNC_GUARD_MS = const(6)  # the period is measured from read times: +-2 ms each, and jitter
 POLL_MAX_MS = const(30)
+# A sync is read 0-2 ms after it arrives: due without slack, the status would wait a whole sync
+# period whenever this read came 1 ms earlier after its sync than the last one.
+STATUS_SLACK_MS = const(10)
 VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
 VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
 VERSION_SLOW_MS = const(30000)
@@ -353,7 +356,7 @@ class BmsRole:
                 self.error,
             )
             interval = self.status_low_power_ms if self.low_power else self.status_ms
-            self._status_at = time.ticks_add(now, interval)
+            self._status_at = time.ticks_add(now, interval - STATUS_SLACK_MS)
             kind = TX_STATUS
         if kind == TX_NONE:
             self.slot_open = False  # nothing due: this slot is not ours to use

@@ -114,6 +114,10 @@ def test_prealarm_then_low_cell_keeps_30_s():
     assert final(sim, "gx_allow_to_discharge") == 0
     assert changes(sim, "charge_disconnect", after=3) == []  # chargers untouched
     assert any("30 s after pre-alarm" in x for x in texts(sim))
+    # low-power mode: a status every 10 s keeps the Multi from thinking its BMS fell silent,
+    # on either bus (the fast one reads each sync 0-2 ms late by another amount)
+    for s in (sim, run("prealarm_low_cell", fidelity="fast")):
+        assert "emergency" not in [v for _t, v in changes(s, "multi_mode")]
 
 
 def test_low_cell_without_prealarm_still_waits_30_s():
