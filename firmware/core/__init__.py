@@ -2,7 +2,8 @@
 
 Modules (each one job; read the module docstring for its API):
     settings    one table (SPEC) of every setting: default, type, range; validate; JSON load/save
-    codes       output levels, Multi modes (VE.Bus 0x3F values), reason bits, states, names
+    codes       output levels, Multi modes (VE.Bus 0x3F values), reason bits, states
+    texts       their names and the event texts in the manual's words (not imported on the board)
     debounce    Debounce: one input's level once stable for debounce_ms
     btv_wire    the replaceable electrical meaning of the BTV inputs (which input, polarity)
     btv         BtvDecoder: raw levels + ticks -> Condition (debounce, stale, pulsed self-test)
@@ -11,7 +12,7 @@ Modules (each one job; read the module docstring for its API):
     protection  Protection(settings).step(now_ms, inputs) -> outputs (preallocated, no allocation)
     signals     Inputs / Outputs of the protection, CH_* change bits, Held (min-hold output)
     leds        LED patterns of the manual (5.2) and each LED's level at a tick
-    events      EventLog: RAM ring of (tick, code, reason, arg); text() in the manual's words
+    events      EventLog: RAM ring of (tick, code, reason, arg); text() (from texts.py)
     eventfile   flash format: append-only 16-byte records with a CRC each; EventFile rotation
     latch       LatchStore: the latched loop fault and the boot counter, kept across reboot
     crc         CRC-16/CCITT

@@ -1,7 +1,8 @@
-"""Shared numbers of firmware/core: output levels, Multi modes, reasons, states; their names.
+"""Shared numbers of firmware/core: output levels, Multi modes, reasons, states.
 
-Reasons are bits of one int (several can hold at once); `reason_name(bits)` gives the most severe
-one's name. Multi modes use the VE.Bus switch-frame (0x3F) values: the bus side sends them as is.
+Reasons are bits of one int (several can hold at once). Multi modes use the VE.Bus switch-frame
+(0x3F) values: the bus side sends them as is. Their names in the manual's words are in texts.py
+(`reason_name(bits)` gives the most severe one's), which the running firmware does not import.
 """
 
 from micropython import const
@@ -47,61 +48,3 @@ ST_LOW_CELL_OFF = const(4)  # loads off after low cell
 ST_LOOP_FAULT = const(5)  # open loop / loop fault, latched
 ST_REMOTE_OFF = const(6)
 ST_VEBUS_ERROR = const(7)
-
-_ORDER = (
-    (R_OPEN_LOOP, "open loop"),
-    (R_STUCK, "stuck input"),
-    (R_STALE, "stale input"),
-    (R_LATCH_LOST, "latched fault record unreadable"),
-    (R_UNKNOWN, "no BTV reading yet"),
-    (R_REMOTE_OFF, "remote off"),
-    (R_STARTUP, "start-up"),
-    (R_VEBUS_ERROR, "VE.Bus error"),
-    (R_LOW_CELL, "low cell"),
-    (R_HIGH_CELL, "high cell"),
-    (R_HIGH_TEMP, "high temperature"),
-    (R_LOW_TEMP, "low temperature"),
-    (R_PREALARM, "battery pre-alarm"),
-    (R_NO_AC, "no AC"),
-)
-
-MODE_NAMES = {
-    MODE_NONE: "no request",
-    MODE_OFF: "off",
-    MODE_CHARGER_ONLY: "charger-only",
-    MODE_INVERTER_ONLY: "inverter-only",
-    MODE_ON: "on",
-}
-
-STATE_NAMES = (
-    "start-up",
-    "running",
-    "pre-alarm",
-    "charge disconnect",
-    "load disconnect",
-    "BTV loop fault",
-    "remote off",
-    "VE.Bus error",
-)
-
-
-def primary(bits):
-    """The most severe single reason bit of `bits` (0 if none)."""
-    for bit, _ in _ORDER:
-        if bits & bit:
-            return bit
-    return 0
-
-
-def reason_name(bits):
-    """Name of the most severe reason in `bits`, in the manual's words ("battery OK" if none)."""
-    for bit, name in _ORDER:
-        if bits & bit:
-            return name
-    return "battery OK"
-
-
-def reason_names(bits):
-    """Every reason in `bits`, most severe first, joined by ", "."""
-    names = [name for bit, name in _ORDER if bits & bit]
-    return ", ".join(names) if names else "battery OK"

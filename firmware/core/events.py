@@ -15,8 +15,6 @@ The flash format of the same records is in eventfile.py. Codes 1..31 belong to f
 
 from micropython import const
 
-from firmware.core.codes import MODE_NAMES, reason_name, reason_names
-
 EV_BOOT = const(1)
 EV_STARTUP_DONE = const(2)
 EV_PREALARM_ON = const(3)
@@ -38,60 +36,11 @@ EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how m
 
 
 def text(code, reason, arg):
-    """The event's cause in the manual's words."""
-    r = reason_name(reason)
-    if code == EV_BOOT:
-        if arg:
-            return "start-up: outputs safe, BTV loop fault latched before reboot (%s)" % r
-        return "start-up: outputs safe until the BTV loop reads OK"
-    if code == EV_STARTUP_DONE:
-        return "start-up: BTV loop OK for %d ms, outputs allowed" % arg
-    if code == EV_PREALARM_ON:
-        return "pre-alarm: %s" % r
-    if code == EV_PREALARM_OFF:
-        if arg:
-            return "pre-alarm off: loads switched off"
-        return "pre-alarm off: %s" % r
-    if code == EV_LOAD_OFF:
-        if arg >= 0:
-            return "load disconnect: %s, %d s after pre-alarm" % (r, arg)
-        return "load disconnect: %s" % r
-    if code == EV_LOAD_ON:
-        if arg < 0:
-            return "loads on: battery OK"
-        return "loads on: battery OK (off for %d s)" % arg
-    if code == EV_CHARGE_OFF:
-        return "charge disconnect: %s" % r
-    if code == EV_CHARGE_ON:
-        if arg < 0:
-            return "chargers on: battery OK"
-        return "chargers on: battery OK (off for %d s)" % arg
-    if code == EV_MULTI:
-        name = MODE_NAMES.get(arg, "mode %d" % arg)
-        if reason:
-            return "Multi: %s (%s)" % (name, reason_names(reason))
-        return "Multi: %s" % name
-    if code == EV_MAINS_RESTART:
-        return "mains detector: AC back, Multi restarted in charger-only"
-    if code == EV_FAULT_LATCHED:
-        return "BTV loop fault latched: %s" % r
-    if code == EV_FAULT_CLEARED:
-        return "BTV loop fault cleared: loop OK for %d ms" % arg
-    if code == EV_REMOTE:
-        if arg:
-            return "remote on/off: on"
-        return "remote on/off: off (outputs floating, Multi in low power)"
-    if code == EV_ERROR15:
-        return "VE.Bus error 15: Multi firmware %d is below 415, system held off" % arg
-    if code == EV_ERROR7:
-        return "VE.Bus error 7: Multi firmware %d needs the VE.Bus BMS or ESS assistant" % arg
-    if code == EV_ERROR_CLEARED:
-        return "VE.Bus error cleared"
-    if code == EV_LOW_POWER:
-        return "low-power mode: on" if arg else "low-power mode: off"
-    if code == EV_LOG_LOST:
-        return "event log: %d events lost before they reached flash" % arg
-    return "unknown event %d (%s, %d)" % (code, r, arg)
+    """The event's cause in the manual's words (firmware/core/texts.py, imported only here: the
+    words take no RAM on the board until something reads the log as text)."""
+    from firmware.core.texts import event_text
+
+    return event_text(code, reason, arg)
 
 
 class EventLog:

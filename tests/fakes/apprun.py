@@ -141,6 +141,7 @@ def run(minutes, root):
         "not_from_rom": [
             m for m in sys.modules if m != "__main__" and not _from_rom(sys.modules[m])
         ],
+        "modules": sorted(sys.modules),
     }
     asyncio.new_event_loop()  # drop the tasks, then the app: room for printing the result
     app = multi = None
