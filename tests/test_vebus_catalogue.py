@@ -4,6 +4,7 @@ import vebus_vectors
 
 from vebus import ADDR_CONTROLLER, Decoder, encode_data, mk2
 from vebus import catalogue as cat
+from vebus import describe as names
 from vebus.describe import describe
 
 
@@ -64,16 +65,16 @@ def test_winmon_reply_fields():
     p = payloads()[1]
     assert cat.get(p, cat.WINMON_ID) == 0xE6
     assert cat.get(p, cat.WINMON_CODE) == 0x87
-    assert cat.winmon_name(0x87) == "WriteRAMOK"
-    assert cat.winmon_name(0x37) == "WriteViaID"
-    assert cat.winmon_name(0x89) is None
+    assert names.winmon_name(0x87) == "WriteRAMOK"
+    assert names.winmon_name(0x37) == "WriteViaID"
+    assert names.winmon_name(0x89) is None
 
 
 def test_led_and_condition_round_trip():
     buf = bytearray(16)
     n = cat.build_led(buf, 0x09, 0x02, cat.LED_STATUS_BATTERY_LOW, 10, 500, 160, 0x03)
     assert n == cat.LED_LEN and buf[0] == cat.MSG_LED
-    vals = [cat.get(buf, f) for f in cat.LED_FIELDS]
+    vals = [cat.get(buf, f[1]) for f in names.LED_FIELDS]
     assert vals == [0x09, 0x02, 2, 10, 500, 160, 0x03]
     n = cat.build_condition(buf, True, -123)
     assert n == cat.COND_LEN
@@ -125,12 +126,12 @@ def test_bms_status_flags():
 def test_every_message_is_tagged_with_a_source():
     assert cat.BMS_ADDR == ADDR_CONTROLLER
     tags = {}
-    for _msg, name, tag, source, fields in cat.MESSAGES:
+    for _msg, name, tag, source, fields in names.MESSAGES:
         assert tag in (cat.CONFIRMED, cat.INFERRED), name
         for key in source.split("(")[0].replace(",", " ").split():  # "(...)" is a remark
-            assert key in cat.SOURCES, (name, key)
-        for f in fields:
-            assert len(f) == 4
+            assert key in names.SOURCES, (name, key)
+        for fname, field, unit in fields:  # a field: offset << 4 | kind (U8 .. U32)
+            assert type(fname) is str and type(unit) is str and 0 <= field & 15 <= cat.U32
         tags[name] = tag
     assert tags["sync"] == cat.CONFIRMED and tags["ac_info"] == cat.CONFIRMED
     assert tags["bms_probe"] == cat.INFERRED and tags["bms_status"] == cat.INFERRED

@@ -37,8 +37,10 @@ Stream decoder (vebus.decoder, re-exported here)
 Message catalogue (vebus.catalogue): build/parse of sync, 0x00 Winmon command/response, 0x3F
     switch, 0x41 LED, 0x80 charger/inverter condition, 0xE4 AC phase info, and the BMS's own frames
     (probe answer, status) -- every message tagged CONFIRMED (with its source) or INFERRED.
-vebus.describe.describe(is_sync, payload, plen) -> (name, tag, [(field, value)]): names a message
-    for host tools and logs (allocates).
+    A field is one int (payload offset << 4 | kind): catalogue.get(p, cat.LED_ON).
+vebus.describe: the words (message names, tags and sources: MESSAGES, SOURCES; field names and
+    units; Winmon code names), not imported on a board, so they take no RAM there;
+    describe(is_sync, payload, plen) -> (name, tag, [(field, value)]) for host tools and logs.
 MK2 serial framing (vebus.mk2): `len FF cmd data cs` and VE.Bus data frames, the BMS/DMC probes.
 
 Typical use on a board (the receive buffer and the callbacks are made once):

@@ -5,10 +5,15 @@ docs give frame indices). Build functions write a payload into a caller's buffer
 length (then vebus.encode_data puts it in a frame); field readers take a payload and allocate
 nothing. vebus.describe names a payload's message and fields for host tools and logs.
 
-CONFIRMED: public open-source decoders and real captures agree (source named in SOURCES).
-INFERRED: no public capture shows it. Everything inferred lives in this one module (the BMS's
-address, probe answer and status frame), so a bench capture can correct it in one place; the
-firmware sends none of it unless vebus_mode = "bms". docs/protocol.md says how to confirm each.
+CONFIRMED: public open-source decoders and real captures agree (source named at each message
+here, and in vebus.describe.SOURCES). INFERRED: no public capture shows it. Everything inferred
+lives in this one module (the BMS's address, probe answer and status frame), so a bench capture
+can correct it in one place; the firmware sends none of it unless vebus_mode = "bms".
+docs/protocol.md says how to confirm each.
+
+Only numbers and functions live here: the words (each message's name, tag and source, each
+field's name and unit, the Winmon code names) are in vebus.describe, which a board never imports,
+so they take no RAM there (vebus.describe.MESSAGES is the table of every message).
 """
 
 from micropython import const
@@ -27,7 +32,8 @@ MSG_LED = const(0x41)
 MSG_CONDITION = const(0x80)
 MSG_AC_INFO = const(0xE4)
 
-# --- field kinds; a field is (name, payload offset, kind, unit) -----------------------------
+# --- field kinds; a field is one int: payload offset << 4 | kind (one small int, no tuple to
+# keep in RAM; its name and unit are in vebus.describe) ----------------------------------------
 U8 = const(0)
 U16 = const(1)  # little endian
 S16 = const(2)  # little endian, signed
@@ -37,9 +43,9 @@ U32 = const(5)  # little endian
 
 
 def get(p, field):
-    """Value of field (name, offset, kind, unit) in payload p. Allocates nothing."""
-    o = field[1]
-    kind = field[2]
+    """Value of field (offset << 4 | kind) in payload p. Allocates nothing."""
+    o = field >> 4
+    kind = field & 15
     if kind == U8:
         return p[o]
     if kind == BIT0:
@@ -56,8 +62,8 @@ def get(p, field):
 
 def put(p, field, v):
     """Write v into payload p at field's place (U12 keeps the top 4 bits already there)."""
-    o = field[1]
-    kind = field[2]
+    o = field >> 4
+    kind = field & 15
     if kind == U8:
         p[o] = v & 0xFF
     elif kind == BIT0:
@@ -74,9 +80,8 @@ def put(p, field, v):
 
 
 # --- sync frame (83 83 FD N 55 xx tL tH CS FF) -- CONFIRMED, esp32ess docs/README.md ---------
-SYNC_STATUS = ("status", 1, U8, "unknown meaning")
-SYNC_STAMP = ("timestamp", 2, U16, "about 90 us per count")
-SYNC_FIELDS = (SYNC_STATUS, SYNC_STAMP)
+SYNC_STATUS = const(1 << 4 | U8)  # unknown meaning
+SYNC_STAMP = const(2 << 4 | U16)  # about 90 us per count
 SYNC_LEN = const(4)
 
 
@@ -91,48 +96,11 @@ def build_sync(p, status, stamp):
 # --- 0x00 Winmon command / response -- CONFIRMED, esp32ess; codes: Victron MK2 protocol 3.14 --
 # `00 ID code args...`: ID is chosen by the sender and echoed in the reply (Venus OS uses
 # 0xE4..0xE7: avoid them).
-WINMON_ID = ("id", 1, U8, "")
-WINMON_CODE = ("code", 2, U8, "")
-WINMON_FIELDS = (WINMON_ID, WINMON_CODE)
-WINMON_COMMANDS = (
-    (0x05, "SendSoftwareVersionPart0"),
-    (0x06, "SendSoftwareVersionPart1"),
-    (0x0E, "GetSetDeviceState"),
-    (0x30, "ReadRAMVar"),
-    (0x31, "ReadSetting"),
-    (0x32, "WriteRAMVar"),
-    (0x33, "WriteSetting"),
-    (0x34, "WriteData"),
-    (0x35, "GetSettingInfo"),
-    (0x36, "GetRAMVarInfo"),
-    (0x37, "WriteViaID"),
-    (0x38, "ReadSnapShot"),
-)
-WINMON_RESPONSES = (
-    (0x80, "CommandNotSupported"),
-    # 0x82 / 0x83: replies to 0x05 / 0x06 (low / high 16 bits of the firmware version) as
-    # firmware/bms reads the public MK2 drivers; not in vebus.md's list of responses.
-    (0x82, "SoftwareVersionPart0"),
-    (0x83, "SoftwareVersionPart1"),
-    (0x85, "ReadRAMOK"),
-    (0x86, "ReadSettingOK"),
-    (0x87, "WriteRAMOK"),
-    (0x88, "WriteSettingOK"),
-    (0x94, "DeviceState"),
-    (0x9B, "AccessLevelRequired"),
-)
+WINMON_ID = const(1 << 4 | U8)
+WINMON_CODE = const(2 << 4 | U8)
 WINMON_AVOID_IDS = (0xE4, 0xE5, 0xE6, 0xE7)
 WRITE_VIA_ID = const(0x37)
 WRITE_FLAG_RAM = const(0x02)  # WriteViaID flags: RAM var, no EEPROM write (esp32ess)
-
-
-def winmon_name(code):
-    """Name of a Winmon command or response code; None if not in the tables."""
-    for table in (WINMON_COMMANDS, WINMON_RESPONSES):
-        for c, name in table:
-            if c == code:
-                return name
-    return None
 
 
 def build_winmon(p, msg_id, code, args=b"", alen=-1):
@@ -165,9 +133,7 @@ SWITCH_SLEEP = const(0x04)  # sleep / off
 SWITCH_CHARGER_ONLY = const(0x05)
 SWITCH_INVERTER_ONLY = const(0x06)
 SWITCH_ON = const(0x07)
-SWITCH_STATE = ("state", 1, U8, "4 off, 5 charger only, 6 inverter only, 7 on")
-SWITCH_FIELDS = (SWITCH_STATE,)
-SWITCH_NAMES = ((4, "off"), (5, "charger-only"), (6, "inverter-only"), (7, "on"))
+SWITCH_STATE = const(1 << 4 | U8)  # 4 off, 5 charger only, 6 inverter only, 7 on
 SWITCH_LEN = const(5)
 
 
@@ -181,29 +147,26 @@ def build_switch(p, state):
 
 
 # --- 0x41 MasterMultiLED -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----------------
-LED_ON = ("leds_on", 2, U8, "bit mask")
-LED_BLINK = ("leds_blink", 3, U8, "bit mask")
-LED_STATUS = ("status", 4, U8, "2 = battery low")
-LED_AC_MIN = ("ac_limit_min", 6, U16, "0.1 A")
-LED_AC_MAX = ("ac_limit_max", 8, U16, "0.1 A")
-LED_AC_ACTUAL = ("ac_limit", 10, U16, "0.1 A")
-LED_SWITCH = ("switch_register", 12, U8, "")
-LED_FIELDS = (LED_ON, LED_BLINK, LED_STATUS, LED_AC_MIN, LED_AC_MAX, LED_AC_ACTUAL, LED_SWITCH)
+LED_ON = const(2 << 4 | U8)  # bit mask
+LED_BLINK = const(3 << 4 | U8)  # bit mask
+LED_STATUS = const(4 << 4 | U8)  # 2 = battery low
+LED_AC_MIN = const(6 << 4 | U16)  # 0.1 A
+LED_AC_MAX = const(8 << 4 | U16)  # 0.1 A
+LED_AC_ACTUAL = const(10 << 4 | U16)  # 0.1 A
+LED_SWITCH = const(12 << 4 | U8)
 LED_LEN = const(13)
 LED_STATUS_BATTERY_LOW = const(2)
 
 # --- 0x80 charger/inverter condition -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----
-COND_INVERT_OK = ("dc_level_allows_inverting", 2, BIT0, "")
-COND_DC_CURRENT = ("dc_current", 5, S16, "0.1 A")
-COND_FIELDS = (COND_INVERT_OK, COND_DC_CURRENT)
+COND_INVERT_OK = const(2 << 4 | BIT0)
+COND_DC_CURRENT = const(5 << 4 | S16)  # 0.1 A
 COND_LEN = const(13)
 
 # --- 0xE4 AC phase info -- CONFIRMED, esp32ess capture + PEPE / VEBus (21-byte frame) --------
-AC_FREQ = ("frequency", 2, U16, "mHz")
-AC_STAMP = ("timestamp", 5, U16, "about 90 us per count")
-AC_PHASE = ("phase", 11, U8, "")
-AC_DC_VOLTAGE = ("dc_voltage", 12, U12, "1/50 V")
-AC_FIELDS = (AC_FREQ, AC_STAMP, AC_PHASE, AC_DC_VOLTAGE)
+AC_FREQ = const(2 << 4 | U16)  # mHz
+AC_STAMP = const(5 << 4 | U16)  # about 90 us per count
+AC_PHASE = const(11 << 4 | U8)
+AC_DC_VOLTAGE = const(12 << 4 | U12)  # 1/50 V
 AC_LEN = const(15)
 # The captured payload (esp32ess): the bytes not decoded yet are kept as they were seen.
 AC_TEMPLATE = b"\xe4\x80\x50\xc3\x40\x0d\x03\x00\x0e\x00\x00\x00\xa8\x09\x00"
@@ -260,9 +223,8 @@ BMS_V2_MIN_VERSION = 1146100  # CONFIRMED (Venus OS)
 PROBE_BMS = const(0x83)  # CONFIRMED (MK2 level)
 PROBE_DMC = const(0x80)  # CONFIRMED (MK2 level)
 PROBE_LEN = const(6)  # 21 FF FF FF FF 83
-PROBE_KIND = ("probed", 5, U8, "0x83 BMS, 0x80 DMC")
-ANSWER_VERSION = ("version", 6, U32, "product * 1000 + firmware")
-ANSWER_FIELDS = (PROBE_KIND, ANSWER_VERSION)
+PROBE_KIND = const(5 << 4 | U8)  # 0x83 BMS, 0x80 DMC
+ANSWER_VERSION = const(6 << 4 | U32)  # product * 1000 + firmware
 ANSWER_FILL = const(0xFF)  # INFERRED: bytes [1..4] of the answer, mirrored from the probe
 ANSWER_LEN = const(10)
 
@@ -311,10 +273,9 @@ STATUS_LOW_CELL = const(0x01)  # discharge not allowed
 STATUS_HIGH_CELL = const(0x02)  # charge not allowed
 STATUS_ERROR = const(0x04)
 STATUS_PRE_ALARM = const(0x08)
-STATUS_FLAGS = ("flags", 6, U8, "1 low cell, 2 high cell, 4 error, 8 pre-alarm")
-STATUS_RATE = ("charge_rate", 7, U8, "AllowToChargeRate, 0..255")
-STATUS_CODE = ("error_code", 8, U8, "")
-STATUS_FIELDS = (STATUS_FLAGS, STATUS_RATE, STATUS_CODE)
+STATUS_FLAGS = const(6 << 4 | U8)  # 1 low cell, 2 high cell, 4 error, 8 pre-alarm
+STATUS_RATE = const(7 << 4 | U8)  # AllowToChargeRate, 0..255
+STATUS_CODE = const(8 << 4 | U8)
 STATUS_LEN = const(9)
 STATUS_INTERVAL_MS = const(1000)  # INFERRED
 
@@ -342,24 +303,3 @@ def build_bms_status(p, allow_charge, allow_discharge, pre_alarm, error, rate=25
 
 def is_bms_status(p, plen):
     return plen >= STATUS_LEN and p[0] == MSG_INFO and p[5] == STATUS_SUB
-
-
-# --- the table: (type, name, tag, source, fields) -----------------------------------------
-SOURCES = {
-    "esp32ess": "pv-baxi/esp32ess docs/README.md",
-    "mk2doc": "Victron 'Interfacing with VE.Bus products - MK2 protocol' 3.14",
-    "pepe": "PepeTheFroggie/Victron-VE.Bus---esp32",
-    "vebus": "GitNik1/VEBus src/VEBusDefinition.h",
-    "venus": "Venus OS mk2 driver / victronenergy/venus#89 (via vebus.md)",
-}
-MESSAGES = (
-    (SYNC_MARK, "sync", CONFIRMED, "esp32ess", SYNC_FIELDS),
-    (MSG_WINMON, "winmon", CONFIRMED, "esp32ess, mk2doc", WINMON_FIELDS),
-    (MSG_SWITCH, "switch", CONFIRMED, "pepe", SWITCH_FIELDS),
-    (MSG_LED, "led", CONFIRMED, "pepe, vebus", LED_FIELDS),
-    (MSG_CONDITION, "condition", CONFIRMED, "pepe, vebus", COND_FIELDS),
-    (MSG_AC_INFO, "ac_info", CONFIRMED, "esp32ess, pepe, vebus", AC_FIELDS),
-    (MSG_PROBE, "bms_probe", INFERRED, "venus (MK2 level confirmed)", (PROBE_KIND,)),
-    (MSG_INFO, "bms_probe_answer", INFERRED, "venus (MK2 level confirmed)", ANSWER_FIELDS),
-    (MSG_INFO, "bms_status", INFERRED, "venus (signals only)", STATUS_FIELDS),
-)

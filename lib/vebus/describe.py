@@ -1,26 +1,128 @@
-"""Name a payload's message and its fields from the catalogue: for host tools and logs only
-(it allocates a list per call; the firmware reads fields with catalogue.get)."""
+"""The catalogue's words: every message's name, CONFIRMED / INFERRED tag and public source, every
+field's name and unit, the Winmon code names; describe() names a payload's message and fields.
 
+For host tools and logs only: describe() allocates a list per call, and a board never imports
+this module, so none of these strings take RAM there (the firmware reads fields with
+catalogue.get). The numbers (message types, field offsets and kinds) stay in vebus.catalogue.
+
+    describe(is_sync, p, plen) -> (name, tag, [(field name, value), ...])
+    MESSAGES: (type, name, tag, source keys, ((field name, field, unit), ...)); SOURCES[key]
+    winmon_name(code) -> "WriteViaID", ... or None
+"""
+
+from vebus import catalogue as cat
 from vebus.catalogue import (
+    CONFIRMED,
     INFERRED,
-    MESSAGES,
     MSG_INFO,
     MSG_PROBE,
     MSG_SWITCH,
     MSG_WINMON,
-    STATUS_FIELDS,
-    SWITCH_NAMES,
     answer_version,
     get,
     is_bms_status,
     probe_kind,
-    winmon_name,
 )
+from vebus.frame import SYNC_MARK
+
+SOURCES = {
+    "esp32ess": "pv-baxi/esp32ess docs/README.md",
+    "mk2doc": "Victron 'Interfacing with VE.Bus products - MK2 protocol' 3.14",
+    "pepe": "PepeTheFroggie/Victron-VE.Bus---esp32",
+    "vebus": "GitNik1/VEBus src/VEBusDefinition.h",
+    "venus": "Venus OS mk2 driver / victronenergy/venus#89 (via vebus.md)",
+}
+
+# Fields of each message, in payload order: (name, catalogue field, unit).
+SYNC_FIELDS = (
+    ("status", cat.SYNC_STATUS, "unknown meaning"),
+    ("timestamp", cat.SYNC_STAMP, "about 90 us per count"),
+)
+WINMON_FIELDS = (("id", cat.WINMON_ID, ""), ("code", cat.WINMON_CODE, ""))
+SWITCH_FIELDS = (("state", cat.SWITCH_STATE, "4 off, 5 charger only, 6 inverter only, 7 on"),)
+LED_FIELDS = (
+    ("leds_on", cat.LED_ON, "bit mask"),
+    ("leds_blink", cat.LED_BLINK, "bit mask"),
+    ("status", cat.LED_STATUS, "2 = battery low"),
+    ("ac_limit_min", cat.LED_AC_MIN, "0.1 A"),
+    ("ac_limit_max", cat.LED_AC_MAX, "0.1 A"),
+    ("ac_limit", cat.LED_AC_ACTUAL, "0.1 A"),
+    ("switch_register", cat.LED_SWITCH, ""),
+)
+COND_FIELDS = (
+    ("dc_level_allows_inverting", cat.COND_INVERT_OK, ""),
+    ("dc_current", cat.COND_DC_CURRENT, "0.1 A"),
+)
+AC_FIELDS = (
+    ("frequency", cat.AC_FREQ, "mHz"),
+    ("timestamp", cat.AC_STAMP, "about 90 us per count"),
+    ("phase", cat.AC_PHASE, ""),
+    ("dc_voltage", cat.AC_DC_VOLTAGE, "1/50 V"),
+)
+PROBE_FIELDS = (("probed", cat.PROBE_KIND, "0x83 BMS, 0x80 DMC"),)
+ANSWER_FIELDS = PROBE_FIELDS + (("version", cat.ANSWER_VERSION, "product * 1000 + firmware"),)
+STATUS_FIELDS = (
+    ("flags", cat.STATUS_FLAGS, "1 low cell, 2 high cell, 4 error, 8 pre-alarm"),
+    ("charge_rate", cat.STATUS_RATE, "AllowToChargeRate, 0..255"),
+    ("error_code", cat.STATUS_CODE, ""),
+)
+
+# --- the table: (type, name, tag, source, fields) -----------------------------------------
+MESSAGES = (
+    (SYNC_MARK, "sync", CONFIRMED, "esp32ess", SYNC_FIELDS),
+    (MSG_WINMON, "winmon", CONFIRMED, "esp32ess, mk2doc", WINMON_FIELDS),
+    (MSG_SWITCH, "switch", CONFIRMED, "pepe", SWITCH_FIELDS),
+    (cat.MSG_LED, "led", CONFIRMED, "pepe, vebus", LED_FIELDS),
+    (cat.MSG_CONDITION, "condition", CONFIRMED, "pepe, vebus", COND_FIELDS),
+    (cat.MSG_AC_INFO, "ac_info", CONFIRMED, "esp32ess, pepe, vebus", AC_FIELDS),
+    (MSG_PROBE, "bms_probe", INFERRED, "venus (MK2 level confirmed)", PROBE_FIELDS),
+    (MSG_INFO, "bms_probe_answer", INFERRED, "venus (MK2 level confirmed)", ANSWER_FIELDS),
+    (MSG_INFO, "bms_status", INFERRED, "venus (signals only)", STATUS_FIELDS),
+)
+
+# Winmon codes (Victron MK2 protocol 3.14).
+WINMON_COMMANDS = (
+    (0x05, "SendSoftwareVersionPart0"),
+    (0x06, "SendSoftwareVersionPart1"),
+    (0x0E, "GetSetDeviceState"),
+    (0x30, "ReadRAMVar"),
+    (0x31, "ReadSetting"),
+    (0x32, "WriteRAMVar"),
+    (0x33, "WriteSetting"),
+    (0x34, "WriteData"),
+    (0x35, "GetSettingInfo"),
+    (0x36, "GetRAMVarInfo"),
+    (0x37, "WriteViaID"),
+    (0x38, "ReadSnapShot"),
+)
+WINMON_RESPONSES = (
+    (0x80, "CommandNotSupported"),
+    # 0x82 / 0x83: replies to 0x05 / 0x06 (low / high 16 bits of the firmware version) as
+    # firmware/bms reads the public MK2 drivers; not in vebus.md's list of responses.
+    (0x82, "SoftwareVersionPart0"),
+    (0x83, "SoftwareVersionPart1"),
+    (0x85, "ReadRAMOK"),
+    (0x86, "ReadSettingOK"),
+    (0x87, "WriteRAMOK"),
+    (0x88, "WriteSettingOK"),
+    (0x94, "DeviceState"),
+    (0x9B, "AccessLevelRequired"),
+)
+SWITCH_NAMES = ((4, "off"), (5, "charger-only"), (6, "inverter-only"), (7, "on"))
+
+
+def winmon_name(code):
+    """Name of a Winmon command or response code; None if not in the tables."""
+    for table in (WINMON_COMMANDS, WINMON_RESPONSES):
+        for c, name in table:
+            if c == code:
+                return name
+    return None
 
 
 def _fits(field, plen):
-    need = (1, 2, 2, 2, 1, 4)[field[2]]
-    return field[1] + need <= plen
+    need = (1, 2, 2, 2, 1, 4)[field & 15]  # bytes of each kind (catalogue U8 ... U32)
+    return (field >> 4) + need <= plen
 
 
 def describe(is_sync, p, plen):
@@ -34,7 +136,7 @@ def describe(is_sync, p, plen):
         if msg == MSG_INFO and answer_version(p, plen) >= 0:
             return "bms_probe_answer", INFERRED, [("version", answer_version(p, plen))]
         if msg == MSG_INFO and is_bms_status(p, plen):
-            return "bms_status", INFERRED, [(f[0], get(p, f)) for f in STATUS_FIELDS]
+            return "bms_status", INFERRED, [(f[0], get(p, f[1])) for f in STATUS_FIELDS]
         if msg == MSG_INFO:  # info frames: seen on the bus, layout not decoded
             return "info", None, []
         entry = None
@@ -43,7 +145,7 @@ def describe(is_sync, p, plen):
                 entry = e
         if entry is None:
             return "unknown", None, []
-    out = [(f[0], get(p, f)) for f in entry[4] if _fits(f, plen)]
+    out = [(f[0], get(p, f[1])) for f in entry[4] if _fits(f[1], plen)]
     if entry[0] == MSG_WINMON and plen >= 3:
         out.append(("name", winmon_name(p[2])))
         out.append(("args", bytes(p[3:plen]).hex()))
