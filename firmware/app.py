@@ -100,10 +100,10 @@ PERIODS = (
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
-    (250, 1, 1000),  # low power: awake 1 ms after each SLEEP_MS light sleep
+    (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
-SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
-RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
+_SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
+_RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
 class App:
@@ -179,14 +179,14 @@ class App:
             port.finish(now)
             return
         role = self.role
-        for _ in range(RX_CHUNKS):
+        for _ in range(_RX_CHUNKS):
             n = port.read(now)
             if not n:
                 break
             role.feed(port.rx, n, now)
         panel = self.panel
         if panel is not None:
-            for _ in range(RX_CHUNKS):
+            for _ in range(_RX_CHUNKS):
                 n = panel.read(now)
                 if not n:
                     break
@@ -253,7 +253,7 @@ class App:
 
     def idle_step(self, now):
         if self.low_power():
-            self.board.lightsleep(SLEEP_MS)
+            self.board.lightsleep(_SLEEP_MS)
 
     # ---- failure ----
     def fail(self, exc):

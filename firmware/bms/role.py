@@ -16,9 +16,9 @@ at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from th
 the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
   1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
   2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
-     repeated each SWITCH_REPEAT_MS; "on" said RELEASE_REPEATS times when the restriction ends
+     repeated each _SWITCH_REPEAT_MS; "on" said _RELEASE_REPEATS times when the restriction ends
   3. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
-     for VERSION_FAST_TRIES rounds, then every VERSION_SLOW_MS                     CONFIRMED
+     for _VERSION_FAST_TRIES rounds, then every _VERSION_SLOW_MS                     CONFIRMED
   4. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
 In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
@@ -38,7 +38,7 @@ from micropython import const
 from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
 from vebus import catalogue as cat
 
-PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
+_PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
 SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
 # The bus task sleeps until SYNC_GUARD_MS before the next sync is due (the Multi syncs at a
 # steady period), then polls: a read right after the sync keeps the slot. Never longer than
@@ -47,19 +47,19 @@ SYNC_GUARD_MS = const(6)  # the period is measured from read times: +-2 ms each,
 POLL_MAX_MS = const(30)
 # A sync is read 0-2 ms after it arrives: due without slack, the status would wait a whole sync
 # period whenever this read came 1 ms earlier after its sync than the last one.
-STATUS_SLACK_MS = const(10)
-VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
-VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
-VERSION_SLOW_MS = const(30000)
-SWITCH_REPEAT_MS = const(1000)
-RELEASE_REPEATS = const(3)
-REQUEST_MS = const(3000)  # another controller's switch request counts this long
+_STATUS_SLACK_MS = const(10)
+_VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
+_VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
+_VERSION_SLOW_MS = const(30000)
+_SWITCH_REPEAT_MS = const(1000)
+_RELEASE_REPEATS = const(3)
+_REQUEST_MS = const(3000)  # another controller's switch request counts this long
 WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
-WINMON_VERSION_LO = const(0x05)
-WINMON_VERSION_HI = const(0x06)
-REPLY_VERSION_LO = const(0x82)
-REPLY_VERSION_HI = const(0x83)
-LED_MAINS = const(0x01)  # bit 0 of the LEDs-on mask: mains (AC in)
+_WINMON_VERSION_LO = const(0x05)
+_WINMON_VERSION_HI = const(0x06)
+_REPLY_VERSION_LO = const(0x82)
+_REPLY_VERSION_HI = const(0x83)
+_LED_MAINS = const(0x01)  # bit 0 of the LEDs-on mask: mains (AC in)
 
 # What went out in a slot (last_tx) and event bits returned by tick().
 TX_NONE = const(0)
@@ -125,7 +125,7 @@ class BmsRole:
         self._release_left = 0
         self._switch_at = 0
         self._version_at = 0
-        self._version_part = WINMON_VERSION_LO
+        self._version_part = _WINMON_VERSION_LO
         self.version_queries = 0
         self._status_at = 0
         self._events = 0
@@ -190,7 +190,7 @@ class BmsRole:
             if msg == cat.MSG_WINMON and plen >= 5 and p[1] == WINMON_ID:
                 self._version_reply(p)
             elif msg == cat.MSG_LED and plen >= cat.LED_LEN:
-                self.ac_in = cat.get(p, cat.LED_ON) & LED_MAINS != 0
+                self.ac_in = cat.get(p, cat.LED_ON) & _LED_MAINS != 0
                 self.battery_low = cat.get(p, cat.LED_STATUS) == cat.LED_STATUS_BATTERY_LOW
             elif msg == cat.MSG_AC_INFO and plen >= cat.AC_LEN:
                 self.dc_voltage_x50 = cat.get(p, cat.AC_DC_VOLTAGE)
@@ -221,9 +221,9 @@ class BmsRole:
     def _version_reply(self, p):
         code = p[2]
         v = p[3] | (p[4] << 8)
-        if code == REPLY_VERSION_LO:
+        if code == _REPLY_VERSION_LO:
             self._ver_lo = v
-        elif code == REPLY_VERSION_HI:
+        elif code == _REPLY_VERSION_HI:
             self._ver_hi = v
         else:
             return
@@ -236,13 +236,13 @@ class BmsRole:
     def tick(self, now):
         """Presence and request timeouts; returns (and clears) the EV_* bits since last call."""
         self._now = now
-        if self.multi_present and time.ticks_diff(now, self.last_sync) > PRESENT_MS:
+        if self.multi_present and time.ticks_diff(now, self.last_sync) > _PRESENT_MS:
             self.multi_present = False
             self.slot_open = False
             self._events |= EV_MULTI_ABSENT
-        if self.gx_request and time.ticks_diff(now, self._request_at) > REQUEST_MS:
+        if self.gx_request and time.ticks_diff(now, self._request_at) > _REQUEST_MS:
             self.gx_request = 0
-        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > REQUEST_MS:
+        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > _REQUEST_MS:
             self.dmc_request = 0
         ev = self._events
         self._events = 0
@@ -295,13 +295,13 @@ class BmsRole:
 
     def _switch_due(self, now):
         """Restrictive modes (off, charger-only, inverter-only) are said and repeated; "on" is
-        said RELEASE_REPEATS times after a restriction, then the Multi is left alone."""
+        said _RELEASE_REPEATS times after a restriction, then the Multi is left alone."""
         m = self.mode
         if not m:
             return False
         if m != self._mode_sent:
             return True
-        if time.ticks_diff(now, self._switch_at) < SWITCH_REPEAT_MS:
+        if time.ticks_diff(now, self._switch_at) < _SWITCH_REPEAT_MS:
             return False
         return m != cat.SWITCH_ON or self._release_left > 0
 
@@ -313,7 +313,7 @@ class BmsRole:
             self._started = True
             self._version_at = now
             self._status_at = now
-            self._switch_at = time.ticks_add(now, -SWITCH_REPEAT_MS)
+            self._switch_at = time.ticks_add(now, -_SWITCH_REPEAT_MS)
         p = self.payload
         kind = TX_NONE
         plen = 0
@@ -325,7 +325,7 @@ class BmsRole:
             m = self.mode
             if m == cat.SWITCH_ON:
                 self._release_left = (
-                    RELEASE_REPEATS if m != self._mode_sent else self._release_left
+                    _RELEASE_REPEATS if m != self._mode_sent else self._release_left
                 )
                 self._release_left -= 1
             plen = cat.build_switch(p, m)
@@ -334,14 +334,14 @@ class BmsRole:
             kind = TX_SWITCH
         elif not self.multi_version and time.ticks_diff(now, self._version_at) >= 0:
             plen = cat.build_winmon(p, WINMON_ID, self._version_part, b"", 0)
-            if self._version_part == WINMON_VERSION_LO:
-                self._version_part = WINMON_VERSION_HI
+            if self._version_part == _WINMON_VERSION_LO:
+                self._version_part = _WINMON_VERSION_HI
             else:
-                self._version_part = WINMON_VERSION_LO
+                self._version_part = _WINMON_VERSION_LO
                 self.version_queries += 1
-                wait = VERSION_RETRY_MS
-                if self.version_queries >= VERSION_FAST_TRIES:
-                    wait = VERSION_SLOW_MS
+                wait = _VERSION_RETRY_MS
+                if self.version_queries >= _VERSION_FAST_TRIES:
+                    wait = _VERSION_SLOW_MS
                 self._version_at = time.ticks_add(now, wait)
             kind = TX_VERSION
         elif time.ticks_diff(now, self._status_at) >= 0:
@@ -356,7 +356,7 @@ class BmsRole:
                 self.error,
             )
             interval = self.status_low_power_ms if self.low_power else self.status_ms
-            self._status_at = time.ticks_add(now, interval - STATUS_SLACK_MS)
+            self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)
             kind = TX_STATUS
         if kind == TX_NONE:
             self.slot_open = False  # nothing due: this slot is not ours to use

@@ -19,9 +19,9 @@ PAT_ON = const(1)
 PAT_HEARTBEAT = const(2)
 PAT_FAULTY_APP = const(3)
 
-HEARTBEAT_PERIOD_MS = const(10000)
-HEARTBEAT_FLASH_MS = const(60)
-FAULTY_HALF_PERIOD_MS = const(33)  # 66 ms period: about 15 flashes per second
+_HEARTBEAT_PERIOD_MS = const(10000)
+_HEARTBEAT_FLASH_MS = const(60)
+_FAULTY_HALF_PERIOD_MS = const(33)  # 66 ms period: about 15 flashes per second
 
 
 class Leds:
@@ -40,9 +40,9 @@ class Leds:
             self._init = True
             self._t0 = now
         dt = ticks_diff(now, self._t0)
-        if dt < 0 or dt >= HEARTBEAT_PERIOD_MS:  # re-anchor on a period boundary
-            self._t0 = now if dt < 0 else ticks_add(now, -(dt % HEARTBEAT_PERIOD_MS))
+        if dt < 0 or dt >= _HEARTBEAT_PERIOD_MS:  # re-anchor on a period boundary
+            self._t0 = now if dt < 0 else ticks_add(now, -(dt % _HEARTBEAT_PERIOD_MS))
             dt = ticks_diff(now, self._t0)
         if pattern == PAT_HEARTBEAT:
-            return 1 if dt < HEARTBEAT_FLASH_MS else 0
-        return 1 if dt % (2 * FAULTY_HALF_PERIOD_MS) < FAULTY_HALF_PERIOD_MS else 0
+            return 1 if dt < _HEARTBEAT_FLASH_MS else 0
+        return 1 if dt % (2 * _FAULTY_HALF_PERIOD_MS) < _FAULTY_HALF_PERIOD_MS else 0

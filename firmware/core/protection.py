@@ -97,8 +97,8 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
     Outputs,
 )
 
-MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
-MIN_FW = const(415)  # below this: VE.Bus error 15
+_MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
+_MIN_FW = const(415)  # below this: VE.Bus error 15
 
 
 def _off_s(held, now):
@@ -278,9 +278,9 @@ class Protection:
         err = 0
         v = inp.multi_version
         if inp.multi_present and v > 0:
-            if v < MIN_FW:
+            if v < _MIN_FW:
                 err = 15
-            elif v < MIN_FW_NATIVE and inp.multi_assistant == 0:
+            elif v < _MIN_FW_NATIVE and inp.multi_assistant == 0:
                 err = 7
         if err:
             mode = MODE_OFF

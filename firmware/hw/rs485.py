@@ -23,7 +23,7 @@ from machine import Pin
 from micropython import const
 
 BAUD = const(256000)
-CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
+_CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
 TX_TIMEOUT_MS = const(10)  # the longest frame takes < 3 ms; after this DE goes low regardless
