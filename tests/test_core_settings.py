@@ -6,6 +6,7 @@ import os
 from vmtest import raises
 
 from firmware.core import settings as st
+from firmware.core.settings_help import HELP
 
 _TMP = "/tmp" if "tmp" in os.listdir("/") else "."
 
@@ -25,10 +26,11 @@ def _rm(p):
 
 def test_defaults_come_from_the_table():
     s = st.Settings()
-    for key, _kind, default, _lo, _hi, text in st.SPEC:
+    for key, _kind, default, _lo, _hi in st.SPEC:
         assert getattr(s, key) == default, key
         st.check_value(key, default)  # every default is valid
-        assert text
+        assert HELP[key]
+    assert len(HELP) == len(st.KEYS)  # every help text belongs to a setting
     assert s.startup_ok_ms == 2000
     assert s.prealarm_to_disconnect_s == 30
     assert s.min_hold_s == 10

@@ -5,7 +5,8 @@
     python -m tools.settings_doc --check         # exit 1 if docs/settings.md is out of date
     python -m tools.settings_doc --validate F    # check a settings JSON file: one line per refusal
 
-The table itself is firmware/core/settings.py SPEC (defaults, types, ranges, help).
+The table itself is firmware/core/settings.py SPEC (defaults, types, ranges); the help texts are
+firmware/core/settings_help.py HELP.
 """
 
 import argparse
@@ -14,16 +15,18 @@ import sys
 from pathlib import Path
 
 from firmware.core import settings as st
+from firmware.core.settings_help import HELP
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "settings.md"
 
 HEADER = """# Settings
 
-Generated from `firmware/core/settings.py` (`SPEC`) by `python -m tools.settings_doc --write`;
-do not edit by hand. The board reads `/settings.json` (only keys that differ from the default
-need to be there). A refused value (unknown key, wrong type, out of range, two BTV signals on one
-input) is reported with its reason and the old value is kept. Saving writes `settings.json.tmp`
+Generated from `firmware/core/settings.py` (`SPEC`) and `firmware/core/settings_help.py`
+(`HELP`) by `python -m tools.settings_doc --write`; do not edit by hand. The board reads
+`/settings.json` (only keys that differ from the default need to be there). A refused value
+(unknown key, wrong type, out of range, two BTV signals on one input) is reported with its reason
+and the old value is kept. Saving writes `settings.json.tmp`
 and renames it over the old file, so a power cut leaves the old or the new file.
 
 Check a file before copying it to a board: `python -m tools.settings_doc --validate settings.json`.
@@ -35,7 +38,8 @@ Check a file before copying it to a board: `python -m tools.settings_doc --valid
 
 def render():
     rows = []
-    for key, kind, default, lo, hi, text in st.SPEC:
+    for key, kind, default, lo, hi in st.SPEC:
+        text = HELP[key]
         if kind == "int":
             rng = "%d..%d" % (lo, hi)
         elif kind == "bool":

@@ -2,6 +2,7 @@
 
 Modules (each one job; read the module docstring for its API):
     settings    one table (SPEC) of every setting: default, type, range; validate; JSON load/save
+    settings_help  each setting's help text (docs and CLIs; not imported on the board)
     codes       output levels, Multi modes (VE.Bus 0x3F values), reason bits, states
     texts       their names and the event texts in the manual's words (not imported on the board)
     debounce    Debounce: one input's level once stable for debounce_ms

@@ -6,8 +6,9 @@
     s, errors = load("/settings.json")  # missing file -> defaults; bad file -> defaults + message
     save(s, "/settings.json")           # writes <path>.tmp, then os.rename over the old file
 
-The table `SPEC` is the single source: (key, kind, default, lo, hi, help). kind is "int"
-(lo <= value <= hi), "bool", or the allowed strings joined by "|" (lo and hi unused).
+The table `SPEC` is the single source: (key, kind, default, lo, hi). kind is "int"
+(lo <= value <= hi), "bool", or the allowed strings joined by "|" (lo and hi unused). Each key's
+help text is in settings_help.HELP (docs and CLIs only: the board never loads those strings).
 Cross-key rules live in `_cross_check`. Nothing here runs per tick.
 """
 
@@ -17,59 +18,47 @@ import os
 # fmt: off
 SPEC = (
     # board and bus side (issue 5 / lib/vebus)
-    ("board", "pico|esp32", "pico", 0, 0, "board profile"),
-    ("vebus_mode", "listen|bms", "listen", 0, 0,
-     "listen: never transmit; bms: answer probes and send status frames (INFERRED layout)"),
-    ("bms_version", "int", 1146100, 1146100, 1146999, "version told to the GX (1146 + firmware)"),
-    ("status_interval_ms", "int", 1000, 100, 10000, "status frame interval (INFERRED)"),
-    ("status_interval_low_power_ms", "int", 10000, 1000, 60000,
-     "BMS status frame interval in low-power mode"),
+    ("board", "pico|esp32", "pico", 0, 0),
+    ("vebus_mode", "listen|bms", "listen", 0, 0),
+    ("bms_version", "int", 1146100, 1146100, 1146999),
+    ("status_interval_ms", "int", 1000, 100, 10000),
+    ("status_interval_low_power_ms", "int", 10000, 1000, 60000),
     # protection timing (issue 4)
-    ("startup_ok_ms", "int", 2000, 500, 60000,
-     "start-up / latched loop fault: the loop must read OK this long before outputs come on"),
-    ("prealarm_to_disconnect_s", "int", 30, 30, 3600,
-     "least time between pre-alarm high and load disconnect (the manual's 30 s is the minimum)"),
-    ("min_hold_s", "int", 10, 1, 3600, "an output that switched off stays off at least this long"),
-    ("reduced_charge_rate_pct", "int", 10, 0, 100,
-     "charge rate asked of the Multi while charging is not allowed (high cell / temperature)"),
+    ("startup_ok_ms", "int", 2000, 500, 60000),
+    ("prealarm_to_disconnect_s", "int", 30, 30, 3600),
+    ("min_hold_s", "int", 10, 1, 3600),
+    ("reduced_charge_rate_pct", "int", 10, 0, 100),
     # BTV loop inputs (the electrical mapping in firmware/core/btv_wire.py)
-    ("debounce_ms", "int", 50, 5, 2000, "an input level counts once stable this long"),
-    ("stale_ms", "int", 500, 200, 60000, "no fresh sample of an input this long = not allowed"),
-    ("btv_discharge_input", "int", 0, 0, 7, "input of the discharge-allowed line"),
-    ("btv_charge_input", "int", 1, 0, 7, "input number of the charge-allowed (high cell) line"),
-    ("btv_prealarm_input", "int", 2, -1, 7, "input number of the pre-alarm line, -1 = none"),
-    ("btv_loop_input", "int", -1, -1, 7,
-     "input number of a loop-continuity line, -1 = open loop when both lines say not allowed"),
-    ("btv_low_temp_input", "int", -1, -1, 7, "input number of a low-temperature line, -1 = none"),
-    ("btv_high_temp_input", "int", -1, -1, 7, "input of a high-temp line, -1 = none"),
-    ("btv_ok_low_mask", "int", 0, 0, 255, "bit n set: input n reads 0 when OK"),
-    ("btv_selftest", "bool", False, 0, 0,
-     "pulse the loop through the test output; an input that does not follow is a loop fault"),
-    ("btv_selftest_period_ms", "int", 1000, 100, 60000, "time between self-test pulses"),
-    ("btv_selftest_settle_ms", "int", 2, 0, 100, "inputs are checked this long into a pulse"),
-    ("btv_selftest_recover_ms", "int", 10, 0, 200, "samples right after a pulse are not used"),
+    ("debounce_ms", "int", 50, 5, 2000),
+    ("stale_ms", "int", 500, 200, 60000),
+    ("btv_discharge_input", "int", 0, 0, 7),
+    ("btv_charge_input", "int", 1, 0, 7),
+    ("btv_prealarm_input", "int", 2, -1, 7),
+    ("btv_loop_input", "int", -1, -1, 7),
+    ("btv_low_temp_input", "int", -1, -1, 7),
+    ("btv_high_temp_input", "int", -1, -1, 7),
+    ("btv_ok_low_mask", "int", 0, 0, 255),
+    ("btv_selftest", "bool", False, 0, 0),
+    ("btv_selftest_period_ms", "int", 1000, 100, 60000),
+    ("btv_selftest_settle_ms", "int", 2, 0, 100),
+    ("btv_selftest_recover_ms", "int", 10, 0, 200),
     # remote on/off, mains detector
-    ("dmc_present", "bool", False, 0, 0,
-     "a Digital Multi Control is on the Remote panel port: only its switch requests count, a GX's"
-     " are ignored (the manual)"),
-    ("remote_mode", "any|bridge|l_low|h_high", "any", 0, 0,
-     "remote on/off wiring: any of the three, or only L-H bridge / L pulled low / H pulled high"),
-    ("remote_l_on_level", "int", 0, 0, 1, "level the L input reads when L is pulled low (on)"),
-    ("remote_h_on_level", "int", 1, 0, 1, "level the H input reads when H is pulled high (on)"),
-    ("mains_detector", "bool", True, 0, 0, "use the mains detector input"),
-    ("mains_on_level", "int", 1, 0, 1, "level the mains detector input reads with AC present"),
+    ("dmc_present", "bool", False, 0, 0),
+    ("remote_mode", "any|bridge|l_low|h_high", "any", 0, 0),
+    ("remote_l_on_level", "int", 0, 0, 1),
+    ("remote_h_on_level", "int", 1, 0, 1),
+    ("mains_detector", "bool", True, 0, 0),
+    ("mains_on_level", "int", 1, 0, 1),
     # output stages: the pin level that makes each output "high" (the stage may invert)
-    ("load_out_high_level", "int", 1, 0, 1, "pin level for load disconnect high (loads on)"),
-    ("charge_out_high_level", "int", 1, 0, 1, "pin level for charge disconnect high"),
-    ("prealarm_out_high_level", "int", 1, 0, 1, "pin level for pre-alarm high"),
+    ("load_out_high_level", "int", 1, 0, 1),
+    ("charge_out_high_level", "int", 1, 0, 1),
+    ("prealarm_out_high_level", "int", 1, 0, 1),
     # event log on flash
-    ("event_log_max_bytes", "int", 16384, 1024, 262144,
-     "event log file size before it rotates to <path>.1"),
+    ("event_log_max_bytes", "int", 16384, 1024, 262144),
 )
 # fmt: on
 
 KEYS = tuple(row[0] for row in SPEC)
-_ROWS = {row[0]: row for row in SPEC}
 _BTV_INPUT_KEYS = (
     "btv_discharge_input",
     "btv_charge_input",
@@ -84,12 +73,23 @@ class SettingsError(ValueError):
     """A refused value; the message starts with the key and says why."""
 
 
+def _row(key):
+    """SPEC's row of key, None if unknown. A scan: settings are checked at load and on a change,
+    never per tick, and a dict of the rows would keep RAM for nothing (600 bytes, unix port)."""
+    for row in SPEC:
+        if row[0] == key:
+            return row
+    return None
+
+
 def describe(key):
-    """One line: key, kind, default, range and help (for docs and CLIs)."""
-    row = _ROWS.get(key)
+    """One line: key, kind, default, range and help (for docs and CLIs; loads settings_help)."""
+    row = _row(key)
     if row is None:
         raise SettingsError("%s: unknown setting" % key)
-    k, kind, default, lo, hi, text = row
+    from firmware.core.settings_help import HELP
+
+    k, kind, default, lo, hi = row
     if kind == "int":
         rng = "%d..%d" % (lo, hi)
     elif "|" in kind:
@@ -97,12 +97,12 @@ def describe(key):
         kind = "choice"
     else:
         rng = "true | false"
-    return "%s (%s, default %s, %s): %s" % (k, kind, json.dumps(default), rng, text)
+    return "%s (%s, default %s, %s): %s" % (k, kind, json.dumps(default), rng, HELP[k])
 
 
 def check_value(key, value):
     """Raise SettingsError unless `value` is valid for `key` on its own."""
-    row = _ROWS.get(key)
+    row = _row(key)
     if row is None:
         raise SettingsError("%s: unknown setting" % key)
     kind, lo, hi = row[1], row[3], row[4]
@@ -136,12 +136,12 @@ class Settings:
 
     def __getattr__(self, name):
         """Reached only for a name that is not a setting (__init__ sets every key)."""
-        if name not in _ROWS:
+        if _row(name) is None:
             raise AttributeError("%s: unknown setting" % name)
         return self.__dict__[name]  # (tells the type checker: any setting, any type)
 
     def get(self, key):
-        if key not in _ROWS:
+        if _row(key) is None:
             raise SettingsError("%s: unknown setting" % key)
         return getattr(self, key)
 

@@ -14,7 +14,7 @@ def test_docs_settings_md_is_up_to_date():
 
 def test_every_key_is_documented_with_default_and_range():
     doc = settings_doc.render()
-    for key, _kind, default, _lo, _hi, _text in st.SPEC:
+    for key, _kind, default, _lo, _hi in st.SPEC:
         assert "| `%s` |" % key in doc
         assert "`%s`" % json.dumps(default) in doc
     assert "| `prealarm_to_disconnect_s` | int | `30` | 30..3600 |" in doc
