@@ -138,15 +138,13 @@ def run(minutes, root):
         "low_cell_cycles": stats["low_cell_cycles"],
         "collisions": app.port.collisions,
         "simulated_s": minutes * 60,
-        "not_from_rom": [
-            m for m in sys.modules if m != "__main__" and not _from_rom(sys.modules[m])
-        ],
-        "modules": sorted(sys.modules),
     }
-    asyncio.new_event_loop()  # drop the tasks, then the app: room for printing the result
+    asyncio.new_event_loop()  # drop the tasks, then the app: room for the rest of the result
     app = multi = None
     clock.hooks[:] = []
     gc.collect()
+    result["not_from_rom"] = not_from_rom()
+    result["modules"] = sorted(sys.modules)
     return result
 
 
