@@ -12,6 +12,7 @@ EV_CRASH = 32  # firmware.app.EV_CRASH (repeated: the crash path must not depend
 
 def build(root="/", ticks_ms=None, settings=None):
     """The App for this board: settings from root/settings.json (defaults if missing or bad)."""
+    import gc
     import os
     import time
 
@@ -30,6 +31,10 @@ def build(root="/", ticks_ms=None, settings=None):
         settings, errors = st.load(path)
         for e in errors:
             print("settings:", e)
+    # The imports and the settings file leave garbage all over the heap: collected now, the
+    # app's long-lived objects fill it from the bottom instead of settling between the holes
+    # (tools/bench/bench_board.py's run with these imports inside build: least heap 10 KB less).
+    gc.collect()
     board = Board.from_settings(settings)
     app = App(board, settings, ticks_ms or time.ticks_ms, root)
     # Into the event log too: "why are my settings ignored" must be readable after the fact.

@@ -8,6 +8,8 @@ MODE "run": the app (vebus_mode "bms") against a scripted Multi for MINUTES simu
 and back once a minute so outputs, switch frames and the event log keep moving. Prints the heap
 figures (gc.mem_alloc after a collection, sampled every simulated second), the bus figures and
 the outputs' state. Used by tests/host/test_app_heap.py and tools/bench/bench_board.py.
+MODE "boot": the same run, but the firmware's modules are imported inside main.build, as when
+main.py boots a board (run: imported beforehand, so that the app's own heap is measured apart).
 """
 
 import gc
@@ -16,12 +18,8 @@ import os
 import sys
 
 KEEP = 4  # BMS frames the scripted Multi keeps (counters cover the rest)
-MODULES = (
-    "asyncio",
-    "machine",
-    "vclock",
-    "multi",
-    "main",
+HARNESS = ("asyncio", "machine", "vclock", "multi", "main")
+MODULES = HARNESS + (
     "firmware.app",
     "firmware.hw.board",
     "firmware.hw.board_pico",
@@ -29,9 +27,9 @@ MODULES = (
 )
 
 
-def prepare(root):
+def prepare(root, modules=MODULES):
     """Everything but the app: modules, settings, the virtual clock, the battery's inputs."""
-    for m in MODULES:
+    for m in modules:
         __import__(m)
     import machine
     import vclock
@@ -80,7 +78,7 @@ def not_from_rom():
     return [m for m in sys.modules if m != "__main__" and not _from_rom(sys.modules[m])]
 
 
-def run(minutes, root):
+def run(minutes, root, boot=False):
     import asyncio
 
     import machine
@@ -88,9 +86,9 @@ def run(minutes, root):
 
     import main
 
-    clock, s = prepare(root)
+    clock, s = prepare(root, HARNESS if boot else MODULES)
     gc.collect()
-    base = gc.mem_alloc()  # modules imported: what follows is the app's own heap
+    base = gc.mem_alloc()  # modules imported (unless boot): what follows is the app's own heap
     app = main.build(root + "/", clock.ticks_ms, s)
     gc.collect()
     built = gc.mem_alloc() - base
@@ -155,7 +153,7 @@ def main():
         print(json.dumps({"imports": imports(root)}))
         return
     minutes = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-    print(json.dumps(run(minutes, root)))
+    print(json.dumps(run(minutes, root, mode == "boot")))
 
 
 if __name__ == "__main__":

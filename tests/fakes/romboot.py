@@ -8,8 +8,9 @@ vfs.VfsRom at /rom (a board's `mpremote romfs deploy` puts the same image in fla
 that everything that is not the image's bytes (this launcher, the mount, every module's objects,
 the harness, the app) has exactly BUDGET bytes. MODE "imports": apprun.imports (the heap the
 modules' objects and the harness take, code in ROM); "run": apprun.run (the app for MINUTES
-simulated minutes). Prints apprun's figures as one JSON line with the budget figures added; a
-MemoryError ends the run with a traceback.
+simulated minutes); "boot": the same with the firmware imported inside main.build, as on a
+board. Prints apprun's figures as one JSON line with the budget figures added; a MemoryError
+ends the run with a traceback.
 """
 
 import gc
@@ -72,7 +73,7 @@ def main():
         result = {"imports": apprun.imports(root), "heap_free_min": gc.mem_free()}
         result["not_from_rom"] = apprun.not_from_rom()
     else:
-        result = apprun.run(minutes, root)
+        result = apprun.run(minutes, root, mode == "boot")
     result["budget"] = budget
     result["image_bytes"] = len(img)
     result["boot_overhead"] = overhead
