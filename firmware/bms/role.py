@@ -93,7 +93,7 @@ class BmsRole:
         self.have_sync = False
         self.sync_no = 0
         self.last_sync = 0
-        self.sync_period = 0  # ms between the last two syncs read; 0 = unknown
+        self.sync_period = 0  # the Multi's sync period as the bus task sees it (ms); 0 = unknown
         self.slot_open = False
         self.multi_present = False
         self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
