@@ -24,8 +24,9 @@ outputs(), wdt_ms); after it, anything.
 """
 
 import gc
-import os
 import time
+
+from vmtest import mkdirs
 
 import main as board_main
 import vebus
@@ -309,7 +310,7 @@ class Rig:
         _retire()
         _LAST.append(self)
         self.root = root
-        _mkdir(root.rstrip("/"))
+        mkdirs(root.rstrip("/"))
         self.clock = Clock(start)
         self.battery = Battery()
         self.remote_on = True
@@ -572,22 +573,3 @@ def patch(obj, name, value, keep=False):
         delattr(obj, name)
     else:
         setattr(obj, name, value)
-
-
-def _mkdir(path):
-    parts = path.split("/")
-    for k in range(2, len(parts) + 1):
-        p = "/".join(parts[:k])
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-
-
-def fresh_root(name):
-    """An empty folder for one test's files (settings, event log, latch record)."""
-    root = "/tmp/prove-fault/" + name + "/"
-    _mkdir(root.rstrip("/"))
-    for f in os.listdir(root.rstrip("/")):
-        os.remove(root + f)
-    return root

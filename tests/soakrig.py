@@ -25,7 +25,8 @@ not reached.
 import gc
 import os
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware.app import EV_TASK_STALE, TASK_NAMES
 from firmware.bms.role import SLOT_MS

@@ -1,30 +1,13 @@
 """firmware/app.py step by step (no event loop): the slot needs a fresh read; no allocation."""
 
 import gc
-import os
 
-from vmtest import alloc_bytes, requires_vm
+from vmtest import alloc_bytes, fresh_root, requires_vm
 
 from vebus import catalogue as cat
 from vebus import encode_sync
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
-
-_HERE = __file__.rpartition("/")[0] or "."
-ROOT = (_HERE.rpartition("/")[0] or ".") + "/out/"
-
-
-def _root():
-    """A folder of this tree for the app's files (latch record, event log)."""
-    path = ROOT + "app-steps/"
-    for p in (ROOT, path):
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-    for f in os.listdir(path):
-        os.remove(path + f)
-    return path
 
 
 class _BusUart:
@@ -91,7 +74,7 @@ def _app():
     s = Settings()
     s.set("vebus_mode", "bms")
     gc.collect()  # a Pico-sized heap: compiling the firmware's modules needs the room
-    app = main.build(_root(), clock.ticks_ms, s)
+    app = main.build(fresh_root("app-steps"), clock.ticks_ms, s)
     uart = _BusUart()
     app.port.uart = uart
     app.port._write = uart.write

@@ -8,9 +8,8 @@ resets the chip, outputs floating through it -> after the reboot the latched fau
 """
 
 import gc
-import os
 
-from vmtest import requires_vm
+from vmtest import fresh_root, requires_vm
 
 from vebus import catalogue as cat
 
@@ -20,19 +19,6 @@ _HERE = __file__.rpartition("/")[0] or "."
 ROOT = _HERE.rpartition("/")[0] or "."
 OUTS = (13, 14, 15)  # Pico: load disconnect, charge disconnect, pre-alarm
 BTV = (16, 17, 18)  # btv0 discharge line, btv1 charge line, btv2 pre-alarm line
-
-
-def _root(name):
-    path = ROOT + "/out"
-    for p in (path, path + "/" + name):
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-    path += "/" + name + "/"
-    for f in os.listdir(path):
-        os.remove(path + f)
-    return path
 
 
 def _boot():
@@ -109,7 +95,7 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     machine.reset_fakes()
     for p in OUTS:  # as a crash might have left them
         machine.Pin(p, machine.Pin.OUT, value=1)
-    root = _root("e2e")
+    root = fresh_root("e2e")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     assert _floating() == [True, True, True]
@@ -193,7 +179,7 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
     from firmware.app import EV_CRASH, T_LEDS
 
     machine.reset_fakes()
-    root = _root("e2e-crash")
+    root = fresh_root("e2e-crash")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     _run(app, 2500)
@@ -234,7 +220,7 @@ def test_listen_mode_transmits_nothing_and_still_protects():
     from firmware.core.settings import Settings
 
     machine.reset_fakes()
-    root = _root("e2e-listen")
+    root = fresh_root("e2e-listen")
     clock = vclock.VClock()
     asyncio.new_event_loop()
     vclock.install(clock)
@@ -259,7 +245,7 @@ def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
     import vclock  # pyright: ignore[reportMissingImports]
 
     machine.reset_fakes()
-    root = _root("e2e-lowpower")
+    root = fresh_root("e2e-lowpower")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     machine.Pin(11).external = 0  # remote off: the BMS in low power, no Multi on the bus
@@ -284,7 +270,7 @@ def test_gx_probe_on_the_panel_port_is_answered_as_a_v2_in_the_next_slot():
     from firmware.app import EV_BMS_PROBE
     from vebus import encode_data
 
-    root = _root("e2e-probe")
+    root = fresh_root("e2e-probe")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     multi = ScriptedMulti(machine.uarts[0], clock.t)
@@ -308,7 +294,7 @@ def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
 
     from firmware.app import EV_TASK_STALE, T_PROTECT
 
-    root = _root("e2e-stale")
+    root = fresh_root("e2e-stale")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     _run(app, 2500)
@@ -334,7 +320,7 @@ def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    root = _root("e2e-error15")
+    root = fresh_root("e2e-error15")
     clock = vclock.VClock()
     app = _power_up(root, clock)
     multi = ScriptedMulti(machine.uarts[0], clock.t, version=1915400)  # firmware 400 < 415

@@ -2,7 +2,8 @@
 the bytes, total silence, the Multi absent at boot. The bus can never make the outputs allow
 what the BTV loop forbids, and the BMS never talks without a sync to follow."""
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware.app import EV_MULTI_DOWN, EV_MULTI_UP
 from firmware.core.codes import MODE_OFF, MODE_ON

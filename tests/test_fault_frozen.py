@@ -3,7 +3,8 @@ to low cell, through main.py's build() and tests/faultrig.py. The watchdog reset
 outputs are floating from the reset on, and low cell is acted on after it. Checks outputs,
 events and the Multi command."""
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware import app as fw_app
 from firmware.core.codes import MODE_CHARGER_ONLY

@@ -2,7 +2,8 @@
 mid-run; an input stuck high while the battery goes to low cell. Each test checks the outputs,
 the event log on flash and the command the Multi receives on VE.Bus ("bms" mode)."""
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware.core import events as ev
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_INVERTER_ONLY, MODE_OFF, MODE_ON

@@ -4,7 +4,8 @@ write. Nothing older is lost; the board comes back safe. Checks outputs, events,
 
 import os
 
-from faultrig import CutRename, CutWrites, Rig, fresh_root, patch
+from faultrig import CutRename, CutWrites, Rig, patch
+from vmtest import fresh_root
 
 from firmware.core import eventfile, latch
 from firmware.core import events as ev

@@ -4,7 +4,8 @@ transmit on VE.Bus), says why, and protects. Checks outputs, events and the Mult
 
 import os
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING
 from firmware.core import events as ev

@@ -3,7 +3,8 @@
 through it and the latched fault comes back. Checks outputs, events and the Multi command.
 (Everything frozen: test_fault_frozen.py, its own VM process for the heap's sake.)"""
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware import app as fw_app
 from firmware.core import events as ev

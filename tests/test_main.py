@@ -2,26 +2,13 @@
 
 import os
 
-from vmtest import raises
+from vmtest import fresh_root, raises
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
 
 _HERE = __file__.rpartition("/")[0] or "."
 ROOT = _HERE.rpartition("/")[0] or "."
 OUTS = (13, 14, 15)
-
-
-def _root(name):
-    path = ROOT + "/out"
-    for p in (path, path + "/" + name):
-        try:
-            os.mkdir(p)
-        except OSError:
-            pass
-    path += "/" + name + "/"
-    for f in os.listdir(path):
-        os.remove(path + f)
-    return path
 
 
 def _outputs_live():
@@ -34,7 +21,7 @@ def _outputs_live():
 def test_deploy_hold_parks_the_firmware_once():
     import main
 
-    root = _root("main-hold")
+    root = fresh_root("main-hold")
     with open(root + main.HOLD_FILE, "w") as f:
         f.write("")
     _outputs_live()
@@ -49,7 +36,7 @@ def test_an_exception_floats_outputs_logs_the_crash_and_resets():
     import main
     from firmware.core.eventfile import EventFile
 
-    root = _root("main-crash")
+    root = fresh_root("main-crash")
     _outputs_live()
     real_build = main.build
 
@@ -69,7 +56,7 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
     import main
     from firmware.hw import safe
 
-    root = _root("main-crash-nohw")
+    root = fresh_root("main-crash-nohw")
     with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
         dst.write(src.read())
     _outputs_live()

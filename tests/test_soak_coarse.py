@@ -1,7 +1,8 @@
 """The soak's fast-forward (tests/faultrig.py Rig.run_coarse, used by tools/bench/bench_soak.py):
 ten minutes of one-sync-per-2-s rounds keep the firmware healthy and in step with the loop."""
 
-from faultrig import Rig, fresh_root
+from faultrig import Rig
+from vmtest import fresh_root
 
 from firmware.core.codes import MODE_OFF, MODE_ON
 

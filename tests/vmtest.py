@@ -3,9 +3,33 @@
 Plain functions and assert only: no pytest import at module level, so the VM can load it.
 """
 
+import os
 import sys
 
 ON_VM = sys.implementation.name == "micropython"
+_TESTS = __file__.rpartition("/")[0] or "."
+OUT = (_TESTS.rpartition("/")[0] or ".") + "/out/tests"  # scratch files of this checkout
+
+
+def mkdirs(path):
+    """os.mkdir for path and every missing parent (MicroPython has no os.makedirs)."""
+    parts = path.split("/")
+    for k in range(1, len(parts) + 1):
+        p = "/".join(parts[:k])
+        if p:
+            try:
+                os.mkdir(p)
+            except OSError:
+                pass
+
+
+def fresh_root(name):
+    """An empty folder (out/tests/NAME/) for one test's files: settings, event log, latch."""
+    path = OUT + "/" + name
+    mkdirs(path)
+    for f in os.listdir(path):
+        os.remove(path + "/" + f)
+    return path + "/"
 
 
 class Skip(Exception):
