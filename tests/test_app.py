@@ -2,7 +2,7 @@
 
 import gc
 
-from vmtest import alloc_bytes, fresh_root, requires_vm
+from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
 from vebus import catalogue as cat
 from vebus import encode_sync
@@ -129,16 +129,5 @@ def test_steady_state_steps_do_not_allocate():
     def ticks_100():
         ticks(100)
 
-    _locked(ticks_100)
+    locked(ticks_100)
     assert app.port.collisions == 0 and not app.halted and machine.wdt.feeds > 100
-
-
-def _locked(fn):
-    """fn() with micropython.heap_lock(): any allocation raises MemoryError."""
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        fn()
-    finally:
-        micropython.heap_unlock()

@@ -2,7 +2,7 @@
 
 import time
 
-from vmtest import alloc_bytes, requires_vm
+from vmtest import alloc_bytes, locked, requires_vm
 
 from firmware.bms.role import (
     EV_MULTI_ABSENT,
@@ -294,7 +294,7 @@ def test_slot_handling_does_not_allocate():
     run()
     assert ns[0] == 0 or ns[0] > 8
     assert alloc_bytes(run) == 0
-    _locked(run)
+    locked(run)
 
 
 def test_a_multi_that_never_answers_the_version_query_is_asked_less_often():
@@ -312,14 +312,3 @@ def test_a_multi_that_never_answers_the_version_query_is_asked_less_often():
     gaps = [b - a for a, b in zip(rounds, rounds[1:])]
     # the wait runs from the second half of a round (20 ms after the first)
     assert gaps[:9] == [1020] * 9 and gaps[9] == 30020 and len(rounds) == 12
-
-
-def _locked(fn):
-    """fn() with micropython.heap_lock(): any allocation raises MemoryError."""
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        fn()
-    finally:
-        micropython.heap_unlock()

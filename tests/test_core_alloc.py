@@ -4,7 +4,7 @@ run under micropython.heap_lock() on the VM (any allocation raises MemoryError t
 import time
 
 from core_rig import Rig, walk
-from vmtest import alloc_bytes, requires_vm
+from vmtest import alloc_bytes, locked, requires_vm
 
 from firmware.core.btv import BtvDecoder
 from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, Leds
@@ -47,25 +47,16 @@ def test_scenario_exercises_every_rule():
 
 def test_protection_step_allocates_nothing_under_heap_lock():
     requires_vm()
-    import micropython
-
     r = Rig()
     r.started()
     p, i, c, t = r.p, r.i, r.c, r.t
-    n = 32000
     walk(p, i, c, t, 100)  # warm up: every attribute exists before locking
-    micropython.heap_lock()
-    try:
-        t = walk(p, i, c, t, n)
-    finally:
-        micropython.heap_unlock()
+    locked(lambda: walk(p, i, c, t, 32000))
     assert r.log.seq > 20  # the rules fired (and recorded events) while the heap was locked
 
 
 def test_decoders_allocate_nothing_under_heap_lock():
     requires_vm()
-    import micropython
-
     s = Settings()
     s.set("btv_selftest", True)
     dec = BtvDecoder(s)
@@ -73,11 +64,7 @@ def test_decoders_allocate_nothing_under_heap_lock():
     mains = Mains(s)
     leds = Leds()
     t = decode(dec, rem, mains, leds, 0, 100)
-    micropython.heap_lock()
-    try:
-        t = decode(dec, rem, mains, leds, t, 5000)
-    finally:
-        micropython.heap_unlock()
+    locked(lambda: decode(dec, rem, mains, leds, t, 5000))
     assert dec.tests_passed + dec.tests_failed > 0
 
 

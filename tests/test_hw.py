@@ -1,6 +1,6 @@
 """firmware/hw on the fake machine: outputs float for real, RS485 send/echo, watchdog, profiles."""
 
-from vmtest import alloc_bytes, requires_vm
+from vmtest import alloc_bytes, locked, requires_vm
 
 from firmware.hw import board_esp32, board_pico, safe
 from firmware.hw.board import Board
@@ -130,7 +130,7 @@ def test_rs485_steady_state_does_not_allocate():
     cycle()
     assert got[0] == 1 and port.collisions == 0
     assert alloc_bytes(cycle) == 0
-    _locked(cycle)
+    locked(cycle)
 
 
 def test_watchdog_feeds_only_while_every_task_checks_in():
@@ -205,14 +205,3 @@ def test_no_light_sleep_while_usb_is_plugged_in():
     machine.reset_fakes()
     esp = Board("esp32")
     assert esp.lightsleep(10) and not esp.usb_connected()
-
-
-def _locked(fn):
-    """fn() with micropython.heap_lock(): any allocation raises MemoryError."""
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        fn()
-    finally:
-        micropython.heap_unlock()

@@ -1,24 +1,13 @@
 """Zero heap allocation per decoded and per encoded frame, proven with micropython.heap_lock()."""
 
 import vebus_vectors
-from vmtest import alloc_bytes, requires_vm
+from vmtest import alloc_bytes, locked, requires_vm
 
 from vebus import ADDR_CONTROLLER, Decoder, encode_data, encode_sync
 
 
 def _stream():
     return bytearray(b"".join(v for v, _ in vebus_vectors.load()[0]))
-
-
-def _locked(fn):
-    """Run fn() with the heap locked: any allocation raises MemoryError."""
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        fn()
-    finally:
-        micropython.heap_unlock()
 
 
 def test_decode_allocates_nothing_under_heap_lock():
@@ -44,7 +33,7 @@ def test_decode_allocates_nothing_under_heap_lock():
 
     run()  # warm up outside the lock
     before = list(hits)
-    _locked(run)
+    locked(run)
     assert hits[0] - before[0] == 3 * 8
     assert hits[1] - before[1] == 2  # the short frame, then one garbage segment
     assert alloc_bytes(run) == 0
@@ -63,7 +52,7 @@ def test_encode_allocates_nothing_under_heap_lock():
             lens[1] = encode_sync(out, n, sync, 4)
 
     run()
-    _locked(run)
+    locked(run)
     assert lens == [14, 10]
     assert alloc_bytes(run) == 0
 
@@ -96,6 +85,6 @@ def test_catalogue_builders_and_mk2_decoder_allocate_nothing():
         dec.feed(data, 0, len(data))
 
     run()
-    _locked(run)
+    locked(run)
     assert seen[0] == 6
     assert alloc_bytes(run) == 0

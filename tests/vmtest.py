@@ -70,3 +70,14 @@ def alloc_bytes(fn, *args):
         return gc.mem_alloc() - before
     finally:
         gc.enable()
+
+
+def locked(fn):
+    """fn() with micropython.heap_lock() (VM only): any allocation raises MemoryError."""
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        fn()
+    finally:
+        micropython.heap_unlock()
