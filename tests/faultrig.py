@@ -239,12 +239,7 @@ class Multi:
             self.next_sync = nxt = time.ticks_add(nxt, SYNC_MS)  # pyright: ignore[reportArgumentType]
             if time.ticks_diff(now, nxt) > 0:  # we slept: no burst of old syncs
                 self.next_sync = time.ticks_add(now, SYNC_MS)
-            self.n = (self.n + 1) & 0x7F
-            self.sync_at = now
-            self.sync_no = self.n
-            plen = cat.build_sync(self._p, 0x51, self.cycle & 0xFFFF)
-            self._send(vebus.encode_sync(self._buf, self.n, self._p, plen))
-            self.cycle += 1
+            self._sync(now)
             self.pending = time.ticks_add(now, OTHER_AT_MS)
 
     def coarse(self, now):
@@ -254,6 +249,10 @@ class Multi:
         self.pending = None
         if not self.present:
             return
+        self._sync(now)
+
+    def _sync(self, now):
+        """The next sync frame onto the bus."""
         self.n = (self.n + 1) & 0x7F
         self.sync_at = now
         self.sync_no = self.n
