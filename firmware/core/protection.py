@@ -101,11 +101,6 @@ _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an
 _MIN_FW = const(415)  # below this: VE.Bus error 15
 
 
-def _off_s(held, now):
-    """Seconds the output was off (-1: off since boot)."""
-    return held.off_s + ticks_diff(now, held.off_at) // 1000 if held.switched_off else -1
-
-
 class Protection:
     def __init__(self, settings, log=None, latched=False, latch_reason=0):
         s = settings
@@ -219,7 +214,7 @@ class Protection:
         if load.want(load_want, now, hold):
             if load.on:
                 self._shutdown = 0
-                log.record(now, ev.EV_LOAD_ON, 0, _off_s(load, now))
+                log.record(now, ev.EV_LOAD_ON, 0, load.off_for_s(now))
             elif safe:
                 log.record(now, ev.EV_LOAD_OFF, safe_why, -1)
             else:
@@ -236,7 +231,7 @@ class Protection:
         if chg.want(not (safe or bad_chg), now, hold):
             if chg.on:
                 self._chg_why = 0
-                log.record(now, ev.EV_CHARGE_ON, 0, _off_s(chg, now))
+                log.record(now, ev.EV_CHARGE_ON, 0, chg.off_for_s(now))
             else:
                 if safe:
                     self._chg_why = safe_why

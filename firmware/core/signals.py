@@ -57,7 +57,7 @@ class Outputs:
         self.changed = 0
 
 
-DAY_MS = const(86_400_000)  # well inside ticks_diff's range (2**29 ms on a board)
+_DAY_MS = const(86_400_000)  # well inside ticks_diff's range (2**29 ms on a board)
 
 
 class Held:
@@ -85,12 +85,19 @@ class Held:
             self.switched_off = True
             return True
         off = ticks_diff(now, self.off_at)
-        if off >= DAY_MS:
-            self.off_at = ticks_add(now, DAY_MS - off)  # off_at + one day
-            self.off_s += DAY_MS // 1000
-        if not self.ripe and ticks_diff(now, self.off_at) >= hold_ms:
+        if off >= _DAY_MS:
+            self.off_at = ticks_add(now, _DAY_MS - off)  # off_at + one day
+            self.off_s += _DAY_MS // 1000
+            off -= _DAY_MS
+        if not self.ripe and off >= hold_ms:
             self.ripe = True  # latched, so the tick wrap cannot undo it
         if want and self.ripe:
             self.on = True
             return True
         return False
+
+    def off_for_s(self, now):
+        """Whole seconds off since the last switch-off (-1: off since boot)."""
+        if not self.switched_off:
+            return -1
+        return self.off_s + ticks_diff(now, self.off_at) // 1000
