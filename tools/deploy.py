@@ -165,15 +165,20 @@ def build(root=ROOT, out=OUT, march=None, mpy_cross=None):
         if rel.as_posix() in AS_SOURCE:
             shutil.copyfile(root / rel, local)
         else:
-            cmd = [mpy_cross, "-s", rel.as_posix()]
-            if march:
-                cmd.append("-march=" + march)
-            cmd += ["-o", str(local), str(root / rel)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise DeployError("mpy-cross rejects %s: %s" % (rel, proc.stderr.strip()))
+            compile_mpy(mpy_cross, root / rel, rel.as_posix(), local, march)
         items.append((dest, local, local.stat().st_size))
     return items
+
+
+def compile_mpy(mpy_cross, src, name, local, march=None):
+    """mpy-cross src -> local (.mpy), `name` as the source name in tracebacks."""
+    cmd = [mpy_cross, "-s", name]
+    if march:
+        cmd.append("-march=" + march)
+    cmd += ["-o", str(local), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise DeployError("mpy-cross rejects %s: %s" % (name, proc.stderr.strip()))
 
 
 def sha256(path):

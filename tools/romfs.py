@@ -9,7 +9,6 @@ place: only its objects (module dict, functions, classes, tuples...) go to the h
     image(items + compile_extra(...)) adds more files (the tests' harness) under their own path
 """
 
-import subprocess
 from pathlib import Path
 
 from mpremote.romfs import VfsRomWriter
@@ -50,9 +49,6 @@ def compile_extra(files, prefix, out, mpy_cross=None):
     for src in files:
         src = Path(src)
         local = out / (src.stem + ".mpy")
-        cmd = [mpy_cross, "-s", src.name, "-o", str(local), str(src)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise deploy.DeployError("mpy-cross rejects %s: %s" % (src, proc.stderr.strip()))
+        deploy.compile_mpy(mpy_cross, src, src.name, local)
         items.append(("/%s/%s" % (prefix, local.name), local, local.stat().st_size))
     return items
