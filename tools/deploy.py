@@ -35,6 +35,7 @@ from tools.board_files import ROOT, board_files
 OUT = ROOT / "out" / "deploy"
 HOLD_FILE = "/.deploy_hold"
 AS_SOURCE = ("boot.py", "main.py")
+SETTINGS = "/settings.json"
 OWNED_DIRS = ("firmware", "lib")
 ARCHS = (
     None,
@@ -52,7 +53,8 @@ ARCHS = (
     "rv64imc",
 )
 
-# Runs on the board: "H path sha256" for every file under the owned folders and the top files.
+# Runs on the board: "H path sha256" for every file under the owned folders and the top files
+# (boot.py, main.py and settings.json, which --settings installs and verify must see).
 # R is the filesystem root ("" on a board; a folder when tests run it on the unix port).
 HASH_SCRIPT = """
 import os, hashlib, binascii
@@ -107,7 +109,7 @@ print('END')
 
 
 def hash_script(root=""):
-    return HASH_SCRIPT % (root, AS_SOURCE, OWNED_DIRS)
+    return HASH_SCRIPT % (root, AS_SOURCE + (SETTINGS.lstrip("/"),), OWNED_DIRS)
 
 
 def prepare_script(copy, stale, root=""):
@@ -327,8 +329,8 @@ def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
     copy, stale = plan(items, board.hashes())
     log("deploy: %d of %d files changed, %d stale" % (len(copy), len(items), len(stale)))
     if settings is not None:
-        items.append(("/settings.json", Path(settings), Path(settings).stat().st_size))
-        copy.append(("/settings.json", Path(settings)))
+        items.append((SETTINGS, Path(settings), Path(settings).stat().st_size))
+        copy.append((SETTINGS, Path(settings)))
         log("deploy: settings from %s" % settings)
     if copy or stale:
         board.copy(copy, stale)

@@ -93,8 +93,10 @@ def test_board_side_scripts_run_on_micropython_and_agree_with_the_host(tmp_path)
     for dest, local in copy:  # what `mpremote fs cp` does
         (board / dest.lstrip("/")).write_bytes(local.read_bytes())
     after = deploy.parse_hashes(_on_vm(deploy.hash_script(str(board))))
-    assert deploy.plan(items, after) == ([], [])  # verified: every hash equal, nothing stale
-    assert "/settings.json" not in after  # settings are not ours to touch
+    # verified: every hash equal, nothing stale; the settings are hashed (--settings verifies
+    # them) but neither copied nor removed without --settings
+    assert deploy.plan(items, after) == ([], [])
+    assert after["/settings.json"] == deploy.sha256(board / "settings.json")
 
 
 def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
