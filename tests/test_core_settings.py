@@ -149,6 +149,25 @@ def test_load_bad_json_and_bad_values_keep_defaults_with_messages():
     _rm(p)
 
 
+def test_any_damaged_file_gives_the_defaults_and_one_message():
+    """Never an exception out of load(): main.build() would reset the board on every boot."""
+    p = _path("damaged")
+    for raw, why in (
+        (b'{"min_hold_s": 20, "x": "\xff"}', "not UTF-8"),
+        (b"\xc3", "not UTF-8"),  # a multi-byte character cut short
+        (b"", "not valid JSON"),
+        (b"\x00" * 64, "not valid JSON"),
+        (b"[" * 5000, "not valid JSON"),  # deeper than any parser's stack
+    ):
+        with open(p, "wb") as f:
+            f.write(raw)
+        s, errors = st.load(p)
+        assert s.as_dict() == st.Settings().as_dict(), raw
+        assert len(errors) == 1 and errors[0].startswith(p + ": " + why), (raw, errors)
+        assert errors[0].endswith("using the defaults")
+    _rm(p)
+
+
 def test_changed_lists_only_non_defaults():
     s = st.Settings()
     assert s.changed() == {}

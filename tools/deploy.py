@@ -294,19 +294,17 @@ def dry_run(items, out=None):
 
 def check_settings(path):
     """Validate a settings file on the host with the firmware's own table; returns its bytes."""
-    from tools import hostcompat
-
-    hostcompat.install()
-    from firmware.core import settings as st
+    from tools.settings_doc import check_file
 
     try:
-        text = Path(path).read_text()
+        _, errors = check_file(path)
     except OSError as e:
         raise DeployError("cannot read %s: %s" % (path, e.strerror)) from None
-    s, errors = st.load(str(path))
     if errors:
-        raise DeployError("%s: %s" % (path, errors[0]))
-    return text.encode()
+        more = len(errors) - 1
+        hint = " (%d more: python -m tools.settings_doc --validate %s)" % (more, path)
+        raise DeployError("%s: %s%s" % (path, errors[0], hint if more else ""))
+    return Path(path).read_bytes()
 
 
 def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):

@@ -3,7 +3,7 @@
     s = Settings()                      # every key at its default, as attributes: s.debounce_ms
     s.set("min_hold_s", 20)             # bad: SettingsError("min_hold_s: ..."), old value kept
     errors = s.update({"a": 1, ...})    # applies what is valid; one message per refused key
-    s, errors = load("/settings.json")  # missing file -> defaults; bad file -> defaults + message
+    s, errors = load("/settings.json")  # missing -> defaults; damaged -> defaults + message
     save(s, "/settings.json")           # writes <path>.tmp, then os.rename over the old file
 
 The table `SPEC` is the single source: (key, kind, default, lo, hi). kind is "int"
@@ -189,18 +189,32 @@ def _cross_check(s):
     return None
 
 
+def parse(raw, loads=json.loads):
+    """(value, None) from the bytes of a settings file, or (None, why); never raises."""
+    try:
+        text = raw.decode()
+    except ValueError:  # UnicodeError (MicroPython) / UnicodeDecodeError
+        return None, "not UTF-8 text"
+    try:
+        return loads(text), None
+    except SettingsError as e:  # raised by a stricter `loads` (the host tools)
+        return None, str(e)
+    except Exception as e:  # ValueError; RecursionError or MemoryError on a deep or huge file
+        return None, "not valid JSON (%s)" % (str(e) or type(e).__name__)
+
+
 def load(path):
-    """(Settings, [messages]). A missing file gives the defaults; nothing here raises."""
+    """(Settings, [messages]). A missing file gives the defaults; a damaged one (not UTF-8, not
+    JSON) the defaults and one message; nothing here raises."""
     s = Settings()
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError:
         return s, []
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return s, ["%s: not valid JSON, using the defaults" % path]
+    data, why = parse(raw)
+    if why:
+        return s, ["%s: %s, using the defaults" % (path, why)]
     return s, s.update(data)
 
 
