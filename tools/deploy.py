@@ -35,6 +35,7 @@ from tools.board_files import ROOT, board_files
 OUT = ROOT / "out" / "deploy"
 HOLD_FILE = "/.deploy_hold"
 AS_SOURCE = ("boot.py", "main.py")
+SETTINGS = "/settings.json"
 OWNED_DIRS = ("firmware", "lib")
 ARCHS = (
     None,
@@ -52,7 +53,8 @@ ARCHS = (
     "rv64imc",
 )
 
-# Runs on the board: "H path sha256" for every file under the owned folders and the top files.
+# Runs on the board: "H path sha256" for every file under the owned folders and the top files
+# (boot.py, main.py and settings.json, which --settings installs and verify must see).
 # R is the filesystem root ("" on a board; a folder when tests run it on the unix port).
 HASH_SCRIPT = """
 import os, hashlib, binascii
@@ -107,7 +109,7 @@ print('END')
 
 
 def hash_script(root=""):
-    return HASH_SCRIPT % (root, AS_SOURCE, OWNED_DIRS)
+    return HASH_SCRIPT % (root, AS_SOURCE + (SETTINGS.lstrip("/"),), OWNED_DIRS)
 
 
 def prepare_script(copy, stale, root=""):
@@ -292,19 +294,17 @@ def dry_run(items, out=None):
 
 def check_settings(path):
     """Validate a settings file on the host with the firmware's own table; returns its bytes."""
-    from tools import hostcompat
-
-    hostcompat.install()
-    from firmware.core import settings as st
+    from tools.settings_doc import check_file
 
     try:
-        text = Path(path).read_text()
+        _, errors = check_file(path)
     except OSError as e:
         raise DeployError("cannot read %s: %s" % (path, e.strerror)) from None
-    s, errors = st.load(str(path))
     if errors:
-        raise DeployError("%s: %s" % (path, errors[0]))
-    return text.encode()
+        more = len(errors) - 1
+        hint = " (%d more: python -m tools.settings_doc --validate %s)" % (more, path)
+        raise DeployError("%s: %s%s" % (path, errors[0], hint if more else ""))
+    return Path(path).read_bytes()
 
 
 def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
@@ -327,8 +327,8 @@ def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
     copy, stale = plan(items, board.hashes())
     log("deploy: %d of %d files changed, %d stale" % (len(copy), len(items), len(stale)))
     if settings is not None:
-        items.append(("/settings.json", Path(settings), Path(settings).stat().st_size))
-        copy.append(("/settings.json", Path(settings)))
+        items.append((SETTINGS, Path(settings), Path(settings).stat().st_size))
+        copy.append((SETTINGS, Path(settings)))
         log("deploy: settings from %s" % settings)
     if copy or stale:
         board.copy(copy, stale)

@@ -93,8 +93,10 @@ def test_board_side_scripts_run_on_micropython_and_agree_with_the_host(tmp_path)
     for dest, local in copy:  # what `mpremote fs cp` does
         (board / dest.lstrip("/")).write_bytes(local.read_bytes())
     after = deploy.parse_hashes(_on_vm(deploy.hash_script(str(board))))
-    assert deploy.plan(items, after) == ([], [])  # verified: every hash equal, nothing stale
-    assert "/settings.json" not in after  # settings are not ours to touch
+    # verified: every hash equal, nothing stale; the settings are hashed (--settings verifies
+    # them) but neither copied nor removed without --settings
+    assert deploy.plan(items, after) == ([], [])
+    assert after["/settings.json"] == deploy.sha256(board / "settings.json")
 
 
 def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
@@ -106,5 +108,15 @@ def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
     proc = _cli("--dry-run", "--settings", str(bad))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("deploy: %s: vebus_mode" % bad)
+    bad.write_bytes(b'{"vebus_mode": "bms\xff"}')  # one byte that is not UTF-8
+    proc = _cli("--dry-run", "--settings", str(bad))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == ["deploy: %s: not UTF-8 text" % bad]
+    bad.write_text('{"vebus_mode": "loud", "min_hold_s": 0, "x": 1}')
+    proc = _cli("--dry-run", "--settings", str(bad))
+    assert proc.stderr.splitlines() == [
+        "deploy: %s: min_hold_s: 0 is out of range 1..3600 (2 more: python -m tools.settings_doc"
+        " --validate %s)" % (bad, bad)
+    ]
     proc = _cli("--dry-run", "--settings", str(tmp_path / "missing.json"))
     assert proc.returncode == 1 and "cannot read" in proc.stderr
