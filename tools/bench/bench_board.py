@@ -41,7 +41,7 @@ from tools.mptest import ROOT, find_micropython
 FAKES = ROOT / "tests" / "fakes"
 LAUNCHER = FAKES / "romboot.py"
 HARNESS = ("machine.py", "vclock.py", "multi.py", "apprun.py")
-APP_HEAP_BYTES = 48 * 1024  # issue 5's heap for the whole app, on a board
+APP_HEAP_BYTES = 48 * 1024  # the heap budget of the whole app on a board
 # Measured on the 64-bit unix port with the code in ROMFS: the run needs about 110 KiB for all
 # that is not the image (~72 KiB of it module objects and the harness). 48 KiB is not reached
 # on this VM; this budget pins today's need with a margin so that growth fails the test.
