@@ -40,7 +40,7 @@ Readings of the manual where it is silent (change here if a bench shows otherwis
 - the pre-alarm output is high only while loads are on: it warns of their end, and the manual
   floats it when the loads go off; min_hold_s does not delay it (it is the protective direction).
 - the 30 s count from the moment the pre-alarm output went high, also when a battery pre-alarm
-  raised it before the low cell (the issue's wording); a pre-alarm that floated restarts it.
+  raised it before the low cell; a pre-alarm that floated restarts it.
 - min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
 - error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
 - high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop

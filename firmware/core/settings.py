@@ -17,13 +17,13 @@ import os
 
 # fmt: off
 SPEC = (
-    # board and bus side (issue 5 / lib/vebus)
+    # board and bus side (lib/vebus)
     ("board", "pico|esp32", "pico", 0, 0),
     ("vebus_mode", "listen|bms", "listen", 0, 0),
     ("bms_version", "int", 1146100, 1146100, 1146999),
     ("status_interval_ms", "int", 1000, 100, 10000),
     ("status_interval_low_power_ms", "int", 10000, 1000, 60000),
-    # protection timing (issue 4)
+    # protection timing
     ("startup_ok_ms", "int", 2000, 500, 60000),
     ("prealarm_to_disconnect_s", "int", 30, 30, 3600),
     ("min_hold_s", "int", 10, 1, 3600),

@@ -5,7 +5,7 @@ settings.SPEC; a test keeps the two tables' keys equal.
 """
 
 HELP = {
-    # board and bus side (issue 5 / lib/vebus)
+    # board and bus side (lib/vebus)
     "board": "board profile",
     "vebus_mode": (
         "listen: never transmit; bms: answer probes and send status frames (INFERRED layout)"
@@ -13,7 +13,7 @@ HELP = {
     "bms_version": "version told to the GX (1146 + firmware)",
     "status_interval_ms": "status frame interval (INFERRED)",
     "status_interval_low_power_ms": "BMS status frame interval in low-power mode",
-    # protection timing (issue 4)
+    # protection timing
     "startup_ok_ms": (
         "start-up / latched loop fault: the loop must read OK this long before outputs come on"
     ),

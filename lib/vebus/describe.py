@@ -30,7 +30,7 @@ SOURCES = {
     "mk2doc": "Victron 'Interfacing with VE.Bus products - MK2 protocol' 3.14",
     "pepe": "PepeTheFroggie/Victron-VE.Bus---esp32",
     "vebus": "GitNik1/VEBus src/VEBusDefinition.h",
-    "venus": "Venus OS mk2 driver / victronenergy/venus#89 (via vebus.md)",
+    "venus": "Venus OS mk2 driver / victronenergy/venus#89",
 }
 
 # Fields of each message, in payload order: (name, catalogue field, unit).
@@ -98,7 +98,7 @@ WINMON_COMMANDS = (
 WINMON_RESPONSES = (
     (0x80, "CommandNotSupported"),
     # 0x82 / 0x83: replies to 0x05 / 0x06 (low / high 16 bits of the firmware version) as
-    # firmware/bms reads the public MK2 drivers; not in vebus.md's list of responses.
+    # firmware/bms reads the public MK2 drivers; no listed source names them.
     (0x82, "SoftwareVersionPart0"),
     (0x83, "SoftwareVersionPart1"),
     (0x85, "ReadRAMOK"),

@@ -153,7 +153,7 @@ class FirmwareHost:
 
     def _boot(self):
         """Power the board up: build its Board and App as main.py does, start the app's tasks."""
-        from firmware.app import App  # pyright: ignore[reportMissingImports]  (issue 5)
+        from firmware.app import App  # pyright: ignore[reportMissingImports]
         from firmware.hw.board import Board
 
         self.boots += 1

@@ -1,7 +1,8 @@
 """The timeline: one record per change of a signal, the normative output of a simulation.
 
 `timeline.jsonl` holds `{"t": seconds, "signal": name, "value": v}` objects in time order; the
-first record of every signal is its value at t = 0. The signals and their values (issue 6):
+first record of every signal is its value at t = 0. The signals and their values
+(docs/simulator.md):
 
     load_disconnect, charge_disconnect, pre_alarm   "high" | "floating"
     led_status                                      "off" | "heartbeat" | "bootloader"
