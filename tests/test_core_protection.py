@@ -138,15 +138,26 @@ def test_high_cell_charge_disconnect_at_once_reduced_rate_red_led():
     assert o.state == ST_CHARGE_OFF and r.has("charge disconnect: high cell")
 
 
-def test_low_and_high_temperature_disconnect_chargers_at_once():
-    for setter, words in (("low_temp", "low temperature"), ("high_temp", "high temperature")):
+def test_low_and_high_temperature_stop_charging_at_once():
+    # Manual 3.3: "In the event of high cell voltage or low temperature, battery charging must be
+    # stopped": the chargers off and the Multi's charge rate 0, not a reduced current. The
+    # same where the charge line cannot tell a high cell from a low temperature.
+    setters = (
+        ("low_temp", "low temperature"),
+        ("high_temp", "high temperature"),
+        ("charge_block", "high cell or low temperature"),
+    )
+    for setter, words in setters:
         r = Rig()
         r.started()
         getattr(r, setter)()
         r.step()
         assert r.o.charge == FLOAT and r.o.led_high == PAT_ON and r.o.load == HIGH
-        assert r.o.charge_rate == 10
+        assert r.o.charge_rate == 0 and not r.o.allow_charge, setter
+        assert r.o.multi_mode == MODE_ON  # AC still passes through, the Multi only stops charging
         assert r.has("charge disconnect: " + words)
+        r.high_cell()  # a told-apart high cell only: the reduced current of manual 7, Q4
+        assert r.o.charge_rate == 10 and r.o.charge == FLOAT
 
 
 def test_open_loop_chargers_off_at_once_loads_after_delay_latched():

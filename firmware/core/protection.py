@@ -23,8 +23,10 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - low cell -> pre-alarm high, then no sooner than prealarm_to_disconnect_s after the pre-alarm
   output went high: load disconnect floats, the pre-alarm floats again, the Multi goes
   charger-only (off without AC). Low cell clearing before that switches nothing off.
-- high cell / low temperature / high temperature -> charge disconnect floats and the charge rate
-  drops to reduced_charge_rate_pct at once; red LED on. The Multi keeps its mode.
+- high cell / low temperature / high temperature -> charge disconnect floats at once, red LED on,
+  and the Multi stops charging (charge rate 0: "charging must be stopped", manual 3.3); only a
+  high cell the wiring tells apart (btv_wire.py) gets reduced_charge_rate_pct instead, so the
+  cells can balance (manual 7, Q4). The Multi keeps its mode (AC still passes through).
 - open loop / loop fault (stuck, stale) -> chargers off and the Multi stops charging at once,
   loads off after the pre-alarm delay; latched until the loop reads OK for startup_ok_ms, and
   kept across a reboot (latch.py).
@@ -43,8 +45,9 @@ Readings of the manual where it is silent (change here if a bench shows otherwis
   raised it before the low cell (the issue's wording); a pre-alarm that floated restarts it.
 - min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
 - error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
-- high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop
-  stops the Multi charging (inverter-only, then off after the pre-alarm delay).
+- high cell / temperature keep the Multi's mode and only set its charge rate (0, or reduced for
+  a told-apart high cell); an open loop stops the Multi charging (inverter-only, then off after
+  the pre-alarm delay). docs/manual-readings.md lists these readings and why.
 - "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
   asking charger-only gets charger-only. AC coming back is seen through the mains detector
   (`mains`) or the Multi's own report (`ac_in`, from Multis that report AC while off); with
@@ -64,6 +67,7 @@ from firmware.core.codes import (
     MODE_NONE,
     MODE_OFF,
     MODE_ON,
+    R_HIGH_CELL,
     R_LATCH_LOST,
     R_LATCHING,
     R_LOOP_FAULT,
@@ -323,8 +327,10 @@ class Protection:
             o.charge_rate = 0
         elif chg.on:
             o.charge_rate = 100
+        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+            o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
-            o.charge_rate = self.reduced_rate
+            o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
         o.bat_prealarm = self._pa
         o.low_power = low_power
         o.error = err

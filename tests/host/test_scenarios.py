@@ -145,17 +145,40 @@ def test_high_cell_balancing_cycles():
 
 
 def test_low_temperature_blocks_charging_only():
+    # Manual 3.3: "In the event of high cell voltage or low temperature, battery charging must be
+    # stopped." One charge line (the default wiring): the charge disconnect, the DVCC limit and
+    # the Multi's charger all stop; loads stay on.
     sim = run("low_temp")
     t_off = first(sim, "charge_disconnect", "floating", after=20)
     assert t_off is not None and t_off <= 20.5
     assert at(sim, "led_high_cell", t_off + 0.2) == "on"
     assert at(sim, "dvcc_charge_limit_a", t_off + 2) == 0
     assert at(sim, "gx_allow_to_charge", t_off + 2) == 0
-    assert at(sim, "multi_charge", t_off + 2) != "full"
+    assert at(sim, "multi_charge", t_off + 2) == "zero" and at(sim, "multi_charge", 79) == "zero"
+    assert at(sim, "multi_mode", t_off + 2) == "on"
+    assert any("high cell or low temperature" in x for x in texts(sim))
     assert changes(sim, "load_disconnect", after=3) == []
     t_on = first(sim, "charge_disconnect", "high", after=t_off)
     assert t_on is not None and t_on >= 80
     assert final(sim, "led_high_cell") == "off"
+
+
+def test_charge_block_causes_told_apart_by_their_own_lines():
+    # Manual 3.3 (low temperature: charging stopped) and 7, Q4 (high cell: the Multi charges
+    # with a reduced current so the cells balance), where the wiring names the cause.
+    sim = run("charge_block_causes")
+    t_cold = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_cold is not None and t_cold <= 20.5
+    assert at(sim, "multi_charge", t_cold + 2) == "zero"
+    assert at(sim, "dvcc_charge_limit_a", t_cold + 2) == 0
+    t_high = first(sim, "charge_disconnect", "floating", after=90)
+    assert t_high is not None and t_high <= 90.5
+    assert at(sim, "multi_charge", t_high + 2) == "reduced"
+    assert at(sim, "dvcc_charge_limit_a", t_high + 2) == 0
+    assert at(sim, "led_high_cell", t_high + 0.2) == "on"
+    assert changes(sim, "load_disconnect", after=3) == []
+    t = texts(sim)
+    assert "charge disconnect: low temperature" in t and "charge disconnect: high cell" in t
 
 
 def test_btv_cable_unplugged_latches():

@@ -168,6 +168,7 @@ class Loop:
         "prealarm",
         "low_temp",
         "high_temp",
+        "high_cell",
     )
 
     def __init__(self):
@@ -183,6 +184,7 @@ class Loop:
         self.prealarm = self.intact and "prealarm" in c
         self.low_temp = "low_temp" in c
         self.high_temp = "high_temp" in c
+        self.high_cell = "high_cell" in c
         self.condition = next(n for n in CONDITIONS if n in c)
 
 

@@ -238,6 +238,8 @@ class FirmwareHost:
                 ok |= _bit(w.lt)
             if not lp.high_temp:
                 ok |= _bit(w.ht)
+            if not lp.high_cell:
+                ok |= _bit(w.hc)
         stuck = inputs.get("input_stuck")
         if stuck == "atd":
             ok |= _bit(w.dis)

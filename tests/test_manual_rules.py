@@ -1,0 +1,68 @@
+"""The manual's rules a user sees, through the whole firmware (tests/faultrig.py: App on the fake
+machine, in virtual time, a scripted Multi on VE.Bus). Each test names the manual's section it
+was written from (../shared/btv.md quotes them; docs/manual-readings.md gives the readings where
+the manual is ambiguous). Runs on CPython and on the MicroPython VM."""
+
+from faultrig import Rig
+from vmtest import fresh_root
+
+from firmware.core import events as ev
+from firmware.core.codes import MODE_ON, R_CHARGE_BLOCK, R_HIGH_CELL, R_LOW_TEMP
+from vebus import catalogue as cat
+
+ON = {"load": "high", "charge": "high", "prealarm": "float"}
+CHARGE_OFF = {"load": "high", "charge": "float", "prealarm": "float"}
+
+
+def _running(name, **kw):
+    rig = Rig(fresh_root(name), mode="bms", **kw)
+    rig.run(5000)
+    assert rig.outputs() == ON
+    return rig
+
+
+def _reasons(rig, code):
+    """Reason bits of every `code` event in the RAM log."""
+    return [r for _t, c, r, _a in rig.app.log.entries() if c == code]
+
+
+def _status(rig):
+    """(allow charge, charge rate 0..255) of the last status frame the Multi heard."""
+    flags, rate = rig.multi.status
+    return not flags & cat.STATUS_HIGH_CELL, rate
+
+
+def test_3_3_low_temperature_stops_charging_one_charge_line():
+    # 3.3: "In the event of high cell voltage or low temperature, battery charging must be
+    # stopped." One charge line (the default wiring) cannot tell which: charging stops. The
+    # charge disconnect, the Multi's charge rate and the allow-charge flag (the GX's DVCC
+    # limit follows it) agree; the Multi keeps its mode (AC passes through to the loads).
+    rig = _running("m33_one_line")
+    rig.battery.high_cell = True  # the charge line says "not allowed": cold or a high cell
+    rig.run(1500)
+    assert rig.outputs() == CHARGE_OFF
+    assert rig.app.out.charge_rate == 0 and rig.app.out.multi_mode == MODE_ON
+    assert _status(rig) == (False, 0)
+    assert _reasons(rig, ev.EV_CHARGE_OFF) == [R_CHARGE_BLOCK]
+    assert ev.text(ev.EV_CHARGE_OFF, R_CHARGE_BLOCK, 0) == (
+        "charge disconnect: high cell or low temperature"
+    )
+
+
+def test_3_3_low_temperature_line_stops_charging_7_q4_high_cell_line_reduces():
+    # 3.3 for low temperature (its own line wired): charging stopped. Manual 1 and 7, Q4 for a
+    # high cell the BMS tells apart (its own line wired): a reduced charge current so the cells
+    # can balance, the chargers on the charge disconnect off.
+    rig = _running("m33_lines", settings={"btv_low_temp_input": 3, "btv_high_cell_input": 4})
+    bat = rig.battery
+    bat.high_cell = True
+    bat.down = {3}  # low temperature
+    rig.run(1500)
+    assert rig.outputs() == CHARGE_OFF and _status(rig) == (False, 0)
+    assert _reasons(rig, ev.EV_CHARGE_OFF) == [R_LOW_TEMP]
+    bat.down = {4}  # warm again, but a high cell
+    rig.run(1500)
+    assert rig.outputs() == CHARGE_OFF
+    assert rig.app.out.charge_rate == rig.settings.reduced_charge_rate_pct
+    assert _status(rig) == (False, rig.settings.reduced_charge_rate_pct * 255 // 100)
+    assert rig.app.out.reasons & R_HIGH_CELL and rig.app.out.multi_mode == MODE_ON
