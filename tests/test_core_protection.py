@@ -399,6 +399,9 @@ def test_leds_follow_the_manual():
     assert o.led_high == PAT_ON and o.led_cell == PAT_ON
     r.ok()
     r.low_cell()
+    # manual 1, LED indicators: cell > 2.8 V "Lights when the Load disconnect output is high and
+    # the battery cell voltages are above 2.8 V": dark at the low-cell signal, loads still on
+    assert o.led_cell == PAT_OFF and o.load == HIGH
     r.run(30000)
     assert o.led_cell == PAT_OFF and o.led_status == PAT_OFF  # Multi off: low power, dark
 

@@ -66,3 +66,31 @@ def test_3_3_low_temperature_line_stops_charging_7_q4_high_cell_line_reduces():
     assert rig.app.out.charge_rate == rig.settings.reduced_charge_rate_pct
     assert _status(rig) == (False, rig.settings.reduced_charge_rate_pct * 255 // 100)
     assert rig.app.out.reasons & R_HIGH_CELL and rig.app.out.multi_mode == MODE_ON
+
+
+def _led(rig, name):
+    """Is the LED `name` (board profile: status, cell_ok, cell_high) lit?"""
+    machine = __import__("machine")
+    for led, pin, lit in rig.board.profile["leds"]:
+        if led == name:
+            p = machine.pins[pin]
+            return p.mode() == machine.Pin.OUT and p.value() == lit
+    raise KeyError(name)
+
+
+def test_1_cell_led_dark_as_soon_as_low_cell_is_signalled():
+    # 1, LED indicators, cell > 2.8 V: "Lights when the Load disconnect output is high and the
+    # battery cell voltages are above 2.8 V." Dark at the low-cell signal (debounce and one LED
+    # period), while the load disconnect stays high for the pre-alarm's 30 s.
+    rig = _running("m1_cell_led")
+    assert _led(rig, "cell_ok")
+    rig.battery.low_cell = True
+    rig.run(200)
+    assert not _led(rig, "cell_ok") and rig.outputs()["load"] == "high"
+    rig.run(29000)
+    assert not _led(rig, "cell_ok") and rig.outputs()["load"] == "high"
+    rig.run(2000)
+    assert rig.outputs()["load"] == "float" and not _led(rig, "cell_ok")
+    rig.battery.low_cell = False
+    rig.run(rig.settings.min_hold_s * 1000 + 1000)
+    assert rig.outputs()["load"] == "high" and _led(rig, "cell_ok")

@@ -3,7 +3,7 @@
 Status (blue):    PAT_OFF = BMS off / low-power mode; PAT_HEARTBEAT = a short flash about every
                   10 s while operating with the Multi on; PAT_FAULTY_APP = ~15 Hz flashing, kept
                   for the faulty-application state (the app sets it when it cannot run).
-Cell > 2.8 V (blue): PAT_ON while loads are allowed, PAT_OFF after low cell.
+Cell > 2.8 V (blue): PAT_ON while the load disconnect is high and no low cell is signalled.
 Cell > 4 V (red):    PAT_ON while chargers are off for high cell or temperature.
 
     leds = Leds()

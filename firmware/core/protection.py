@@ -337,7 +337,9 @@ class Protection:
         o.latched = self._latched
         o.latch_reason = self._latch_reason
         o.led_status = PAT_OFF if low_power else PAT_HEARTBEAT
-        o.led_cell = PAT_ON if load.on else PAT_OFF
+        # "Lights when the Load disconnect output is high and the battery cell voltages are above
+        # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
+        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
         red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
         reasons = c.reasons | self._latch_reason

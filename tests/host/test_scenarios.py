@@ -126,6 +126,11 @@ def test_low_cell_without_prealarm_still_waits_30_s():
     assert t_pa is not None and t_pa <= 20.5  # the BMS raises pre-alarm itself
     t_ld = first(sim, "load_disconnect", "floating", after=3)
     assert t_ld is not None and t_ld - t_pa >= 30.0
+    # Manual 1, LED indicators, cell > 2.8 V: "Lights when the Load disconnect output is high and
+    # the battery cell voltages are above 2.8 V": dark at the low-cell signal, not at t_ld.
+    t_dark = first(sim, "led_cell_ok", "off", after=3)
+    assert t_dark is not None and 20 <= t_dark <= 20.5
+    assert at(sim, "load_disconnect", t_dark + 1) == "high"
 
 
 def test_high_cell_balancing_cycles():
