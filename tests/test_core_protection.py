@@ -19,7 +19,7 @@ from firmware.core.codes import (
     ST_RUN,
     ST_STARTUP,
 )
-from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
+from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD
 
 
@@ -388,11 +388,16 @@ def test_vebus_error_7_for_415_to_488_without_the_assistant():
 
 
 def test_leds_follow_the_manual():
-    r = Rig()
+    r = Rig(vebus_mode="bms")
     r.step()
     assert r.o.led_cell == PAT_OFF and r.o.led_high == PAT_OFF
     r.started()
     o = r.o
+    # manual 1, LED indicators: status "blinks once every 10 seconds" while the Multi is on and
+    # info frames are sent: dark with no Multi on the bus to send them to
+    assert o.led_status == PAT_OFF
+    r.i.multi_present = True
+    r.step()
     assert o.led_status == PAT_HEARTBEAT and o.led_cell == PAT_ON and o.led_high == PAT_OFF
     r.high_cell()
     r.step()
@@ -404,6 +409,18 @@ def test_leds_follow_the_manual():
     assert o.led_cell == PAT_OFF and o.load == HIGH
     r.run(30000)
     assert o.led_cell == PAT_OFF and o.led_status == PAT_OFF  # Multi off: low power, dark
+
+
+def test_listen_mode_status_led_has_its_own_pattern():
+    # Nothing is sent in listen mode: not the manual's "info frames are sent" flash (1, LED
+    # indicators), a double flash of its own (docs/manual-readings.md); dark in low-power mode.
+    r = Rig()
+    r.i.multi_present = True
+    r.started()
+    assert r.o.led_status == PAT_LISTEN
+    r.i.remote_on = False
+    r.step()
+    assert r.o.low_power and r.o.led_status == PAT_OFF
 
 
 def test_status_changes_are_reported_in_changed():

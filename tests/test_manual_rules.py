@@ -94,3 +94,45 @@ def test_1_cell_led_dark_as_soon_as_low_cell_is_signalled():
     rig.battery.low_cell = False
     rig.run(rig.settings.min_hold_s * 1000 + 1000)
     assert rig.outputs()["load"] == "high" and _led(rig, "cell_ok")
+
+
+def _flashes(rig, ms):
+    """Rising edges of the status LED over the next `ms` (read every 10 ms, its task's 50 ms
+    period is longer) and the gaps between them (ms)."""
+    rises = []
+    was = _led(rig, "status")
+    for k in range(ms // 10):
+        rig.run(10)
+        lit = _led(rig, "status")
+        if lit and not was:
+            rises.append(k * 10)
+        was = lit
+    return [rises[i + 1] - rises[i] for i in range(len(rises) - 1)], len(rises)
+
+
+def test_1_status_led_every_10_s_with_the_multi_on_dark_in_low_power():
+    # 1, LED indicators, status: a short flash once every 10 s while the Multi is on and BMS info
+    # frames are sent; "the BMS goes into low power mode" (remote off, ...) with the LED dark.
+    rig = _running("m1_status")
+    gaps, n = _flashes(rig, 30000)
+    assert n == 3 and all(9900 <= g <= 10100 for g in gaps), gaps
+    assert rig.multi.kinds.get(cat.MSG_INFO, 0) > 20  # info frames went out meanwhile
+    rig.remote_on = False
+    rig.run(1000)
+    assert rig.app.out.low_power
+    assert _flashes(rig, 20000)[1] == 0
+    rig.remote_on = True
+    rig.run(1000)
+    rig.multi.present = False  # no Multi: no info frames go out, no flash
+    rig.run(2000)
+    assert _flashes(rig, 20000)[1] == 0
+
+
+def test_listen_mode_status_led_double_flash():
+    # Listen mode sends nothing, so it must not show the manual's "info frames sent" flash: two
+    # short flashes 0.3 s apart every 10 s instead (docs/manual-readings.md, hardware.md 6).
+    rig = Rig(fresh_root("m1_listen"), mode="listen")
+    rig.run(5000)
+    gaps, n = _flashes(rig, 20000)
+    assert n == 4 and [g < 500 for g in gaps] == [True, False, True], gaps
+    assert not rig.multi.kinds  # nothing was sent

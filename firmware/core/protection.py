@@ -87,7 +87,7 @@ from firmware.core.codes import (
     ST_VEBUS_ERROR,
 )
 from firmware.core.events import EventLog
-from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
+from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
     CH_CHARGE,
     CH_ERROR,
@@ -112,6 +112,7 @@ class Protection:
         self.delay_ms = s.prealarm_to_disconnect_s * 1000
         self.hold_ms = s.min_hold_s * 1000
         self.reduced_rate = s.reduced_charge_rate_pct
+        self.transmit = s.vebus_mode == "bms"  # info frames go out (listen: nothing is sent)
         self.log = log if log is not None else EventLog(32)
         self.inputs = Inputs()
         self.outputs = Outputs()
@@ -336,7 +337,14 @@ class Protection:
         o.error = err
         o.latched = self._latched
         o.latch_reason = self._latch_reason
-        o.led_status = PAT_OFF if low_power else PAT_HEARTBEAT
+        # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
+        # frames are sent; dark in low-power mode; listen mode has its own double flash.
+        if low_power:
+            o.led_status = PAT_OFF
+        elif not self.transmit:
+            o.led_status = PAT_LISTEN
+        else:
+            o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
         o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF

@@ -19,7 +19,7 @@ VALUES = {
     "load_disconnect": {"high", "floating"},
     "charge_disconnect": {"high", "floating"},
     "pre_alarm": {"high", "floating"},
-    "led_status": {"off", "heartbeat", "bootloader"},
+    "led_status": {"off", "heartbeat", "listen", "bootloader"},
     "led_cell_ok": {"on", "off"},
     "led_high_cell": {"on", "off"},
     "multi_mode": {"on", "charger_only", "inverter_only", "off", "low_power", "emergency"},
@@ -195,6 +195,21 @@ def test_btv_cable_unplugged_latches():
     t_back = first(sim, "load_disconnect", "high", after=t_l)
     assert t_back is not None and t_back >= 92  # loop OK for startup_ok_ms again first
     assert any("latched" in x for x in texts(sim))
+
+
+def test_status_led_listen_mode_and_multi_gone():
+    # Manual 1, LED indicators, status: a flash every 10 s while the Multi is on and info frames
+    # are sent. Listen mode sends nothing: a double flash of its own; with the Multi gone (no
+    # info frames) dark; back on with it.
+    sim = run("status_led")
+    assert at(sim, "led_status", 25) == "heartbeat"
+    assert at(sim, "multi_mode", 60) != "on" and at(sim, "led_status", 60) == "off"
+    assert at(sim, "led_status", 95) == "heartbeat"
+    listen = run("status_led_listen")
+    assert {v for t, v in changes(listen, "led_status", after=12)} <= {"listen"}
+    assert at(listen, "led_status", 50) == "listen"
+    heard = listen.summary()["bus"]["frames_by_type"]["heard_by_multi"]
+    assert "bms_status" not in heard and "bms_probe_answer" not in heard
 
 
 def test_remote_off_and_on():
