@@ -37,6 +37,7 @@ SPEC = (
     ("btv_loop_input", "int", -1, -1, 7),
     ("btv_low_temp_input", "int", -1, -1, 7),
     ("btv_high_temp_input", "int", -1, -1, 7),
+    ("btv_high_cell_input", "int", -1, -1, 7),
     ("btv_ok_low_mask", "int", 0, 0, 255),
     ("btv_selftest", "bool", False, 0, 0),
     ("btv_selftest_period_ms", "int", 1000, 100, 60000),
@@ -66,6 +67,7 @@ _BTV_INPUT_KEYS = (
     "btv_loop_input",
     "btv_low_temp_input",
     "btv_high_temp_input",
+    "btv_high_cell_input",
 )
 _SELFTEST_KEYS = ("btv_selftest_period_ms", "btv_selftest_settle_ms", "btv_selftest_recover_ms")
 

@@ -169,6 +169,7 @@ class Loop:
         "prealarm",
         "low_temp",
         "high_temp",
+        "high_cell",
     )
 
     def __init__(self):
@@ -184,6 +185,7 @@ class Loop:
         self.prealarm = self.intact and "prealarm" in c
         self.low_temp = "low_temp" in c
         self.high_temp = "high_temp" in c
+        self.high_cell = "high_cell" in c
         self.condition = next(n for n in CONDITIONS if n in c)
 
 
