@@ -10,6 +10,8 @@ MIT-licensed j9brown/victron-mk3 and other open clients (docs/protocol.md). What
 theirs; the code is ours.
 """
 
+from vebus.describe import DEVICE_STATES
+
 # ---- requests: (command letter, data) ------------------------------------------------------
 
 VERSION = (ord("V"), b"")
@@ -56,18 +58,6 @@ def ram_info(letter, ram_id):
 
 # ---- names ---------------------------------------------------------------------------------
 
-DEVICE_STATES = (
-    "down",
-    "startup",
-    "off",
-    "slave",
-    "invert full",
-    "invert half",
-    "invert AES",
-    "power assist",
-    "bypass",
-    "charge",
-)
 LED_NAMES = (
     "mains",
     "absorption",
