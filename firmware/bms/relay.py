@@ -49,8 +49,9 @@ SLOT_MS = const(3)  # the panel devices' slot after a relayed sync (as firmware/
 
 
 def is_control(p, plen):
-    """A frame that switches the Multi: a switch frame, or a Winmon write (vebus.md: 0x0E set
-    device state -- 0x0E with 0 only asks --, 0x32 / 0x33 / 0x34 writes, 0x37 WriteViaID)."""
+    """A frame that switches the Multi: a switch frame, or a Winmon write (docs/protocol.md:
+    0x0E set device state -- 0x0E with 0 only asks --, 0x32 / 0x33 / 0x34 writes, 0x37
+    WriteViaID)."""
     if plen >= 2 and p[0] == cat.MSG_SWITCH:
         return True
     if plen < 3 or p[0] != cat.MSG_WINMON:

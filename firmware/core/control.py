@@ -4,8 +4,9 @@
     mode = r & 0xFF      # the mode to pass on; MODE_NONE: blocked
     why = r >> 8         # WHY_*: why it was blocked or rewritten (0: passed as it came)
 
-The order is the manual's (3.5, 3.6; vebus.md "Two VE.Bus ports"): protection first, then remote
-off, then the Digital Multi Control, then the GX device or the VE.Bus Smart dongle.
+The order is the manual's (3.5, 3.6; docs/protocol.md, "Between the two ports"): protection
+first, then remote off, then the Digital Multi Control, then the GX device or the VE.Bus Smart
+dongle.
   - DMC present: only the DMC switches the Multi; a GX's or a dongle's control is blocked.
   - Remote off: the Multi is held in low power; nothing from the panel side switches it on (an
     "off" may pass: it asks for what already holds).

@@ -11,9 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUE = re.compile(r"\bissue\s*#?\s*\d+", re.I)
-# history: "(445 before)", "was tried", "left out", "no longer matched", "not built yet"
+# history: "(445 before)", "was tried", "no longer matched", "not built yet"
 HISTORY = re.compile(
-    r"\d\s+before\)|\bwas tried\b|\btried and\b|\bleft out\b|\bno longer match|not built yet",
+    r"\d\s+before\)|\bwas tried\b|\btried and\b|\bno longer match|not built yet",
     re.I,
 )
 
