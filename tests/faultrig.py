@@ -319,6 +319,7 @@ class Rig:
         self.clock = Clock(start)
         self.battery = Battery()
         self.remote_on = True
+        self.remote_wiring = "bridge"  # how remote on/off is wired: bridge | l_low | h_high
         self.mains = True
         self.multi = Multi(seed=seed)
         self.multi.present = multi
@@ -382,9 +383,12 @@ class Rig:
             return read_btv()
 
         def remote_mains():
-            # remote on/off bridged: H reads high, L stays high (pulled up) -- docs/hardware.md
-            pins[prof["remote_h"][1]].external = 1 if self.remote_on else 0
-            pins[prof["remote_l"][1]].external = 1
+            # docs/hardware.md's front end: L pulled up (reads 1 unless pulled to minus), H pulled
+            # down (reads 1 when high); a closed bridge puts about 4.5 V on both: L 1, H 1
+            l_low = self.remote_on and self.remote_wiring == "l_low"
+            h_high = self.remote_on and self.remote_wiring != "l_low"
+            pins[prof["remote_h"][1]].external = 1 if h_high else 0
+            pins[prof["remote_l"][1]].external = 0 if l_low else 1
             pins[prof["mains"][1]].external = 1 if self.mains else 0
             return read_rm()
 

@@ -136,3 +136,35 @@ def test_listen_mode_status_led_double_flash():
     gaps, n = _flashes(rig, 20000)
     assert n == 4 and [g < 500 for g in gaps] == [True, False, True], gaps
     assert not rig.multi.kinds  # nothing was sent
+
+
+# remote_mode -> the wirings (docs/hardware.md, remote on/off) that switch the BMS on. The
+# documented front end reads a bridge and "H high" alike (L not low, H high).
+REMOTE_ON_FOR = {
+    "any": ("bridge", "l_low", "h_high"),
+    "bridge": ("bridge", "h_high"),
+    "l_low": ("l_low",),
+    "h_high": ("bridge", "h_high"),
+}
+
+
+def test_remote_on_off_every_wiring_mode_through_the_app():
+    # Remote on/off (manual, ../shared/btv.md): ON when L and H are joined (bridge), L pulled to
+    # minus, or H high; OFF in every other case, with no bridge fitted too: outputs floating,
+    # the Multi held off (low power). `remote_mode` narrows it to one wiring.
+    for mode in ("any", "bridge", "l_low", "h_high"):
+        for wiring in ("bridge", "l_low", "h_high"):
+            rig = Rig(fresh_root("m_remote"), mode="bms", settings={"remote_mode": mode})
+            rig.remote_wiring = wiring
+            rig.run(4000)
+            on = wiring in REMOTE_ON_FOR[mode]
+            assert (rig.outputs() == ON) == on, (mode, wiring)
+            assert rig.app.out.low_power != on, (mode, wiring)
+            if on:  # and off again when the switch opens
+                rig.remote_on = False
+                rig.run(500)
+                assert rig.all_floating() and rig.app.out.low_power, (mode, wiring)
+                assert rig.multi.last_command() == cat.SWITCH_SLEEP, (mode, wiring)
+                rig.run(1500)
+                texts = [ev.text(c, r, a) for _t, c, r, a in rig.app.log.entries()]
+                assert "remote on/off: off (outputs floating, Multi in low power)" in texts

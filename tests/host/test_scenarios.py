@@ -225,6 +225,29 @@ def test_remote_off_and_on():
     assert final(sim, "multi_mode") == "on" and final(sim, "bms_power") == "normal"
 
 
+def test_remote_on_off_wired_as_a_bridge():
+    # Remote on/off: ON when L and H are joined by a bridge (manual; docs/hardware.md), with
+    # remote_mode = "bridge" accepting only that wiring; switch open: outputs floating, the
+    # Multi in low power.
+    sim = run("remote_bridge")
+    t_on = first(sim, "load_disconnect", "high")
+    assert t_on is not None and t_on < 3
+    assert at(sim, "multi_mode", 15) == "on"
+    assert at(sim, "load_disconnect", 21) == "floating" and at(sim, "bms_power", 21) == "low"
+    assert first(sim, "multi_mode", "low_power", after=20) is not None
+    t_back = first(sim, "load_disconnect", "high", after=60)
+    assert t_back is not None and t_back < 62
+    assert final(sim, "multi_mode") == "on"
+    doc = json.loads((ROOT / "scenarios" / "remote_bridge.json").read_text())
+    doc["system"]["remote_wiring"] = "l_low"  # L pulled to minus: not a bridge, stays off
+    doc["duration_s"] = 15
+    doc["inputs"] = []
+    other = Sim(scenario.parse(doc, fwhost.check_settings))
+    other.run()
+    assert changes(other, "load_disconnect") == [(0.0, "floating")]
+    assert final(other, "bms_power") == "low"
+
+
 def test_mains_detector_restarts_the_multi():
     sim = run("mains_detector")
     t_ld = first(sim, "load_disconnect", "floating", after=10)
