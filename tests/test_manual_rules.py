@@ -7,7 +7,15 @@ from faultrig import Rig
 from vmtest import fresh_root
 
 from firmware.core import events as ev
-from firmware.core.codes import MODE_ON, R_CHARGE_BLOCK, R_HIGH_CELL, R_LOW_TEMP
+from firmware.core.codes import (
+    MODE_ON,
+    R_CHARGE_BLOCK,
+    R_HIGH_CELL,
+    R_LOOP_UNSURE,
+    R_LOW_CELL,
+    R_LOW_TEMP,
+    R_OPEN_LOOP,
+)
 from vebus import catalogue as cat
 
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
@@ -168,3 +176,42 @@ def test_remote_on_off_every_wiring_mode_through_the_app():
                 rig.run(1500)
                 texts = [ev.text(c, r, a) for _t, c, r, a in rig.app.log.entries()]
                 assert "remote on/off: off (outputs floating, Multi in low power)" in texts
+
+
+def test_cold_empty_battery_is_told_from_an_open_loop_where_the_wiring_allows():
+    # A cold, empty battery: low cell (3.3: loads off after the pre-alarm) and charging blocked
+    # (3.3: low temperature). Both temperature lines wired: the high-temperature line still
+    # reads OK, so the loop is intact -- low cell and low temperature, no latched loop fault.
+    rig = _running("m_cold_told", settings={"btv_low_temp_input": 3, "btv_high_temp_input": 4})
+    bat = rig.battery
+    bat.low_cell = bat.high_cell = bat.prealarm = True  # the charge line down with the cold
+    bat.down = {3}
+    rig.run(1000)
+    out = rig.app.out
+    assert rig.outputs() == {"load": "high", "charge": "float", "prealarm": "high"}
+    assert not out.latched and out.reasons & (R_LOW_CELL | R_LOW_TEMP) == R_LOW_CELL | R_LOW_TEMP
+    rig.run(31000)
+    assert rig.outputs()["load"] == "float" and not out.latched
+    assert ev.EV_FAULT_LATCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]
+
+
+def test_cold_empty_battery_logged_truthfully_where_the_wiring_cannot_tell():
+    # The default wiring (discharge, charge and pre-alarm lines): every line down is an open
+    # loop or a cold, empty battery. Safe side: a latched loop fault; the log says both.
+    rig = _running("m_cold_untold")
+    bat = rig.battery
+    bat.low_cell = bat.high_cell = bat.prealarm = True
+    rig.run(1000)
+    assert rig.app.out.latched
+    (why,) = _reasons(rig, ev.EV_FAULT_LATCHED)
+    assert why == R_OPEN_LOOP | R_LOOP_UNSURE
+    assert ev.text(ev.EV_FAULT_LATCHED, why, 0) == (
+        "BTV loop fault latched: open loop, or low cell with charging blocked "
+        "(this wiring cannot tell)"
+    )
+    # an older battery cannot signal pre-alarm: its line, still OK, proves the cable is there
+    rig = _running("m_cold_older")
+    rig.battery.low_cell = rig.battery.high_cell = True
+    rig.run(1000)
+    assert not rig.app.out.latched
+    assert rig.app.out.reasons & (R_LOW_CELL | R_CHARGE_BLOCK) == R_LOW_CELL | R_CHARGE_BLOCK

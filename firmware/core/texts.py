@@ -23,6 +23,7 @@ from firmware.core.codes import (
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LATCH_LOST,
+    R_LOOP_UNSURE,
     R_LOW_CELL,
     R_LOW_TEMP,
     R_NO_AC,
@@ -57,6 +58,8 @@ from firmware.core.events import (
 )
 
 _ORDER = (
+    # first: it qualifies R_OPEN_LOOP (which reason_names then leaves out)
+    (R_LOOP_UNSURE, "open loop, or low cell with charging blocked (this wiring cannot tell)"),
     (R_OPEN_LOOP, "open loop"),
     (R_STUCK, "stuck input"),
     (R_STALE, "stale input"),
@@ -112,6 +115,8 @@ def reason_name(bits):
 
 def reason_names(bits):
     """Every reason in `bits`, most severe first, joined by ", "."""
+    if bits & R_LOOP_UNSURE:
+        bits &= ~R_OPEN_LOOP
     names = [name for bit, name in _ORDER if bits & bit]
     return ", ".join(names) if names else "battery OK"
 

@@ -212,6 +212,29 @@ def test_status_led_listen_mode_and_multi_gone():
     assert "bms_status" not in heard and "bms_probe_answer" not in heard
 
 
+def test_cold_empty_battery_is_not_a_latched_loop_fault():
+    # Low cell (loads off 30 s after the pre-alarm) and low temperature (3.3: charging stopped)
+    # at once. With both temperature lines wired the loop is seen intact: no latched fault.
+    sim = run("cold_empty_battery")
+    t_c = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_c is not None and t_c <= 20.5
+    t_l = first(sim, "load_disconnect", "floating", after=20)
+    assert t_l is not None and t_l - 20 >= 30
+    t = texts(sim)
+    assert not any("latched" in x for x in t)
+    assert "charge disconnect: low temperature" in t
+    assert any(x.startswith("load disconnect: low cell") for x in t)
+    # the default wiring cannot tell it from an unplugged cable: latched, and the log says both
+    doc = json.loads((ROOT / "scenarios" / "cold_empty_battery.json").read_text())
+    del doc["settings"]
+    doc["duration_s"] = 30
+    other = Sim(scenario.parse(doc, fwhost.check_settings))
+    other.run()
+    assert "BTV loop fault latched: open loop, or low cell with charging blocked" in "".join(
+        texts(other)
+    )
+
+
 def test_remote_off_and_on():
     sim = run("remote_off_on")
     t = 21.0
