@@ -30,7 +30,7 @@ from vmtest import mkdirs
 
 import main as board_main
 import vebus
-from firmware.app import PERIODS, T_BUS
+from firmware.app import PERIODS, T_BUS, T_IDLE
 from firmware.core import settings as st
 from firmware.core.eventfile import decode_all
 from vebus import catalogue as cat
@@ -171,6 +171,7 @@ class Multi:
     def __init__(self, version=2629491, seed=1):
         self.present = True
         self.ac_in = True
+        self.switch_register = 0x30  # charger and inverter switched in (catalogue, inferred)
         self.version = version
         self.noise_ppm = 0  # each byte it sends is replaced by a random one with this probability
         self.rng = Lcg(seed)
@@ -280,7 +281,8 @@ class Multi:
             p[4] = value >> 8
             self._send(self._frame(5))
         elif self.cycle % LED_EVERY == 0:
-            plen = cat.build_led(self._p, 0x01 if self.ac_in else 0, 0, 0, 20, 500, 160, 0x30)
+            mains = 0x01 if self.ac_in else 0
+            plen = cat.build_led(self._p, mains, 0, 0, 20, 500, 160, self.switch_register)
             self._send(self._frame(plen))
 
     def _on_bms_frame(self, f):
@@ -396,10 +398,17 @@ class Rig:
         b.read_remote_mains = remote_mains
 
     # ---- time ----
-    def _period(self, i):
-        if i == T_BUS and self.app.port.sending:
-            return 0
-        return PERIODS[i][1] if self.app.out.low_power else PERIODS[i][0]
+    def _period(self, i, now):
+        """The sleep after task i's step, as App._every chooses it."""
+        app = self.app
+        if i == T_BUS:
+            if app.port.sending:
+                return 0
+            if app.role.multi_present or not app.out.low_power:
+                return app.role.poll_ms(now, PERIODS[i][0])  # wake just before each sync
+        if i == T_IDLE:
+            return PERIODS[i][1] if app.low_power() else PERIODS[i][0]
+        return PERIODS[i][1] if app.out.low_power else PERIODS[i][0]
 
     def run(self, ms):
         """Advance virtual time by ms, running every task (and the Multi) when due."""
@@ -470,7 +479,7 @@ class Rig:
                 if dt > timing[i]:
                     timing[i] = dt
             wd.check_in(i, now)
-            self.due[i] = time.ticks_add(now, self._period(i))
+            self.due[i] = time.ticks_add(now, self._period(i, now))
 
     def run_coarse(self, ms, q=2000):
         """Soak fast-forward: every q ms one sync from the Multi, then every task's step once,

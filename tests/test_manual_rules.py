@@ -215,3 +215,48 @@ def test_cold_empty_battery_logged_truthfully_where_the_wiring_cannot_tell():
     rig.run(1000)
     assert not rig.app.out.latched
     assert rig.app.out.reasons & (R_LOW_CELL | R_CHARGE_BLOCK) == R_LOW_CELL | R_CHARGE_BLOCK
+
+
+def test_1_multi_switched_off_low_power_info_frames_continue():
+    # 1, LED indicators: "either due to a low cell/remote off or just switched off by means of
+    # the front panel switch, the BMS goes into low power mode but continues to send BMS info
+    # frames". The BMS learns it from the Multi's LED frame (its switch register: the field is
+    # confirmed, the meaning of its bits inferred -- docs/protocol.md).
+    rig = _running("m1_multi_off")
+    rig.run(5000)
+    assert not rig.app.out.low_power and _flashes(rig, 10000)[1] == 1
+    rig.multi.switch_register = 0  # the front panel switch to "off"
+    rig.run(1000)
+    out = rig.app.out
+    assert out.low_power and out.multi_mode == MODE_ON  # the BMS does not switch it on or off
+    assert rig.outputs() == ON  # the outputs keep following the loop
+    assert [a for _t, c, _r, a in rig.app.log.entries() if c == ev.EV_MULTI_SWITCHED] == [1]
+    assert ev.text(ev.EV_MULTI_SWITCHED, 0, 1) == (
+        "Multi switched off (front panel switch): BMS in low power mode, BMS info frames continue"
+    )
+    info = rig.multi.kinds.get(cat.MSG_INFO, 0)
+    commands = rig.multi.n_commands
+    assert _flashes(rig, 31000)[1] == 0  # status LED dark
+    sent = rig.multi.kinds.get(cat.MSG_INFO, 0) - info
+    assert 3 <= sent <= 4, sent  # info frames go on, at the low-power interval (10 s)
+    assert rig.multi.n_commands == commands  # no switch frames: the BMS leaves it off
+    rig.multi.switch_register = 0x30
+    rig.run(1000)
+    assert not rig.app.out.low_power
+    assert [a for _t, c, _r, a in rig.app.log.entries() if c == ev.EV_MULTI_SWITCHED] == [1, 0]
+
+
+def test_the_bms_own_off_command_is_not_read_as_the_multi_switched_off():
+    # Remote off: the BMS switches the Multi off itself; when the Multi then reports "off" that
+    # is no front panel switch (no EV_MULTI_SWITCHED), and on again after remote on.
+    rig = _running("m1_own_off")
+    rig.remote_on = False
+    rig.run(1000)
+    rig.multi.switch_register = 0  # the Multi obeys
+    rig.run(5000)
+    rig.remote_on = True
+    rig.run(500)
+    rig.multi.switch_register = 0x30
+    rig.run(5000)
+    assert not rig.app.out.low_power and rig.outputs() == ON
+    assert ev.EV_MULTI_SWITCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]

@@ -153,3 +153,18 @@ def test_describe_names_the_vectors():
     assert describe(False, b"\x20\x01\x02\x03\x04\x05\x06", 7) == ("info", None, [])
     n = cat.build_bms_status(buf, True, False, False, False)
     assert describe(False, buf, n)[:2] == ("bms_status", cat.INFERRED)
+
+
+def test_switch_register_reading_is_inferred_and_round_trips():
+    # INFERRED (docs/protocol.md): bit 4 charger, bit 5 inverter switched in; both clear = off.
+    assert cat.switch_state(0x30) == cat.SWITCH_ON
+    assert cat.switch_state(0x10) == cat.SWITCH_CHARGER_ONLY
+    assert cat.switch_state(0x20) == cat.SWITCH_INVERTER_ONLY
+    assert cat.switch_state(0x00) == cat.SWITCH_SLEEP
+    for state in (
+        cat.SWITCH_ON,
+        cat.SWITCH_CHARGER_ONLY,
+        cat.SWITCH_INVERTER_ONLY,
+        cat.SWITCH_SLEEP,
+    ):
+        assert cat.switch_state(cat.switch_register(state)) == state

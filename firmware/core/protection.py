@@ -6,8 +6,9 @@
 
 Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
 multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
-multi_assistant (1 present, 0 reported missing, -1 unknown), multi_mode (the mode the Multi
-reports, codes.MODE_*; informational: the bus side compares it with out.multi_mode to resend),
+multi_assistant (1 present, 0 reported missing, -1 unknown), multi_mode (the switch state the
+Multi reports, codes.MODE_*, MODE_NONE = not known: MODE_OFF while the BMS does not ask for it
+is the Multi switched off),
 dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 
 Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*), allow_charge,
@@ -33,6 +34,9 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - an output (load, charge, the Multi's charging) that switched off stays off for min_hold_s;
   switching off is never delayed.
 - remote off -> every output floating at once, the Multi off (low power), the BMS in low power.
+- the Multi switched off (its front panel switch: it reports "off" while the BMS asks for more)
+  -> the BMS in low power (status LED dark), info frames continue at the low-power interval;
+  the outputs keep following the loop (manual 1, LED indicators).
 - mains detector: after a low-cell shutdown without AC, AC back -> Multi charger-only.
 - the Multi's mode: protection > remote off > DMC > GX; with a DMC present GX is ignored.
 - VE.Bus error 15 for Multi firmware < 415 (Multi held off); error 7 for 415..488 when the Multi
@@ -132,6 +136,7 @@ class Protection:
         self._shutdown = 0  # reason of the load disconnect in force (low cell / loop fault)
         self._chg_why = 0
         self._remote = -1
+        self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
 
@@ -297,7 +302,17 @@ class Protection:
             if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
                 log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
             log.record(now, ev.EV_MULTI, why, mode)
-        low_power = remote_off or (mode == MODE_OFF and not startup)
+        # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
+        # into low power mode but continues to send BMS info frames". Off while the BMS asks for
+        # off is the BMS's own doing; an unknown report (MODE_NONE) changes nothing.
+        reported = inp.multi_mode if inp.multi_present else MODE_ON
+        if reported == MODE_OFF and mode != MODE_OFF and not self._multi_off:
+            self._multi_off = True
+            log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
+        elif self._multi_off and reported != MODE_OFF and reported != MODE_NONE:
+            self._multi_off = False
+            log.record(now, ev.EV_MULTI_SWITCHED, 0, 0)
+        low_power = remote_off or (mode == MODE_OFF and not startup) or self._multi_off
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 

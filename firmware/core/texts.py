@@ -51,6 +51,7 @@ from firmware.core.events import (
     EV_LOW_POWER,
     EV_MAINS_RESTART,
     EV_MULTI,
+    EV_MULTI_SWITCHED,
     EV_PREALARM_OFF,
     EV_PREALARM_ON,
     EV_REMOTE,
@@ -173,6 +174,14 @@ def event_text(code, reason, arg):
         return "VE.Bus error cleared"
     if code == EV_LOW_POWER:
         return "low-power mode: on" if arg else "low-power mode: off"
+    if code == EV_MULTI_SWITCHED:
+        if arg:
+            # manual 1, LED indicators
+            return (
+                "Multi switched off (front panel switch): BMS in low power mode, "
+                "BMS info frames continue"
+            )
+        return "Multi switched on again"
     if code == EV_LOG_LOST:
         return "event log: %d events lost before they reached flash" % arg
     return "unknown event %d (%s, %d)" % (code, r, arg)

@@ -271,6 +271,29 @@ def test_remote_on_off_wired_as_a_bridge():
     assert final(other, "bms_power") == "low"
 
 
+def test_multi_switched_off_by_its_front_panel_switch():
+    # Manual 1, LED indicators: "either due to a low cell/remote off or just switched off by
+    # means of the front panel switch, the BMS goes into low power mode but continues to send
+    # BMS info frames" (with the status LED dark).
+    path = ROOT / "scenarios" / "multi_switched_off.json"
+    sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings))
+    heard = []
+    sim.at(79.0, lambda: heard.append(sim.multis[0].bms_heard_at))
+    sim.run()
+    t_low = first(sim, "bms_power", "low", after=20)
+    assert t_low is not None and t_low <= 22
+    assert at(sim, "multi_mode", 25) == "off" and at(sim, "led_status", 40) == "off"
+    assert heard[0] is not None and heard[0] >= 79 - 10.5  # info frames went on
+    assert changes(sim, "load_disconnect", after=3) == []  # the outputs follow the loop
+    t = texts(sim)
+    assert any(
+        x.startswith("Multi switched off (front panel switch): BMS in low power") for x in t
+    )
+    t_back = first(sim, "bms_power", "normal", after=80)
+    assert t_back is not None and t_back <= 82
+    assert final(sim, "multi_mode") == "on" and at(sim, "led_status", 100) == "heartbeat"
+
+
 def test_mains_detector_restarts_the_multi():
     sim = run("mains_detector")
     t_ld = first(sim, "load_disconnect", "floating", after=10)

@@ -39,6 +39,7 @@ INITIAL_INPUTS = {
     "remote": "on",
     "ac_in": True,
     "multi": "present",
+    "multi_switch": "on",
     "bms": "running",
     "gx_command": None,
     "input_stuck": None,
@@ -158,6 +159,8 @@ def _input(i, raw, duration_s, batteries):
             rec[key] = _bool(w, v)
         elif key == "multi":
             rec[key] = _choice(w, v, ("present", "absent"))
+        elif key == "multi_switch":
+            rec[key] = _choice(w, v, ("on", "off"))
         elif key == "bms":
             rec[key] = _choice(w, v, ("running", "absent"))
         elif key == "gx_command":
