@@ -42,20 +42,7 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - VE.Bus error 15 for Multi firmware < 415 (Multi held off); error 7 for 415..488 when the Multi
   reports the assistant missing (Multi held off).
 
-Readings of the manual where it is silent (change here if a bench shows otherwise):
-- the pre-alarm output is high only while loads are on: it warns of their end, and the manual
-  floats it when the loads go off; min_hold_s does not delay it (it is the protective direction).
-- the 30 s count from the moment the pre-alarm output went high, also when a battery pre-alarm
-  raised it before the low cell (the issue's wording); a pre-alarm that floated restarts it.
-- min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
-- error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
-- high cell / temperature keep the Multi's mode and only set its charge rate (0, or reduced for
-  a told-apart high cell); an open loop stops the Multi charging (inverter-only, then off after
-  the pre-alarm delay). docs/manual-readings.md lists these readings and why.
-- "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
-  asking charger-only gets charger-only. AC coming back is seen through the mains detector
-  (`mains`) or the Multi's own report (`ac_in`, from Multis that report AC while off); with
-  neither, a low-cell shutdown without AC keeps the Multi off until the low cell clears.
+Where the manual is ambiguous or silent, the reading taken and why: docs/manual-readings.md.
 """
 
 from time import ticks_diff
