@@ -291,8 +291,8 @@ class Protection:
             log.record(now, ev.EV_MULTI, why, mode)
         # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
         # into low power mode but continues to send BMS info frames". Off while the BMS asks for
-        # off is the BMS's own doing; an unknown report (MODE_NONE) changes nothing.
-        reported = inp.multi_mode if inp.multi_present else MODE_ON
+        # off is the BMS's own doing; no report (MODE_NONE, the Multi absent) changes nothing.
+        reported = inp.multi_mode if inp.multi_present else MODE_NONE
         if reported == MODE_OFF and mode != MODE_OFF and not self._multi_off:
             self._multi_off = True
             log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
