@@ -156,9 +156,9 @@ LED_AC_ACTUAL = const(10 << 4 | U16)  # 0.1 A
 LED_SWITCH = const(12 << 4 | U8)
 LED_LEN = const(13)
 LED_STATUS_BATTERY_LOW = const(2)
-# The switch register's bits -- INFERRED (no capture of a Multi switched off yet): bit 4 the
-# charger and bit 5 the inverter switched in, as the MK2 protocol document names the switch
-# state's bits; both clear = the Multi switched off (front panel switch, or a controller).
+# The switch register's bits -- INFERRED on the raw bus (the MK2 protocol document names them for
+# the 0x41 frame an MK3 passes on; no raw capture of a Multi switched off yet): bit 4 the charger
+# and bit 5 the inverter switched in; both clear = the Multi switched off.
 LED_SW_CHARGE = const(0x10)
 LED_SW_INVERT = const(0x20)
 
