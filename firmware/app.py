@@ -157,6 +157,7 @@ class App:
         inp.ac_in = role.ac_in
         inp.multi_present = role.multi_present
         inp.multi_version = role.multi_version
+        inp.multi_mode = role.multi_mode
         inp.gx_request = role.gx_request
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request

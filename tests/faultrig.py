@@ -30,7 +30,7 @@ from vmtest import mkdirs
 
 import main as board_main
 import vebus
-from firmware.app import PERIODS, T_BUS
+from firmware.app import PERIODS, T_BUS, T_IDLE
 from firmware.core import settings as st
 from firmware.core.eventfile import decode_all
 from vebus import catalogue as cat
@@ -171,6 +171,7 @@ class Multi:
     def __init__(self, version=2629491, seed=1):
         self.present = True
         self.ac_in = True
+        self.switch_register = 0x30  # charger and inverter switched in (catalogue, inferred)
         self.version = version
         self.noise_ppm = 0  # each byte it sends is replaced by a random one with this probability
         self.rng = Lcg(seed)
@@ -280,7 +281,8 @@ class Multi:
             p[4] = value >> 8
             self._send(self._frame(5))
         elif self.cycle % LED_EVERY == 0:
-            plen = cat.build_led(self._p, 0x01 if self.ac_in else 0, 0, 0, 20, 500, 160, 0x30)
+            mains = 0x01 if self.ac_in else 0
+            plen = cat.build_led(self._p, mains, 0, 0, 20, 500, 160, self.switch_register)
             self._send(self._frame(plen))
 
     def _on_bms_frame(self, f):
@@ -319,6 +321,7 @@ class Rig:
         self.clock = Clock(start)
         self.battery = Battery()
         self.remote_on = True
+        self.remote_wiring = "bridge"  # how remote on/off is wired: bridge | l_low | h_high
         self.mains = True
         self.multi = Multi(seed=seed)
         self.multi.present = multi
@@ -382,9 +385,12 @@ class Rig:
             return read_btv()
 
         def remote_mains():
-            # remote on/off bridged: H reads high, L stays high (pulled up) -- docs/hardware.md
-            pins[prof["remote_h"][1]].external = 1 if self.remote_on else 0
-            pins[prof["remote_l"][1]].external = 1
+            # docs/hardware.md's front end: L pulled up (reads 1 unless pulled to minus), H pulled
+            # down (reads 1 when high); a closed bridge puts about 4.5 V on both: L 1, H 1
+            l_low = self.remote_on and self.remote_wiring == "l_low"
+            h_high = self.remote_on and self.remote_wiring != "l_low"
+            pins[prof["remote_h"][1]].external = 1 if h_high else 0
+            pins[prof["remote_l"][1]].external = 0 if l_low else 1
             pins[prof["mains"][1]].external = 1 if self.mains else 0
             return read_rm()
 
@@ -392,10 +398,17 @@ class Rig:
         b.read_remote_mains = remote_mains
 
     # ---- time ----
-    def _period(self, i):
-        if i == T_BUS and self.app.port.sending:
-            return 0
-        return PERIODS[i][1] if self.app.out.low_power else PERIODS[i][0]
+    def _period(self, i, now):
+        """The sleep after task i's step, as App._every chooses it."""
+        app = self.app
+        if i == T_BUS:
+            if app.port.sending:
+                return 0
+            if app.role.multi_present or not app.out.low_power:
+                return app.role.poll_ms(now, PERIODS[i][0])  # wake just before each sync
+        if i == T_IDLE:
+            return PERIODS[i][1] if app.low_power() else PERIODS[i][0]
+        return PERIODS[i][1] if app.out.low_power else PERIODS[i][0]
 
     def run(self, ms):
         """Advance virtual time by ms, running every task (and the Multi) when due."""
@@ -466,7 +479,7 @@ class Rig:
                 if dt > timing[i]:
                     timing[i] = dt
             wd.check_in(i, now)
-            self.due[i] = time.ticks_add(now, self._period(i))
+            self.due[i] = time.ticks_add(now, self._period(i, now))
 
     def run_coarse(self, ms, q=2000):
         """Soak fast-forward: every q ms one sync from the Multi, then every task's step once,

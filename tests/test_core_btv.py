@@ -9,6 +9,7 @@ from firmware.core.codes import (
     R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
+    R_LOOP_UNSURE,
     R_LOW_CELL,
     R_LOW_TEMP,
     R_OPEN_LOOP,
@@ -105,12 +106,28 @@ def test_each_alarm_decodes_to_its_reason():
         assert c.loop_ok
 
 
-def test_both_lines_down_is_an_open_loop():
+def test_every_line_down_is_an_open_loop_the_default_wiring_cannot_be_sure():
     dec = BtvDecoder(Settings())
     f = Feed(dec)
     f.run(OK, 100)
-    c = f.run(0b000, 100)  # cable unplugged: every line drops
-    assert not c.loop_ok and not c.discharge_ok and not c.charge_ok and c.reasons == R_OPEN_LOOP
+    c = f.run(0b000, 100)  # cable unplugged: every line drops; so does a cold, empty battery
+    assert not c.loop_ok and not c.discharge_ok and not c.charge_ok
+    assert c.reasons == R_OPEN_LOOP | R_LOOP_UNSURE
+
+
+def test_a_line_still_ok_proves_the_cable_low_cell_with_charge_block_is_not_a_loop_fault():
+    # A cold, empty battery that cannot signal pre-alarm: low cell and the charge line down, the
+    # pre-alarm line still OK, so the cable is there (an unplugged cable drops every line).
+    c = Condition()
+    Wire(Settings()).decode(0b100, c)
+    assert c.loop_ok and not c.discharge_ok and not c.charge_ok
+    assert c.reasons == R_LOW_CELL | R_CHARGE_BLOCK
+    # both temperature lines wired: a battery is never cold and hot at once
+    w = Wire(_settings(btv_low_temp_input=3, btv_high_temp_input=4))
+    w.decode(0b10000, c)  # cold and empty: the high-temperature line still OK
+    assert c.loop_ok and c.reasons == R_LOW_CELL | R_LOW_TEMP | R_PREALARM
+    w.decode(0, c)  # every line down: surely the cable
+    assert not c.loop_ok and c.reasons == R_OPEN_LOOP
 
 
 def test_dedicated_loop_input_and_temperature_inputs():

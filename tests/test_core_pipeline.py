@@ -164,12 +164,16 @@ def test_latched_loop_fault_survives_a_reboot():
     b.run(3000)
     b.btv_levels = 0  # cable pulled
     b.run(1000)
-    assert LatchStore(path).load()[:2] == (True, 0x20)  # R_OPEN_LOOP, on flash
+    # R_OPEN_LOOP | R_LOOP_UNSURE on flash (default wiring: could be a cold, empty battery)
+    assert LatchStore(path).load()[:2] == (True, 0x8020)
     # power cycle with the cable plugged back: RAM is gone, the latch file is not
     b = Board(latch=LatchStore(path))
     o = b.tick()
     assert o.latched and o.load == FLOAT and o.charge == FLOAT
-    assert b.has("start-up: outputs safe, BTV loop fault latched before reboot (open loop)")
+    assert b.has(
+        "start-up: outputs safe, BTV loop fault latched before reboot (open loop, or low cell "
+        "with charging blocked (this wiring cannot tell))"
+    )
     took = b.until(lambda o: not o.latched, 5000)
     assert 2040 <= took <= 2070, took  # debounce + startup_ok_ms of loop OK
     assert b.p.outputs.load == HIGH and b.has("BTV loop fault cleared")

@@ -9,6 +9,7 @@ from firmware.core.codes import (
     HIGH,
     MODE_CHARGER_ONLY,
     MODE_INVERTER_ONLY,
+    MODE_NONE,
     MODE_OFF,
     MODE_ON,
     ST_CHARGE_OFF,
@@ -421,6 +422,28 @@ def test_listen_mode_status_led_has_its_own_pattern():
     r.i.remote_on = False
     r.step()
     assert r.o.low_power and r.o.led_status == PAT_OFF
+
+
+def test_multi_switched_off_by_its_front_panel_low_power_until_it_reports_on():
+    # Manual 1, LED indicators: "switched off by means of the front panel switch, the BMS goes
+    # into low power mode but continues to send BMS info frames".
+    r = Rig(vebus_mode="bms")
+    r.i.multi_present = True
+    r.started()
+    r.i.multi_mode = MODE_OFF
+    r.step()
+    assert r.o.low_power and r.o.led_status == PAT_OFF and r.o.multi_mode == MODE_ON
+    assert r.o.load == HIGH and r.o.charge == HIGH
+    r.i.multi_present = False  # a silent Multi says nothing new: still switched off
+    r.i.multi_mode = MODE_NONE
+    r.run(2000)
+    assert r.o.low_power
+    r.i.multi_present = True
+    r.i.multi_mode = MODE_ON
+    r.step()
+    assert not r.o.low_power and r.o.led_status == PAT_HEARTBEAT
+    assert r.has("Multi switched off (front panel switch): BMS in low power mode, BMS info")
+    assert r.has("Multi switched on again")
 
 
 def test_status_changes_are_reported_in_changed():

@@ -175,3 +175,18 @@ def test_describe_names_the_multis_info_frames():
     assert f["inverter_current"] == 16 and f["mains_period"] == 0x9C
     # The BMS's own 0x20 frames and short ones are not taken for the Multi's.
     assert describe(False, dc, 14)[0] == "info"
+
+
+def test_switch_register_reading_is_inferred_and_round_trips():
+    # INFERRED (docs/protocol.md): bit 4 charger, bit 5 inverter switched in; both clear = off.
+    assert cat.switch_state(0x30) == cat.SWITCH_ON
+    assert cat.switch_state(0x10) == cat.SWITCH_CHARGER_ONLY
+    assert cat.switch_state(0x20) == cat.SWITCH_INVERTER_ONLY
+    assert cat.switch_state(0x00) == cat.SWITCH_SLEEP
+    for state in (
+        cat.SWITCH_ON,
+        cat.SWITCH_CHARGER_ONLY,
+        cat.SWITCH_INVERTER_ONLY,
+        cat.SWITCH_SLEEP,
+    ):
+        assert cat.switch_state(cat.switch_register(state)) == state

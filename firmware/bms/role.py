@@ -7,6 +7,7 @@
     role.set_protection(out)        # core Protection outputs: mode, allow flags, error, low power
     n = role.take(now, txbuf, quiet)  # a frame for this slot (0: nothing); quiet = bus idle
     role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
+    role.multi_mode (the switch state the Multi reports in its LED frame; 0 = not known)
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 
 The slot (docs/protocol.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`;
@@ -24,6 +25,11 @@ driver and the decoder), and vebus_mode is "bms". One frame per sync, in this or
 In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
 (presence, AC in from the LED frame, requests from other controllers); protection still runs on
 the outputs. The Multi is absent 1 s after its last sync and present again at the next one.
+
+Multi switched off: the Multi's LED frame (0x41, CONFIRMED) carries its switch register; which
+bits mean "charger / inverter switched in" is INFERRED (catalogue.switch_state). After the BMS
+sent a switch frame the register is not trusted for _REPORT_SETTLE_MS (the Multi's report may
+still show the state before it), so what the Multi reports is the Multi's own doing.
 
 Firmware version: Winmon 0x05 is answered with 0x82 and the low 16 bits, 0x06 with 0x83 and the
 high 16 bits (public MK2 drivers); the last three decimal digits (e.g. 2629491 -> 491) go to
@@ -53,6 +59,7 @@ _VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only
 _VERSION_SLOW_MS = const(30000)
 _SWITCH_REPEAT_MS = const(1000)
 _RELEASE_REPEATS = const(3)
+_REPORT_SETTLE_MS = const(2500)  # after a switch frame: LED frames (1 s apart) catch up
 _REQUEST_MS = const(3000)  # another controller's switch request counts this long
 WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
 _WINMON_VERSION_LO = const(0x05)
@@ -101,6 +108,9 @@ class BmsRole:
         self._ver_lo = -1
         self._ver_hi = -1
         self.ac_in = False
+        self.multi_mode = 0  # switch state the Multi reports (SWITCH_* = codes.MODE_*), 0 unknown
+        self._switch_sent = False
+        self._switch_sent_at = 0
         self.battery_low = False
         self.dc_voltage_x50 = 0
         self.gx_request = 0  # codes.MODE_* asked by another controller (0 = none)
@@ -192,6 +202,11 @@ class BmsRole:
             elif msg == cat.MSG_LED and plen >= cat.LED_LEN:
                 self.ac_in = cat.get(p, cat.LED_ON) & _LED_MAINS != 0
                 self.battery_low = cat.get(p, cat.LED_STATUS) == cat.LED_STATUS_BATTERY_LOW
+                if (
+                    not self._switch_sent
+                    or time.ticks_diff(now, self._switch_sent_at) > _REPORT_SETTLE_MS
+                ):
+                    self.multi_mode = cat.switch_state(cat.get(p, cat.LED_SWITCH))
             elif msg == cat.MSG_AC_INFO and plen >= cat.AC_LEN:
                 self.dc_voltage_x50 = cat.get(p, cat.AC_DC_VOLTAGE)
             return
@@ -239,6 +254,7 @@ class BmsRole:
         if self.multi_present and time.ticks_diff(now, self.last_sync) > _PRESENT_MS:
             self.multi_present = False
             self.slot_open = False
+            self.multi_mode = 0
             self._events |= EV_MULTI_ABSENT
         if self.gx_request and time.ticks_diff(now, self._request_at) > _REQUEST_MS:
             self.gx_request = 0
@@ -331,6 +347,9 @@ class BmsRole:
             plen = cat.build_switch(p, m)
             self._mode_sent = m
             self._switch_at = now
+            self._switch_sent = True
+            self._switch_sent_at = now
+            self.multi_mode = 0  # what the Multi reports now may predate this frame
             kind = TX_SWITCH
         elif not self.multi_version and time.ticks_diff(now, self._version_at) >= 0:
             plen = cat.build_winmon(p, WINMON_ID, self._version_part, b"", 0)

@@ -8,9 +8,13 @@ input's polarity
 (`btv_ok_low_mask`: bit n set = input n reads 0 when the battery says OK). A bench capture of the
 real encoding changes this file (or the settings) and nothing else.
 
-The rule it implements: a passive, intact loop reads OK on every line. Without a dedicated loop
-input, both the discharge and the charge line saying "not allowed" at once is an open loop (an
-unplugged cable drops every line) -- its consequences cover both alarms, and it latches.
+The rule it implements: a passive, intact loop reads OK on every line, and an unplugged cable
+drops every line. Without a dedicated loop input, any wired line still saying OK proves the cable
+is there; every line down is an open loop -- its consequences cover every alarm, and it latches.
+A cold, empty battery (low cell and the charge line blocked, pre-alarm too) also drops every
+line: only a loop input, or both temperature lines (no battery is cold and hot at once), tell the
+two apart. Otherwise the reason carries R_LOOP_UNSURE beside R_OPEN_LOOP, so the log says
+"open loop, or low cell with charging blocked" instead of claiming a cable fault.
 
 The charge line says "not allowed" for a high cell, a low or a high temperature alike. Its cause
 is told apart only where the wiring allows: a temperature line or a high-cell line that says so
@@ -28,6 +32,7 @@ from firmware.core.codes import (
     R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
+    R_LOOP_UNSURE,
     R_LOW_CELL,
     R_LOW_TEMP,
     R_OPEN_LOOP,
@@ -50,6 +55,7 @@ class Wire:
         self.ht = s.btv_high_temp_input
         self.hc = s.btv_high_cell_input
         self.temps_wired = self.lt >= 0 and self.ht >= 0
+        self.loop_told = self.loop >= 0 or self.temps_wired  # every line down: surely the cable
         self.ok_low = s.btv_ok_low_mask
         self.used_mask = (
             _bit(self.dis)
@@ -74,13 +80,13 @@ class Wire:
         if self.loop >= 0:
             loop = (ok >> self.loop) & 1 == 1
         else:
-            loop = dis or chg
+            loop = ok & self.used_mask != 0  # a line still saying OK: the cable is there
         if not loop:
             cond.loop_ok = False
             cond.discharge_ok = False
             cond.charge_ok = False
             cond.prealarm = False
-            cond.reasons = R_OPEN_LOOP
+            cond.reasons = R_OPEN_LOOP if self.loop_told else R_OPEN_LOOP | R_LOOP_UNSURE
             return
         reasons = 0
         if not dis:

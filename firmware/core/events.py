@@ -33,6 +33,7 @@ EV_ERROR7 = const(15)
 EV_ERROR_CLEARED = const(16)
 EV_LOW_POWER = const(17)
 EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how many)
+EV_MULTI_SWITCHED = const(19)  # the Multi reports itself switched off (arg 1) / on again (arg 0)
 
 
 def text(code, reason, arg):

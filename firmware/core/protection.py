@@ -6,8 +6,9 @@
 
 Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
 multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
-multi_assistant (1 present, 0 reported missing, -1 unknown), multi_mode (the mode the Multi
-reports, codes.MODE_*; informational: the bus side compares it with out.multi_mode to resend),
+multi_assistant (1 present, 0 reported missing, -1 unknown), multi_mode (the switch state the
+Multi reports, codes.MODE_*, MODE_NONE = not known: MODE_OFF while the BMS does not ask for it
+is the Multi switched off),
 dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 
 Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*), allow_charge,
@@ -33,25 +34,15 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - an output (load, charge, the Multi's charging) that switched off stays off for min_hold_s;
   switching off is never delayed.
 - remote off -> every output floating at once, the Multi off (low power), the BMS in low power.
+- the Multi switched off (its front panel switch: it reports "off" while the BMS asks for more)
+  -> the BMS in low power (status LED dark), info frames continue at the low-power interval;
+  the outputs keep following the loop (manual 1, LED indicators).
 - mains detector: after a low-cell shutdown without AC, AC back -> Multi charger-only.
 - the Multi's mode: protection > remote off > DMC > GX; with a DMC present GX is ignored.
 - VE.Bus error 15 for Multi firmware < 415 (Multi held off); error 7 for 415..488 when the Multi
   reports the assistant missing (Multi held off).
 
-Readings of the manual where it is silent (change here if a bench shows otherwise):
-- the pre-alarm output is high only while loads are on: it warns of their end, and the manual
-  floats it when the loads go off; min_hold_s does not delay it (it is the protective direction).
-- the 30 s count from the moment the pre-alarm output went high, also when a battery pre-alarm
-  raised it before the low cell; a pre-alarm that floated restarts it.
-- min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
-- error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
-- high cell / temperature keep the Multi's mode and only set its charge rate (0, or reduced for
-  a told-apart high cell); an open loop stops the Multi charging (inverter-only, then off after
-  the pre-alarm delay). docs/manual-readings.md lists these readings and why.
-- "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
-  asking charger-only gets charger-only. AC coming back is seen through the mains detector
-  (`mains`) or the Multi's own report (`ac_in`, from Multis that report AC while off); with
-  neither, a low-cell shutdown without AC keeps the Multi off until the low cell clears.
+Where the manual is ambiguous or silent, the reading taken and why: docs/manual-readings.md.
 """
 
 from time import ticks_diff
@@ -132,6 +123,7 @@ class Protection:
         self._shutdown = 0  # reason of the load disconnect in force (low cell / loop fault)
         self._chg_why = 0
         self._remote = -1
+        self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
 
@@ -297,7 +289,17 @@ class Protection:
             if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
                 log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
             log.record(now, ev.EV_MULTI, why, mode)
-        low_power = remote_off or (mode == MODE_OFF and not startup)
+        # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
+        # into low power mode but continues to send BMS info frames". Off while the BMS asks for
+        # off is the BMS's own doing; no report (MODE_NONE, the Multi absent) changes nothing.
+        reported = inp.multi_mode if inp.multi_present else MODE_NONE
+        if reported == MODE_OFF and mode != MODE_OFF and not self._multi_off:
+            self._multi_off = True
+            log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
+        elif self._multi_off and reported != MODE_OFF and reported != MODE_NONE:
+            self._multi_off = False
+            log.record(now, ev.EV_MULTI_SWITCHED, 0, 0)
+        low_power = remote_off or (mode == MODE_OFF and not startup) or self._multi_off
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 

@@ -3,12 +3,14 @@
 ON when L and H are joined (bridge), or L is pulled to battery minus, or H is pulled high; OFF in
 every other case (no bridge fitted = off). `remote_mode` "any" accepts all three (the manual);
 "bridge" / "l_low" / "h_high" accept only that wiring. The board reads the terminal as up to three
-logical inputs: the L level, the H level, and `bridged` (its own test: a level driven on one
-terminal seen on the other). Levels are debounced like the BTV inputs; a missing sample for
-`stale_ms` reads OFF.
+logical inputs: the L level, the H level, and `bridged` (a board's own bridge test, if it has
+one). Without that test a bridge is read from the levels as the front end of docs/hardware.md
+shows it: L's pull-up against H's pull-down puts about 4.5 V on both, so L is not low and H is
+high (the same levels as H driven high with L open: that front end cannot tell those two apart).
+Levels are debounced like the BTV inputs; a missing sample for `stale_ms` reads OFF.
 
     r = Remote(settings)
-    r.sample(now, l_level, h_level, bridged)   # raw levels (0/1); bridged: 0/1 or -1 = not tested
+    r.sample(now, l_level, h_level, bridged)   # raw levels (0/1); bridged: 0/1 or -1 = no test
     on = r.on(now)                             # bool
     r.known()                                  # False until debounced, and when stale
 """
@@ -42,8 +44,9 @@ class Remote:
         self._fresh = True
         self.l.feed(now, l_level)
         self.h.feed(now, h_level)
-        if bridged >= 0:
-            self.b.feed(now, bridged)
+        if bridged < 0:  # no bridge test on the board: L not low and H high (docs/hardware.md)
+            bridged = 1 if l_level != self.l_on and h_level == self.h_on else 0
+        self.b.feed(now, bridged)
 
     def known(self):
         """True once L and H have debounced levels (call after on(), which drops stale ones)."""

@@ -32,7 +32,7 @@ HELP = {
     "btv_charge_input": "input number of the charge-allowed line (high cell or temperature)",
     "btv_prealarm_input": "input number of the pre-alarm line, -1 = none",
     "btv_loop_input": (
-        "input number of a loop-continuity line, -1 = open loop when both lines say not allowed"
+        "input number of a loop-continuity line, -1 = open loop when every wired line says no"
     ),
     "btv_low_temp_input": "input number of a low-temperature line, -1 = none",
     "btv_high_temp_input": "input of a high-temp line, -1 = none",

@@ -23,6 +23,7 @@ from firmware.core.codes import (
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LATCH_LOST,
+    R_LOOP_UNSURE,
     R_LOW_CELL,
     R_LOW_TEMP,
     R_NO_AC,
@@ -50,6 +51,7 @@ from firmware.core.events import (
     EV_LOW_POWER,
     EV_MAINS_RESTART,
     EV_MULTI,
+    EV_MULTI_SWITCHED,
     EV_PREALARM_OFF,
     EV_PREALARM_ON,
     EV_REMOTE,
@@ -57,6 +59,8 @@ from firmware.core.events import (
 )
 
 _ORDER = (
+    # first: it qualifies R_OPEN_LOOP (which reason_names then leaves out)
+    (R_LOOP_UNSURE, "open loop, or low cell with charging blocked (this wiring cannot tell)"),
     (R_OPEN_LOOP, "open loop"),
     (R_STUCK, "stuck input"),
     (R_STALE, "stale input"),
@@ -112,6 +116,8 @@ def reason_name(bits):
 
 def reason_names(bits):
     """Every reason in `bits`, most severe first, joined by ", "."""
+    if bits & R_LOOP_UNSURE:
+        bits &= ~R_OPEN_LOOP
     names = [name for bit, name in _ORDER if bits & bit]
     return ", ".join(names) if names else "battery OK"
 
@@ -168,6 +174,14 @@ def event_text(code, reason, arg):
         return "VE.Bus error cleared"
     if code == EV_LOW_POWER:
         return "low-power mode: on" if arg else "low-power mode: off"
+    if code == EV_MULTI_SWITCHED:
+        if arg:
+            # manual 1, LED indicators
+            return (
+                "Multi switched off (front panel switch): BMS in low power mode, "
+                "BMS info frames continue"
+            )
+        return "Multi switched on again"
     if code == EV_LOG_LOST:
         return "event log: %d events lost before they reached flash" % arg
     return "unknown event %d (%s, %d)" % (code, r, arg)

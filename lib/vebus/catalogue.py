@@ -156,6 +156,29 @@ LED_AC_ACTUAL = const(10 << 4 | U16)  # 0.1 A
 LED_SWITCH = const(12 << 4 | U8)
 LED_LEN = const(13)
 LED_STATUS_BATTERY_LOW = const(2)
+# The switch register's bits -- INFERRED on the raw bus (the MK2 protocol document names them for
+# the 0x41 frame an MK3 passes on; no raw capture of a Multi switched off yet): bit 4 the charger
+# and bit 5 the inverter switched in; both clear = the Multi switched off.
+LED_SW_CHARGE = const(0x10)
+LED_SW_INVERT = const(0x20)
+
+
+def switch_state(register):
+    """The Multi's switch state (SWITCH_* code) from its LED frame's switch register (INFERRED)."""
+    if register & LED_SW_CHARGE:
+        return SWITCH_ON if register & LED_SW_INVERT else SWITCH_CHARGER_ONLY
+    return SWITCH_INVERTER_ONLY if register & LED_SW_INVERT else SWITCH_SLEEP
+
+
+def switch_register(state):
+    """The inverse of switch_state, for a simulated Multi (INFERRED)."""
+    reg = 0
+    if state == SWITCH_ON or state == SWITCH_CHARGER_ONLY:
+        reg |= LED_SW_CHARGE
+    if state == SWITCH_ON or state == SWITCH_INVERTER_ONLY:
+        reg |= LED_SW_INVERT
+    return reg
+
 
 # --- 0x80 charger/inverter condition -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----
 COND_INVERT_OK = const(2 << 4 | BIT0)

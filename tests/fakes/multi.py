@@ -1,7 +1,9 @@
 """A scripted Multi on a fake UART, for the end-to-end tests (a clock hook, see vclock.py).
 
 Every `period_ms` it sends a sync `83 83 FD N 55 ...`; 8 ms later an 0xE4 AC-info frame and every
-fifth period an 0x41 LED frame (the mains bit as `ac_in` says). Frame numbers follow the bus: +1
+fifth period an 0x41 LED frame (the mains bit as `ac_in` says, the switch register as the last
+switch frame from the BMS left it: on at first, catalogue.switch_register). Frame numbers follow
+the bus: +1
 per frame, counting the BMS's frames it accepts. It reads what the BMS wrote (uart.take_tx()) at
 every tick and records each frame with its delay after the last sync and whether its number was
 right; it answers the Winmon firmware-version queries 0x05 / 0x06 (0x82 / 0x83 + half of
@@ -24,6 +26,7 @@ class ScriptedMulti:
         self.period = period_ms
         self.ac_in = ac_in
         self.running = True
+        self.switch = cat.SWITCH_ON  # obeys the BMS's switch frames (0x3F)
         self.n = 0
         self.next_sync = now
         self.sync_at = now
@@ -68,7 +71,9 @@ class ScriptedMulti:
             self.wrong_no += 1
             return
         self.n = (f.frame_no + 1) & 0x7F
-        if p[0] == cat.MSG_WINMON and len(p) >= 3 and p[2] in (5, 6):
+        if p[0] == cat.MSG_SWITCH and len(p) >= 2:
+            self.switch = p[1]
+        elif p[0] == cat.MSG_WINMON and len(p) >= 3 and p[2] in (5, 6):
             half = self.version & 0xFFFF if p[2] == 5 else self.version >> 16
             reply = bytes((0, p[1], 0x82 if p[2] == 5 else 0x83, half & 0xFF, half >> 8))
             self.replies.append((time.ticks_add(self._now, 30), reply))
@@ -105,7 +110,8 @@ class ScriptedMulti:
                 self._data(cat.build_ac_info(self.pay, 50000, 26 * 50))
             else:
                 leds = 1 if self.ac_in else 0
-                self._data(cat.build_led(self.pay, leds, 0, 0, 0, 160, 160, 0))
+                sw = cat.switch_register(self.switch)
+                self._data(cat.build_led(self.pay, leds, 0, 0, 0, 160, 160, sw))
         self._later = keep
         keep = []
         for due, reply in self.replies:

@@ -212,6 +212,29 @@ def test_status_led_listen_mode_and_multi_gone():
     assert "bms_status" not in heard and "bms_probe_answer" not in heard
 
 
+def test_cold_empty_battery_is_not_a_latched_loop_fault():
+    # Low cell (loads off 30 s after the pre-alarm) and low temperature (3.3: charging stopped)
+    # at once. With both temperature lines wired the loop is seen intact: no latched fault.
+    sim = run("cold_empty_battery")
+    t_c = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_c is not None and t_c <= 20.5
+    t_l = first(sim, "load_disconnect", "floating", after=20)
+    assert t_l is not None and t_l - 20 >= 30
+    t = texts(sim)
+    assert not any("latched" in x for x in t)
+    assert "charge disconnect: low temperature" in t
+    assert any(x.startswith("load disconnect: low cell") for x in t)
+    # the default wiring cannot tell it from an unplugged cable: latched, and the log says both
+    doc = json.loads((ROOT / "scenarios" / "cold_empty_battery.json").read_text())
+    del doc["settings"]
+    doc["duration_s"] = 30
+    other = Sim(scenario.parse(doc, fwhost.check_settings))
+    other.run()
+    assert "BTV loop fault latched: open loop, or low cell with charging blocked" in "".join(
+        texts(other)
+    )
+
+
 def test_remote_off_and_on():
     sim = run("remote_off_on")
     t = 21.0
@@ -223,6 +246,52 @@ def test_remote_off_and_on():
     t_on = first(sim, "load_disconnect", "high", after=70)
     assert t_on is not None and t_on < 75
     assert final(sim, "multi_mode") == "on" and final(sim, "bms_power") == "normal"
+
+
+def test_remote_on_off_wired_as_a_bridge():
+    # Remote on/off: ON when L and H are joined by a bridge (manual; docs/hardware.md), with
+    # remote_mode = "bridge" accepting only that wiring; switch open: outputs floating, the
+    # Multi in low power.
+    sim = run("remote_bridge")
+    t_on = first(sim, "load_disconnect", "high")
+    assert t_on is not None and t_on < 3
+    assert at(sim, "multi_mode", 15) == "on"
+    assert at(sim, "load_disconnect", 21) == "floating" and at(sim, "bms_power", 21) == "low"
+    assert first(sim, "multi_mode", "low_power", after=20) is not None
+    t_back = first(sim, "load_disconnect", "high", after=60)
+    assert t_back is not None and t_back < 62
+    assert final(sim, "multi_mode") == "on"
+    doc = json.loads((ROOT / "scenarios" / "remote_bridge.json").read_text())
+    doc["system"]["remote_wiring"] = "l_low"  # L pulled to minus: not a bridge, stays off
+    doc["duration_s"] = 15
+    doc["inputs"] = []
+    other = Sim(scenario.parse(doc, fwhost.check_settings))
+    other.run()
+    assert changes(other, "load_disconnect") == [(0.0, "floating")]
+    assert final(other, "bms_power") == "low"
+
+
+def test_multi_switched_off_by_its_front_panel_switch():
+    # Manual 1, LED indicators: "either due to a low cell/remote off or just switched off by
+    # means of the front panel switch, the BMS goes into low power mode but continues to send
+    # BMS info frames" (with the status LED dark).
+    path = ROOT / "scenarios" / "multi_switched_off.json"
+    sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings))
+    heard = []
+    sim.at(79.0, lambda: heard.append(sim.multis[0].bms_heard_at))
+    sim.run()
+    t_low = first(sim, "bms_power", "low", after=20)
+    assert t_low is not None and t_low <= 22
+    assert at(sim, "multi_mode", 25) == "off" and at(sim, "led_status", 40) == "off"
+    assert heard[0] is not None and heard[0] >= 79 - 10.5  # info frames went on
+    assert changes(sim, "load_disconnect", after=3) == []  # the outputs follow the loop
+    t = texts(sim)
+    assert any(
+        x.startswith("Multi switched off (front panel switch): BMS in low power") for x in t
+    )
+    t_back = first(sim, "bms_power", "normal", after=80)
+    assert t_back is not None and t_back <= 82
+    assert final(sim, "multi_mode") == "on" and at(sim, "led_status", 100) == "heartbeat"
 
 
 def test_mains_detector_restarts_the_multi():

@@ -29,6 +29,7 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         "dmc": False,
         "mains_detector": False,
         "soc": 0.8,
+        "remote_wiring": "bridge",  # the manual's own example: a bridge across L-H
     }
     assert s.inputs == [] and s.settings == {}
     init = scenario.INITIAL_INPUTS

@@ -10,7 +10,8 @@ MIT-licensed j9brown/victron-mk3 and other open clients (docs/protocol.md). What
 theirs; the code is ours.
 """
 
-from vebus.describe import DEVICE_STATES
+from vebus import catalogue as cat
+from vebus.describe import DEVICE_STATES, SWITCH_NAMES
 
 # ---- requests: (command letter, data) ------------------------------------------------------
 
@@ -95,15 +96,9 @@ def device_state_name(value):
 
 
 def switch_mode(register):
-    """The Multi's resolved switch state from the switch register's charge/invert bits."""
-    charge, invert = bool(register & 0x10), bool(register & 0x20)
-    if charge and invert:
-        return "on"
-    if charge:
-        return "charger-only"
-    if invert:
-        return "inverter-only"
-    return "off"
+    """The Multi's resolved switch state from the switch register's charge/invert bits (the
+    firmware reads the raw-bus LED frame the same way: vebus.catalogue.switch_state)."""
+    return dict(SWITCH_NAMES)[cat.switch_state(register)]
 
 
 # ---- replies -------------------------------------------------------------------------------

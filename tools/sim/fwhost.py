@@ -251,9 +251,13 @@ class FirmwareHost:
         for n, pin_id in enumerate(self.btv_pins):
             _ext(pins, pin_id, (levels >> n) & 1 if (w.used_mask >> n) & 1 else None)
         s = self.settings
+        # Remote on/off through docs/hardware.md's front end, whatever the settings expect: L
+        # pulled up (its input reads 0 only when L is pulled to minus), H pulled down (reads 1
+        # when high); a closed bridge puts about 4.5 V on both (L not low, H high).
         on = inputs["remote"] == "on"
-        _ext(pins, self.remote_l, s.remote_l_on_level if on else 1 - s.remote_l_on_level)
-        _ext(pins, self.remote_h, s.remote_h_on_level if on else 1 - s.remote_h_on_level)
+        wiring = self.sim.scn.system["remote_wiring"]
+        _ext(pins, self.remote_l, 0 if on and wiring == "l_low" else 1)
+        _ext(pins, self.remote_h, 1 if on and wiring != "l_low" else 0)
         if self.sim.scn.system["mains_detector"]:
             ac = inputs["ac_in"]
             _ext(pins, self.mains_pin, s.mains_on_level if ac else 1 - s.mains_on_level)

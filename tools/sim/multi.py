@@ -6,6 +6,8 @@ virtual bus into calls here and the Multi's state into frames. Rules (docs/simul
 
 - firmware below 415 with a BMS on the bus: VE.Bus error 15, the Multi stays off;
 - it obeys the switch frames (0x3F) it hears: sleep (off), charger-only, inverter-only, on;
+  its front panel switch "off" (scenario `multi_switch`) switches it off whatever it hears, and it
+  keeps syncing on VE.Bus (assumption: the manual's BMS keeps sending info frames then);
 - the BMS's status: no discharge allowed -> no inverting (on becomes charger-only); no charge
   allowed -> charge zero; a charge rate below 100 % -> reduced charge; low power -> low power;
 - a BMS it expects that falls silent for `bms_timeout_s`: emergency mode (charges at most 5 A,
@@ -39,7 +41,8 @@ class Multi:
         self.bms_timeout_s = bms_timeout_s
         self.present = True
         self.ac_in = True
-        self.switch = "on"  # the last switch command heard (0x3F), front switch "on"
+        self.switch = "on"  # the last switch command heard (0x3F)
+        self.front = "on"  # the front panel switch: "on" | "off" (the scenario's multi_switch)
         self.powered_at = 0.0
         self.bms = BmsView()
         self.bms_heard_at = None  # time of the last BMS status frame
@@ -94,8 +97,13 @@ class Multi:
             return 15
         return None
 
+    def switch_state(self):
+        """What the Multi reports in its LED frame's switch register: the front panel switch
+        "off" wins over any command heard."""
+        return "off" if self.front == "off" else self.switch
+
     def mode(self, now):
-        if not self.present or self.error(now) is not None:
+        if not self.present or self.error(now) is not None or self.front == "off":
             return "off"
         if self.bms_silent(now):
             return "emergency"

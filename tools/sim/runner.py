@@ -148,6 +148,9 @@ class Sim:
                 m.present = present
                 if present:
                     m.power_up(now)
+        if "multi_switch" in rec:
+            self.inputs["multi_switch"] = rec["multi_switch"]
+            self.multis[0].front = rec["multi_switch"]  # the master's front panel switch
         if "bms" in rec:
             self.inputs["bms"] = rec["bms"]
             self.fw_multi.connected = self.fw_panel.connected = rec["bms"] == "running"

@@ -6,7 +6,8 @@ A scenario is a JSON object:
     {"name": "low cell", "duration_s": 600,
      "settings": {...firmware settings overrides...},
      "system": {"batteries": 4, "series": 4, "multi_firmware": 502, "multis": 1,
-                "gx": true, "dmc": false, "mains_detector": false, "soc": 0.8},
+                "gx": true, "dmc": false, "mains_detector": false, "soc": 0.8,
+                "remote_wiring": "bridge"},
      "inputs": [{"t": 0, "load_a": 20}, {"t": 60, "btv": "low_cell"}, ...]}
 
 `load(path)` returns a `Scenario` or raises `ScenarioError` whose message is one line naming the
@@ -30,6 +31,7 @@ SYSTEM_DEFAULTS = {
     "dmc": False,
     "mains_detector": False,
     "soc": 0.8,
+    "remote_wiring": "bridge",
 }
 
 # The world at t = 0 before the first input record applies.
@@ -38,6 +40,7 @@ INITIAL_INPUTS = {
     "remote": "on",
     "ac_in": True,
     "multi": "present",
+    "multi_switch": "on",
     "bms": "running",
     "gx_command": None,
     "input_stuck": None,
@@ -47,6 +50,7 @@ INITIAL_INPUTS = {
     "temp_c": 25.0,
 }
 
+REMOTE_WIRINGS = ("bridge", "l_low", "h_high")  # how remote on/off is wired (hardware.md)
 TOP_KEYS = ("name", "duration_s", "settings", "system", "inputs")
 MAX_DURATION_S = 400 * 86400
 
@@ -123,6 +127,7 @@ def _system(raw):
     for key in ("gx", "dmc", "mains_detector"):
         s[key] = _bool("system." + key, s[key])
     s["soc"] = _num("system.soc", s["soc"], 0, 1)
+    s["remote_wiring"] = _choice("system.remote_wiring", s["remote_wiring"], REMOTE_WIRINGS)
     return s
 
 
@@ -155,6 +160,8 @@ def _input(i, raw, duration_s, batteries):
             rec[key] = _bool(w, v)
         elif key == "multi":
             rec[key] = _choice(w, v, ("present", "absent"))
+        elif key == "multi_switch":
+            rec[key] = _choice(w, v, ("on", "off"))
         elif key == "bms":
             rec[key] = _choice(w, v, ("running", "absent"))
         elif key == "gx_command":

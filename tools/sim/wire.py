@@ -141,7 +141,7 @@ class MultiNode(_Node):
                 self.next_slow = now + SLOW_EVERY_S
                 mode = m.mode(now)
                 status = cat.LED_STATUS_BATTERY_LOW if not m.bms.allow_discharge else 0
-                sw = CODE_OF.get(m.switch, cat.SWITCH_ON)
+                sw = cat.switch_register(CODE_OF.get(m.switch_state(), cat.SWITCH_ON))
                 mains = 0x01 if m.reports_ac(now) else 0x00
                 plen = cat.build_led(self.pay, mains, 0, status, 50, 500, 160, sw)
                 self.send_data(ADDR_MULTI, nn, plen, "led")
