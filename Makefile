@@ -9,7 +9,7 @@ STUBS   := .stubs
 OUT     ?= out/demo
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy fuzz clean
+.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy events fuzz clean
 
 setup: $(STAMP) $(STUBS)/rp2/.installed $(STUBS)/esp32/.installed
 
@@ -74,6 +74,11 @@ deploy: setup
 	@if [ -z "$(PORT)" ]; then echo "usage: make deploy PORT=/dev/ttyACM0"; exit 2; fi
 	@if [ ! -f tools/deploy.py ]; then echo "make deploy: tools/deploy.py (issue 5) is not built yet"; exit 1; fi
 	$(PYTHON) -m tools.deploy --port $(PORT)
+
+# Copy /events.log (and its rotated .1) off the board with mpremote and print it (tools/events.py).
+events: setup
+	@if [ -z "$(PORT)" ]; then echo "usage: make events PORT=/dev/ttyACM0"; exit 2; fi
+	$(PYTHON) -m tools.events --fetch $(PORT)
 
 fuzz: setup
 	@if [ ! -f tools/fuzz.py ]; then echo "make fuzz: tools/fuzz.py (issue 7) is not built yet"; exit 1; fi
