@@ -11,7 +11,9 @@ SCENARIO ?= scenarios/demo.json
 
 .PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy events fuzz clean
 
-setup: $(STAMP) $(STUBS)/rp2/.installed $(STUBS)/esp32/.installed
+RP2040JS := $(VENV)/rp2040js/node_modules/rp2040js/package.json
+
+setup: $(STAMP) $(STUBS)/rp2/.installed $(STUBS)/esp32/.installed $(RP2040JS)
 
 # Reinstalled only when pyproject.toml changes: a warm `make setup` does nothing.
 $(STAMP): pyproject.toml
@@ -32,6 +34,14 @@ $(STUBS)/%/.installed: pyproject.toml $(STAMP)
 	@$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps --target $(STUBS)/$* \
 	  -r $(VENV)/stubs-$*.txt
 	@touch $@
+
+# rp2040js runs ../shared/rp2emu (the real rp2 port on an emulated Pico) for the tests that need
+# it; without npm (or ../shared) those tests skip with one line.
+$(RP2040JS): | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  echo "setup: installing rp2040js 1.4.1 (the emulated Pico) into $(VENV)/rp2040js"; \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/rp2040js rp2040js@1.4.1; \
+	else echo "setup: no npm: the emulated-Pico tests will skip"; fi
 
 # Every step fails fast and says which guard stopped the run.
 test: setup
