@@ -8,8 +8,9 @@
 The file is the firmware's own (firmware/core/eventfile.py): 16-byte records, each with a CRC.
 The board rotates a full log to events.log.1; FILE.1 beside FILE is read first (older events).
 Times are the board's uptime within each boot (it has no clock); the boot number counts every
-start, so events of different boots are never mixed. A damaged or torn record is skipped: the
-good ones are printed and one line on stderr says how many were bad (exit 1).
+start, so events of different boots are never mixed ("-": a crash before the app ran, which
+main.py logs with neither). A damaged or torn record is skipped: the good ones are printed and
+one line on stderr says how many were bad (exit 1).
 """
 
 import argparse
@@ -42,7 +43,8 @@ def event_text(code, reason, arg):
 
 def read(paths):
     """(events, bad records, bad bytes) of the files in order. An event is a dict: boot, uptime
-    (ms, wraps of ticks_ms undone within a boot), tick, code, reason, arg, text."""
+    (ms, wraps of ticks_ms undone within a boot), tick, code, reason, arg, text. Boot 0: written
+    by main.py's crash path before the app ran, with neither boot number nor time (uptime None)."""
     from firmware.core.eventfile import RECORD_SIZE, decode_all
     from firmware.core.texts import reason_names
 
@@ -62,7 +64,7 @@ def read(paths):
             events.append(
                 {
                     "boot": boot,
-                    "uptime_ms": tick + wraps * TICKS_PERIOD,
+                    "uptime_ms": tick + wraps * TICKS_PERIOD if boot else None,
                     "tick": tick,
                     "code": code,
                     "reason": reason,
@@ -95,7 +97,8 @@ def render(events, as_json=False, out=None):
         return
     print("%5s  %15s  %s" % ("boot", "uptime", "event"), file=out)
     for e in events:
-        print("%5d  %15s  %s" % (e["boot"], uptime(e["uptime_ms"]), e["text"]), file=out)
+        boot, ms = e["boot"] or "-", e["uptime_ms"]
+        print("%5s  %15s  %s" % (boot, "-" if ms is None else uptime(ms), e["text"]), file=out)
 
 
 def log_files(path):

@@ -15,14 +15,15 @@ from firmware.core.eventfile import RECORD_SIZE, EventFile
 
 WRAP = 1 << 30  # the board's ticks_ms wrap
 
-# (boot, tick, code, reason, arg): a low-cell shutdown, a crash, a reboot with the loop fault
-# latched and a settings problem, then a ticks_ms wrap 12.4 days into the second boot.
+# (boot, tick, code, reason, arg) as the firmware writes them: a low-cell shutdown, crashes, a
+# reboot with the loop fault latched and a settings problem, a ticks_ms wrap 12.4 days later.
 RECORDS = (
     (1, 5, ev.EV_BOOT, 0, 0),
     (1, 2010, ev.EV_STARTUP_DONE, 0, 2000),
     (1, 60000, ev.EV_PREALARM_ON, R_LOW_CELL, 0),
     (1, 90000, ev.EV_LOAD_OFF, R_LOW_CELL, 30),
-    (1, 95000, EV_CRASH, 0, 0),
+    (1, 95000, EV_CRASH, 0, 0),  # App.fail: an exception in a task
+    (0, 0, EV_CRASH, 0, 0),  # main.crash: one before the app ran (no boot number, no time)
     (2, 3, ev.EV_BOOT, R_OPEN_LOOP, 1),
     (2, 4, EV_SETTINGS, 0, 2),
     (2, WRAP - 10, EV_MULTI_VERSION, 0, 1170212),
@@ -37,6 +38,7 @@ LINES = [
     "    1      0:01:00.000  pre-alarm: low cell",
     "    1      0:01:30.000  load disconnect: low cell, 30 s after pre-alarm",
     "    1      0:01:35.000  crash: unhandled exception, outputs floating, reset",
+    "    -                -  crash: unhandled exception, outputs floating, reset",
     "    2      0:00:00.003  start-up: outputs safe, BTV loop fault latched before reboot (open"
     " loop)",
     "    2      0:00:00.004  settings file: 2 problem(s), defaults kept for those (details on the"
@@ -95,7 +97,7 @@ def test_a_damaged_and_torn_log_shows_the_good_records_and_counts_the_bad(tmp_pa
     assert p.returncode == 1
     assert p.stdout.splitlines() == LINES[:3] + LINES[4:-1]
     assert p.stderr.splitlines() == [
-        "events: %s.1 + %s is damaged: 2 bad record(s) (27 bytes) skipped, 7 good shown"
+        "events: %s.1 + %s is damaged: 2 bad record(s) (27 bytes) skipped, 8 good shown"
         % (log, log)
     ]
 
