@@ -9,7 +9,7 @@ STUBS   := .stubs
 OUT     ?= out/demo
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy fuzz pico clean
+.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy events fuzz pico clean
 
 PICO_JS := tools/pico/node_modules/.installed
 
@@ -87,6 +87,11 @@ demo: setup
 deploy: setup
 	@if [ -z "$(PORT)" ]; then echo "usage: make deploy PORT=/dev/ttyACM0"; exit 2; fi
 	$(PYTHON) -m tools.deploy --port $(PORT)
+
+# Copy /events.log (and its rotated .1) off the board with mpremote and print it (tools/events.py).
+events: setup
+	@if [ -z "$(PORT)" ]; then echo "usage: make events PORT=/dev/ttyACM0"; exit 2; fi
+	$(PYTHON) -m tools.events --fetch $(PORT)
 
 fuzz: setup
 	$(PYTHON) -m tools.fuzz

@@ -18,7 +18,7 @@ def build(root="/", ticks_ms=None, settings=None):
 
     from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING, App
     from firmware.core import settings as st
-    from firmware.hw.board import Board
+    from firmware.hw.board import Board, platform_board_name
 
     errors = ()
     missing = False
@@ -28,7 +28,7 @@ def build(root="/", ticks_ms=None, settings=None):
             os.stat(path)
         except OSError:
             missing = True
-        settings, errors = st.load(path)
+        settings, errors = st.load(path, platform_board_name())  # this board's profile
         for e in errors:
             print("settings:", e)
     # The imports and the settings file leave garbage all over the heap: collected now, the

@@ -33,6 +33,7 @@ import vebus
 from firmware.app import PERIODS, T_BUS, T_IDLE
 from firmware.core import settings as st
 from firmware.core.eventfile import decode_all
+from firmware.hw.board import platform_board_name
 from vebus import catalogue as cat
 
 machine = __import__("machine")  # the fake of tests/fakes
@@ -356,7 +357,7 @@ class Rig:
         gc.collect()
         machine.set_clock(self.clock)
         self.boots.append(cause)
-        self.settings_errors = st.load(self.settings_path())[1]
+        self.settings_errors = st.load(self.settings_path(), platform_board_name())[1]
         self.app = board_main.build(self.root, ticks_ms=self.clock)
         self.settings = self.app.settings
         self.board = self.app.board

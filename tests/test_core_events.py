@@ -94,8 +94,11 @@ def test_records_round_trip():
 def test_a_cut_at_any_byte_loses_at_most_the_torn_last_record():
     data = _records(4)
     for cut in range(len(data) + 1):
-        recs = ef.decode_all(data[:cut])
+        bad = []
+        recs = ef.decode_all(data[:cut], bad)
         assert len(recs) == cut // ef.RECORD_SIZE, cut
+        torn = cut % ef.RECORD_SIZE
+        assert bad == ([(cut - torn, torn)] if torn else []), cut  # the torn bytes, reported
         assert [r[2] for r in recs] == [30 + k for k in range(len(recs))]
 
 
@@ -103,14 +106,18 @@ def test_records_after_a_torn_one_are_still_read():
     data = _records(3)
     for cut in range(1, ef.RECORD_SIZE):  # the next boot appends behind a torn record
         torn = data[: ef.RECORD_SIZE + cut] + data[2 * ef.RECORD_SIZE :]
-        recs = ef.decode_all(torn)
+        bad = []
+        recs = ef.decode_all(torn, bad)
         assert [r[2] for r in recs] == [30, 32], cut
+        assert bad == [(ef.RECORD_SIZE, cut)], cut
 
 
 def test_a_flipped_byte_drops_only_its_record():
     data = bytearray(_records(3))
     data[ef.RECORD_SIZE + 5] ^= 0x40
-    assert [r[2] for r in ef.decode_all(bytes(data))] == [30, 32]
+    bad = []
+    assert [r[2] for r in ef.decode_all(bytes(data), bad)] == [30, 32]
+    assert bad == [(ef.RECORD_SIZE, ef.RECORD_SIZE)]
 
 
 def test_event_file_appends_rotates_and_reads_back():

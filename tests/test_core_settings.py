@@ -109,12 +109,9 @@ def test_a_real_input_conflict_names_the_key_that_changed():
     errors = s.update({"btv_charge_input": 2, "min_hold_s": 20})  # pre-alarm stays on input 2
     assert errors == ["btv_charge_input: input 2 is already used by btv_prealarm_input"]
     assert s.btv_charge_input == 1 and s.min_hold_s == 20  # refused key kept, the rest applied
-    errors = s.update({"btv_loop_input": 4, "btv_low_temp_input": 4})  # both new, both refused
-    assert errors == [
-        "btv_loop_input: input 4 is already used by btv_low_temp_input",
-        "btv_low_temp_input: input 4 is already used by btv_loop_input",
-    ]
-    assert s.btv_loop_input == -1 and s.btv_low_temp_input == -1
+    errors = s.update({"btv_loop_input": 4, "btv_low_temp_input": 4})  # both new: the later one
+    assert errors == ["btv_low_temp_input: input 4 is already used by btv_loop_input"]
+    assert s.btv_loop_input == 4 and s.btv_low_temp_input == -1
 
 
 def test_self_test_timing_is_checked_on_the_merged_values():
@@ -125,6 +122,43 @@ def test_self_test_timing_is_checked_on_the_merged_values():
     assert s.btv_selftest_period_ms == 100 and s.btv_selftest_recover_ms == 0
     e = raises(st.SettingsError, s.set, "btv_selftest_settle_ms", 60)
     assert "must take less than half its period" in str(e) and s.btv_selftest_settle_ms == 2
+
+
+def test_inputs_the_board_does_not_have_are_refused():
+    """docs/hardware.md: the Pico profile wires 6 BTV inputs (0..5), the ESP32 profile 4 (0..3)."""
+    s = st.Settings()
+    e = raises(st.SettingsError, s.set, "btv_prealarm_input", 7)
+    assert str(e) == "btv_prealarm_input: 7 is out of range -1..5"
+    s.set("btv_high_temp_input", 5)  # a Pico has input 5
+    e = raises(st.SettingsError, s.set, "board", "esp32")  # ... an ESP32 has not
+    assert str(e) == "board: btv_high_temp_input is 5: the esp32 board's BTV inputs are 0..3"
+    assert s.board == "pico"
+    esp = st.Settings("esp32")  # checked for an ESP32 (its own profile, or --board esp32)
+    errors = esp.update({"btv_prealarm_input": 4, "btv_ok_low_mask": 0b10011, "min_hold_s": 20})
+    assert errors == [
+        "btv_ok_low_mask: 19 has bits above input 3: the esp32 board's BTV inputs are 0..3",
+        "btv_prealarm_input: no input 4: the esp32 board's BTV inputs are 0..3",
+    ]
+    assert esp.btv_prealarm_input == 2 and esp.btv_ok_low_mask == 0 and esp.min_hold_s == 20
+    # a file moving to an ESP32 with its inputs in range is one valid change
+    assert s.update({"board": "esp32", "btv_high_temp_input": 3}) == []
+    # the board a file runs on is not the file's to change
+    assert esp.update({"board": "pico"}) == ["board: this board runs the esp32 profile, not pico"]
+    assert st.Settings("pico").update({"board": "esp32"}) == [
+        "board: this board runs the pico profile, not esp32"
+    ]
+
+
+def test_board_btv_input_counts_match_the_profiles():
+    from firmware.hw import board_esp32, board_pico
+
+    for name, mod in (("pico", board_pico), ("esp32", board_esp32)):
+        assert st.BOARD_BTV_INPUTS[name] == len(mod.PROFILE["btv_inputs"]), name
+    widest = max(st.BOARD_BTV_INPUTS.values())
+    for key, _kind, _default, _lo, hi in st.SPEC:
+        if key.startswith("btv_") and key.endswith("_input"):
+            assert hi == widest - 1, key
+    assert st.SPEC[st.KEYS.index("btv_ok_low_mask")][4] == (1 << widest) - 1
 
 
 def test_update_applies_valid_keys_and_reports_each_refusal():

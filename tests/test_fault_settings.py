@@ -66,6 +66,24 @@ def test_settings_file_that_is_not_utf8_boots_on_defaults_and_runs():
     assert EV_SETTINGS in [code for _boot, code in rig.events()]
 
 
+def test_settings_for_another_board_or_missing_inputs_are_refused_on_the_board():
+    """A Pico (its own profile: 6 BTV inputs) refuses a file written for an ESP32 and an input it
+    does not have, says so in the log, and protects on its own profile."""
+    rig = Rig(fresh_root("settings_board"), boot=False)
+    _write(rig.settings_path(), '{"board": "esp32", "btv_prealarm_input": 7, "min_hold_s": 20}')
+    rig.boot()
+    assert rig.settings_errors == [
+        "board: this board runs the pico profile, not esp32",
+        "btv_prealarm_input: 7 is out of range -1..5",
+    ]
+    assert rig.settings.board == "pico" and rig.board.name == "pico"
+    assert rig.settings.btv_prealarm_input == 2 and rig.settings.min_hold_s == 20
+    rig.run(5000)
+    assert rig.outputs() == ON
+    rig.run(1500)
+    assert EV_SETTINGS in [code for _boot, code in rig.events()]
+
+
 def test_missing_settings_file_boots_on_defaults():
     rig = Rig(fresh_root("settings_missing"), mode="bms", boot=False)
     os.remove(rig.settings_path())

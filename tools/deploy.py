@@ -14,7 +14,8 @@ Steps on a board:
     delete stale files in /firmware and /lib (a stale .py would shadow its new .mpy).
  4. Read every hash back and compare; then reset so the new firmware starts.
 Settings (/settings.json) stay untouched unless --settings FILE is given (checked on the host
-against the firmware's settings table first); the event log is never touched.
+against the firmware's settings table first, for the board's profile); the event log is never
+touched.
 --park only parks the firmware, so mpremote can work at the REPL (a reset runs it again).
 --no-reset is for a MicroPython that cannot reset (the unix port behind a pty, as
 tests/host/test_deploy_vm.py drives it): mpremote resumes instead of soft-resetting (Ctrl-D ends
@@ -36,6 +37,7 @@ OUT = ROOT / "out" / "deploy"
 HOLD_FILE = "/.deploy_hold"
 AS_SOURCE = ("boot.py", "main.py")
 SETTINGS = "/settings.json"
+PLATFORM_BOARDS = {"rp2": "pico", "esp32": "esp32"}  # sys.platform -> board profile
 OWNED_DIRS = ("firmware", "lib")
 ARCHS = (
     None,
@@ -292,12 +294,13 @@ def dry_run(items, out=None):
     return total
 
 
-def check_settings(path):
-    """Validate a settings file on the host with the firmware's own table; returns its bytes."""
+def check_settings(path, board=None):
+    """Validate a settings file on the host with the firmware's own table for board profile
+    `board` (None: the file's own `board` setting); returns its bytes."""
     from tools.settings_doc import check_file
 
     try:
-        _, errors = check_file(path)
+        _, errors = check_file(path, board)
     except OSError as e:
         raise DeployError("cannot read %s: %s" % (path, e.strerror)) from None
     if errors:
@@ -320,6 +323,8 @@ def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
             % (platform, ver, sub, want[0], want[1])
         )
     log("deploy: %s on %s, mpy v%d.%d (%s)" % (platform, port, ver, sub, arch or "no native"))
+    if settings is not None and platform in PLATFORM_BOARDS:
+        check_settings(settings, PLATFORM_BOARDS[platform])  # as this board will read them
     items = build(root, out, march=arch, mpy_cross=mpy_cross)
     if reset:
         log("deploy: parking the firmware (outputs floating, no watchdog) for the copy")
@@ -367,7 +372,14 @@ def main(argv=None):
         "--settings",
         metavar="FILE",
         help="also install FILE as /settings.json (checked against the firmware's settings "
-        "table first); without it the board's settings stay as they are",
+        "table first, for the connected board's profile); without it the board's settings stay "
+        "as they are",
+    )
+    ap.add_argument(
+        "--board",
+        choices=sorted(PLATFORM_BOARDS.values()),
+        help="with --settings: the board profile to check FILE for before connecting (default: "
+        "the file's own `board` setting); the connected board's own profile is checked too",
     )
     ap.add_argument(
         "--park",
@@ -384,7 +396,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         if args.settings:
-            check_settings(args.settings)
+            check_settings(args.settings, args.board)
         if args.dry_run:
             dry_run(build())
             return 0

@@ -4,6 +4,7 @@
     python -m tools.settings_doc --write         # (re)write docs/settings.md
     python -m tools.settings_doc --check         # exit 1 if docs/settings.md is out of date
     python -m tools.settings_doc --validate F    # check a settings JSON file: one line per refusal
+    python -m tools.settings_doc --validate F --board esp32   # ... for that board's profile
 
 The table itself is firmware/core/settings.py SPEC (defaults, types, ranges); the help texts are
 firmware/core/settings_help.py HELP.
@@ -25,12 +26,16 @@ HEADER = """# Settings
 Generated from `firmware/core/settings.py` (`SPEC`) and `firmware/core/settings_help.py`
 (`HELP`) by `python -m tools.settings_doc --write`; do not edit by hand. The board reads
 `/settings.json` (only keys that differ from the default need to be there). A refused value
-(unknown key, wrong type, out of range, two BTV signals on one input) is reported with its reason
-and the old value is kept. A damaged file (not UTF-8 text, not JSON) gives every setting its
-default; either way the board runs and its event log says so. Saving writes `settings.json.tmp`
-and renames it over the old file, so a power cut leaves the old or the new file.
+(unknown key, wrong type, out of range, two BTV signals on one input, an input the board does
+not have) is reported with its reason and the old value is kept. The board checks the file
+against its own profile (Pico: BTV inputs 0..5; ESP32: 0..3). A damaged file (not UTF-8 text,
+not JSON) gives every setting its default; either way the board runs and its event log says so.
+Saving writes `settings.json.tmp` and renames it over the old file, so a power cut leaves the old
+or the new file.
 
-Check a file before copying it to a board: `python -m tools.settings_doc --validate settings.json`.
+Check a file before copying it to a board: `python -m tools.settings_doc --validate settings.json
+--board pico` (or `esp32`); it also refuses a key given twice, which the board would read as the
+last one.
 
 | key | type | default | range | meaning |
 |---|---|---|---|---|
@@ -53,18 +58,30 @@ def render():
     return HEADER + "\n".join(rows) + "\n"
 
 
-def check_file(path):
-    """(the file's JSON value, [one line per problem]) as the board would read the file; the
-    value is None when the file itself is damaged. OSError if it cannot be read."""
-    data, why = st.parse(Path(path).read_bytes())
+def _once(pairs):
+    """json object_pairs_hook: a key given twice is an error, not a silent last-wins (MicroPython's
+    json has no such hook: the board keeps the last, so these tools refuse the file)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise st.SettingsError("%s: given twice" % key)
+        out[key] = value
+    return out
+
+
+def check_file(path, board=None):
+    """(the file's JSON value, [one line per problem]) as a board of profile `board` (None: the
+    file's `board` setting) would read the file, plus keys given twice; the value is None when
+    the file itself is damaged. OSError if it cannot be read."""
+    data, why = st.parse(Path(path).read_bytes(), lambda t: json.loads(t, object_pairs_hook=_once))
     if why:
         return None, [why]
-    return data, st.Settings().update(data)
+    return data, st.Settings(board).update(data)
 
 
-def validate(path):
+def validate(path, board=None):
     try:
-        data, errors = check_file(path)
+        data, errors = check_file(path, board)
     except OSError as e:
         print("settings_doc: cannot read %s: %s" % (path, e.strerror))
         return 2
@@ -81,9 +98,15 @@ def main(argv=None):
     g.add_argument("--write", action="store_true", help="write docs/settings.md")
     g.add_argument("--check", action="store_true", help="fail if docs/settings.md is stale")
     g.add_argument("--validate", metavar="FILE", help="check a settings JSON file")
+    ap.add_argument(
+        "--board",
+        choices=sorted(st.BOARD_BTV_INPUTS),
+        help="with --validate: check for this board profile (its BTV inputs), as the board "
+        "itself does; default: the file's own `board` setting (pico if absent)",
+    )
     args = ap.parse_args(argv)
     if args.validate:
-        return validate(args.validate)
+        return validate(args.validate, args.board)
     doc = render()
     if args.write:
         DOC.parent.mkdir(exist_ok=True)

@@ -45,18 +45,30 @@ def _valid_at(data, i):
     return crc16(data, i, i + 14) == data[i + 14] | (data[i + 15] << 8)
 
 
-def decode_all(data):
-    """List of (code, reason, arg, tick, boot) of every intact record in `data` (bytes)."""
+def decode_all(data, bad=None):
+    """List of (code, reason, arg, tick, boot) of every intact record in `data` (bytes).
+    `bad`: a list that receives (offset, length) of each stretch of bytes that is no intact
+    record (torn or damaged), for a reader that reports them."""
     out = []
     i = 0
     n = len(data)
+    start = -1  # where the current stretch of bad bytes began
     while i + RECORD_SIZE <= n:
         if _valid_at(data, i):
+            if start >= 0 and bad is not None:
+                bad.append((start, i - start))
+            start = -1
             _, code, reason, arg, tick, boot = struct.unpack_from(_FMT, data, i)
             out.append((code, reason, arg, tick, boot))
             i += RECORD_SIZE
         else:
+            if start < 0:
+                start = i
             i += 1
+    if start < 0:
+        start = i  # fewer than RECORD_SIZE bytes left: a torn last record
+    if bad is not None and start < n:
+        bad.append((start, n - start))
     return out
 
 

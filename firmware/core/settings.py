@@ -31,14 +31,14 @@ SPEC = (
     # BTV loop inputs (the electrical mapping in firmware/core/btv_wire.py)
     ("debounce_ms", "int", 50, 5, 2000),
     ("stale_ms", "int", 500, 200, 60000),
-    ("btv_discharge_input", "int", 0, 0, 7),
-    ("btv_charge_input", "int", 1, 0, 7),
-    ("btv_prealarm_input", "int", 2, -1, 7),
-    ("btv_loop_input", "int", -1, -1, 7),
-    ("btv_low_temp_input", "int", -1, -1, 7),
-    ("btv_high_temp_input", "int", -1, -1, 7),
-    ("btv_high_cell_input", "int", -1, -1, 7),
-    ("btv_ok_low_mask", "int", 0, 0, 255),
+    ("btv_discharge_input", "int", 0, 0, 5),
+    ("btv_charge_input", "int", 1, 0, 5),
+    ("btv_prealarm_input", "int", 2, -1, 5),
+    ("btv_loop_input", "int", -1, -1, 5),
+    ("btv_low_temp_input", "int", -1, -1, 5),
+    ("btv_high_temp_input", "int", -1, -1, 5),
+    ("btv_high_cell_input", "int", -1, -1, 5),
+    ("btv_ok_low_mask", "int", 0, 0, 63),
     ("btv_selftest", "bool", False, 0, 0),
     ("btv_selftest_period_ms", "int", 1000, 100, 60000),
     ("btv_selftest_settle_ms", "int", 2, 0, 100),
@@ -69,6 +69,9 @@ _BTV_INPUT_KEYS = (
     "btv_high_temp_input",
     "btv_high_cell_input",
 )
+# BTV inputs of each board profile (firmware/hw/board_*.py PROFILE["btv_inputs"], a test keeps
+# them equal): core cannot import the profiles, which need `machine`. SPEC's ranges are the widest.
+BOARD_BTV_INPUTS = {"pico": 6, "esp32": 4}
 _SELFTEST_KEYS = ("btv_selftest_period_ms", "btv_selftest_settle_ms", "btv_selftest_recover_ms")
 
 
@@ -131,11 +134,17 @@ def _show(value):
 
 
 class Settings:
-    """Every key of SPEC as an attribute, always valid. Change values only with set/update."""
+    """Every key of SPEC as an attribute, always valid. Change values only with set/update.
+    Settings(board): checked for that board profile (the board a file runs on), whose `board`
+    setting cannot change; Settings(): the `board` setting picks the profile."""
 
-    def __init__(self):
+    def __init__(self, board=None):
         for row in SPEC:
             setattr(self, row[0], row[2])
+        self._fixed_board = board
+        if board is not None:
+            check_value("board", board)
+            self.board = board
 
     def __getattr__(self, name):
         """Reached only for a name that is not a setting (__init__ sets every key)."""
@@ -170,14 +179,15 @@ class Settings:
                 continue
             old[key] = getattr(self, key)
             setattr(self, key, values[key])
-        # A broken rule names its keys; those that changed go back. The old values kept every
-        # rule, so each round puts back at least one key and the loop ends.
+        # A broken rule names its keys, the likeliest culprit first: the first that changed goes
+        # back. The old values kept every rule, so each round puts back one key and the loop ends.
         broken = _cross_check(self)
         while broken:
             for key, why in broken:
                 if key in old:
                     setattr(self, key, old.pop(key))
                     errors.append("%s: %s" % (key, why))
+                    break
             broken = _cross_check(self)
         errors.sort()
         return errors
@@ -192,6 +202,18 @@ class Settings:
 
 def _cross_check(s):
     """[(key, why), ...] for the keys of the first cross-key rule the values break, else None."""
+    board = s.board
+    if s._fixed_board is not None and board != s._fixed_board:
+        return [("board", "this board runs the %s profile, not %s" % (s._fixed_board, board))]
+    n = BOARD_BTV_INPUTS[board]
+    has = "the %s board's BTV inputs are 0..%d" % (board, n - 1)
+    for key in _BTV_INPUT_KEYS:
+        i = getattr(s, key)
+        if i >= n:
+            return [(key, "no input %d: %s" % (i, has)), ("board", "%s is %d: %s" % (key, i, has))]
+    if s.btv_ok_low_mask >> n:
+        why = "%d has bits above input %d: %s" % (s.btv_ok_low_mask, n - 1, has)
+        return [("btv_ok_low_mask", why), ("board", "btv_ok_low_mask " + why)]
     seen = {}
     for key in _BTV_INPUT_KEYS:
         n = getattr(s, key)
@@ -223,10 +245,10 @@ def parse(raw, loads=json.loads):
         return None, "not valid JSON (%s)" % (str(e) or type(e).__name__)
 
 
-def load(path):
-    """(Settings, [messages]). A missing file gives the defaults; a damaged one (not UTF-8, not
-    JSON) the defaults and one message; nothing here raises."""
-    s = Settings()
+def load(path, board=None):
+    """(Settings, [messages]) for `board` (see Settings). A missing file gives the defaults; a
+    damaged one (not UTF-8, not JSON) the defaults and one message; nothing here raises."""
+    s = Settings(board)
     try:
         with open(path, "rb") as f:
             raw = f.read()

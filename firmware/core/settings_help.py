@@ -6,7 +6,9 @@ settings.SPEC; a test keeps the two tables' keys equal.
 
 HELP = {
     # board and bus side (lib/vebus)
-    "board": "board profile",
+    "board": (
+        "board profile: pico (BTV inputs 0..5) or esp32 (0..3); a board refuses any but its own"
+    ),
     "vebus_mode": (
         "listen: never transmit; bms: answer probes and send status frames (INFERRED layout)"
     ),

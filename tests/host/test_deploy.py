@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tools import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,5 +120,28 @@ def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
         "deploy: %s: min_hold_s: 0 is out of range 1..3600 (2 more: python -m tools.settings_doc"
         " --validate %s)" % (bad, bad)
     ]
+    bad.write_text('{"btv_loop_input": 5, "btv_loop_input": 4}')
+    proc = _cli("--dry-run", "--settings", str(bad))
+    assert proc.stderr.splitlines() == ["deploy: %s: btv_loop_input: given twice" % bad]
+    bad.write_text('{"btv_loop_input": 5}')  # a Pico has input 5, an ESP32 has not
+    assert _cli("--dry-run", "--settings", str(bad), "--board", "pico").returncode == 0
+    proc = _cli("--dry-run", "--settings", str(bad), "--board", "esp32")
+    assert proc.returncode == 1 and proc.stderr.splitlines() == [
+        "deploy: %s: btv_loop_input: no input 5: the esp32 board's BTV inputs are 0..3" % bad
+    ]
     proc = _cli("--dry-run", "--settings", str(tmp_path / "missing.json"))
     assert proc.returncode == 1 and "cannot read" in proc.stderr
+
+
+def test_settings_are_checked_for_the_connected_boards_profile(tmp_path, monkeypatch):
+    """An ESP32 answers: a file fine for a Pico (input 5) is refused before anything is copied."""
+    f = tmp_path / "s.json"
+    f.write_text('{"btv_loop_input": 5}')
+    ver, sub = deploy.mpy_cross_version(deploy.find_tool("mpy-cross"))
+    monkeypatch.setattr(deploy.Board, "identify", lambda self: ("esp32", ver | sub << 8))
+    monkeypatch.setattr(deploy, "build", lambda *a, **k: pytest.fail("built for a bad file"))
+    with pytest.raises(deploy.DeployError) as e:
+        deploy.deploy("/dev/null", log=lambda _: None, settings=f)
+    assert str(e.value) == (
+        "%s: btv_loop_input: no input 5: the esp32 board's BTV inputs are 0..3" % f
+    )

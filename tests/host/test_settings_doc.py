@@ -60,3 +60,30 @@ def test_cli_bad_input_is_one_line_and_non_zero(tmp_path):
         [sys.executable, "-m", "tools.settings_doc", "--help"], capture_output=True, text=True
     )
     assert h.returncode == 0 and "--validate" in h.stdout
+
+
+def test_validate_checks_the_board_profile_and_keys_given_twice(tmp_path, capsys):
+    """docs/hardware.md: the ESP32 profile has BTV inputs 0..3, the Pico 0..5."""
+    f = tmp_path / "s.json"
+    f.write_text('{"btv_prealarm_input": 4}')
+    assert settings_doc.main(["--validate", str(f)]) == 0  # the file's own board: a Pico
+    assert settings_doc.main(["--validate", str(f), "--board", "esp32"]) == 1
+    f.write_text('{"btv_prealarm_input": 7}')
+    assert settings_doc.main(["--validate", str(f), "--board", "pico"]) == 1
+    f.write_text('{"board": "esp32", "btv_prealarm_input": 3}')
+    assert settings_doc.main(["--validate", str(f), "--board", "pico"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [
+        "%s: btv_prealarm_input: no input 4: the esp32 board's BTV inputs are 0..3" % f,
+        "%s: btv_prealarm_input: 7 is out of range -1..5" % f,
+        "%s: board: this board runs the pico profile, not esp32" % f,
+    ]
+    f.write_text('{"min_hold_s": 20, "debounce_ms": 80, "min_hold_s": 30}')  # last-wins elsewhere
+    assert settings_doc.main(["--validate", str(f)]) == 1
+    assert capsys.readouterr().out.splitlines() == ["%s: min_hold_s: given twice" % f]
+    p = subprocess.run(
+        [sys.executable, "-m", "tools.settings_doc", "--validate", str(f), "--board", "uno"],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2 and "invalid choice: 'uno'" in p.stderr

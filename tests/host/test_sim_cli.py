@@ -1,21 +1,12 @@
 """`python -m tools.sim`: help, and one clear line (never a traceback) for a bad scenario."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from toolrun import ROOT, run_tool
 
 
 def _sim(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "tools.sim", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_tool("tools.sim", *args)
 
 
 def test_help_explains_the_format():

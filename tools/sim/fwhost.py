@@ -23,7 +23,6 @@ import machine  # tests/fakes/machine.py
 from tools.sim.scenario import INITIAL_INPUTS, ScenarioError
 
 SIM_DEFAULTS = {"vebus_mode": "bms"}
-BOARD_EVENT_BASE = 32  # firmware/app.py's own event codes start here (core's are below)
 HEARTBEAT_LOST_S = 12.0  # no status flash for this long: the status LED is off
 BOOTLOADER_FLASHES_PER_S = 5
 LISTEN_PAIR_S = 1.0  # listen mode: two status flashes this close together
@@ -328,18 +327,11 @@ class FirmwareHost:
     def events(self):
         """The firmware's own event log, read back from its flash file (events.log)."""
         from firmware.core import eventfile
-        from firmware.core.events import text
+        from tools.events import event_text
 
         app = self.app
         if app is not None:
             app.log_step(time.ticks_ms())  # pyright: ignore  (what its `log` task does each second)
-        board_texts = {}
-        try:
-            import firmware.app as fa
-
-            board_texts = getattr(fa, "EVENT_TEXTS", {})
-        except ImportError:
-            pass
         data = b""
         for name in ("events.log.1", "events.log"):
             try:
@@ -349,12 +341,7 @@ class FirmwareHost:
                 pass
         out = []
         for code, reason, arg, tick, boot in eventfile.decode_all(data):
-            if code >= BOARD_EVENT_BASE:
-                msg = board_texts.get(code, "event %d" % code)
-                if "%d" in msg:
-                    msg = msg % arg
-            else:
-                msg = text(code, reason, arg)
+            msg = event_text(code, reason, arg)
             t = time.ticks_diff(tick & 0x3FFFFFFF, self.t0_ticks) / 1000.0  # pyright: ignore
             out.append(
                 {

@@ -1,0 +1,156 @@
+"""tools/events.py: the board's /events.log in the manual's words, from files the firmware's own
+EventFile writes (firmware/core/eventfile.py), whole, rotated, damaged, and fetched with mpremote
+from a MicroPython behind a pty (tests/host/test_deploy_vm.py's bridge)."""
+
+import json
+import subprocess
+
+from test_deploy_vm import PtyBoard
+from toolrun import ROOT, run_tool
+
+from firmware.app import EV_CRASH, EV_MULTI_VERSION, EV_SETTINGS
+from firmware.core import events as ev
+from firmware.core.codes import R_LOW_CELL, R_OPEN_LOOP
+from firmware.core.eventfile import RECORD_SIZE, EventFile
+
+WRAP = 1 << 30  # the board's ticks_ms wrap
+
+# (boot, tick, code, reason, arg) as the firmware writes them: a low-cell shutdown, crashes, a
+# reboot with the loop fault latched and a settings problem, a ticks_ms wrap 12.4 days later.
+RECORDS = (
+    (1, 5, ev.EV_BOOT, 0, 0),
+    (1, 2010, ev.EV_STARTUP_DONE, 0, 2000),
+    (1, 60000, ev.EV_PREALARM_ON, R_LOW_CELL, 0),
+    (1, 90000, ev.EV_LOAD_OFF, R_LOW_CELL, 30),
+    (1, 95000, EV_CRASH, 0, 0),  # App.fail: an exception in a task
+    (0, 0, EV_CRASH, 0, 0),  # main.crash: one before the app ran (no boot number, no time)
+    (2, 3, ev.EV_BOOT, R_OPEN_LOOP, 1),
+    (2, 4, EV_SETTINGS, 0, 2),
+    (2, WRAP - 10, EV_MULTI_VERSION, 0, 1170212),
+    (2, 5, ev.EV_LOAD_ON, 0, 40),
+)
+# What a user reads: the manual's words (btv.md: "at least 30 s between pre-alarm on and load
+# disconnect"; a latched BTV loop fault survives a reboot), uptime within each boot.
+LINES = [
+    " boot           uptime  event",
+    "    1      0:00:00.005  start-up: outputs safe until the BTV loop reads OK",
+    "    1      0:00:02.010  start-up: BTV loop OK for 2000 ms, outputs allowed",
+    "    1      0:01:00.000  pre-alarm: low cell",
+    "    1      0:01:30.000  load disconnect: low cell, 30 s after pre-alarm",
+    "    1      0:01:35.000  crash: unhandled exception, outputs floating, reset",
+    "    -                -  crash: unhandled exception, outputs floating, reset",
+    "    2      0:00:00.003  start-up: outputs safe, BTV loop fault latched before reboot (open"
+    " loop)",
+    "    2      0:00:00.004  settings file: 2 problem(s), defaults kept for those (details on the"
+    " console)",
+    "    2  12d 10:15:41.814  Multi firmware read: 1170212 (its last three digits are the VE.Bus"
+    " version)",
+    "    2  12d 10:15:41.829  loads on: battery OK (off for 40 s)",
+]
+
+
+def write_log(folder, max_records=6):
+    """The firmware's EventFile writes RECORDS; a full file rotates to events.log.1."""
+    path = str(folder / "events.log")
+    for boot, tick, code, reason, arg in RECORDS:
+        EventFile(path, RECORD_SIZE * max_records, boot).append(tick, code, reason, arg)
+    return folder / "events.log"
+
+
+def _cli(*args):
+    return run_tool("tools.events", *args)
+
+
+def test_prints_every_event_of_a_rotated_log_in_the_manuals_words(tmp_path):
+    log = write_log(tmp_path)
+    assert (tmp_path / "events.log.1").stat().st_size == 6 * RECORD_SIZE  # it did rotate
+    p = _cli(str(log))
+    assert p.returncode == 0 and p.stderr == ""
+    assert p.stdout.splitlines() == LINES
+
+
+def test_json_has_one_object_per_event(tmp_path):
+    p = _cli("--json", str(write_log(tmp_path)))
+    assert p.returncode == 0
+    objs = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(objs) == len(RECORDS)
+    assert objs[3] == {
+        "boot": 1,
+        "uptime_ms": 90000,
+        "tick": 90000,
+        "code": ev.EV_LOAD_OFF,
+        "reason": R_LOW_CELL,
+        "reasons": "low cell",
+        "arg": 30,
+        "text": "load disconnect: low cell, 30 s after pre-alarm",
+    }
+    assert [o["uptime_ms"] for o in objs[-2:]] == [WRAP - 10, WRAP + 5]
+
+
+def test_a_damaged_and_torn_log_shows_the_good_records_and_counts_the_bad(tmp_path):
+    log = write_log(tmp_path)
+    old = bytearray((tmp_path / "events.log.1").read_bytes())
+    old[2 * RECORD_SIZE + 6] ^= 0x10  # a flipped bit in the pre-alarm record
+    (tmp_path / "events.log.1").write_bytes(bytes(old))
+    (tmp_path / "events.log").write_bytes(log.read_bytes()[:-5])  # a power cut mid-write
+    p = _cli(str(log))
+    assert p.returncode == 1
+    assert p.stdout.splitlines() == LINES[:3] + LINES[4:-1]
+    assert p.stderr.splitlines() == [
+        "events: %s.1 + %s is damaged: 2 bad record(s) (27 bytes) skipped, 8 good shown"
+        % (log, log)
+    ]
+
+
+def test_bad_input_is_one_line(tmp_path):
+    p = _cli(str(tmp_path / "nope.log"))
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    assert p.stderr.splitlines() == [
+        "events: cannot read %s: No such file or directory" % (tmp_path / "nope.log")
+    ]
+    empty = tmp_path / "events.log"
+    empty.write_bytes(b"")
+    p = _cli(str(empty))
+    assert p.returncode == 0 and p.stderr.splitlines() == ["events: %s holds no events" % empty]
+    p = _cli()
+    assert p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "--fetch" in p.stderr
+    h = _cli("--help")
+    assert h.returncode == 0 and h.stdout.startswith("usage: python -m tools.events")
+    for word in ("--json", "--fetch", "uptime", "boot", "Damaged", "outputs float"):
+        assert word in h.stdout, word
+
+
+def test_fetch_copies_the_log_off_a_micropython_with_mpremote(tmp_path):
+    board = tmp_path / "board"
+    board.mkdir()
+    write_log(board)
+    with PtyBoard(board, tmp_path / "setup.py") as vm:
+        p = _cli("--fetch", vm.port, "--no-reset", "--out", str(tmp_path / "got"))
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines() == LINES
+        assert p.stderr.splitlines() == [
+            "events: copied /events.log, /events.log.1 from %s to %s" % (vm.port, tmp_path / "got")
+        ]
+        assert (tmp_path / "got" / "events.log.1").read_bytes() == (
+            board / "events.log.1"
+        ).read_bytes()
+        for f in ("events.log", "events.log.1"):
+            (board / f).unlink()
+        p = _cli("--fetch", vm.port, "--no-reset", "--out", str(tmp_path / "got"))
+        assert p.returncode == 2 and p.stdout == ""
+        assert p.stderr.splitlines() == [
+            "events: the board on %s has no /events.log (no event recorded yet?)" % vm.port
+        ]
+
+
+def test_make_events_needs_a_port_and_fetches_from_it():
+    p = subprocess.run(["make", "events"], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode != 0 and "usage: make events PORT=/dev/ttyACM0" in p.stdout
+    p = subprocess.run(
+        ["make", "events", "PORT=/dev/ttyNOPE-events-test"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert "events: no board answers on /dev/ttyNOPE-events-test" in p.stderr
