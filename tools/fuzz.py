@@ -131,7 +131,7 @@ def main(argv=None):
             pool.terminate()
             print(
                 "fuzz %s: stopped at %d of %d inputs (checked up to the last progress step), "
-                "no check failed in them" % (w, sum(done), args.count)
+                "no check failed in them" % (w, sum(done[:]), args.count)
             )
             print("fuzz: interrupted after %.1f s (seed %d)" % (time.monotonic() - t0, args.seed))
             return 130
