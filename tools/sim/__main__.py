@@ -123,7 +123,8 @@ def main(argv=None):
         print("sim: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nsim: interrupted", file=sys.stderr)
+        # on a terminal the progress line is still open
+        print("\n" * sys.stderr.isatty() + "sim: interrupted", file=sys.stderr)
         return 130
 
 
