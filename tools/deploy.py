@@ -359,6 +359,7 @@ def park(port, log=print):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
+        prog="python -m tools.deploy",
         description="Compile the board files with mpy-cross, copy only what changed with "
         "mpremote, verify by sha256 and reset the board.",
     )
@@ -401,10 +402,10 @@ def main(argv=None):
             dry_run(build())
             return 0
         if not args.port:
-            raise DeployError("give --port (e.g. --port /dev/ttyACM0) or --dry-run")
+            ap.error("give --port (e.g. --port /dev/ttyACM0) or --dry-run")
         if args.park:
             if args.no_reset:
-                raise DeployError("--park resets the board: it cannot go with --no-reset")
+                ap.error("--park resets the board: it cannot go with --no-reset")
             park(args.port)
             return 0
         deploy(args.port, settings=args.settings, reset=not args.no_reset)

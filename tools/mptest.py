@@ -90,7 +90,9 @@ def run_module(mp, path, heapsize, root=ROOT, compiled=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.mptest", description=(__doc__ or "").split("\n")[0]
+    )
     ap.add_argument("files", nargs="*", help="test modules (default: every VM-capable one)")
     ap.add_argument("--heapsize", default="192k", help="MicroPython heap (default 192k, a Pico)")
     ap.add_argument(

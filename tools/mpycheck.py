@@ -23,7 +23,9 @@ def compile_file(src, out, mpy_cross="mpy-cross", extra=()):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.mpycheck", description=(__doc__ or "").split("\n")[0]
+    )
     ap.add_argument("--root", default=str(ROOT), help="tree to check (default: this repo)")
     args = ap.parse_args(argv)
     root = Path(args.root)

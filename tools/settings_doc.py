@@ -93,7 +93,9 @@ def validate(path, board=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m tools.settings_doc", description=(__doc__ or "").split("\n")[0]
+    )
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--write", action="store_true", help="write docs/settings.md")
     g.add_argument("--check", action="store_true", help="fail if docs/settings.md is stale")

@@ -1,5 +1,6 @@
 # micropython-lib style manifest (freezing into firmware, or `mip` via micropython-lib tooling).
-# The package is this folder itself, hence base_path="..". Not deployed, not imported.
+# The package is this folder itself, hence base_path=".."; the files are named so that this
+# manifest is not frozen as a module (package.json lists the same files). Not deployed.
 # ruff: noqa: F821
 # pyright: reportUndefinedVariable=false
 metadata(
@@ -7,4 +8,16 @@ metadata(
     version="0.1.0",
     license="MIT",
 )
-package("vebus", base_path="..")
+package(
+    "vebus",
+    files=(
+        "__init__.py",
+        "_core.py",
+        "catalogue.py",
+        "decoder.py",
+        "describe.py",
+        "frame.py",
+        "mk2.py",
+    ),
+    base_path="..",
+)

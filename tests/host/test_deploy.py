@@ -68,7 +68,7 @@ def test_no_board_is_one_clear_line_and_exit_1():
     ]
     assert "Traceback" not in proc.stdout + proc.stderr
     proc = _cli()
-    assert proc.returncode == 1 and "--dry-run" in proc.stderr
+    assert proc.returncode == 2 and "--dry-run" in proc.stderr  # a usage error
     assert "Traceback" not in proc.stderr
 
 

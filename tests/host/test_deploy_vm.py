@@ -141,10 +141,10 @@ def test_park_cannot_go_with_no_reset():
         text=True,
         cwd=ROOT,
     )
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [
-        "deploy: --park resets the board: it cannot go with --no-reset"
-    ]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr  # a usage error
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "python -m tools.deploy: error: --park resets the board: it cannot go with --no-reset"
+    )
 
 
 def test_deploy_with_settings_installs_and_verifies_the_file(tmp_path):

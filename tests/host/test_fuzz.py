@@ -102,3 +102,33 @@ def test_mk2_check_catches_a_decoder_without_checksum():
 def test_cli_refuses_a_zero_count(capsys):
     assert fuzz.main(["--count", "0"]) == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_ctrl_c_gives_a_summary_not_a_traceback():
+    """Ctrl-C at a terminal reaches the whole process group: the pool's workers too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tools.fuzz", "--count", "100000", "--jobs", "2", "-q"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert p.stdout is not None
+    first = p.stdout.readline()  # the estimate, printed before the run starts
+    time.sleep(3)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert first.startswith("fuzz: 100000 inputs per decoder on 2 jobs: about ")
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    lines = out.splitlines()
+    assert lines[0].startswith("fuzz vebus: stopped at ") and "no check failed" in lines[0]
+    assert lines[-1].startswith("fuzz: interrupted after ")
+    assert p.returncode == 130

@@ -1,6 +1,7 @@
 """`python -m tools.sim`: help, and one clear line (never a traceback) for a bad scenario."""
 
 import json
+import sys
 
 from toolrun import ROOT, run_tool
 
@@ -52,3 +53,41 @@ def test_every_shipped_scenario_is_valid():
     r = _sim("check", *files)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count(": ok (") == len(files)
+
+
+class _Err:
+    """stderr as a log file (isatty False) or as a terminal."""
+
+    def __init__(self, tty):
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+
+def _run_logged(tmp_path, monkeypatch, tty):
+    from tools.sim import __main__ as cli
+    from tools.sim import runner
+
+    scn = tmp_path / "short.json"
+    scn.write_text(json.dumps({"name": "short", "duration_s": 20, "inputs": []}))
+    monkeypatch.setattr(runner, "PROGRESS_EVERY_S", 0.0)  # every step would update it
+    err = _Err(tty)
+    monkeypatch.setattr(sys, "stderr", err)
+    assert cli.main(["run", str(scn), "--out", str(tmp_path / "o"), "--no-png"]) == 0
+    return err.text
+
+
+def test_progress_is_live_on_a_terminal_and_one_plain_line_in_a_log(tmp_path, monkeypatch):
+    logged = _run_logged(tmp_path, monkeypatch, tty=False)
+    assert "\r" not in logged
+    assert logged.splitlines() == ["sim: short: simulating 0.01 h (full bus) ..."]
+    live = _run_logged(tmp_path, monkeypatch, tty=True)
+    assert live.count("\r") > 10 and live.endswith("\n")

@@ -1,4 +1,5 @@
-"""lib/vebus installs on its own: package.json (mpremote mip) and manifest.py list every module."""
+"""lib/vebus installs on its own: package.json (mpremote mip) lists every module (manifest.py:
+tests/host/test_manifest.py)."""
 
 import json
 from pathlib import Path
@@ -21,20 +22,6 @@ def test_package_json_lists_every_module_with_a_relative_url():
     import vebus
 
     assert meta["version"] == vebus.__version__
-
-
-def test_manifest_packages_this_folder():
-    calls = []
-    ns = {
-        "metadata": lambda **kw: calls.append(("metadata", kw)),
-        "package": lambda name, base_path=".": calls.append(("package", name, base_path)),
-    }
-    exec((PKG / "manifest.py").read_text(), ns)
-    assert ("package", "vebus", "..") in calls
-    assert (PKG / ".." / "vebus" / "__init__.py").resolve() == PKG / "__init__.py"
-    import vebus
-
-    assert calls[0][1]["version"] == vebus.__version__
 
 
 def test_mip_installs_it_over_http_and_it_works_alone(tmp_path):

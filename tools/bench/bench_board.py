@@ -108,12 +108,7 @@ def least_budget(lo=64 * 1024, hi=VM_BUDGET, step=1024, minutes=10, mode="run"):
     return hi
 
 
-GOALS = {
-    "app_heap_high_water_bytes": ("<=", APP_HEAP_BYTES),
-    "app_heap_budget_least_bytes": ("<=", APP_HEAP_BYTES),
-    "app_heap_budget_least_boot_bytes": ("<=", APP_HEAP_BYTES),
-    "deployed_mpy_bytes": ("<=", 65536),
-}
+GOALS = {"app_heap_high_water_bytes": ("<=", APP_HEAP_BYTES), "deployed_mpy_bytes": ("<=", 65536)}
 
 
 def run(report=lambda figures: None):

@@ -39,7 +39,16 @@ def cmd_run(args):
     from tools.sim.runner import Sim
 
     scn = _load(args.scenario)
-    sim = Sim(scn, fidelity=args.fidelity, progress=not args.quiet, scheduler=args.scheduler)
+    # a progress line rewritten in place on a terminal; a log or a pipe gets one plain line
+    live = not args.quiet and sys.stderr.isatty()
+    sim = Sim(scn, fidelity=args.fidelity, progress=live, scheduler=args.scheduler)
+    if not args.quiet and not live:
+        print(
+            "sim: %s: simulating %.2f h (%s bus) ..."
+            % (scn.name, scn.duration_s / 3600, sim.fidelity),
+            file=sys.stderr,
+            flush=True,
+        )
     summary = sim.run()
     sim.write(args.out, png=not args.no_png)
     print(
@@ -93,7 +102,13 @@ def main(argv=None):
         "uses; asyncio: a full virtual-clock asyncio event loop (slower)",
     )
     r.add_argument("--no-png", action="store_true", help="skip timeline.png")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
+    r.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="nothing on stderr while running (else: a live progress line on a terminal, "
+        "one plain line in a log or a pipe)",
+    )
     r.set_defaults(fn=cmd_run)
     c = sub.add_parser("check", help="validate scenario files only")
     c.add_argument("scenarios", nargs="+")
@@ -108,7 +123,8 @@ def main(argv=None):
         print("sim: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\nsim: interrupted", file=sys.stderr)
+        # on a terminal the progress line is still open
+        print("\n" * sys.stderr.isatty() + "sim: interrupted", file=sys.stderr)
         return 130
 
 
