@@ -313,7 +313,8 @@ class Rig:
         self.clock = Clock(start)
         self.battery = Battery()
         self.remote_on = True
-        self.mains = True
+        self.mains = True  # AC present at the mains detector
+        self.mains_fitted = True  # the detector's optocoupler is fitted (docs/hardware.md)
         self.multi = Multi(seed=seed)
         self.multi.present = multi
         self.hung = -1
@@ -379,7 +380,9 @@ class Rig:
             # remote on/off bridged: H reads high, L stays high (pulled up) -- docs/hardware.md
             pins[prof["remote_h"][1]].external = 1 if self.remote_on else 0
             pins[prof["remote_l"][1]].external = 1
-            pins[prof["mains"][1]].external = 1 if self.mains else 0
+            # mains detector: pulled up on the board, its optocoupler pulls it low with AC present
+            fitted_ac = self.mains_fitted and self.mains
+            pins[prof["mains"][1]].external = 0 if fitted_ac else None
             return read_rm()
 
         b.read_btv = btv

@@ -31,7 +31,7 @@ def _battery_ok():
         machine.Pin(p).external = 1  # btv_ok_low_mask = 0: a line reads 1 when OK
     machine.Pin(10).external = 1  # remote L open: its front end reads high (not pulled low)
     machine.Pin(11).external = 1  # remote H high: on
-    machine.Pin(12).external = 0  # no mains
+    machine.Pin(12).external = None  # no mains detector fitted: the board's pull-up
 
 
 def _fresh():
