@@ -45,7 +45,9 @@ from firmware.bms.role import (
     EV_MULTI_PRESENT,
     EV_PROBE,
     EV_REQUEST,
+    EV_REQUEST_DROPPED,
     EV_VERSION,
+    REQUEST_HOLD_MS,
     SLOT_MS,
     BmsRole,
 )
@@ -71,6 +73,7 @@ EV_TASK_STALE = const(38)
 EV_CONTROL_REQUEST = const(39)
 EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
+EV_CONTROL_DROPPED = const(42)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -82,6 +85,7 @@ EVENT_TEXTS = {
     EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
+    EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",
 }
 
 T_INPUTS = const(0)
@@ -210,6 +214,8 @@ class App:
             log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:
             log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
+        if ev & EV_REQUEST_DROPPED:
+            log.record(now, EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
 
     def bus_tx_start(self, now, fresh=True):
         """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).

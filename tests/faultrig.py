@@ -301,6 +301,12 @@ class Multi:
     def last_command(self):
         return self.commands[-1][1] if self.commands else None
 
+    def controller_switch(self, state):
+        """A GX / VRM switch request (0x3F, cat.SWITCH_*) from a controller on this segment."""
+        plen = cat.build_switch(self._p, state)
+        n = vebus.encode_data(self._buf, vebus.ADDR_CONTROLLER, (self.n + 1) & 0x7F, self._p, plen)
+        self.uart.inject(bytes(self._buf[:n]))
+
 
 class Rig:
     def __init__(

@@ -8,8 +8,10 @@ from firmware.bms.role import (
     EV_MULTI_ABSENT,
     EV_MULTI_PRESENT,
     EV_PROBE,
+    EV_REQUEST_DROPPED,
     EV_VERSION,
     POLL_MAX_MS,
+    REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
     TX_PROBE_ANSWER,
@@ -273,8 +275,10 @@ def test_switch_requests_are_the_dmcs_on_the_panel_port_when_one_is_fitted():
     role.feed(multi_port, len(multi_port), _t(1))
     assert role.dmc and role.dmc_request == cat.SWITCH_CHARGER_ONLY
     assert role.gx_request == cat.SWITCH_SLEEP  # core ignores it with a DMC present
-    role.tick(_t(3500))
-    assert role.dmc_request == 0 and role.gx_request == 0  # requests expire
+    role.tick(_t(3500))  # a request holds (../shared/vebus.md: GX / DMC control the Multi) ...
+    assert role.dmc_request == cat.SWITCH_CHARGER_ONLY and role.gx_request == cat.SWITCH_SLEEP
+    ev = role.tick(_t(2 + REQUEST_HOLD_MS))  # ... until unrepeated for three repeat periods
+    assert role.dmc_request == 0 and role.gx_request == 0 and ev & EV_REQUEST_DROPPED
 
 
 def test_slot_handling_does_not_allocate():

@@ -9,6 +9,9 @@
     role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 
+A GX / DMC switch request (on, off, charger-only) holds until the controller sends another one or
+stays silent for REQUEST_HOLD_MS (three of its repeat periods, catalogue.SWITCH_REPEAT_MS).
+
 The slot (vebus.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`; a node
 may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later only
 if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it ended
@@ -53,7 +56,10 @@ _VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only
 _VERSION_SLOW_MS = const(30000)
 _SWITCH_REPEAT_MS = const(1000)
 _RELEASE_REPEATS = const(3)
-_REQUEST_MS = const(3000)  # another controller's switch request counts this long
+# Another controller's switch request holds until it changes, or until the controller stays silent
+# for this long: three of its repeat periods, so one or two lost repeats (1-2 % of frames go
+# unanswered on a real bus) never drop it.
+REQUEST_HOLD_MS = 3 * cat.SWITCH_REPEAT_MS
 WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
 _WINMON_VERSION_LO = const(0x05)
 _WINMON_VERSION_HI = const(0x06)
@@ -74,6 +80,7 @@ EV_MULTI_ABSENT = const(0x02)
 EV_VERSION = const(0x04)
 EV_PROBE = const(0x08)
 EV_REQUEST = const(0x10)
+EV_REQUEST_DROPPED = const(0x20)
 
 _PAYLOAD = const(32)
 
@@ -240,10 +247,12 @@ class BmsRole:
             self.multi_present = False
             self.slot_open = False
             self._events |= EV_MULTI_ABSENT
-        if self.gx_request and time.ticks_diff(now, self._request_at) > _REQUEST_MS:
+        if self.gx_request and time.ticks_diff(now, self._request_at) > REQUEST_HOLD_MS:
             self.gx_request = 0
-        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > _REQUEST_MS:
+            self._events |= EV_REQUEST_DROPPED
+        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > REQUEST_HOLD_MS:
             self.dmc_request = 0
+            self._events |= EV_REQUEST_DROPPED
         ev = self._events
         self._events = 0
         return ev

@@ -237,6 +237,18 @@ def test_gx_on_request_is_overruled_by_low_cell():
     assert final(sim, "load_disconnect") == "floating"
 
 
+def test_a_gx_off_holds_until_the_gx_falls_silent():
+    # The manual: the GX switches the Multi on, off and charger-only; its request holds until
+    # the GX changes it or stops repeating it (three repeat periods, inferred).
+    sim = run("gx_off_holds")
+    t_off = first(sim, "multi_mode", "off", after=20)
+    assert t_off is not None and t_off <= 22
+    assert {v for _t, v in changes(sim, "multi_mode", after=t_off)} == {"off", "on"}
+    t_on = first(sim, "multi_mode", "on", after=t_off)
+    assert t_on is not None and 120 <= t_on <= 125  # last repeat ~90 s, + 30 s
+    assert any("not repeated for 30 s" in x for x in texts(sim))
+
+
 def test_dmc_present_gx_is_ignored():
     sim = run("dmc_present")
     assert {v for _t, v in changes(sim, "multi_mode", after=20)} <= {"on"}

@@ -157,7 +157,7 @@ def _input(i, raw, duration_s, batteries):
         elif key == "bms":
             rec[key] = _choice(w, v, ("running", "absent"))
         elif key == "gx_command":
-            rec[key] = _choice(w, v, ("on", "off", "charger_only"))
+            rec[key] = _choice(w, v, ("on", "off", "charger_only", None))
         elif key == "input_stuck":
             rec[key] = _choice(w, v, ("atd", "atc", None))
         elif key == "bus_noise":

@@ -31,7 +31,7 @@ CODE_OF = {v: k for k, v in SWITCH_OF.items()}
 SLOW_EVERY_S = 1.0  # 0x41 and 0x80
 SLOT_S = 0.005  # the BMS's slot after the sync; the Multi's own frames follow it
 GX_TICK_S = 1.0
-GX_RESEND_S = 10.0  # a GX repeats its switch command
+GX_RESEND_S = cat.SWITCH_REPEAT_MS / 1000  # a GX repeats its switch command (inferred)
 DMC_EVERY_S = 1.0
 
 
