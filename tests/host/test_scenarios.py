@@ -206,6 +206,53 @@ def test_without_mains_detector_an_old_multi_stays_off():
     assert final(sim, "multi_charge") == "zero"
 
 
+def test_no_mains_detector_fitted_a_low_cell_shutdown_reaches_low_power():
+    # Low cell: "Multi set to charger-only (charges if AC present, else off)"; supply current
+    # "2 mA after a low-cell shutdown" (../shared/btv.md, Outputs). No detector fitted: the
+    # board's pull-up reads no AC with the default settings, and AC at the Multi cannot be seen.
+    sim = run("mains_not_fitted")
+    t_ld = first(sim, "load_disconnect", "floating", after=10)
+    assert t_ld is not None and t_ld >= 40
+    assert {v for _t, v in changes(sim, "multi_mode", after=t_ld + 1)} <= {"off"}
+    assert first(sim, "bms_power", "low", after=t_ld) is not None
+    assert final(sim, "bms_power") == "low" and final(sim, "multi_charge") == "zero"
+    assert not any("mains detector" in x for x in texts(sim))
+
+
+def test_mains_detector_polarity_set_wrong_shows_as_the_user_sees_it():
+    # The hardware (a detector as in docs/hardware.md) and the setting disagree: the pulled-up
+    # input reads as "AC present" without AC. After the low-cell shutdown the BMS keeps the Multi
+    # in charger-only with no AC to charge from ("else off" is never reached): no low power.
+    sim = run("mains_polarity_wrong")
+    t_ld = first(sim, "load_disconnect", "floating", after=10)
+    assert t_ld is not None
+    assert at(sim, "multi_mode", 79) == "charger_only" and at(sim, "bms_power", 79) == "normal"
+    assert at(sim, "multi_charge", 79) == "zero"  # no AC: nothing to charge from
+    assert "low" not in [v for _t, v in changes(sim, "bms_power", after=t_ld)]
+    said = [e["t"] for e in sim.events if e["text"].startswith("Multi: charger-only (low cell)")]
+    assert said and said[0] < 80  # with no AC in
+
+
+def _short(system, settings, duration=8):
+    doc = {"name": "wiring", "duration_s": duration, "system": system, "settings": settings}
+    sim = Sim(scenario.parse(doc, fwhost.check_settings))
+    sim.run()
+    return sim
+
+
+def test_remote_wiring_and_output_levels_come_from_the_hardware_not_the_settings():
+    # Remote on/off (the manual): ON when L is pulled to minus; a BMS set to accept only "H high"
+    # stays off with that wiring, as it would on a real board.
+    assert final(_short({"remote_wiring": "l_low"}, {}), "load_disconnect") == "high"
+    off = _short({"remote_wiring": "l_low"}, {"remote_mode": "h_high"})
+    assert final(off, "load_disconnect") == "floating" and final(off, "bms_power") == "low"
+    # The output stage switches on at the board profile's level: a setting that inverts it
+    # leaves the load disconnect floating on the documented board.
+    inv = _short({}, {"load_out_high_level": 0})
+    assert final(inv, "load_disconnect") == "floating"
+    assert final(inv, "charge_disconnect") == "high"
+
+
 def test_multi_firmware_400_is_error_15():
     sim = run("multi_firmware_400")
     assert final(sim, "multi_error") == 15
@@ -334,6 +381,7 @@ def _wakeups_per_s(tmp_path, remote):
             {
                 "name": "remote %s, Multi present" % remote,
                 "duration_s": 60,
+                "settings": {"vebus_mode": "bms"},
                 "inputs": [{"t": 0, "remote": remote}],
             }
         )
@@ -355,7 +403,15 @@ def test_full_bus_the_bms_keeps_every_slot_it_needs_while_waking_around_the_sync
     # The bus task sleeps between syncs (BmsRole.poll_ms) instead of polling every 2 ms: the
     # status still goes out every second in the slot and the Multi never misses its BMS.
     path = tmp_path / "full.json"
-    path.write_text(json.dumps({"name": "normal running, full bus", "duration_s": 60}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "normal running, full bus",
+                "duration_s": 60,
+                "settings": {"vebus_mode": "bms"},
+            }
+        )
+    )
     sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings), fidelity="full")
     sim.run()
     role = sim.fw.app.role

@@ -8,12 +8,17 @@ A scenario is a JSON object:
                 "gx": true, "dmc": false, "mains_detector": false, "soc": 0.8},
      "inputs": [{"t": 0, "load_a": 20}, {"t": 60, "btv": "low_cell"}, ...]}
 
+`system` is the hardware (what is fitted and how it is wired), `settings` the firmware's
+configuration: the simulator never derives one from the other.
+
 `load(path)` returns a `Scenario` or raises `ScenarioError` whose message is one line naming the
 offending key (`inputs[2].btv: expected one of ...`). Nothing else escapes: a CLI prints it and
 exits non-zero.
 """
 
 import json
+
+from tools.sim.frontend import BTV_SIGNALS, REMOTE_WIRINGS
 
 BTV_VALUES = ("ok", "prealarm", "low_cell", "high_cell", "low_temp", "high_temp", "open", "model")
 
@@ -29,6 +34,11 @@ SYSTEM_DEFAULTS = {
     "dmc": False,
     "mains_detector": False,
     "soc": 0.8,
+    # the board's wiring (docs/hardware.md; tools/sim/frontend.py): how the user wired remote
+    # on/off, and the BTV loop's lines (signal -> input, the level each reads while OK)
+    "remote_wiring": "bridge",
+    "btv_lines": {"discharge": 0, "charge": 1, "prealarm": 2},
+    "btv_ok_level": 1,
 }
 
 # The world at t = 0 before the first input record applies.
@@ -122,6 +132,20 @@ def _system(raw):
     for key in ("gx", "dmc", "mains_detector"):
         s[key] = _bool("system." + key, s[key])
     s["soc"] = _num("system.soc", s["soc"], 0, 1)
+    s["remote_wiring"] = _choice("system.remote_wiring", s["remote_wiring"], REMOTE_WIRINGS)
+    s["btv_ok_level"] = _int("system.btv_ok_level", s["btv_ok_level"], 0, 1)
+    lines = s["btv_lines"]
+    if not isinstance(lines, dict) or not lines:
+        raise ScenarioError("system.btv_lines: expected an object of signal: input number")
+    seen = {}
+    for sig, n in lines.items():
+        where = "system.btv_lines.%s" % sig
+        _choice(where, sig, BTV_SIGNALS)
+        _int(where, n, 0, 7)
+        if n in seen:
+            raise ScenarioError("%s: input %d already carries %s" % (where, n, seen[n]))
+        seen[n] = sig
+    s["btv_lines"] = dict(lines)
     return s
 
 
