@@ -101,6 +101,8 @@ class BmsRole:
         self.sync_no = 0
         self.last_sync = 0
         self.sync_period = 0  # the Multi's sync period as the bus task sees it (ms); 0 = unknown
+        self.timed = True  # the caller's read came within SLOT_MS of the one before (not late)
+        self._sync_timed = False  # the last sync was read in time: last_sync is its arrival
         self.slot_open = False
         self.multi_present = False
         self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
@@ -176,13 +178,16 @@ class BmsRole:
             # sync read late shortens the next interval: both err towards waking early.
             d = time.ticks_diff(now, self.last_sync)
             p = self.sync_period
-            if not self.multi_present or d <= 2 * SYNC_GUARD_MS:
+            if not self.multi_present:
                 self.sync_period = 0
+            elif d <= 2 * SYNC_GUARD_MS or not (self.timed and self._sync_timed):
+                pass  # this sync or the one before read late (after a sleep): no timing
             elif not p or d < p:
                 self.sync_period = d
             else:
                 self.sync_period = p + 1
             self.last_sync = now
+            self._sync_timed = self.timed
             self.have_sync = True
             self.slot_open = True
             if not self.multi_present:
@@ -260,12 +265,48 @@ class BmsRole:
     def poll_ms(self, now, base):
         """How long the bus task may sleep after a step at `now`: until SYNC_GUARD_MS before
         the next sync is due, at most POLL_MAX_MS; `base` when no sync period is known."""
-        if not self.multi_present or not self.sync_period:
-            return base
+        if not self.multi_present or not self.sync_period or not self._sync_timed:
+            return base  # (a sync read late says nothing of when the next one comes)
         due = self.sync_period - SYNC_GUARD_MS - time.ticks_diff(now, self.last_sync)
         if due <= base:
             return base
         return due if due < POLL_MAX_MS else POLL_MAX_MS
+
+    def _next_due(self, now, presence=True):
+        """When the next frame needs a sync's slot (and, with `presence`, at the latest when a
+        sync must be read for the presence check: every 500 ms)."""
+        far = time.ticks_add(now, _PRESENT_MS)
+        due = time.ticks_add(self.last_sync, _PRESENT_MS // 2) if presence else far
+        if not self.transmit:
+            return due
+        m = self.mode
+        if not self._started or self.probe_pending or (m and m != self._mode_sent):
+            return now
+        if m and (m != cat.SWITCH_ON or self._release_left > 0):
+            t = time.ticks_add(self._switch_at, _SWITCH_REPEAT_MS)
+            if time.ticks_diff(t, due) < 0:
+                due = t
+        if not self.multi_version and time.ticks_diff(self._version_at, due) < 0:
+            due = self._version_at
+        if time.ticks_diff(self._status_at, due) < 0:
+            due = self._status_at
+        return due
+
+    def sleep_ms(self, now, longest):
+        """How long the board may light-sleep from `now` (at most `longest`; 0 = stay awake).
+
+        Awake from two sync periods (+ SYNC_GUARD_MS) before the next duty: the bus task then
+        reads the syncs around it in time (poll_ms), which also re-measures the period that a
+        sleep made unreliable. With the Multi absent, `longest`: no slot to keep."""
+        if not self.multi_present:
+            return longest
+        p = self.sync_period
+        if not p or self.slot_open:
+            return 0
+        ms = time.ticks_diff(self._next_due(now), now) - 2 * p - SYNC_GUARD_MS
+        if ms <= 0:
+            return 0
+        return ms if ms < longest else longest
 
     def set_protection(self, out):
         """Take what core's Protection decided (its preallocated Outputs object)."""
@@ -298,7 +339,8 @@ class BmsRole:
             return False
         if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
             self.slot_open = False
-            self.slots_missed += 1
+            if time.ticks_diff(now, self._next_due(now, False)) >= 0:
+                self.slots_missed += 1  # a frame was due (a sync read late after a sleep is not)
             return False
         return True
 

@@ -374,6 +374,32 @@ def test_power_cycle_keeps_flash_loses_ram():
     assert final(sim, "load_disconnect") == "floating"  # the loop is still open
 
 
+def test_low_power_sleeps_between_duties_while_the_multi_is_on_the_bus():
+    # ../shared/btv.md "Outputs": supply current 2 mA after a low-cell shutdown (the BMS in low
+    # power); the Multi, still on the bus without AC, is held off and keeps hearing its BMS.
+    import machine  # tests/fakes/machine.py: counts the light sleeps and their length
+
+    scn = scenario.load(str(ROOT / "scenarios" / "low_power_multi_on_bus.json"))
+    sim = Sim(scn, fidelity="full")
+    marks = []
+
+    def mark():
+        marks.append((sim.loop.time(), machine.lightsleep_calls, machine.lightsleep_ms))
+
+    sim.at(100.0, mark)
+    sim.at(300.0, mark)
+    sim.run()
+    (t0, calls0, ms0), (t1, calls1, ms1) = marks
+    assert at(sim, "bms_power", 100) == "low" and final(sim, "bms_power") == "low"
+    assert calls1 - calls0 > 5000  # it sleeps, and often
+    asleep = (ms1 - ms0) / 1000 / (t1 - t0)
+    assert asleep > 0.8, asleep  # most of the time
+    assert {v for _t, v in changes(sim, "multi_mode", after=50)} <= {"off"}  # held off, no
+    assert changes(sim, "bus", after=50) == []  # emergency mode: the Multi hears its BMS
+    role = sim.fw.app.role
+    assert role.slots_missed == 0 and role.multi_present
+
+
 def _wakeups_per_s(tmp_path, remote):
     path = tmp_path / ("remote_%s.json" % remote)
     path.write_text(
@@ -392,8 +418,8 @@ def _wakeups_per_s(tmp_path, remote):
 
 
 def test_low_power_mode_wakes_the_firmware_less_often_than_normal_running(tmp_path):
-    # Remote off with the Multi still syncing: no light sleep (the bus task keeps the slot), and
-    # the idle task must not spin at its 1 ms post-sleep period either.
+    # Remote off with the Multi still syncing: light sleeps between the bus duties, and the idle
+    # task must not spin at its 1 ms post-sleep period when it cannot sleep.
     off = _wakeups_per_s(tmp_path, "off")
     on = _wakeups_per_s(tmp_path, "on")
     assert off < on, (off, on)
