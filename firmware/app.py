@@ -89,6 +89,7 @@ EV_CONTROL_REQUEST = const(39)
 EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
 EV_CONTROL_DROPPED = const(42)
+EV_ASSISTANT_NEEDED = const(43)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -101,6 +102,10 @@ EVENT_TEXTS = {
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
     EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",
+    EV_ASSISTANT_NEEDED: (
+        "Multi firmware %d needs the VE.Bus BMS or ESS assistant: not readable on the bus, check"
+        " it (without it the Multi shows VE.Bus error 7)"
+    ),
 }
 
 T_INPUTS = const(0)
@@ -121,6 +126,8 @@ PERIODS = (
     (250, 250, 1000),
     (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
+_FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
+_FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -227,6 +234,10 @@ class App:
             log.record(now, EV_MULTI_DOWN, 0, 0)
         if ev & EV_VERSION:
             log.record(now, EV_MULTI_VERSION, 0, role.version_full)
+            if _FW_ASSISTANT <= role.multi_version < _FW_NATIVE:
+                # The manual: 415..488 need the assistant. Whether it is installed cannot be
+                # read (docs/protocol.md, "Assistants"): the user is told, nothing is guessed.
+                log.record(now, EV_ASSISTANT_NEEDED, 0, role.multi_version)
         if ev & EV_PROBE:
             log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:

@@ -260,6 +260,16 @@ def test_multi_firmware_400_is_error_15():
     assert any("15" in x for x in texts(sim))
 
 
+def test_multi_firmware_450_without_the_assistant_is_error_7():
+    # The manual: VE.Bus firmware 415..488 needs the "VE.Bus BMS" or ESS assistant; without it
+    # the Multi shows VE.Bus error 7. The BMS cannot read whether it is installed: it says so in
+    # its log, and its outputs keep following the BTV loop.
+    sim = run("multi_assistant_missing")
+    assert final(sim, "multi_error") == 7 and final(sim, "multi_mode") == "off"
+    assert final(sim, "load_disconnect") == "high" and final(sim, "charge_disconnect") == "high"
+    assert any("needs the VE.Bus BMS or ESS assistant" in x for x in texts(sim))
+
+
 def test_multi_gone_and_back():
     sim = run("multi_gone")
     assert at(sim, "multi_mode", 35) == "off" and at(sim, "bus", 35) == "no_multi"

@@ -29,6 +29,7 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         "dmc": False,
         "mains_detector": False,
         "soc": 0.8,
+        "multi_assistant": True,
         "remote_wiring": "bridge",
         "btv_lines": {"discharge": 0, "charge": 1, "prealarm": 2},
         "btv_ok_level": 1,
@@ -198,6 +199,12 @@ def test_multi_rules():
     old.power_up(0.0)
     old.heard_bms(1.0, True, True, False, 0, 255)
     assert old.error(2.0) == 15 and old.mode(2.0) == "off"
+    for fw, assistant, err in ((450, False, 7), (450, True, None), (489, False, None)):
+        m = Multi(firmware=fw, assistant=assistant)
+        m.power_up(0.0)
+        assert m.error(1.0) is None  # no BMS heard yet
+        m.heard_bms(1.0, True, True, False, 0, 255)
+        assert m.error(2.0) == err, (fw, assistant)
 
 
 def test_timeline_records_changes_only():

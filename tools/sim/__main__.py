@@ -17,8 +17,9 @@ from tools.sim import scenario
 EPILOG = """\
 scenario format (JSON object; normative, see tools/sim/scenario.py):
   name, duration_s, settings {firmware setting: value} (the simulator sets none itself),
-  system (the hardware) {batteries, series, multi_firmware, multis, gx, dmc, mains_detector,
-          soc, remote_wiring: bridge|l_low|h_high, btv_lines {signal: input}, btv_ok_level},
+  system (the hardware) {batteries, series, multi_firmware, multi_assistant, multis, gx, dmc,
+          mains_detector, soc, remote_wiring: bridge|l_low|h_high, btv_lines {signal: input},
+          btv_ok_level},
   inputs [{"t": s, "btv": ok|prealarm|low_cell|high_cell|low_temp|high_temp|open|model,
            "battery": i, "cell_v": V, "temp_c": C, "load_a": A, "charge_a": A,
            "remote": on|off, "ac_in": bool, "multi": present|absent, "bms": running|absent,

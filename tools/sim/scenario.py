@@ -36,6 +36,7 @@ SYSTEM_DEFAULTS = {
     "soc": 0.8,
     # the board's wiring (docs/hardware.md; tools/sim/frontend.py): how the user wired remote
     # on/off, and the BTV loop's lines (signal -> input, the level each reads while OK)
+    "multi_assistant": True,  # the "VE.Bus BMS" (or ESS) assistant installed in the Multi
     "remote_wiring": "bridge",
     "btv_lines": {"discharge": 0, "charge": 1, "prealarm": 2},
     "btv_ok_level": 1,
@@ -129,7 +130,7 @@ def _system(raw):
         )
     s["multi_firmware"] = _int("system.multi_firmware", s["multi_firmware"], 0, 9999)
     s["multis"] = _int("system.multis", s["multis"], 1, 12)
-    for key in ("gx", "dmc", "mains_detector"):
+    for key in ("gx", "dmc", "mains_detector", "multi_assistant"):
         s[key] = _bool("system." + key, s[key])
     s["soc"] = _num("system.soc", s["soc"], 0, 1)
     s["remote_wiring"] = _choice("system.remote_wiring", s["remote_wiring"], REMOTE_WIRINGS)
