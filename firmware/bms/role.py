@@ -275,8 +275,10 @@ class BmsRole:
     def _next_due(self, now, presence=True):
         """When the next frame needs a sync's slot (and, with `presence`, at the latest when a
         sync must be read for the presence check: every 500 ms)."""
-        far = time.ticks_add(now, _PRESENT_MS)
-        due = time.ticks_add(self.last_sync, _PRESENT_MS // 2) if presence else far
+        if presence:
+            due = time.ticks_add(self.last_sync, _PRESENT_MS // 2)
+        else:
+            due = time.ticks_add(now, _PRESENT_MS)
         if not self.transmit:
             return due
         m = self.mode
