@@ -272,27 +272,28 @@ class BmsRole:
             return base
         return due if due < POLL_MAX_MS else POLL_MAX_MS
 
-    def _next_due(self, now, presence=True):
-        """When the next frame needs a sync's slot (and, with `presence`, at the latest when a
-        sync must be read for the presence check: every 500 ms)."""
+    def _due_in(self, now, presence=True):
+        """Ms from `now` until the next frame needs a sync's slot (<= 0: due now); with
+        `presence`, at most until a sync must be read for the presence check (every 500 ms)."""
         if presence:
-            due = time.ticks_add(self.last_sync, _PRESENT_MS // 2)
+            d = _PRESENT_MS // 2 - time.ticks_diff(now, self.last_sync)
         else:
-            due = time.ticks_add(now, _PRESENT_MS)
+            d = _PRESENT_MS
         if not self.transmit:
-            return due
+            return d
         m = self.mode
         if not self._started or self.probe_pending or (m and m != self._mode_sent):
-            return now
+            return 0
         if m and (m != cat.SWITCH_ON or self._release_left > 0):
-            t = time.ticks_add(self._switch_at, _SWITCH_REPEAT_MS)
-            if time.ticks_diff(t, due) < 0:
-                due = t
-        if not self.multi_version and time.ticks_diff(self._version_at, due) < 0:
-            due = self._version_at
-        if time.ticks_diff(self._status_at, due) < 0:
-            due = self._status_at
-        return due
+            t = _SWITCH_REPEAT_MS - time.ticks_diff(now, self._switch_at)
+            if t < d:
+                d = t
+        if not self.multi_version:
+            t = time.ticks_diff(self._version_at, now)
+            if t < d:
+                d = t
+        t = time.ticks_diff(self._status_at, now)
+        return t if t < d else d
 
     def sleep_ms(self, now, longest):
         """How long the board may light-sleep from `now` (at most `longest`; 0 = stay awake).
@@ -305,7 +306,7 @@ class BmsRole:
         p = self.sync_period
         if not p or self.slot_open:
             return 0
-        ms = time.ticks_diff(self._next_due(now), now) - 2 * p - SYNC_GUARD_MS
+        ms = self._due_in(now) - 2 * p - SYNC_GUARD_MS
         if ms <= 0:
             return 0
         return ms if ms < longest else longest
@@ -341,7 +342,7 @@ class BmsRole:
             return False
         if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
             self.slot_open = False
-            if time.ticks_diff(now, self._next_due(now, False)) >= 0:
+            if self._due_in(now, False) <= 0:
                 self.slots_missed += 1  # a frame was due (a sync read late after a sleep is not)
             return False
         return True
