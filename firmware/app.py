@@ -98,7 +98,10 @@ EVENT_TEXTS = {
     EV_MULTI_VERSION: "Multi firmware read: %d (its last three digits are the VE.Bus version)",
     EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
     EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
-    EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
+    EV_CONTROL_REQUEST: (
+        "switch request from the GX / VRM or DMC: %d (4 off, 5 charger-only, 6 inverter-only,"
+        " 7 on); it holds until changed or no longer repeated"
+    ),
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
     EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",

@@ -11,7 +11,7 @@ remote off, then DMC, then GX. How often a GX repeats its request is not public
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_CONTROL_DROPPED, EVENT_TEXTS
+from firmware.app import EV_CONTROL_DROPPED, EV_CONTROL_REQUEST, EVENT_TEXTS
 from firmware.bms.role import REQUEST_HOLD_MS
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
 from vebus import catalogue as cat
@@ -38,7 +38,11 @@ def test_a_gx_off_holds_while_repeated_and_ends_when_the_gx_falls_silent():
     assert rig.app.out.multi_mode == MODE_ON
     rig.run(1500)
     assert rig.multi.last_command() == MODE_ON
-    assert EV_CONTROL_DROPPED in _codes(rig)
+    assert EV_CONTROL_REQUEST in _codes(rig) and EV_CONTROL_DROPPED in _codes(rig)
+    assert EVENT_TEXTS[EV_CONTROL_REQUEST] % cat.SWITCH_SLEEP == (
+        "switch request from the GX / VRM or DMC: 4 (4 off, 5 charger-only, 6 inverter-only,"
+        " 7 on); it holds until changed or no longer repeated"
+    )
     assert EVENT_TEXTS[EV_CONTROL_DROPPED] % (REQUEST_HOLD_MS // 1000) == (
         "switch request of the GX / DMC dropped: not repeated for 30 s"
     )
