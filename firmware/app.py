@@ -20,9 +20,22 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
                 stops, the outputs float and stay floating until the watchdog resets the chip
-    idle        in low-power mode with the Multi absent: machine.lightsleep between ticks
+    idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
 No task blocks: the transmit path yields between txdone polls, flash writes happen in `log` only.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
+
+Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
+a controller, a VE.Bus error): the idle task light-sleeps in chunks of at most _SLEEP_MS, the
+other tasks run at their longer low-power periods in between. With the Multi on the bus, a sleep
+ends two sync periods before the next duty (BmsRole.sleep_ms: a switch repeat every second while
+the Multi is held, the status every status_interval_low_power_ms, a GX probe answer, and a sync
+read every 500 ms for the presence check); the bus task then reads the syncs as in normal
+running, so the duty's frame goes out in its slot. Nothing sleeps while a frame goes out. The
+cost, chosen on purpose: on the RP2040 the UART is not clocked in light sleep, so bytes arriving
+then are lost, never overrun (the decoder drops a torn frame and counts it as a reject); a sync
+read late after a sleep is not answered (its slot is over) and does not change the measured sync
+period; a GX probe arriving during a sleep is missed and answered at the GX's next probe. Awake,
+the bus task reads at least every POLL_MAX_MS (the receive buffer holds 40 ms of traffic).
 
 Time: every reading goes through the injected `ticks_ms` (default time.ticks_ms), and waiting
 goes through asyncio's sleep_ms, so the whole app runs in virtual time:
@@ -45,8 +58,12 @@ from firmware.bms.role import (
     EV_MULTI_PRESENT,
     EV_PROBE,
     EV_REQUEST,
+    EV_REQUEST_DROPPED,
     EV_VERSION,
+    POLL_MAX_MS,
+    REQUEST_HOLD_MS,
     SLOT_MS,
+    SYNC_GUARD_MS,
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
@@ -71,6 +88,8 @@ EV_TASK_STALE = const(38)
 EV_CONTROL_REQUEST = const(39)
 EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
+EV_CONTROL_DROPPED = const(42)
+EV_ASSISTANT_NEEDED = const(43)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -79,9 +98,17 @@ EVENT_TEXTS = {
     EV_MULTI_VERSION: "Multi firmware read: %d (its last three digits are the VE.Bus version)",
     EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
     EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
-    EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
+    EV_CONTROL_REQUEST: (
+        "switch request from the GX / VRM or DMC: %d (4 off, 5 charger-only, 6 inverter-only,"
+        " 7 on); it holds until changed or no longer repeated"
+    ),
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
+    EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",
+    EV_ASSISTANT_NEEDED: (
+        "Multi firmware %d needs the VE.Bus BMS or ESS assistant: not readable on the bus, check"
+        " it (without it the Multi shows VE.Bus error 7)"
+    ),
 }
 
 T_INPUTS = const(0)
@@ -102,6 +129,8 @@ PERIODS = (
     (250, 250, 1000),
     (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
+_FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
+_FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -134,6 +163,7 @@ class App:
         self.halted = False  # a task stopped checking in: outputs held floating until reset
         self.crashed = None
         self._rx_at = now
+        self._slept = False
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -180,6 +210,7 @@ class App:
             port.finish(now)
             return
         role = self.role
+        role.timed = fresh  # a sync read after a longer gap tells nothing of the sync period
         for _ in range(_RX_CHUNKS):
             n = port.read(now)
             if not n:
@@ -207,10 +238,16 @@ class App:
             log.record(now, EV_MULTI_DOWN, 0, 0)
         if ev & EV_VERSION:
             log.record(now, EV_MULTI_VERSION, 0, role.version_full)
+            if _FW_ASSISTANT <= role.multi_version < _FW_NATIVE:
+                # The manual: 415..488 need the assistant. Whether it is installed cannot be
+                # read (docs/protocol.md, "Assistants"): the user is told, nothing is guessed.
+                log.record(now, EV_ASSISTANT_NEEDED, 0, role.multi_version)
         if ev & EV_PROBE:
             log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:
             log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
+        if ev & EV_REQUEST_DROPPED:
+            log.record(now, EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
 
     def bus_tx_start(self, now, fresh=True):
         """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).
@@ -249,12 +286,13 @@ class App:
             self.board.safe()
             self.log.record(now, EV_TASK_STALE, 0, wd.stale)
 
-    def low_power(self):
-        return self.out.low_power and not self.role.multi_present
-
     def idle_step(self, now):
-        if self.low_power():
-            self.board.lightsleep(_SLEEP_MS)
+        """Light sleep in low-power mode, as long as the bus duties allow; never mid-frame."""
+        self._slept = False
+        if self.out.low_power and not self.port.sending:
+            ms = self.role.sleep_ms(now, _SLEEP_MS)
+            if ms > 0:
+                self._slept = self.board.lightsleep(ms)
 
     # ---- failure ----
     def fail(self, exc):
@@ -282,17 +320,27 @@ class App:
                 self.fail(e)
             wd.check_in(i, now)
             if i == T_BUS:
+                role = self.role
                 if self.port.sending:
                     await asyncio.sleep_ms(0)
-                elif self.role.multi_present or not self.out.low_power:
-                    # Syncs coming: read within 2 ms of each (the slot), sleep in between.
-                    await asyncio.sleep_ms(self.role.poll_ms(now, period[0]))
-                else:
+                elif not role.multi_present and self.out.low_power:
                     await asyncio.sleep_ms(period[1])
+                elif self.out.low_power:
+                    # Only the syncs around the next duty are read within 2 ms of arrival.
+                    ms = role.sleep_ms(now, POLL_MAX_MS)
+                    await asyncio.sleep_ms(ms if ms > 0 else role.poll_ms(now, period[0]))
+                else:
+                    # Syncs coming: read within 2 ms of each (the slot), sleep in between.
+                    await asyncio.sleep_ms(role.poll_ms(now, period[0]))
             elif i == T_IDLE:
-                # Awake 1 ms after a light sleep; with nothing to sleep for (the Multi's syncs
-                # need the bus task), wake no more often than in normal mode.
-                await asyncio.sleep_ms(period[1] if self.low_power() else period[0])
+                # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after
+                # it; in normal running, rarely.
+                if self._slept:
+                    await asyncio.sleep_ms(period[1])
+                elif self.out.low_power:
+                    await asyncio.sleep_ms(SYNC_GUARD_MS)
+                else:
+                    await asyncio.sleep_ms(period[0])
             else:
                 await asyncio.sleep_ms(period[1] if self.out.low_power else period[0])
 

@@ -310,6 +310,12 @@ class Multi:
     def last_command(self):
         return self.commands[-1][1] if self.commands else None
 
+    def controller_switch(self, state):
+        """A GX / VRM switch request (0x3F, cat.SWITCH_*) from a controller on this segment."""
+        plen = cat.build_switch(self._p, state)
+        n = vebus.encode_data(self._buf, vebus.ADDR_CONTROLLER, (self.n + 1) & 0x7F, self._p, plen)
+        self.uart.inject(bytes(self._buf[:n]))
+
 
 class Rig:
     def __init__(
@@ -323,7 +329,8 @@ class Rig:
         self.battery = Battery()
         self.remote_on = True
         self.remote_wiring = "bridge"  # how remote on/off is wired: bridge | l_low | h_high
-        self.mains = True
+        self.mains = True  # AC present at the mains detector
+        self.mains_fitted = True  # the detector's optocoupler is fitted (docs/hardware.md)
         self.multi = Multi(seed=seed)
         self.multi.present = multi
         self.hung = -1
@@ -392,7 +399,9 @@ class Rig:
             h_high = self.remote_on and self.remote_wiring != "l_low"
             pins[prof["remote_h"][1]].external = 1 if h_high else 0
             pins[prof["remote_l"][1]].external = 0 if l_low else 1
-            pins[prof["mains"][1]].external = 1 if self.mains else 0
+            # mains detector: pulled up on the board, its optocoupler pulls it low with AC present
+            fitted_ac = self.mains_fitted and self.mains
+            pins[prof["mains"][1]].external = 0 if fitted_ac else None
             return read_rm()
 
         b.read_btv = btv

@@ -8,8 +8,10 @@ from firmware.bms.role import (
     EV_MULTI_ABSENT,
     EV_MULTI_PRESENT,
     EV_PROBE,
+    EV_REQUEST_DROPPED,
     EV_VERSION,
     POLL_MAX_MS,
+    REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
     TX_PROBE_ANSWER,
@@ -273,8 +275,53 @@ def test_switch_requests_are_the_dmcs_on_the_panel_port_when_one_is_fitted():
     role.feed(multi_port, len(multi_port), _t(1))
     assert role.dmc and role.dmc_request == cat.SWITCH_CHARGER_ONLY
     assert role.gx_request == cat.SWITCH_SLEEP  # core ignores it with a DMC present
-    role.tick(_t(3500))
-    assert role.dmc_request == 0 and role.gx_request == 0  # requests expire
+    role.tick(_t(3500))  # a request holds (../shared/vebus.md: GX / DMC control the Multi) ...
+    assert role.dmc_request == cat.SWITCH_CHARGER_ONLY and role.gx_request == cat.SWITCH_SLEEP
+    ev = role.tick(_t(2 + REQUEST_HOLD_MS))  # ... until unrepeated for three repeat periods
+    assert role.dmc_request == 0 and role.gx_request == 0 and ev & EV_REQUEST_DROPPED
+
+
+def test_low_power_sleeps_end_two_sync_periods_before_the_next_duty():
+    # Low-power mode with the Multi present (firmware/app.py "Low power"): the board sleeps
+    # between duties and is awake two sync periods (+ SYNC_GUARD_MS) before the next one.
+    role = _role()
+    assert role.sleep_ms(_t(0), 15) == 15  # no Multi: nothing on the bus to wake for
+    _feed(role, _sync(0), _t(0))
+    assert role.sleep_ms(_t(1), 15) == 0  # the period is not known yet
+    _feed(role, _sync(1), _t(20))
+    assert role.sleep_ms(_t(20), 15) == 0  # a sync in hand: its slot is open
+    assert _sent(role, _t(20)) is not None  # the first slot: everything is due
+    o = Outputs()
+    o.multi_mode = cat.SWITCH_SLEEP  # the Multi held off: a switch frame every second
+    o.low_power = True
+    role.set_protection(o)
+    _feed(role, _sync(2), _t(40))
+    assert _sent(role, _t(40)) is not None
+    assert role.sleep_ms(_t(41), 15) == 0  # the version query and status are still due
+    for k in range(3, 60):  # let every first-round frame out
+        _feed(role, _sync(k), _t(20 * k))
+        _sent(role, _t(20 * k))
+    role.multi_version = 491
+    _feed(role, _sync(60), _t(1200))
+    _sent(role, _t(1200))
+    role._switch_at = _t(1200)
+    role._status_at = _t(9000)
+    role.sync_period = 20
+    awake = 2 * 20 + SYNC_GUARD_MS
+    # the next duties: a sync read for the presence check 500 ms on, the switch repeat 1 s
+    assert role.sleep_ms(_t(1201), 15) == 15
+    assert role.sleep_ms(_t(1201), 5000) == 500 - 1 - awake
+    _feed(role, _sync(61), _t(1700))
+    role.slot_open = False  # nothing was due in that slot
+    role.sync_period = 20
+    assert role.sleep_ms(_t(1701), 5000) == 500 - 1 - awake  # the switch at t = 2200
+    assert role.sleep_ms(_t(2200 - awake), 5000) == 0
+    assert role.slots_missed == 0
+    listen = _role("listen")  # nothing to send: a sync read every 500 ms for presence
+    _feed(listen, _sync(0), _t(0))
+    _feed(listen, _sync(1), _t(20))
+    listen.slot_open = False
+    assert listen.sleep_ms(_t(20), 5000) == 500 - awake
 
 
 def test_slot_handling_does_not_allocate():
@@ -290,6 +337,7 @@ def test_slot_handling_does_not_allocate():
             role.feed(sync, len(sync), k * 20)
             ns[0] = role.take(k * 20, out, True)
             role.tick(k * 20)
+            role.sleep_ms(k * 20 + 1, 15)  # the low-power sleep budget, every step
 
     run()
     assert ns[0] == 0 or ns[0] > 8

@@ -65,21 +65,27 @@ def test_remote_polarity_settings():
 
 
 def test_mains_detector_debounced_polarity_disabled_and_stale():
+    # Defaults = docs/hardware.md "Mains detector": a pulled-up input that the optocoupler pulls
+    # low while AC is present; the pull-up alone (no AC, or no detector fitted) reads no AC.
     s = Settings()
     m = Mains(s)
     t = T0
     for _ in range(20):
         t = time.ticks_add(t, 5)
-        m.sample(t, 1)
+        m.sample(t, 0)
     assert m.present(t)
     assert not m.present(time.ticks_add(t, 501))
-    s.set("mains_on_level", 0)
     m = Mains(s)
     for _ in range(20):
         t = time.ticks_add(t, 5)
         m.sample(t, 1)
     assert not m.present(t)
     s.set("mains_on_level", 1)
+    m = Mains(s)
+    for _ in range(20):
+        t = time.ticks_add(t, 5)
+        m.sample(t, 1)
+    assert m.present(t)
     s.set("mains_detector", False)
     m = Mains(s)
     for _ in range(20):

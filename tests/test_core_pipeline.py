@@ -28,7 +28,7 @@ class Board:
         self.stuck_mask = 0
         self.remote_l = 0  # L pulled to battery minus: on
         self.remote_h = 0
-        self.mains = 0
+        self.mains = 1  # the pulled-up mains detector input: no AC
         self.sampling = True
         self.btv_sampling = True
         self.dec = BtvDecoder(s)
@@ -135,7 +135,7 @@ def test_low_cell_line_then_mains_back_restarts_charger_only():
     b.btv_levels = 0b110  # discharge line: low cell
     o = b.run(31000)
     assert o.load == FLOAT and o.multi_mode == MODE_OFF and b.has("pre-alarm: low cell")
-    b.mains = 1
+    b.mains = 0  # the optocoupler pulls the input low: AC back
     took = b.until(lambda o: o.multi_mode == MODE_CHARGER_ONLY, 1000)
     assert 40 <= took <= 60, took
     assert b.has("mains detector: AC back, Multi restarted in charger-only")

@@ -31,7 +31,7 @@ def _battery_ok():
         machine.Pin(p).external = 1  # btv_ok_low_mask = 0: a line reads 1 when OK
     machine.Pin(10).external = 1  # remote L open: its front end reads high (not pulled low)
     machine.Pin(11).external = 1  # remote H high: on
-    machine.Pin(12).external = 0  # no mains
+    machine.Pin(12).external = None  # no mains detector fitted: the board's pull-up
 
 
 def _fresh():
@@ -65,6 +65,20 @@ def _power_up(root, clock):
     s = Settings()
     s.set("vebus_mode", "bms")
     return main.build(root, clock.ticks_ms, s)
+
+
+def _with_multi(name):
+    """A fresh board powered up with the scripted Multi on its bus (VM only)."""
+    requires_vm()
+    _fresh()
+    import vclock  # pyright: ignore[reportMissingImports]
+    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
+
+    clock = vclock.VClock()
+    app = _power_up(fresh_root(name), clock)
+    multi = ScriptedMulti(machine.uarts[0], clock.t)
+    clock.hooks.append(multi)
+    return app, clock, multi
 
 
 def _run(app, ms, check=None):
@@ -333,3 +347,23 @@ def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
     assert status and status[-1][6] & cat.STATUS_ERROR and status[-1][8] == 15
     switches = [g[3][1] for g in multi.got if g[3][0] == cat.MSG_SWITCH]
     assert switches and switches[-1] == cat.SWITCH_SLEEP  # the Multi held off
+
+
+def test_low_power_after_a_low_cell_shutdown_sleeps_while_the_multi_stays_on_the_bus():
+    # ../shared/btv.md "Outputs": supply current 2 mA after a low-cell shutdown; the Multi (still
+    # on the bus, no AC) is held off by a switch frame every second, each in its slot.
+    app, clock, multi = _with_multi("e2e-lowcell-sleep")
+    _run(app, 3000)
+    machine.Pin(BTV[0]).external = 0  # low cell
+    _run(app, 33_000)
+    assert app.out.low_power and app.role.multi_present and _floating()[0]
+    calls, slept, t0 = machine.lightsleep_calls, machine.lightsleep_ms, clock.t
+    switches = multi.by_msg.get(cat.MSG_SWITCH, 0)
+    _run(app, 10_000)
+    assert machine.lightsleep_calls - calls > 300
+    assert machine.lightsleep_ms - slept > (clock.t - t0) // 2  # asleep most of the time
+    assert multi.by_msg.get(cat.MSG_SWITCH, 0) - switches >= 9  # the Multi held off, every 1 s
+    held = multi.frames(cat.MSG_SWITCH)[-5:]
+    assert all(g[0] <= 3 and g[1] == g[2] and g[3][1] == cat.SWITCH_SLEEP for g in held)
+    assert app.role.multi_present and app.port.collisions == 0
+    assert machine.wdt is not None and not machine.wdt.expired(clock.t)

@@ -10,6 +10,9 @@
     role.multi_mode (the switch state the Multi reports in its LED frame; 0 = not known)
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 
+A GX / DMC switch request (on, off, charger-only) holds until the controller sends another one or
+stays silent for REQUEST_HOLD_MS (three of its repeat periods, catalogue.SWITCH_REPEAT_MS).
+
 The slot (docs/protocol.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`;
 a node may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later
 only if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it
@@ -60,7 +63,10 @@ _VERSION_SLOW_MS = const(30000)
 _SWITCH_REPEAT_MS = const(1000)
 _RELEASE_REPEATS = const(3)
 _REPORT_SETTLE_MS = const(2500)  # after a switch frame: LED frames (1 s apart) catch up
-_REQUEST_MS = const(3000)  # another controller's switch request counts this long
+# Another controller's switch request holds until it changes, or until the controller stays silent
+# for this long: three of its repeat periods, so one or two lost repeats (1-2 % of frames go
+# unanswered on a real bus) never drop it.
+REQUEST_HOLD_MS = 3 * cat.SWITCH_REPEAT_MS
 WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
 _WINMON_VERSION_LO = const(0x05)
 _WINMON_VERSION_HI = const(0x06)
@@ -81,6 +87,7 @@ EV_MULTI_ABSENT = const(0x02)
 EV_VERSION = const(0x04)
 EV_PROBE = const(0x08)
 EV_REQUEST = const(0x10)
+EV_REQUEST_DROPPED = const(0x20)
 
 _PAYLOAD = const(32)
 
@@ -101,6 +108,8 @@ class BmsRole:
         self.sync_no = 0
         self.last_sync = 0
         self.sync_period = 0  # the Multi's sync period as the bus task sees it (ms); 0 = unknown
+        self.timed = True  # the caller's read came within SLOT_MS of the one before (not late)
+        self._sync_timed = False  # the last sync was read in time: last_sync is its arrival
         self.slot_open = False
         self.multi_present = False
         self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
@@ -179,13 +188,16 @@ class BmsRole:
             # sync read late shortens the next interval: both err towards waking early.
             d = time.ticks_diff(now, self.last_sync)
             p = self.sync_period
-            if not self.multi_present or d <= 2 * SYNC_GUARD_MS:
+            if not self.multi_present:
                 self.sync_period = 0
+            elif d <= 2 * SYNC_GUARD_MS or not (self.timed and self._sync_timed):
+                pass  # this sync or the one before read late (after a sleep): no timing
             elif not p or d < p:
                 self.sync_period = d
             else:
                 self.sync_period = p + 1
             self.last_sync = now
+            self._sync_timed = self.timed
             self.have_sync = True
             self.slot_open = True
             if not self.multi_present:
@@ -256,10 +268,12 @@ class BmsRole:
             self.slot_open = False
             self.multi_mode = 0
             self._events |= EV_MULTI_ABSENT
-        if self.gx_request and time.ticks_diff(now, self._request_at) > _REQUEST_MS:
+        if self.gx_request and time.ticks_diff(now, self._request_at) > REQUEST_HOLD_MS:
             self.gx_request = 0
-        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > _REQUEST_MS:
+            self._events |= EV_REQUEST_DROPPED
+        if self.dmc_request and time.ticks_diff(now, self._dmc_at) > REQUEST_HOLD_MS:
             self.dmc_request = 0
+            self._events |= EV_REQUEST_DROPPED
         ev = self._events
         self._events = 0
         return ev
@@ -267,12 +281,51 @@ class BmsRole:
     def poll_ms(self, now, base):
         """How long the bus task may sleep after a step at `now`: until SYNC_GUARD_MS before
         the next sync is due, at most POLL_MAX_MS; `base` when no sync period is known."""
-        if not self.multi_present or not self.sync_period:
-            return base
+        if not self.multi_present or not self.sync_period or not self._sync_timed:
+            return base  # (a sync read late says nothing of when the next one comes)
         due = self.sync_period - SYNC_GUARD_MS - time.ticks_diff(now, self.last_sync)
         if due <= base:
             return base
         return due if due < POLL_MAX_MS else POLL_MAX_MS
+
+    def _due_in(self, now, presence=True):
+        """Ms from `now` until the next frame needs a sync's slot (<= 0: due now); with
+        `presence`, at most until a sync must be read for the presence check (every 500 ms)."""
+        if presence:
+            d = _PRESENT_MS // 2 - time.ticks_diff(now, self.last_sync)
+        else:
+            d = _PRESENT_MS
+        if not self.transmit:
+            return d
+        m = self.mode
+        if not self._started or self.probe_pending or (m and m != self._mode_sent):
+            return 0
+        if m and (m != cat.SWITCH_ON or self._release_left > 0):
+            t = _SWITCH_REPEAT_MS - time.ticks_diff(now, self._switch_at)
+            if t < d:
+                d = t
+        if not self.multi_version:
+            t = time.ticks_diff(self._version_at, now)
+            if t < d:
+                d = t
+        t = time.ticks_diff(self._status_at, now)
+        return t if t < d else d
+
+    def sleep_ms(self, now, longest):
+        """How long the board may light-sleep from `now` (at most `longest`; 0 = stay awake).
+
+        Awake from two sync periods (+ SYNC_GUARD_MS) before the next duty: the bus task then
+        reads the syncs around it in time (poll_ms), which also re-measures the period that a
+        sleep made unreliable. With the Multi absent, `longest`: no slot to keep."""
+        if not self.multi_present:
+            return longest
+        p = self.sync_period
+        if not p or self.slot_open:
+            return 0
+        ms = self._due_in(now) - 2 * p - SYNC_GUARD_MS
+        if ms <= 0:
+            return 0
+        return ms if ms < longest else longest
 
     def set_protection(self, out):
         """Take what core's Protection decided (its preallocated Outputs object)."""
@@ -305,7 +358,8 @@ class BmsRole:
             return False
         if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
             self.slot_open = False
-            self.slots_missed += 1
+            if self._due_in(now, False) <= 0:
+                self.slots_missed += 1  # a frame was due (a sync read late after a sleep is not)
             return False
         return True
 

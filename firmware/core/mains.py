@@ -1,5 +1,8 @@
 """Mains detector input: debounced AC-present flag (polarity `mains_on_level`).
 
+The hardware guide's input is pulled up and the detector's optocoupler pulls it low while AC is
+present, so the default `mains_on_level` is 0 and a board with no detector fitted reads no AC.
+
 After a low-cell shutdown the protection restarts the Multi in charger-only when this reads AC
 present (needed for older Multis that cannot report AC while off). Disabled (`mains_detector`
 false) or stale for `stale_ms`: reads no AC.

@@ -49,7 +49,7 @@ SPEC = (
     ("remote_l_on_level", "int", 0, 0, 1),
     ("remote_h_on_level", "int", 1, 0, 1),
     ("mains_detector", "bool", True, 0, 0),
-    ("mains_on_level", "int", 1, 0, 1),
+    ("mains_on_level", "int", 0, 0, 1),
     # output stages: the pin level that makes each output "high" (the stage may invert)
     ("load_out_high_level", "int", 1, 0, 1),
     ("charge_out_high_level", "int", 1, 0, 1),

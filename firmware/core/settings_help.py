@@ -60,7 +60,10 @@ HELP = {
     "remote_l_on_level": "level the L input reads when L is pulled low (on)",
     "remote_h_on_level": "level the H input reads when H is pulled high (on)",
     "mains_detector": "use the mains detector input",
-    "mains_on_level": "level the mains detector input reads with AC present",
+    "mains_on_level": (
+        "level the mains detector input reads with AC present (0: the hardware guide's board,"
+        " whose optocoupler pulls the pulled-up input low; no detector fitted then reads no AC)"
+    ),
     # output stages: the pin level that makes each output "high" (the stage may invert)
     "load_out_high_level": "pin level for load disconnect high (loads on)",
     "charge_out_high_level": "pin level for charge disconnect high",

@@ -135,6 +135,9 @@ SWITCH_INVERTER_ONLY = const(0x06)
 SWITCH_ON = const(0x07)
 SWITCH_STATE = const(1 << 4 | U8)  # 4 off, 5 charger only, 6 inverter only, 7 on
 SWITCH_LEN = const(5)
+# How often a GX / DMC repeats the switch request it keeps -- INFERRED: no public source gives the
+# period. A receiver holds a request until it changes or goes unrepeated for a few periods.
+SWITCH_REPEAT_MS = const(10000)  # INFERRED
 
 
 def build_switch(p, state):

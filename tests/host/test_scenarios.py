@@ -226,7 +226,8 @@ def test_cold_empty_battery_is_not_a_latched_loop_fault():
     assert any(x.startswith("load disconnect: low cell") for x in t)
     # the default wiring cannot tell it from an unplugged cable: latched, and the log says both
     doc = json.loads((ROOT / "scenarios" / "cold_empty_battery.json").read_text())
-    del doc["settings"]
+    doc["settings"] = {"vebus_mode": "bms"}
+    del doc["system"]["btv_lines"]
     doc["duration_s"] = 30
     other = Sim(scenario.parse(doc, fwhost.check_settings))
     other.run()
@@ -318,11 +319,68 @@ def test_without_mains_detector_an_old_multi_stays_off():
     assert final(sim, "multi_charge") == "zero"
 
 
+def test_no_mains_detector_fitted_a_low_cell_shutdown_reaches_low_power():
+    # Low cell: "Multi set to charger-only (charges if AC present, else off)"; supply current
+    # "2 mA after a low-cell shutdown" (../shared/btv.md, Outputs). No detector fitted: the
+    # board's pull-up reads no AC with the default settings, and AC at the Multi cannot be seen.
+    sim = run("mains_not_fitted")
+    t_ld = first(sim, "load_disconnect", "floating", after=10)
+    assert t_ld is not None and t_ld >= 40
+    assert {v for _t, v in changes(sim, "multi_mode", after=t_ld + 1)} <= {"off"}
+    assert first(sim, "bms_power", "low", after=t_ld) is not None
+    assert final(sim, "bms_power") == "low" and final(sim, "multi_charge") == "zero"
+    assert not any("mains detector" in x for x in texts(sim))
+
+
+def test_mains_detector_polarity_set_wrong_shows_as_the_user_sees_it():
+    # The hardware (a detector as in docs/hardware.md) and the setting disagree: the pulled-up
+    # input reads as "AC present" without AC. After the low-cell shutdown the BMS keeps the Multi
+    # in charger-only with no AC to charge from ("else off" is never reached): no low power.
+    sim = run("mains_polarity_wrong")
+    t_ld = first(sim, "load_disconnect", "floating", after=10)
+    assert t_ld is not None
+    assert at(sim, "multi_mode", 79) == "charger_only" and at(sim, "bms_power", 79) == "normal"
+    assert at(sim, "multi_charge", 79) == "zero"  # no AC: nothing to charge from
+    assert "low" not in [v for _t, v in changes(sim, "bms_power", after=t_ld)]
+    said = [e["t"] for e in sim.events if e["text"].startswith("Multi: charger-only (low cell)")]
+    assert said and said[0] < 80  # with no AC in
+
+
+def _short(system, settings, duration=8):
+    doc = {"name": "wiring", "duration_s": duration, "system": system, "settings": settings}
+    sim = Sim(scenario.parse(doc, fwhost.check_settings))
+    sim.run()
+    return sim
+
+
+def test_remote_wiring_and_output_levels_come_from_the_hardware_not_the_settings():
+    # Remote on/off (the manual): ON when L is pulled to minus; a BMS set to accept only "H high"
+    # stays off with that wiring, as it would on a real board.
+    assert final(_short({"remote_wiring": "l_low"}, {}), "load_disconnect") == "high"
+    off = _short({"remote_wiring": "l_low"}, {"remote_mode": "h_high"})
+    assert final(off, "load_disconnect") == "floating" and final(off, "bms_power") == "low"
+    # The output stage switches on at the board profile's level: a setting that inverts it
+    # leaves the load disconnect floating on the documented board.
+    inv = _short({}, {"load_out_high_level": 0})
+    assert final(inv, "load_disconnect") == "floating"
+    assert final(inv, "charge_disconnect") == "high"
+
+
 def test_multi_firmware_400_is_error_15():
     sim = run("multi_firmware_400")
     assert final(sim, "multi_error") == 15
     assert final(sim, "multi_mode") == "off"
     assert any("15" in x for x in texts(sim))
+
+
+def test_multi_firmware_450_without_the_assistant_is_error_7():
+    # The manual: VE.Bus firmware 415..488 needs the "VE.Bus BMS" or ESS assistant; without it
+    # the Multi shows VE.Bus error 7. The BMS cannot read whether it is installed: it says so in
+    # its log, and its outputs keep following the BTV loop.
+    sim = run("multi_assistant_missing")
+    assert final(sim, "multi_error") == 7 and final(sim, "multi_mode") == "off"
+    assert final(sim, "load_disconnect") == "high" and final(sim, "charge_disconnect") == "high"
+    assert any("needs the VE.Bus BMS or ESS assistant" in x for x in texts(sim))
 
 
 def test_multi_gone_and_back():
@@ -347,6 +405,18 @@ def test_gx_on_request_is_overruled_by_low_cell():
     assert first(sim, "multi_mode", "charger_only", after=10) is not None
     assert {v for _t, v in changes(sim, "multi_mode", after=60)} <= {"charger_only"}
     assert final(sim, "load_disconnect") == "floating"
+
+
+def test_a_gx_off_holds_until_the_gx_falls_silent():
+    # The manual: the GX switches the Multi on, off and charger-only; its request holds until
+    # the GX changes it or stops repeating it (three repeat periods, inferred).
+    sim = run("gx_off_holds")
+    t_off = first(sim, "multi_mode", "off", after=20)
+    assert t_off is not None and t_off <= 22
+    assert {v for _t, v in changes(sim, "multi_mode", after=t_off)} == {"off", "on"}
+    t_on = first(sim, "multi_mode", "on", after=t_off)
+    assert t_on is not None and 120 <= t_on <= 125  # last repeat ~90 s, + 30 s
+    assert any("not repeated for 30 s" in x for x in texts(sim))
 
 
 def test_dmc_present_gx_is_ignored():
@@ -427,6 +497,32 @@ def test_power_cycle_keeps_flash_loses_ram():
     assert final(sim, "load_disconnect") == "floating"  # the loop is still open
 
 
+def test_low_power_sleeps_between_duties_while_the_multi_is_on_the_bus():
+    # ../shared/btv.md "Outputs": supply current 2 mA after a low-cell shutdown (the BMS in low
+    # power); the Multi, still on the bus without AC, is held off and keeps hearing its BMS.
+    import machine  # tests/fakes/machine.py: counts the light sleeps and their length
+
+    scn = scenario.load(str(ROOT / "scenarios" / "low_power_multi_on_bus.json"))
+    sim = Sim(scn, fidelity="full")
+    marks = []
+
+    def mark():
+        marks.append((sim.loop.time(), machine.lightsleep_calls, machine.lightsleep_ms))
+
+    sim.at(100.0, mark)
+    sim.at(300.0, mark)
+    sim.run()
+    (t0, calls0, ms0), (t1, calls1, ms1) = marks
+    assert at(sim, "bms_power", 100) == "low" and final(sim, "bms_power") == "low"
+    assert calls1 - calls0 > 5000  # it sleeps, and often
+    asleep = (ms1 - ms0) / 1000 / (t1 - t0)
+    assert asleep > 0.8, asleep  # most of the time
+    assert {v for _t, v in changes(sim, "multi_mode", after=50)} <= {"off"}  # held off, no
+    assert changes(sim, "bus", after=50) == []  # emergency mode: the Multi hears its BMS
+    role = sim.fw.app.role
+    assert role.slots_missed == 0 and role.multi_present
+
+
 def _wakeups_per_s(tmp_path, remote):
     path = tmp_path / ("remote_%s.json" % remote)
     path.write_text(
@@ -434,6 +530,7 @@ def _wakeups_per_s(tmp_path, remote):
             {
                 "name": "remote %s, Multi present" % remote,
                 "duration_s": 60,
+                "settings": {"vebus_mode": "bms"},
                 "inputs": [{"t": 0, "remote": remote}],
             }
         )
@@ -444,8 +541,8 @@ def _wakeups_per_s(tmp_path, remote):
 
 
 def test_low_power_mode_wakes_the_firmware_less_often_than_normal_running(tmp_path):
-    # Remote off with the Multi still syncing: no light sleep (the bus task keeps the slot), and
-    # the idle task must not spin at its 1 ms post-sleep period either.
+    # Remote off with the Multi still syncing: light sleeps between the bus duties, and the idle
+    # task must not spin at its 1 ms post-sleep period when it cannot sleep.
     off = _wakeups_per_s(tmp_path, "off")
     on = _wakeups_per_s(tmp_path, "on")
     assert off < on, (off, on)
@@ -455,7 +552,15 @@ def test_full_bus_the_bms_keeps_every_slot_it_needs_while_waking_around_the_sync
     # The bus task sleeps between syncs (BmsRole.poll_ms) instead of polling every 2 ms: the
     # status still goes out every second in the slot and the Multi never misses its BMS.
     path = tmp_path / "full.json"
-    path.write_text(json.dumps({"name": "normal running, full bus", "duration_s": 60}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "normal running, full bus",
+                "duration_s": 60,
+                "settings": {"vebus_mode": "bms"},
+            }
+        )
+    )
     sim = Sim(scenario.load(str(path), settings_check=fwhost.check_settings), fidelity="full")
     sim.run()
     role = sim.fw.app.role

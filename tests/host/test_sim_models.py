@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tools.sim import battery, scenario, vclock
+from tools.sim import battery, frontend, scenario, vclock
 from tools.sim.battery import Bank
 from tools.sim.multi import Multi
 from tools.sim.timeline import Timeline
@@ -29,7 +29,10 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         "dmc": False,
         "mains_detector": False,
         "soc": 0.8,
-        "remote_wiring": "bridge",  # the manual's own example: a bridge across L-H
+        "multi_assistant": True,
+        "remote_wiring": "bridge",
+        "btv_lines": {"discharge": 0, "charge": 1, "prealarm": 2},
+        "btv_ok_level": 1,
     }
     assert s.inputs == [] and s.settings == {}
     init = scenario.INITIAL_INPUTS
@@ -196,6 +199,12 @@ def test_multi_rules():
     old.power_up(0.0)
     old.heard_bms(1.0, True, True, False, 0, 255)
     assert old.error(2.0) == 15 and old.mode(2.0) == "off"
+    for fw, assistant, err in ((450, False, 7), (450, True, None), (489, False, None)):
+        m = Multi(firmware=fw, assistant=assistant)
+        m.power_up(0.0)
+        assert m.error(1.0) is None  # no BMS heard yet
+        m.heard_bms(1.0, True, True, False, 0, 255)
+        assert m.error(2.0) == err, (fw, assistant)
 
 
 def test_timeline_records_changes_only():
@@ -203,3 +212,49 @@ def test_timeline_records_changes_only():
     assert tl.set(0, "a", 1) and not tl.set(1, "a", 1) and tl.set(2.0004, "a", 2)
     assert tl.series("a") == [(0, 1), (2.0, 2)]
     assert tl.value_at("a", 1.5) == 1
+
+
+def test_front_ends_follow_the_hardware_guide():
+    # docs/hardware.md section 5: mains input pulled up, the optocoupler pulls it low with AC.
+    assert frontend.mains_level(True, True) == 0 and frontend.mains_level(True, False) == 1
+    assert frontend.mains_level(False, True) == 1  # no detector fitted: the pull-up alone
+    # remote on/off: open terminals = L high (pull-up), H low (pull-down): off in every wiring
+    for wiring in frontend.REMOTE_WIRINGS:
+        assert frontend.remote_levels(wiring, False) == (1, 0)
+    assert frontend.remote_levels("bridge", True) == (1, 1)  # ~4.5 V on both
+    assert frontend.remote_levels("l_low", True) == (0, 0)
+    assert frontend.remote_levels("h_high", True) == (1, 1)
+    # section 4: high only while driven at the profile's level; floating or driven low = off
+    assert frontend.output_high(1, 1, 1, 1) and not frontend.output_high(0, 1, 1, 1)
+    assert not frontend.output_high(1, 0, 1, 1)
+
+
+def test_btv_lines_drop_together_when_the_loop_opens_or_the_selftest_pulses():
+    bank = Bank()
+    lines = {"discharge": 0, "charge": 1, "prealarm": 2, "loop": 5}
+    ok = frontend.btv_levels(lines, 1, bank.loop, False, None)
+    assert ok == {0: 1, 1: 1, 2: 1, 5: 1}
+    assert frontend.btv_levels(lines, 0, bank.loop, False, None) == {0: 0, 1: 0, 2: 0, 5: 0}
+    assert frontend.btv_levels(lines, 1, bank.loop, True, None) == {0: 0, 1: 0, 2: 0, 5: 0}
+    stuck = frontend.btv_levels(lines, 1, bank.loop, True, "discharge")
+    assert stuck[0] == 1 and stuck[1] == 0
+    bank.set_btv("low_cell")
+    assert frontend.btv_levels(lines, 1, bank.loop, False, None) == {0: 0, 1: 1, 2: 1, 5: 1}
+    bank.set_btv("open")
+    assert frontend.btv_levels(lines, 1, bank.loop, False, None) == {0: 0, 1: 0, 2: 0, 5: 0}
+
+
+@pytest.mark.parametrize(
+    "system, key",
+    [
+        ({"remote_wiring": "wire"}, "system.remote_wiring"),
+        ({"btv_lines": {"discharge": 0, "charge": 0}}, "system.btv_lines.charge"),
+        ({"btv_lines": {"cells": 3}}, "system.btv_lines.cells"),
+        ({"btv_lines": {"discharge": 9}}, "system.btv_lines.discharge"),
+        ({"btv_ok_level": 2}, "system.btv_ok_level"),
+    ],
+)
+def test_bad_wiring_names_the_key(tmp_path, system, key):
+    with pytest.raises(scenario.ScenarioError) as e:
+        _load(tmp_path, {"name": "x", "duration_s": 5, "system": system})
+    assert str(e.value).startswith(key + ":"), str(e.value)

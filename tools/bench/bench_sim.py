@@ -20,6 +20,7 @@ from tools.sim.runner import Sim
 DAY: dict = {
     "name": "bench: 24 h",
     "duration_s": 86400,
+    "settings": {"vebus_mode": "bms"},
     "system": {"batteries": 1, "soc": 0.3},
     "inputs": [
         {"t": 0, "load_a": 40, "charge_a": 6, "ac_in": False},

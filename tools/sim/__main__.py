@@ -16,12 +16,14 @@ from tools.sim import scenario
 
 EPILOG = """\
 scenario format (JSON object; normative, see tools/sim/scenario.py):
-  name, duration_s, settings {firmware setting: value},
-  system {batteries, series, multi_firmware, multis, gx, dmc, mains_detector, soc},
+  name, duration_s, settings {firmware setting: value} (the simulator sets none itself),
+  system (the hardware) {batteries, series, multi_firmware, multi_assistant, multis, gx, dmc,
+          mains_detector, soc, remote_wiring: bridge|l_low|h_high, btv_lines {signal: input},
+          btv_ok_level},
   inputs [{"t": s, "btv": ok|prealarm|low_cell|high_cell|low_temp|high_temp|open|model,
            "battery": i, "cell_v": V, "temp_c": C, "load_a": A, "charge_a": A,
            "remote": on|off, "ac_in": bool, "multi": present|absent, "bms": running|absent,
-           "gx_command": on|off|charger_only, "input_stuck": atd|atc|null, "bus_noise": p}]
+           "gx_command": on|off|charger_only|null, "input_stuck": atd|atc|null, "bus_noise": p}]
 
 bus fidelity: "full" sends a sync every 20 ms as a real Multi does; "fast" every 200 ms (every
 frame type and rule kept, 10x fewer frames) for long runs; "auto" (default): full up to 1 h of

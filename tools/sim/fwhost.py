@@ -3,13 +3,13 @@
 The firmware is not modified or reimplemented here: this module builds its `Board` and `App`
 exactly as main.py does (from a settings object), then only touches what a real bench would:
 levels on the input pins (BTV loop, remote on/off, mains detector), the bytes on its UARTs, and
-the state of its output and LED pins. The meaning of the BTV inputs comes from the firmware's own
-settings through `firmware.core.btv_wire.Wire` (the replaceable electrical layer).
+the state of its output and LED pins. The levels come from the board's circuits
+(tools/sim/frontend.py) and the scenario's `system`; the pin numbers and the outputs' "on" levels
+from the board profile (firmware/hw/board_*.py).
 
-Settings: the firmware defaults, then the simulator's (`SIM_DEFAULTS`: the simulated Multi speaks
-the catalogue, so the BMS runs in `vebus_mode = "bms"`; the mains detector follows the scenario's
-`system.mains_detector`, `dmc_present` from `system.dmc`), then the scenario's `settings`,
-validated by the firmware's own table.
+Settings: the firmware defaults, then the scenario's `settings`, validated by the firmware's own
+table. The simulator sets none of them: a scenario whose Multi should hear the BMS says
+`"vebus_mode": "bms"`, one with a DMC says `"dmc_present": true`, as a user would configure it.
 """
 
 import os
@@ -20,9 +20,10 @@ from typing import Any
 
 import machine  # tests/fakes/machine.py
 
+from tools.sim import frontend
 from tools.sim.scenario import INITIAL_INPUTS, ScenarioError
 
-SIM_DEFAULTS = {"vebus_mode": "bms"}
+BOARD_EVENT_BASE = 32  # firmware/app.py's own event codes start here (core's are below)
 HEARTBEAT_LOST_S = 12.0  # no status flash for this long: the status LED is off
 BOOTLOADER_FLASHES_PER_S = 5
 LISTEN_PAIR_S = 1.0  # listen mode: two status flashes this close together
@@ -32,17 +33,11 @@ def initial_inputs():
     return dict(INITIAL_INPUTS)
 
 
-def make_settings(overrides, mains_detector=False, dmc=False):
-    """The firmware's Settings with the simulator's defaults and the scenario's overrides."""
+def make_settings(overrides):
+    """The firmware's Settings: its defaults and the scenario's overrides."""
     from firmware.core.settings import Settings
 
     s = Settings()
-    base: dict = dict(SIM_DEFAULTS)
-    base["mains_detector"] = bool(mains_detector)
-    base["dmc_present"] = bool(dmc)
-    for key, value in base.items():
-        if hasattr(s, key):
-            s.set(key, value)
     errors = s.update(overrides)
     if errors:
         raise ScenarioError("settings.%s" % errors[0])
@@ -102,19 +97,16 @@ def _make_setattr(cls, fn, pin_id):
 
 class FirmwareHost:
     def __init__(self, sim, overrides):
-        from firmware.core.btv_wire import Wire
         from firmware.hw.board import profile_module
 
         self.sim = sim
-        system = sim.scn.system
-        self.settings = make_settings(overrides, system["mains_detector"], system["dmc"])
-        self.wire = Wire(self.settings)
+        self.system = sim.scn.system
+        self.settings = make_settings(overrides)
+        # The board the firmware is built for (setting `board`): its profile is the hardware.
         self.profile = profile_module(self.settings.board).PROFILE
         p = self.profile
-        s = self.settings
-        levels = (s.load_out_high_level, s.charge_out_high_level, s.prealarm_out_high_level)
         names = ("load_disconnect", "charge_disconnect", "pre_alarm")
-        self.out_pins = [(names[i], p["outputs"][i][0], levels[i]) for i in range(3)]
+        self.out_pins = [(names[i], p["outputs"][i][0], p["outputs"][i][1]) for i in range(3)]
         self.btv_pins = [spec[1] for spec in p["btv_inputs"]]
         self.remote_l = p["remote_l"][1]
         self.remote_h = p["remote_h"][1]
@@ -219,49 +211,23 @@ class FirmwareHost:
 
     # ---- the world onto the firmware's inputs ----
     def drive_inputs(self, loop_signals, inputs):
-        """The BTV loop, remote on/off and mains detector levels onto the firmware's input pins.
+        """The BTV loop, remote on/off and mains detector levels onto the firmware's input pins,
+        from the board's circuits (tools/sim/frontend.py) and the scenario's `system`.
 
         While the firmware's self-test output pulses (`btv_test_pin` driven high) the loop is
         broken: every line reads "not OK" -- except an input stuck by the scenario."""
-        w = self.wire
-        ok = 0
-        lp = loop_signals
-        if lp.intact and not self._test_pulse():
-            if lp.discharge_ok:
-                ok |= _bit(w.dis)
-            if lp.charge_ok:
-                ok |= _bit(w.chg)
-            if not lp.prealarm:
-                ok |= _bit(w.pa)
-            ok |= _bit(w.loop)
-            if not lp.low_temp:
-                ok |= _bit(w.lt)
-            if not lp.high_temp:
-                ok |= _bit(w.ht)
-            if not lp.high_cell:
-                ok |= _bit(w.hc)
-        stuck = inputs.get("input_stuck")
-        if stuck == "atd":
-            ok |= _bit(w.dis)
-        elif stuck == "atc":
-            ok |= _bit(w.chg)
-        levels = (ok ^ w.ok_low) & w.used_mask
+        sysm = self.system
+        stuck = _STUCK.get(inputs.get("input_stuck"))
+        levels = frontend.btv_levels(
+            sysm["btv_lines"], sysm["btv_ok_level"], loop_signals, self._test_pulse(), stuck
+        )
         pins = machine.pins
         for n, pin_id in enumerate(self.btv_pins):
-            _ext(pins, pin_id, (levels >> n) & 1 if (w.used_mask >> n) & 1 else None)
-        s = self.settings
-        # Remote on/off through docs/hardware.md's front end, whatever the settings expect: L
-        # pulled up (its input reads 0 only when L is pulled to minus), H pulled down (reads 1
-        # when high); a closed bridge puts about 4.5 V on both (L not low, H high).
-        on = inputs["remote"] == "on"
-        wiring = self.sim.scn.system["remote_wiring"]
-        _ext(pins, self.remote_l, 0 if on and wiring == "l_low" else 1)
-        _ext(pins, self.remote_h, 1 if on and wiring != "l_low" else 0)
-        if self.sim.scn.system["mains_detector"]:
-            ac = inputs["ac_in"]
-            _ext(pins, self.mains_pin, s.mains_on_level if ac else 1 - s.mains_on_level)
-        else:
-            _ext(pins, self.mains_pin, None)
+            _ext(pins, pin_id, levels.get(n))
+        l_level, h_level = frontend.remote_levels(sysm["remote_wiring"], inputs["remote"] == "on")
+        _ext(pins, self.remote_l, l_level)
+        _ext(pins, self.remote_h, h_level)
+        _ext(pins, self.mains_pin, frontend.mains_level(sysm["mains_detector"], inputs["ac_in"]))
 
     def _test_pulse(self):
         p = machine.pins.get(self.test_pin)
@@ -276,7 +242,9 @@ class FirmwareHost:
         out = {}
         for name, pin_id, level in self.out_pins:
             p = pins.get(pin_id)
-            high = p is not None and p.mode() == machine.Pin.OUT and p.value() == level
+            high = p is not None and frontend.output_high(
+                p.mode(), p.value(), machine.Pin.OUT, level
+            )
             out[name] = "high" if high else "floating"
         return out
 
@@ -370,8 +338,7 @@ class FirmwareHost:
         return out
 
 
-def _bit(n):
-    return (1 << n) if n >= 0 else 0
+_STUCK = {"atd": "discharge", "atc": "charge"}  # scenario input_stuck -> the line stuck at OK
 
 
 def _ext(pins, pin_id, level):

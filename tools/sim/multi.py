@@ -5,6 +5,8 @@ virtual bus into calls here and the Multi's state into frames. Rules (docs/simul
 "Models"):
 
 - firmware below 415 with a BMS on the bus: VE.Bus error 15, the Multi stays off;
+- firmware 415..488 without the "VE.Bus BMS" (or ESS) assistant, a BMS on the bus: VE.Bus error 7
+  ("VE.Bus BMS connected, which requires an assistant, but none found"), the Multi stays off;
 - it obeys the switch frames (0x3F) it hears: sleep (off), charger-only, inverter-only, on;
   its front panel switch "off" (scenario `multi_switch`) switches it off whatever it hears, and it
   keeps syncing on VE.Bus (assumption: the manual's BMS keeps sending info frames then);
@@ -34,8 +36,9 @@ class BmsView:
 class Multi:
     """One Multi. `index` 0 is the master (it sends the syncs); `phase` 1..3 in three-phase."""
 
-    def __init__(self, firmware=502, index=0, charge_a=50.0, bms_timeout_s=10.0):
+    def __init__(self, firmware=502, index=0, charge_a=50.0, bms_timeout_s=10.0, assistant=True):
         self.firmware = firmware
+        self.assistant = assistant
         self.index = index
         self.charge_a_full = charge_a
         self.bms_timeout_s = bms_timeout_s
@@ -95,6 +98,8 @@ class Multi:
             return None
         if self.firmware < 415 and self.bms_ever:
             return 15
+        if self.firmware < 489 and not self.assistant and self.bms_ever:
+            return 7
         return None
 
     def switch_state(self):

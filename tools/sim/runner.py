@@ -56,7 +56,12 @@ class Sim:
         self.bank = Bank(s["batteries"], s["series"], s["soc"])
         nominal = self.bank.nominal_v
         self.multis = [
-            Multi(s["multi_firmware"], i, charge_a=world.multi_charge_a(nominal))
+            Multi(
+                s["multi_firmware"],
+                i,
+                charge_a=world.multi_charge_a(nominal),
+                assistant=s["multi_assistant"],
+            )
             for i in range(s["multis"])
         ]
         self.gx = Gx() if s["gx"] else None

@@ -10,12 +10,17 @@ A scenario is a JSON object:
                 "remote_wiring": "bridge"},
      "inputs": [{"t": 0, "load_a": 20}, {"t": 60, "btv": "low_cell"}, ...]}
 
+`system` is the hardware (what is fitted and how it is wired), `settings` the firmware's
+configuration: the simulator never derives one from the other.
+
 `load(path)` returns a `Scenario` or raises `ScenarioError` whose message is one line naming the
 offending key (`inputs[2].btv: expected one of ...`). Nothing else escapes: a CLI prints it and
 exits non-zero.
 """
 
 import json
+
+from tools.sim.frontend import BTV_SIGNALS, REMOTE_WIRINGS
 
 BTV_VALUES = ("ok", "prealarm", "low_cell", "high_cell", "low_temp", "high_temp", "open", "model")
 
@@ -31,7 +36,12 @@ SYSTEM_DEFAULTS = {
     "dmc": False,
     "mains_detector": False,
     "soc": 0.8,
+    # the board's wiring (docs/hardware.md; tools/sim/frontend.py): how the user wired remote
+    # on/off, and the BTV loop's lines (signal -> input, the level each reads while OK)
+    "multi_assistant": True,  # the "VE.Bus BMS" (or ESS) assistant installed in the Multi
     "remote_wiring": "bridge",
+    "btv_lines": {"discharge": 0, "charge": 1, "prealarm": 2},
+    "btv_ok_level": 1,
 }
 
 # The world at t = 0 before the first input record applies.
@@ -50,7 +60,6 @@ INITIAL_INPUTS = {
     "temp_c": 25.0,
 }
 
-REMOTE_WIRINGS = ("bridge", "l_low", "h_high")  # how remote on/off is wired (hardware.md)
 TOP_KEYS = ("name", "duration_s", "settings", "system", "inputs")
 MAX_DURATION_S = 400 * 86400
 
@@ -124,10 +133,23 @@ def _system(raw):
         )
     s["multi_firmware"] = _int("system.multi_firmware", s["multi_firmware"], 0, 9999)
     s["multis"] = _int("system.multis", s["multis"], 1, 12)
-    for key in ("gx", "dmc", "mains_detector"):
+    for key in ("gx", "dmc", "mains_detector", "multi_assistant"):
         s[key] = _bool("system." + key, s[key])
     s["soc"] = _num("system.soc", s["soc"], 0, 1)
     s["remote_wiring"] = _choice("system.remote_wiring", s["remote_wiring"], REMOTE_WIRINGS)
+    s["btv_ok_level"] = _int("system.btv_ok_level", s["btv_ok_level"], 0, 1)
+    lines = s["btv_lines"]
+    if not isinstance(lines, dict) or not lines:
+        raise ScenarioError("system.btv_lines: expected an object of signal: input number")
+    seen = {}
+    for sig, n in lines.items():
+        where = "system.btv_lines.%s" % sig
+        _choice(where, sig, BTV_SIGNALS)
+        _int(where, n, 0, 7)
+        if n in seen:
+            raise ScenarioError("%s: input %d already carries %s" % (where, n, seen[n]))
+        seen[n] = sig
+    s["btv_lines"] = dict(lines)
     return s
 
 
@@ -165,7 +187,7 @@ def _input(i, raw, duration_s, batteries):
         elif key == "bms":
             rec[key] = _choice(w, v, ("running", "absent"))
         elif key == "gx_command":
-            rec[key] = _choice(w, v, ("on", "off", "charger_only"))
+            rec[key] = _choice(w, v, ("on", "off", "charger_only", None))
         elif key == "input_stuck":
             rec[key] = _choice(w, v, ("atd", "atc", None))
         elif key == "bus_noise":

@@ -31,7 +31,7 @@ CODE_OF = {v: k for k, v in SWITCH_OF.items()}
 SLOW_EVERY_S = 1.0  # 0x41 and 0x80
 SLOT_S = 0.005  # the BMS's slot after the sync; the Multi's own frames follow it
 GX_TICK_S = 1.0
-GX_RESEND_S = 10.0  # a GX repeats its switch command
+GX_RESEND_S = cat.SWITCH_REPEAT_MS / 1000  # a GX repeats its switch command (inferred)
 DMC_EVERY_S = 1.0
 
 
@@ -98,6 +98,7 @@ class MultiNode(_Node):
         self.period = sync_ms / 1000.0
         self.fw_port = fw_port
         self.n = 0  # number of the last sync sent
+        self.next_sync = 0.0  # when the next sync is due (the Multi keeps its own time)
         self.next_slow = 0.0
         self.replies = []  # Winmon replies waiting for the next slot
         self.ignored_frame_no = 0
@@ -110,6 +111,7 @@ class MultiNode(_Node):
 
     def start(self, loop):
         self.loop = loop
+        self.next_sync = self.period
         loop.call_at(self.period, self.tick)
 
     def tick(self):
@@ -120,7 +122,12 @@ class MultiNode(_Node):
             self.n = n = (self.n + 1) & 0x7F
             self.send_cached(("sync", n), "sync")
             loop.call_at(now + SLOT_S, self.after_slot)
-        loop.call_at(now + self.period, self.tick)
+        # The Multi keeps its own time: a BMS light-sleeping (nothing runs meanwhile in virtual
+        # time) delays this call, never the syncs after it.
+        self.next_sync += self.period
+        if self.next_sync <= now:
+            self.next_sync = now + self.period
+        loop.call_at(self.next_sync, self.tick)
 
     def after_slot(self):
         """The BMS's slot is over: its frame (if any) goes on the wire, then the Multi's own."""
