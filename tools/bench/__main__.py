@@ -3,6 +3,7 @@
     python -m tools.bench [--json] [--only NAME]
 
 --json prints exactly one JSON object (key -> value) on stdout; progress goes to stderr.
+A module's GOALS (key -> "goal <= 20") are printed beside its figures.
 """
 
 import argparse
@@ -30,11 +31,13 @@ def main(argv=None):
         print("bench: no benchmark modules found", file=sys.stderr)
         return 1
     results = {}
+    goals = {}
     for i, name in enumerate(names, 1):
         t0 = time.monotonic()
         print("bench [%d/%d] %s ..." % (i, len(names), name), file=sys.stderr, flush=True)
         mod = importlib.import_module("tools.bench." + name)
         results.update(mod.run())
+        goals.update(getattr(mod, "GOALS", {}))
         print(
             "bench [%d/%d] %s done in %.1f s" % (i, len(names), name, time.monotonic() - t0),
             file=sys.stderr,
@@ -45,7 +48,8 @@ def main(argv=None):
     else:
         width = max(len(k) for k in results)
         for key in sorted(results):
-            print("%-*s  %s" % (width, key, results[key]))
+            goal = "  (%s)" % goals[key] if key in goals else ""
+            print("%-*s  %s%s" % (width, key, results[key], goal))
     return 0
 
 

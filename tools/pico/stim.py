@@ -82,12 +82,13 @@ class Stim:
     def _data(self, frame_no, plen, addr=ADDR_MULTI):
         return bytes(self._buf[: encode_data(self._buf, addr, frame_no, self._pay, plen)])
 
-    def multi(self, t0_ms, t1_ms, ac_in=False, saturate=True, first_no=0):
-        """The master Multi's traffic on UART0 from t0_ms to t1_ms (syncs every SYNC_MS)."""
+    def multi(self, t0_ms, t1_ms, ac_in=False, saturate_first=None, first_no=0):
+        """The master Multi's traffic on UART0 from t0_ms to t1_ms (syncs every SYNC_MS); the
+        first saturated window at saturate_first (default t0_ms + SATURATE_EVERY_MS)."""
         n = first_no
         t = t0_ms
         next_slow = t0_ms + 100
-        next_sat = t0_ms + SATURATE_EVERY_MS
+        next_sat = saturate_first if saturate_first is not None else t0_ms + SATURATE_EVERY_MS
         while t < t1_ms:
             n = (n + 1) & 0x7F
             nn = next_frame_no(n)
@@ -104,7 +105,7 @@ class Stim:
                 )
                 frames.append(self._data(nn, cat.build_condition(self._pay, True, 0)))
             tt = t + AC_INFO_AFTER_MS
-            if saturate and t >= next_sat:
+            if t >= next_sat:
                 # A saturated window: the Multi's frames back to back until the next sync.
                 next_sat += SATURATE_EVERY_MS
                 while tt + len(frames[0]) * BYTE_MS < t + SYNC_MS - 0.5:
