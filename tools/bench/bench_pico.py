@@ -9,6 +9,7 @@ cycle markers, never from the firmware's clock. Definitions: tools/pico/figures.
 pico_heap_free_bytes          gc.mem_free() after gc.collect(), whole app, full traffic
 pico_busy_pct_median / _max   busy share of each 20 ms window, 3 s .. 7.6 s of "normal"
 pico_decode_full_window_pct   BmsRole.feed's cycles for a saturated 20 ms window / 20 ms
+pico_bus_step_full_window_pct the same for the whole bus task step (reads, echo, decode, send)
 pico_protect_step_max_ms      the longest App.protect_step (the whole task step)
 pico_slot_offset_us_max       our frame's start - the sync's end, largest; pico_slot_jitter_us
                               largest - smallest
@@ -46,6 +47,9 @@ def run():
     out["pico_busy_pct_median"] = cpu["pico_busy_pct_median"]
     out["pico_busy_pct_max"] = cpu["pico_busy_pct_max"]
     out["pico_decode_full_window_pct"] = fg.decode_window_pct(tr, normal.stim.saturated)
+    out["pico_bus_step_full_window_pct"] = fg.decode_window_pct(
+        tr, normal.stim.saturated, fg.S_BUS
+    )
     steps = fg.section_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
     out["pico_protect_step_max_ms"] = round(max(steps), 3) if steps else None
     slots = fg.slot_figures(tr)

@@ -34,7 +34,7 @@ MULTI_UART = 0
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
-S_PROTECT, S_FEED = 1, 2  # tools/pico/probe/main.py
+S_PROTECT, S_FEED, S_BUS = 1, 2, 4  # marker ids of tools/pico/probe/main.py
 
 
 def default(key):
@@ -245,12 +245,13 @@ def section_ms(tr, sid, t0_us=0, t1_us=float("inf")):
     ]
 
 
-def decode_window_pct(tr, windows_ms):
+def decode_window_pct(tr, windows_ms, sid=S_FEED):
     """Largest decode share of a saturated window: BmsRole.feed cycles for its bytes (the
-    window and the 20 ms after it, in which the bus task reads them) / 20 ms of cycles."""
+    window and the 20 ms after it, in which the bus task reads them) / 20 ms of cycles.
+    sid=S_BUS: the same for the whole bus task step (UART reads, echo, decode, transmit)."""
     worst = None
     for t0, t1 in windows_ms:
-        ms = sum(section_ms(tr, S_FEED, t0 * 1000, (t1 + 20) * 1000))
+        ms = sum(section_ms(tr, sid, t0 * 1000, (t1 + 20) * 1000))
         pct = 100.0 * ms / 20
         worst = pct if worst is None else max(worst, pct)
     return _round(worst)

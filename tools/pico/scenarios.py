@@ -205,16 +205,16 @@ def normal(log=None, smoke=False):
 
 
 def remote(log=None):
-    """Remote off at 3.5 s: every output floating; on again at 6 s: outputs back after
-    min_hold_s (counted from the switch-off)."""
-    s = base(15000)
+    """Remote off at 3.5 s: every output floating; the Multi (told off) stops syncing at 6 s;
+    remote on at 10 s: outputs back after min_hold_s (counted from the switch-off)."""
+    s = base(15000, multi_until=6000)
     s.remote(3500, False)
-    s.remote(6000, True)
+    s.remote(10000, True)
     r = run("remote", s, 15000, log)
     tr = r.trace
     fl = fg.all_floating_after(tr, 3500_000)
     hold_ms = fg.default("min_hold_s") * 1000
-    back = fg.output_change_after(tr, 13, 6000_000, True)
+    back = fg.output_change_after(tr, 13, 10000_000, True)
     return Result(
         r,
         health_checks(r)
@@ -227,12 +227,12 @@ def remote(log=None):
             ),
             Check(
                 "remote on: load disconnect on again after min_hold_s",
-                back is not None and 3500 + hold_ms <= 6000 + back <= 3500 + hold_ms + 500,
+                back is not None and 3500 + hold_ms <= 10000 + back <= 3500 + hold_ms + 500,
                 "on %s ms after the remote-on edge" % back,
             ),
         ],
         s,
-        {"remote off": (4000, 6000)},
+        {"remote off": (4000, 6000), "remote off, Multi off (light sleep)": (7500, 9900)},
     )
 
 
