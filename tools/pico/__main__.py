@@ -23,10 +23,12 @@ def state_lines(res):
     for state, (t0, t1) in res.spans.items():
         f = fg.cpu_figures(res.run.trace, t0 * 1000, t1 * 1000)
         out.append(
-            "  state %-36s busy median %s %%, mean %s %%, max %s %% (20 ms windows); "
-            "wake-ups %s /s  [%d-%d ms]"
+            "  state %-36s awake %s %% of the time, light sleep %s %%; busy median %s %%, "
+            "mean %s %%, max %s %% of the cycles (20 ms windows); wake-ups %s /s  [%d-%d ms]"
             % (
                 state,
+                f["awake_time_pct"],
+                f["light_sleep_pct"],
                 f["pico_busy_pct_median"],
                 f["busy_pct_mean"],
                 f["pico_busy_pct_max"],

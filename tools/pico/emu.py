@@ -170,6 +170,8 @@ def run(
     runs at 0.1-0.2x real time, slower on a loaded machine); a run that hits it is an error.
     """
     node, runner, fw, js = find_tools()
+    if probe and fs_image is not None:
+        raise PicoError("%s: the probe goes on a built image, not on --fs-image" % name)
     folder = OUT / name
     if folder.exists():
         shutil.rmtree(folder)

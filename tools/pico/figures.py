@@ -11,6 +11,9 @@ Definitions:
   bus overlap      bytes the Multi had on the wire while our driver was enabled (DE high): on a
                    real bus each one is a collision (our idle-high driver against its bits)
   busy share       executed cycles / all cycles of each 20 ms window (--cpu-window-ms)
+  awake time       share of --pc-at samples (every 0.37 ms) that find the core executing: the
+                   busy share in time, also where a light sleep slows the clock
+  light sleep      share of 1 ms windows in which clk_sys ran under half speed (the crystal)
   wake-ups         runs of consecutive 1 ms windows in which the core executed anything, per
                    second (a lower bound: two wake-ups inside one ms count once)
   decode share     cycles in BmsRole.feed (probe marker 2) for a saturated window's bytes /
@@ -224,9 +227,27 @@ def wakeups_per_s(tr, t0_us, t1_us):
     return runs / secs if secs else None
 
 
+def awake_time_pct(tr, t0_us, t1_us):
+    """Share of time the core was executing, from the --pc-at samples in [t0, t1] (a light
+    sleep slows clk_sys, so a share of cycles overstates it there); None without samples."""
+    s = [w for t, w in tr.waiting() if t0_us <= t <= t1_us]
+    return round(100.0 * sum(1 for w in s if not w) / len(s), 1) if s else None
+
+
+def slow_clock_pct(tr, t0_us, t1_us):
+    """Share of the 1 ms windows in which clk_sys ran at under half its 125 MHz: MicroPython's
+    light sleep runs the chip from the 12 MHz crystal with the PLLs off."""
+    cpu = [c for c in tr.cpu() if t0_us <= c[0] <= t1_us]
+    tot = [(b1 - b0) + (i1 - i0) for (t0, b0, i0), (t1, b1, i1) in zip(cpu, cpu[1:])]
+    slow = sum(1 for (a, b), n in zip(zip(cpu, cpu[1:]), tot) if n < (b[0] - a[0]) * CLK_HZ / 2e6)
+    return round(100.0 * slow / len(tot), 1) if tot else None
+
+
 def cpu_figures(tr, t0_us, t1_us):
     w = busy_windows(tr, t0_us, t1_us)
     return {
+        "awake_time_pct": awake_time_pct(tr, t0_us, t1_us),
+        "light_sleep_pct": slow_clock_pct(tr, t0_us, t1_us),
         "pico_busy_pct_median": round(statistics.median(w), 1) if w else None,
         "pico_busy_pct_max": round(max(w), 1) if w else None,
         "busy_pct_mean": round(statistics.mean(w), 1) if w else None,

@@ -18,7 +18,6 @@ from tools.pico.stim import CHARGE, DISCHARGE, PREALARM, Stim
 from vebus import catalogue as cat
 
 SETTINGS = {"vebus_mode": "bms"}
-HEAP_PIN = 28
 # Known firmware defects (being fixed), named where a check fails because of them.
 D_DE = "DE released late (txdone polled between tasks)"
 D_SLOT = "slot offset varies (the bus task sees the sync late)"
@@ -55,8 +54,15 @@ def base(t_end, multi_until=None, saturate_at=5000):
     return s
 
 
-def run(name, s, max_ms, log=None):
-    return emu.run(name, s, max_ms, settings=SETTINGS, probe=True, cpu_window_ms=1, log=log)
+PC_STEP_MS = 0.37  # the core's state sampled this often in a state's span (no alias with 1 ms)
+
+
+def run(name, s, max_ms, log=None, spans=()):
+    """Run with the probe, 1 ms CPU windows, and the core's state sampled in each span."""
+    pc_at = ["%g:%d:%g" % (t0, (t1 - t0) / PC_STEP_MS, PC_STEP_MS) for t0, t1 in spans]
+    return emu.run(
+        name, s, max_ms, settings=SETTINGS, probe=True, cpu_window_ms=1, pc_at=pc_at, log=log
+    )
 
 
 # ---- checks shared by the scenarios ----
@@ -166,12 +172,13 @@ def normal(log=None, smoke=False):
         (3300, 3600, 4000, 4200, 4500) if smoke else (3300, 4500, 5000, 5500, 8000)
     )
     s.gx_probe(t_probe)
-    s.gpio(t_ctrl_c - 300, HEAP_PIN, 1)  # after the CPU figures' span (a collection is slow)
+    s.heap(t_ctrl_c - 300)  # after the CPU figures' span (a collection is slow)
     s.btv(t_pa, PREALARM, 0)
     s.btv(t_pa_end, PREALARM, 1)
     s.btv(t_hc, CHARGE, 0)
     s.console(t_ctrl_c, "\x03")
-    r = run("normal-smoke" if smoke else "normal", s, end, log)
+    spans = {"normal": (3000, t_ctrl_c - 400)}
+    r = run("normal-smoke" if smoke else "normal", s, end, log, () if smoke else spans.values())
     tr = r.trace
     checks = boot_checks(r) + health_checks(r, until_ms=t_ctrl_c) + bus_checks(r)
     on_at = [fg.output_change_after(tr, p, 0, True) for p in (13, 14)]
@@ -201,7 +208,7 @@ def normal(log=None, smoke=False):
             "%s ms; console: %s" % (fl, _tail(r.console)),
         )
     )
-    return Result(r, checks, s, {"normal": (3000, t_ctrl_c - 400)})
+    return Result(r, checks, s, spans)
 
 
 def remote(log=None):
@@ -210,7 +217,8 @@ def remote(log=None):
     s = base(15000, multi_until=6000)
     s.remote(3500, False)
     s.remote(10000, True)
-    r = run("remote", s, 15000, log)
+    spans = {"remote off": (4000, 6000), "remote off, Multi off (light sleep)": (7500, 9900)}
+    r = run("remote", s, 15000, log, spans.values())
     tr = r.trace
     fl = fg.all_floating_after(tr, 3500_000)
     hold_ms = fg.default("min_hold_s") * 1000
@@ -232,7 +240,7 @@ def remote(log=None):
             ),
         ],
         s,
-        {"remote off": (4000, 6000), "remote off, Multi off (light sleep)": (7500, 9900)},
+        spans,
     )
 
 
@@ -273,7 +281,8 @@ def low_cell(log=None):
     s = base(40000)
     s.btv(3500, DISCHARGE, 0)
     s.mains(37000, True)
-    r = run("low-cell", s, 40000, log)
+    spans = {"low power after a low-cell shutdown": (34500, 36900)}
+    r = run("low-cell", s, 40000, log, spans.values())
     tr = r.trace
     delay = fg.default("prealarm_to_disconnect_s") * 1000
     pa = fg.output_change_after(tr, 15, 3500_000, True)
@@ -298,15 +307,16 @@ def low_cell(log=None):
             ),
         ],
         s,
-        {"low power after a low-cell shutdown": (34500, 36900)},
+        spans,
     )
 
 
 def multi_off(log=None):
     """The Multi's traffic stops at 4 s (switched off / absent)."""
     s = base(9000, multi_until=4000)
-    r = run("multi-off", s, 9000, log)
-    return Result(r, health_checks(r), s, {"Multi off / absent": (5500, 9000)})
+    spans = {"Multi off / absent": (5500, 9000)}
+    r = run("multi-off", s, 9000, log, spans.values())
+    return Result(r, health_checks(r), s, spans)
 
 
 SCENARIOS = {

@@ -31,6 +31,7 @@ MULTI_UART, PANEL_UART = PROFILE["bus"][0][1], PROFILE["bus"][1][1]
 # Trigger pins of the measurement probe (tools/pico/probe): free on the Pico profile.
 HANG_BUSY_PIN = 26  # a busy loop in Python code
 HANG_TASK_PIN = 27  # a task that stops (cancelled: it never checks in again)
+HEAP_PIN = 28  # print gc.mem_free() after gc.collect()
 
 
 class Stim:
@@ -73,6 +74,10 @@ class Stim:
 
     def mains(self, t_ms, present):
         self.gpio(t_ms, MAINS, 1 if present else 0)
+
+    def heap(self, t_ms):
+        """Ask the probe for the free heap after a collection (printed on the console)."""
+        self.gpio(t_ms, HEAP_PIN, 1)
 
     def hang(self, t_ms, busy):
         """Ask the probe for a hang: a busy loop (busy) or a stopped task."""

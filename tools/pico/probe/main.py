@@ -3,7 +3,8 @@
 # methods with cycle markers (rp2emu's watchdog scratch registers; see its README), then runs the
 # firmware's main() unchanged. Trigger pins driven by the stimulus ask for a measurement or a
 # fault: HEAP (gc.mem_free after gc.collect, printed), STOP (a task cancelled: it never checks in
-# again), BUSY (a busy loop in Python code inside a step). A real board never has this file.
+# again), BUSY (a busy loop in Python code inside a step): GPIO 28, 27, 26 as in
+# tools/pico/stim.py. A real board never has this file.
 import gc
 
 import fw_main  # pyright: ignore[reportMissingImports]  (the deployed main.py, renamed)
