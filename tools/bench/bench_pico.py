@@ -11,6 +11,7 @@ pico_busy_pct_median / _max   busy share of each 20 ms window, 3 s .. 7.6 s of "
 pico_decode_full_window_pct   BmsRole.feed's cycles for a saturated 20 ms window / 20 ms
 pico_bus_step_full_window_pct the same for the whole bus task step (reads, echo, decode, send)
 pico_protect_step_max_ms      the longest App.protect_step (the whole task step)
+pico_log_step_max_ms          the longest App.log_step (event log and latch record to flash)
 pico_slot_offset_us_max       our frame's start - the sync's end, largest; pico_slot_jitter_us
                               largest - smallest
 pico_de_release_us_max        DE low - our last stop bit, largest
@@ -52,6 +53,8 @@ def run():
     )
     steps = fg.section_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
     out["pico_protect_step_max_ms"] = round(max(steps), 3) if steps else None
+    logs = fg.section_ms(tr, fg.S_LOG, t0 * 1000, t1 * 1000)
+    out["pico_log_step_max_ms"] = round(max(logs), 3) if logs else None
     slots = fg.slot_figures(tr)
     for k in (
         "pico_slot_offset_us_max",

@@ -37,7 +37,7 @@ MULTI_UART = 0
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
-S_PROTECT, S_FEED, S_BUS = 1, 2, 4  # marker ids of tools/pico/probe/main.py
+S_PROTECT, S_FEED, S_BUS, S_LOG = 1, 2, 4, 5  # marker ids of tools/pico/probe/main.py
 
 
 def default(key):

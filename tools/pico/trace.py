@@ -96,9 +96,6 @@ class Trace:
             st = s
         return st
 
-    def stim_edges(self, pin):
-        return [(r["t_us"], r["level"]) for r in self.ev("stim_gpio") if r["pin"] == pin]
-
     # ---- UART ----
     def tx_bytes(self, uart):
         return [(r["t_us"], r["byte"]) for r in self.ev("uart_tx") if r["uart"] == uart]

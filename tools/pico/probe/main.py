@@ -19,6 +19,7 @@ S_PROTECT = 1
 S_FEED = 2
 S_INPUTS = 3
 S_BUS = 4
+S_LOG = 5
 _pins = {}
 
 
@@ -47,6 +48,7 @@ def wrap(cls, name, sid):
 wrap(fw_app.App, "protect_step", S_PROTECT)
 wrap(fw_app.App, "inputs_step", S_INPUTS)
 wrap(fw_app.App, "bus_step", S_BUS)
+wrap(fw_app.App, "log_step", S_LOG)
 wrap(fw_role.BmsRole, "feed", S_FEED)
 _leds_step = fw_app.App.leds_step
 _done = set()
