@@ -46,7 +46,7 @@ def main(argv=None):
     if args.json:
         print(json.dumps(results, sort_keys=True))
     else:
-        width = max(len(k) for k in results)
+        width = max((len(k) for k in results), default=0)
         for key in sorted(results):
             goal = "  (%s)" % goals[key] if key in goals else ""
             print("%-*s  %s%s" % (width, key, results[key], goal))

@@ -170,8 +170,8 @@ def run(
     runs at 0.1-0.2x real time, slower on a loaded machine); a run that hits it is an error.
     """
     node, runner, fw, js = find_tools()
-    if probe and fs_image is not None:
-        raise PicoError("%s: the probe goes on a built image, not on --fs-image" % name)
+    if fs_image is not None and (probe or settings is not None):
+        raise PicoError("%s: probe and settings go on a built image, not on fs_image" % name)
     folder = OUT / name
     if folder.exists():
         shutil.rmtree(folder)
@@ -211,6 +211,8 @@ def run(
     except subprocess.TimeoutExpired:
         raise PicoError("%s: the emulator did not stop within %d s" % (name, timeout_s)) from None
     (folder / "stderr.txt").write_text(proc.stderr)
+    if "stop: idle-forever" in proc.stderr:
+        raise PicoError("%s: the board went to sleep with nothing left to wake it" % name)
     if proc.returncode == 3 or "stop: timeout-s" in proc.stderr:
         raise PicoError(
             "%s: the emulator hit its %d s wall-clock limit (hung or too slow)" % (name, timeout_s)
