@@ -108,7 +108,7 @@ def health_checks(r, resets_ok=False, until_ms=None):
             "no RX overrun once the app opened the Multi port",
             not overruns,
             "%d overruns after %.0f ms (%d before)"
-            % (len(overruns), opened / 1000, len(tr.overruns()) - len(overruns)),
+            % (len(overruns), opened / 1000, sum(1 for x in tr.overruns() if x["t_us"] < opened)),
         ),
     ]
     if not resets_ok:
