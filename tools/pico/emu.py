@@ -32,6 +32,7 @@ from tools.pico.trace import Trace, TraceError
 
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "pico"
+PROBE = HERE / "probe" / "main.py"
 UF2_MAGIC = (0x0A324655, 0x9E5D5157)
 RP2040_FAMILY = 0xE48BFF56
 MARCH = "armv6m"  # the Pico's mpy architecture (sys.implementation._mpy of the rp2 port)
@@ -151,6 +152,7 @@ def run(
     max_ms,
     settings=None,
     extra=None,
+    probe=False,
     fs_image=None,
     save_fs=None,
     cpu_window_ms=None,
@@ -162,10 +164,14 @@ def run(
     """Build the image, run it for max_ms emulated ms with the stimulus; returns a Run.
 
     stimulus: a stim.Stim (or a list of run.mjs stimulus records). settings: a dict for
-    /settings.json (None: the file is left out). timeout_s: wall-clock limit (default: 60 s
-    plus 12 s per emulated second, the harness's slowest speed); a run that hits it is an error.
+    /settings.json (None: the file is left out). probe: tools/pico/probe/main.py runs the
+    deployed main.py with cycle markers and the stimulus' trigger pins (measurement runs).
+    timeout_s: wall-clock limit (default: 120 s plus 30 s per emulated second: the harness
+    runs at 0.1-0.2x real time, slower on a loaded machine); a run that hits it is an error.
     """
     node, runner, fw, js = find_tools()
+    if fs_image is not None and (probe or settings is not None):
+        raise PicoError("%s: probe and settings go on a built image, not on fs_image" % name)
     folder = OUT / name
     if folder.exists():
         shutil.rmtree(folder)
@@ -179,7 +185,11 @@ def run(
     else:
         build_image(folder / "fs", settings)
         cmd += ["--fs", str(folder / "fs")]
-    for dest, local in (extra or {}).items():
+    extra = dict(extra or {})
+    if probe:
+        extra["/fw_main.py"] = folder / "fs" / "main.py"
+        extra["/main.py"] = PROBE
+    for dest, local in extra.items():
         cmd += ["--fs", "%s:%s" % (local, dest)]
     if save_fs is not None:
         cmd += ["--save-fs", str(save_fs)]
@@ -189,7 +199,7 @@ def run(
         cmd += ["--cpu-window-ms", str(cpu_window_ms)]
     for spec in pc_at:
         cmd += ["--pc-at", str(spec)]
-    timeout_s = timeout_s or 60 + 12 * max_ms / 1000
+    timeout_s = timeout_s or 120 + 30 * max_ms / 1000
     trace_path, summary_path = folder / "trace.jsonl", folder / "summary.json"
     cmd += ["--stim", str(stim_path), "--trace", str(trace_path), "--json", str(summary_path)]
     cmd += ["--max-ms", str(max_ms), "--timeout-s", str(int(timeout_s))]
@@ -201,6 +211,8 @@ def run(
     except subprocess.TimeoutExpired:
         raise PicoError("%s: the emulator did not stop within %d s" % (name, timeout_s)) from None
     (folder / "stderr.txt").write_text(proc.stderr)
+    if "stop: idle-forever" in proc.stderr:
+        raise PicoError("%s: the board went to sleep with nothing left to wake it" % name)
     if proc.returncode == 3 or "stop: timeout-s" in proc.stderr:
         raise PicoError(
             "%s: the emulator hit its %d s wall-clock limit (hung or too slow)" % (name, timeout_s)

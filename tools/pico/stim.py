@@ -31,6 +31,7 @@ MULTI_UART, PANEL_UART = PROFILE["bus"][0][1], PROFILE["bus"][1][1]
 # Trigger pins of the measurement probe (tools/pico/probe): free on the Pico profile.
 HANG_BUSY_PIN = 26  # a busy loop in Python code
 HANG_TASK_PIN = 27  # a task that stops (cancelled: it never checks in again)
+HEAP_PIN = 28  # print gc.mem_free() after gc.collect()
 
 
 class Stim:
@@ -74,6 +75,10 @@ class Stim:
     def mains(self, t_ms, present):
         self.gpio(t_ms, MAINS, 1 if present else 0)
 
+    def heap(self, t_ms):
+        """Ask the probe for the free heap after a collection (printed on the console)."""
+        self.gpio(t_ms, HEAP_PIN, 1)
+
     def hang(self, t_ms, busy):
         """Ask the probe for a hang: a busy loop (busy) or a stopped task."""
         self.gpio(t_ms, HANG_BUSY_PIN if busy else HANG_TASK_PIN, 1)
@@ -82,12 +87,13 @@ class Stim:
     def _data(self, frame_no, plen, addr=ADDR_MULTI):
         return bytes(self._buf[: encode_data(self._buf, addr, frame_no, self._pay, plen)])
 
-    def multi(self, t0_ms, t1_ms, ac_in=False, saturate=True, first_no=0):
-        """The master Multi's traffic on UART0 from t0_ms to t1_ms (syncs every SYNC_MS)."""
+    def multi(self, t0_ms, t1_ms, ac_in=False, saturate_first=None, first_no=0):
+        """The master Multi's traffic on UART0 from t0_ms to t1_ms (syncs every SYNC_MS); the
+        first saturated window at saturate_first (default t0_ms + SATURATE_EVERY_MS)."""
         n = first_no
         t = t0_ms
         next_slow = t0_ms + 100
-        next_sat = t0_ms + SATURATE_EVERY_MS
+        next_sat = saturate_first if saturate_first is not None else t0_ms + SATURATE_EVERY_MS
         while t < t1_ms:
             n = (n + 1) & 0x7F
             nn = next_frame_no(n)
@@ -104,7 +110,7 @@ class Stim:
                 )
                 frames.append(self._data(nn, cat.build_condition(self._pay, True, 0)))
             tt = t + AC_INFO_AFTER_MS
-            if saturate and t >= next_sat:
+            if t >= next_sat:
                 # A saturated window: the Multi's frames back to back until the next sync.
                 next_sat += SATURATE_EVERY_MS
                 while tt + len(frames[0]) * BYTE_MS < t + SYNC_MS - 0.5:

@@ -7,7 +7,8 @@
     t.tx_frames(0)             # our frames on UART0: TxFrame (bytes, start/end of the wire time)
     t.rx_syncs(0)              # (end of the sync's last stop bit us, frame number) of each sync
     t.wire(0)                  # [(start_us, end_us)] of every byte the other nodes sent
-    t.resets(), t.overruns(), t.console_text(), t.exec_times("main.py"), t.sections(id), t.cpu()
+    t.resets(), t.overruns(), t.console_text(), t.exec_times("main.py"), t.sections(id), t.cpu(),
+    t.waiting()
 
 A line that is not JSON, or a trace with no records, raises TraceError (one line).
 """
@@ -95,9 +96,6 @@ class Trace:
             st = s
         return st
 
-    def stim_edges(self, pin):
-        return [(r["t_us"], r["level"]) for r in self.ev("stim_gpio") if r["pin"] == pin]
-
     # ---- UART ----
     def tx_bytes(self, uart):
         return [(r["t_us"], r["byte"]) for r in self.ev("uart_tx") if r["uart"] == uart]
@@ -161,6 +159,10 @@ class Trace:
     def sections(self, sid):
         """[(t_us at the stop, cycles, us)] of every marker section with this id."""
         return [(r["t_us"], r["cycles"], r["us"]) for r in self.ev("section") if r["id"] == sid]
+
+    def waiting(self):
+        """[(t_us, True if the core was sleeping (WFE/WFI))] of every --pc-at sample."""
+        return [(r["t_us"], bool(r["waiting"])) for r in self.ev("pc")]
 
     def cpu(self):
         """[(t_us, busy cycles, idle cycles)] cumulative, one per --cpu-window-ms window."""

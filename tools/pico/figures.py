@@ -1,0 +1,285 @@
+"""Figures a bench tester reads off the pins and the wire, from a trace (emulated time only).
+
+Each function takes a trace.Trace (and what the stimulus did) and returns numbers; nothing here
+reads the firmware's own clock. GOALS holds every goal once: `make pico` checks against them and
+`make bench` prints them beside the figures.
+
+Definitions:
+  slot offset      start of our frame's first start bit - end of the sync's last stop bit
+  slot jitter      largest - smallest slot offset of the run
+  DE release       DE falling edge - end of our frame's last stop bit
+  bus overlap      bytes the Multi had on the wire while our driver was enabled (DE high): on a
+                   real bus each one is a collision (our idle-high driver against its bits)
+  busy share       executed cycles / all cycles of each 20 ms window (--cpu-window-ms)
+  awake time       share of --pc-at samples (every 0.37 ms) that find the core executing: the
+                   busy share in time, also where a light sleep slows the clock
+  light sleep      share of 1 ms windows in which clk_sys ran under half speed (the crystal)
+  wake-ups         runs of consecutive 1 ms windows in which the core executed anything, per
+                   second (a lower bound: two wake-ups inside one ms count once)
+  decode share     cycles in BmsRole.feed (probe marker 2) for a saturated window's bytes /
+                   the cycles of 20 ms
+  protect step     App.protect_step (probe marker 1), the whole task step
+  edge -> output   a BTV input's stimulus edge -> the output pin's change (outputs are "on" when
+                   driven, "off" when not driven: floating, a pull, the reset state)
+  hang -> floating the probe's hang trigger -> every output no longer driven
+"""
+
+import statistics
+
+from firmware.app import PERIODS, T_INPUTS, T_PROTECT
+from firmware.core import settings as st
+from vebus import catalogue as cat
+from vebus import next_frame_no
+
+OUTPUT_PINS = {"load disconnect": 13, "charge disconnect": 14, "pre-alarm": 15}
+DE_PIN = 2
+MULTI_UART = 0
+CLK_HZ = 125_000_000
+MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
+DRIVEN = ("high", "low")
+S_PROTECT, S_FEED, S_BUS, S_LOG = 1, 2, 4, 5  # marker ids of tools/pico/probe/main.py
+
+
+def default(key):
+    """A setting's default (firmware/core/settings.py's table): the scenarios leave it as is."""
+    return int(next(row[2] for row in st.SPEC if row[0] == key))
+
+
+DEBOUNCE_MS = default("debounce_ms")
+INPUTS_TICK_MS = PERIODS[T_INPUTS][0]
+# What the task design gives today: the edge waits up to one inputs tick to be sampled, the
+# debouncer needs samples debounce_ms apart (up to one more tick), then the protect task's step.
+EDGE_LIMIT_MS = DEBOUNCE_MS + 2 * INPUTS_TICK_MS + PERIODS[T_PROTECT][0]
+
+# key -> (">=" or "<=", goal)
+GOALS = {
+    "pico_heap_free_bytes": (">=", 170000),
+    "pico_busy_pct_median": ("<=", 20),
+    "pico_busy_pct_max": ("<=", 40),
+    "pico_decode_full_window_pct": ("<=", 10),
+    "pico_protect_step_max_ms": ("<=", 1.0),
+    "pico_slot_offset_us_max": ("<=", 2000),
+    "pico_slot_jitter_us": ("<=", 500),
+    "pico_de_release_us_max": ("<=", 100),
+    "pico_bus_overlap_bytes": ("<=", 0),
+    "pico_btv_edge_to_output_ms": ("<=", DEBOUNCE_MS + INPUTS_TICK_MS),
+    "pico_hang_to_outputs_floating_ms": ("<=", 1000),
+}
+
+
+def meets(key, value):
+    op, goal = GOALS[key]
+    return value is not None and (value >= goal if op == ">=" else value <= goal)
+
+
+def goal_text(key):
+    op, goal = GOALS[key]
+    return "goal %s %s" % (op, goal)
+
+
+def driven(state):
+    return state in DRIVEN
+
+
+# ---- boot ----
+def first_float_ms(tr, pin):
+    """When the pin first became floating (input, no pull), ms after power-on; None if never."""
+    for t, s in tr.pin_changes(pin):
+        if s == "float":
+            return t / 1000
+    return None
+
+
+def before_app(tr, pin, until_us):
+    """Every state the pin went through before until_us (the app's first drive of an output)."""
+    return ["reset"] + [s for t, s in tr.pin_changes(pin) if t < until_us]
+
+
+def first_drive_us(tr):
+    """The first time any output was driven (the app turning it on); inf if never."""
+    ts = [t for p in OUTPUT_PINS.values() for t, s in tr.pin_changes(p) if driven(s)]
+    return min(ts) if ts else float("inf")
+
+
+# ---- the wire ----
+def slots(tr):
+    """[(frame, sync_no, offset_us, de_release_us)] for every frame we sent on the Multi port."""
+    syncs = tr.rx_syncs(MULTI_UART)
+    de = tr.pin_changes(DE_PIN)
+    out = []
+    for f in tr.tx_frames(MULTI_UART):
+        before = [s for s in syncs if s[0] <= f.start_us]
+        if not before:
+            continue
+        end, no = before[-1]
+        falls = [t for t, s in de if t >= f.end_us - 1 and s == "low"]
+        release = falls[0] - f.end_us if falls else None
+        out.append((f, no, f.start_us - end, release))
+    return out
+
+
+def slot_figures(tr):
+    rows = slots(tr)
+    offs = [r[2] for r in rows]
+    rel = [r[3] for r in rows if r[3] is not None]
+    return {
+        "frames": len(rows),
+        "wrong_number": sum(1 for f, no, _, _ in rows if f.frame_no != next_frame_no(no)),
+        "pico_slot_offset_us_max": round(max(offs)) if offs else None,
+        "slot_offset_us_median": round(statistics.median(offs)) if offs else None,
+        "pico_slot_jitter_us": round(max(offs) - min(offs)) if offs else None,
+        "pico_de_release_us_max": round(max(rel)) if rel else None,
+        "de_never_released": sum(1 for r in rows if r[3] is None),
+        "pico_bus_overlap_bytes": bus_overlap(tr),
+    }
+
+
+def de_high_intervals(tr):
+    out, up = [], None
+    for t, s in tr.pin_changes(DE_PIN):
+        if s == "high" and up is None:
+            up = t
+        elif s != "high" and up is not None:
+            out.append((up, t))
+            up = None
+    if up is not None:
+        out.append((up, float("inf")))
+    return out
+
+
+def bus_overlap(tr):
+    """Bytes the Multi had on the wire while our driver was enabled."""
+    de = de_high_intervals(tr)
+    n = 0
+    for a, b in tr.wire(MULTI_UART):
+        if any(a < hi and b > lo for lo, hi in de):
+            n += 1
+    return n
+
+
+def probe_answers(tr, after_us):
+    """Start times of our frames answering a BMS probe (the V2's version) after after_us."""
+    out = []
+    for f in tr.tx_frames(MULTI_UART):
+        p = f.payload
+        if f.start_us > after_us and p and cat.answer_version(p, len(p)) >= 0:
+            out.append(f.start_us)
+    return out
+
+
+def switch_frames(tr):
+    """[(t_us, switch state)] of the switch frames (0x3F) we sent."""
+    out = []
+    for f in tr.tx_frames(MULTI_UART):
+        p = f.payload
+        if f.msg == cat.MSG_SWITCH and len(p) >= cat.SWITCH_LEN:
+            out.append((f.start_us, cat.get(p, cat.SWITCH_STATE)))
+    return out
+
+
+# ---- pins after an input ----
+def output_change_after(tr, pin, t_us, want_driven):
+    """ms from t_us until the output pin is (want_driven) driven / not driven; None if never."""
+    if driven(tr.pin_state(pin, t_us)) == want_driven:
+        return 0.0
+    for t, s in tr.pin_changes(pin):
+        if t >= t_us and driven(s) == want_driven:
+            return (t - t_us) / 1000
+    return None
+
+
+def all_floating_after(tr, t_us):
+    """ms from t_us until no output is driven any more (a reset counts); None if never."""
+    worst = 0.0
+    for pin in OUTPUT_PINS.values():
+        d = output_change_after(tr, pin, t_us, False)
+        if d is None:
+            resets = [t for t, _ in tr.resets() if t >= t_us]
+            if not resets:
+                return None
+            d = (resets[0] - t_us) / 1000
+        worst = max(worst, d)
+    return worst
+
+
+# ---- CPU ----
+def busy_windows(tr, t0_us, t1_us, window_ms=20):
+    """Busy share (%) of each window_ms window between t0 and t1 (from 1 ms cpu records)."""
+    cpu = [c for c in tr.cpu() if t0_us <= c[0] <= t1_us]
+    out = []
+    for i in range(window_ms, len(cpu), window_ms):
+        (_, b0, i0), (_, b1, i1) = cpu[i - window_ms], cpu[i]
+        total = (b1 - b0) + (i1 - i0)
+        if total:
+            out.append(100.0 * (b1 - b0) / total)
+    return out
+
+
+def wakeups_per_s(tr, t0_us, t1_us):
+    cpu = [c for c in tr.cpu() if t0_us <= c[0] <= t1_us]
+    runs, awake = 0, False
+    for (_, b0, _), (_, b1, _) in zip(cpu, cpu[1:]):
+        now = b1 > b0
+        if now and not awake:
+            runs += 1
+        awake = now
+    secs = (cpu[-1][0] - cpu[0][0]) / 1e6 if len(cpu) > 1 else 0
+    return runs / secs if secs else None
+
+
+def awake_time_pct(tr, t0_us, t1_us):
+    """Share of time the core was executing, from the --pc-at samples in [t0, t1] (a light
+    sleep slows clk_sys, so a share of cycles overstates it there); None without samples."""
+    s = [w for t, w in tr.waiting() if t0_us <= t <= t1_us]
+    return round(100.0 * sum(1 for w in s if not w) / len(s), 1) if s else None
+
+
+def slow_clock_pct(tr, t0_us, t1_us):
+    """Share of the 1 ms windows in which clk_sys ran at under half its 125 MHz: MicroPython's
+    light sleep runs the chip from the 12 MHz crystal with the PLLs off."""
+    cpu = [c for c in tr.cpu() if t0_us <= c[0] <= t1_us]
+    tot = [(b1 - b0) + (i1 - i0) for (t0, b0, i0), (t1, b1, i1) in zip(cpu, cpu[1:])]
+    slow = sum(1 for (a, b), n in zip(zip(cpu, cpu[1:]), tot) if n < (b[0] - a[0]) * CLK_HZ / 2e6)
+    return round(100.0 * slow / len(tot), 1) if tot else None
+
+
+def cpu_figures(tr, t0_us, t1_us):
+    w = busy_windows(tr, t0_us, t1_us)
+    return {
+        "awake_time_pct": awake_time_pct(tr, t0_us, t1_us),
+        "light_sleep_pct": slow_clock_pct(tr, t0_us, t1_us),
+        "pico_busy_pct_median": round(statistics.median(w), 1) if w else None,
+        "pico_busy_pct_max": round(max(w), 1) if w else None,
+        "busy_pct_mean": round(statistics.mean(w), 1) if w else None,
+        "wakeups_per_s": _round(wakeups_per_s(tr, t0_us, t1_us)),
+    }
+
+
+def _round(x, n=1):
+    return None if x is None else round(x, n)
+
+
+def section_ms(tr, sid, t0_us=0, t1_us=float("inf")):
+    """Durations (ms) of the probe's marker sections with id sid that ended in [t0, t1]."""
+    return [
+        (c - MARKER_CYCLES) * 1000 / CLK_HZ for t, c, _ in tr.sections(sid) if t0_us <= t <= t1_us
+    ]
+
+
+def decode_window_pct(tr, windows_ms, sid=S_FEED):
+    """Largest decode share of a saturated window: BmsRole.feed cycles for its bytes (the
+    window and the 20 ms after it, in which the bus task reads them) / 20 ms of cycles.
+    sid=S_BUS: the same for the whole bus task step (UART reads, echo, decode, transmit)."""
+    worst = None
+    for t0, t1 in windows_ms:
+        ms = sum(section_ms(tr, sid, t0 * 1000, (t1 + 20) * 1000))
+        pct = 100.0 * ms / 20
+        worst = pct if worst is None else max(worst, pct)
+    return _round(worst)
+
+
+def heap_free(console):
+    for line in console.splitlines():
+        if line.startswith("PROBE heap free="):
+            return int(line.split("=")[1].split()[0])
+    return None

@@ -1,0 +1,74 @@
+# The measurement probe of tools/pico: on the emulated Pico only, never deployed to a board.
+# Installed as /main.py with the deployed main.py beside it as /fw_main.py: it wraps a few App
+# methods with cycle markers (rp2emu's watchdog scratch registers; see its README), then runs the
+# firmware's main() unchanged. Trigger pins driven by the stimulus ask for a measurement or a
+# fault: HEAP (gc.mem_free after gc.collect, printed), STOP (a task cancelled: it never checks in
+# again), BUSY (a busy loop in Python code inside a step): GPIO 28, 27, 26 as in
+# tools/pico/stim.py. A real board never has this file.
+import gc
+
+import fw_main  # pyright: ignore[reportMissingImports]  (the deployed main.py, renamed)
+from machine import Pin, mem32
+
+from firmware import app as fw_app
+from firmware.bms import role as fw_role
+
+START = 0x40058014
+STOP = 0x40058018
+S_PROTECT = 1
+S_FEED = 2
+S_INPUTS = 3
+S_BUS = 4
+S_LOG = 5
+_pins = {}
+
+
+def pin(n):
+    p = _pins.get(n)
+    if p is None:
+        p = _pins[n] = Pin(n, Pin.IN, Pin.PULL_DOWN)
+    return p
+
+
+def wrap(cls, name, sid):
+    f = getattr(cls, name, None)
+    if f is None:
+        print("probe: no %s.%s: its figure is missing" % (cls.__name__, name))
+        return
+
+    def marked(self, *a):
+        mem32[START] = sid
+        r = f(self, *a)
+        mem32[STOP] = sid
+        return r
+
+    setattr(cls, name, marked)
+
+
+wrap(fw_app.App, "protect_step", S_PROTECT)
+wrap(fw_app.App, "inputs_step", S_INPUTS)
+wrap(fw_app.App, "bus_step", S_BUS)
+wrap(fw_app.App, "log_step", S_LOG)
+wrap(fw_role.BmsRole, "feed", S_FEED)
+_leds_step = fw_app.App.leds_step
+_done = set()
+
+
+def leds_step(self, now):
+    _leds_step(self, now)
+    if pin(28).value() and 28 not in _done:
+        _done.add(28)
+        gc.collect()
+        print("PROBE heap free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc()))
+    if pin(27).value() and 27 not in _done:
+        _done.add(27)
+        print("PROBE stop task protect")
+        self.tasks[fw_app.T_PROTECT].cancel()
+    if pin(26).value():
+        print("PROBE busy loop")
+        while True:
+            pass
+
+
+fw_app.App.leds_step = leds_step
+fw_main.main()
