@@ -311,7 +311,6 @@ class App:
     # ---- tasks ----
     async def _every(self, i, step):
         wd = self.wd
-        period = PERIODS[i]
         while True:
             now = self.ticks()
             try:
@@ -319,30 +318,31 @@ class App:
             except Exception as e:
                 self.fail(e)
             wd.check_in(i, now)
-            if i == T_BUS:
-                role = self.role
-                if self.port.sending:
-                    await asyncio.sleep_ms(0)
-                elif not role.multi_present and self.out.low_power:
-                    await asyncio.sleep_ms(period[1])
-                elif self.out.low_power:
-                    # Only the syncs around the next duty are read within 2 ms of arrival.
-                    ms = role.sleep_ms(now, POLL_MAX_MS)
-                    await asyncio.sleep_ms(ms if ms > 0 else role.poll_ms(now, period[0]))
-                else:
-                    # Syncs coming: read within 2 ms of each (the slot), sleep in between.
-                    await asyncio.sleep_ms(role.poll_ms(now, period[0]))
-            elif i == T_IDLE:
-                # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after
-                # it; in normal running, rarely.
-                if self._slept:
-                    await asyncio.sleep_ms(period[1])
-                elif self.out.low_power:
-                    await asyncio.sleep_ms(SYNC_GUARD_MS)
-                else:
-                    await asyncio.sleep_ms(period[0])
-            else:
-                await asyncio.sleep_ms(period[1] if self.out.low_power else period[0])
+            await asyncio.sleep_ms(self.sleep_after(i, now))
+
+    def sleep_after(self, i, now):
+        """How long task i sleeps after its step at `now` (ms)."""
+        period = PERIODS[i]
+        low = self.out.low_power
+        if i == T_BUS:
+            role = self.role
+            if self.port.sending:
+                return 0
+            if not role.multi_present and low:
+                return period[1]
+            if low:
+                # Only the syncs around the next duty are read within 2 ms of arrival.
+                ms = role.sleep_ms(now, POLL_MAX_MS)
+                return ms if ms > 0 else role.poll_ms(now, period[0])
+            # Syncs coming: read within 2 ms of each (the slot), sleep in between.
+            return role.poll_ms(now, period[0])
+        if i == T_IDLE:
+            # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after it;
+            # in normal running, rarely.
+            if self._slept:
+                return period[1]
+            return SYNC_GUARD_MS if low else period[0]
+        return period[1] if low else period[0]
 
     def start(self):
         """Create the tasks on the running event loop."""

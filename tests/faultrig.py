@@ -30,7 +30,7 @@ from vmtest import mkdirs
 
 import main as board_main
 import vebus
-from firmware.app import PERIODS, T_BUS, T_IDLE
+from firmware.app import PERIODS
 from firmware.core import settings as st
 from firmware.core.eventfile import decode_all
 from firmware.hw.board import platform_board_name
@@ -410,15 +410,7 @@ class Rig:
     # ---- time ----
     def _period(self, i, now):
         """The sleep after task i's step, as App._every chooses it."""
-        app = self.app
-        if i == T_BUS:
-            if app.port.sending:
-                return 0
-            if app.role.multi_present or not app.out.low_power:
-                return app.role.poll_ms(now, PERIODS[i][0])  # wake just before each sync
-        if i == T_IDLE:
-            return PERIODS[i][1] if app.low_power() else PERIODS[i][0]
-        return PERIODS[i][1] if app.out.low_power else PERIODS[i][0]
+        return self.app.sleep_after(i, now)
 
     def run(self, ms):
         """Advance virtual time by ms, running every task (and the Multi) when due."""

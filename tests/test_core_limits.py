@@ -31,13 +31,14 @@ def _doc_rows():
 
 
 def _free_input(s, key, n):
-    """Move any other BTV signal off input n, so that key may take it (one signal per input)."""
+    """Move any other BTV signal off input n, so that key may take it (one signal per input):
+    to a free input within its range, else unwired (-1) where it may be."""
     for other in INPUTS:
         if other != key and s.get(other) == n:
-            for k in range(8):
-                if k != n and k not in [s.get(x) for x in INPUTS]:
-                    s.set(other, k)
-                    break
+            lo, hi = [(r[3], r[4]) for r in SPEC if r[0] == other][0]
+            used = [s.get(x) for x in INPUTS]
+            free = [k for k in range(max(lo, 0), hi + 1) if k != n and k not in used]
+            s.set(other, free[0] if free else lo)
 
 
 def test_every_int_setting_takes_its_documented_min_and_max_and_refuses_one_beyond():
