@@ -3,13 +3,14 @@
 import io
 import json
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import vebus
 from tools.vebus import cli, sniff
-from tools.vebus.inputs import MAGIC, InputError, parse_hex_line
+from tools.vebus.inputs import MAGIC, MAGIC2, InputError, parse_hex_line
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -347,3 +348,45 @@ def test_sniff_through_pyserial_from_a_socket(tmp_path):
     again = cli.build_parser().parse_args(["decode", "--raw", str(cap), "--json"])
     assert cli.decode(again, back) == 0
     assert records(back.getvalue()) == recs
+
+
+def test_sniff_follows_both_segments_at_the_bms_and_the_replay_keeps_the_sides(tmp_path, capsys):
+    # Manual 3.5: the GX on the Remote panel port, the Multi on the other: two adapters at the
+    # BMS, one per segment. Each frame is told with the segment it was heard on.
+    raw = [d for d, _ in vebus_vectors.load()[0]]
+    multi = FakePort([raw[0], b"", raw[2]])  # the Multi's sync and AC info
+    panel = FakePort([raw[3][:5], b"", raw[4]])  # a controller's switch frames, one torn
+    ports = {"M": multi, "P": panel}
+    times = iter(range(1000, 2000))
+    cap = tmp_path / "two.cap"
+    argv = ["sniff", "--port", "M", "--panel-port", "P", "--save", str(cap), "--json"]
+    args = cli.build_parser().parse_args(argv)
+    out, err = io.StringIO(), io.StringIO()
+    rc = sniff.sniff(
+        args, cli.Session, lambda p, b: ports[p], lambda: float(next(times)), out, err
+    )
+    live = records(out.getvalue())
+    assert rc == 0 and multi.closed and panel.closed
+    assert [(r["side"], r["ok"]) for r in live] == [
+        ("multi", True),
+        ("panel", False),  # the torn frame, cut by the panel line's silence
+        ("multi", True),
+        ("panel", True),
+    ]
+    assert [r["src"] for r in live if r["ok"]] == ["Multi", "Multi", "controller"]
+    assert err.getvalue().splitlines()[0].startswith("multi sniff: 2 frames")
+    assert err.getvalue().splitlines()[1].startswith("panel sniff: 1 frames")
+    assert cap.read_bytes().startswith(MAGIC2)
+    rc, back, _ = run(["decode", "--raw", str(cap), "--json"], capsys)
+    assert rc == 0 and records(back) == live
+    rc, text, _ = run(["decode", "--raw", str(cap)], capsys)
+    assert [line.split()[1] for line in text.splitlines()] == ["multi", "panel", "multi", "panel"]
+
+
+def test_a_two_segment_capture_with_an_unknown_side_is_refused(tmp_path, capsys):
+    cap = tmp_path / "bad.cap"
+    cap.write_bytes(MAGIC2 + struct.pack("<dBH", 1.0, 7, 1) + b"\x00")
+    rc, _, err = run(["decode", "--raw", str(cap)], capsys)
+    assert rc == 2 and err.strip().splitlines() == [
+        "vebus decode: %s: record at byte 27 has no side 7" % cap
+    ]

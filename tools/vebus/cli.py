@@ -98,6 +98,12 @@ def build_parser():
         "one-line summary (frames, rejects by reason, frames/s).",
     )
     sn.add_argument("--port", required=True, help="serial device, e.g. /dev/ttyUSB0")
+    sn.add_argument(
+        "--panel-port",
+        metavar="PORT",
+        help="a second adapter on the Remote panel port's segment: both segments at the BMS, "
+        "each line marked multi or panel (and so in the --save capture)",
+    )
     sn.add_argument("--baud", type=int, help="default 256000 (VE.Bus), 2400 with --mk2")
     sn.add_argument("--save", metavar="FILE", help="also write a timestamped binary capture")
     sn.add_argument("--duration", type=float, help="stop after this many seconds")
@@ -115,28 +121,37 @@ def _common(p):
     )
 
 
-def emit(records, as_json, out=None, note=""):
+def emit(records, as_json, out=None, note="", side=None):
+    """Print records; side ("multi" / "panel"): the segment of a two-port capture they are from."""
     out = out or sys.stdout
     fmt = render.json_line if as_json else render.text_line
     for rec in records:
         if note:
             rec["note"] = note
+        if side:
+            rec["side"] = side
         out.write(fmt(rec) + "\n")
 
 
 def decode(args, out=None):
-    session = Session(args.mk2, strict=not args.any_addr)
+    sessions = {}  # one decoder per segment: a two-port capture holds two streams
     path = args.raw or args.file
     f = open_input(path, binary=bool(args.raw))
     try:
         if args.raw:
-            for t, data in binary_chunks(f, path):
+            for t, side, data in binary_chunks(f, path):
+                session = sessions.get(side)
+                if session is None:
+                    session = sessions[side] = Session(args.mk2, strict=not args.any_addr)
                 # b"": the live sniff's read timed out here and cut a partial frame
-                emit(session.feed(data, t) if data else session.finish(), args.json, out)
+                recs = session.feed(data, t) if data else session.finish()
+                emit(recs, args.json, out, side=side)
         else:
+            session = sessions[None] = Session(args.mk2, strict=not args.any_addr)
             for data, note in hex_lines(f, path):
                 emit(session.feed(data) + session.finish(), args.json, out, note)
-        emit(session.finish(), args.json, out)
+        for side, session in sessions.items():
+            emit(session.finish(), args.json, out, side=side)
     except OSError as e:  # a read error mid-file (stdout's BrokenPipeError is main's)
         if isinstance(e, BrokenPipeError):
             raise

@@ -6,7 +6,9 @@ does not continue on the next line, and the line's note goes with what it decode
 Binary: the bytes as captured. Timestamped capture (what `sniff --save` writes): the MAGIC line,
 then records of `<d H` (host time in seconds since the epoch, chunk length) followed by the
 chunk's bytes; a record of length 0 marks a read timeout that ended a partial frame (the line
-went idle), so a replay cuts the frame where the live sniff did.
+went idle), so a replay cuts the frame where the live sniff did. A capture of both segments at
+the BMS (`sniff --panel-port`) starts with MAGIC2 and its records are `<d B H`: the time, the
+side (SIDES: 0 the Multi port's segment, 1 the Remote panel port's), the length.
 """
 
 import struct
@@ -14,6 +16,9 @@ import sys
 
 MAGIC = b"VEBUS-CAPTURE 1\n"
 RECORD = struct.Struct("<dH")
+MAGIC2 = b"VEBUS-CAPTURE 2\n"
+RECORD2 = struct.Struct("<dBH")
+SIDES = ("multi", "panel")
 BLOCK = 1 << 16  # binary input is read in blocks of this size: memory stays flat
 
 
@@ -56,9 +61,10 @@ def hex_lines(f, name):
         raise InputError("%s line %d is not text: use --raw for binary" % (name, n + 1)) from None
 
 
-def write_record(f, t, data):
-    """Append one timestamped chunk (b"": the line went idle) to an open capture file."""
-    f.write(RECORD.pack(t, len(data)))
+def write_record(f, t, data, side=None):
+    """Append one timestamped chunk (b"": the line went idle) to an open capture file; with a
+    side (0 multi, 1 panel) in a two-segment capture (MAGIC2)."""
+    f.write(RECORD.pack(t, len(data)) if side is None else RECORD2.pack(t, side, len(data)))
     f.write(data)
 
 
@@ -70,23 +76,29 @@ def _read(f, n, name, at):
 
 
 def binary_chunks(f, name):
-    """(time or None, bytes) of an open binary file: a capture record by record (b"": idle),
-    plain bytes block by block (time None)."""
+    """(time or None, side or None, bytes) of an open binary file: a capture record by record
+    (b"": idle; side a SIDES name in a two-segment capture), plain bytes block by block."""
     head = f.read(len(MAGIC))
-    if head != MAGIC:
+    if head not in (MAGIC, MAGIC2):
         while head:
-            yield None, head
+            yield None, None, head
             head = f.read(BLOCK)
         return
+    rs = RECORD if head == MAGIC else RECORD2
     at = len(MAGIC)
     while True:
-        rec = f.read(RECORD.size)
+        rec = f.read(rs.size)
         if not rec:
             return
-        t, n = RECORD.unpack(rec + _read(f, RECORD.size - len(rec), name, at + len(rec)))
-        at += RECORD.size
-        yield t, _read(f, n, name, at)
-        at += n
+        fields = rs.unpack(rec + _read(f, rs.size - len(rec), name, at + len(rec)))
+        at += rs.size
+        side = None
+        if rs is RECORD2:
+            if fields[1] >= len(SIDES):
+                raise InputError("%s: record at byte %d has no side %d" % (name, at, fields[1]))
+            side = SIDES[fields[1]]
+        yield fields[0], side, _read(f, fields[-1], name, at)
+        at += fields[-1]
 
 
 def open_input(path, binary):

@@ -148,6 +148,8 @@ def text_line(rec):
 
 def _text(rec):
     t = _stamp(rec["time"])
+    if rec.get("side"):
+        t += "%-6s" % rec["side"]
     if not rec["ok"]:
         what = rec["kind"] if rec["kind"] != "garbage" else "bytes"
         n = " N=%02X" % rec["frame_no"] if rec["frame_no"] is not None else ""
