@@ -12,16 +12,16 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core
     protect     core Protection.step -> output pins, the bus role, the latched-fault record
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
-                sync is decoded, this slot's frame (firmware/bms) -> RS485 send, then txdone is
-                polled at every loop pass (sleep_ms(0)) until DE is low again. Receive and
-                transmit share one task on purpose: a separate transmit task would add a
-                scheduling delay to the slot and allocate a coroutine per wake-up (Event.wait).
+                sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
+                with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
+                Receive and transmit share one task on purpose: a separate transmit task would
+                add a scheduling delay to the slot and allocate a coroutine per wake-up.
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
                 stops, the outputs float and stay floating until the watchdog resets the chip
     idle        in low-power mode with the Multi absent: machine.lightsleep between ticks
-No task blocks: the transmit path yields between txdone polls, flash writes happen in `log` only.
+No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
 
 Time: every reading goes through the injected `ticks_ms` (default time.ticks_ms), and waiting
@@ -96,7 +96,7 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (10, 50, 1000),
     (20, 100, 1000),
-    (2, 20, 1000),  # 0 while a frame goes out; 2 around each sync (BmsRole.poll_ms)
+    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms)
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
@@ -175,9 +175,6 @@ class App:
         # A sync read now arrived at most this long ago: only then is its slot still open.
         fresh = time.ticks_diff(now, self._rx_at) <= SLOT_MS
         self._rx_at = now
-        if port.sending:
-            port.finish(now)
-            return
         role = self.role
         for _ in range(_RX_CHUNKS):
             n = port.read(now)
@@ -212,7 +209,7 @@ class App:
             log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
 
     def bus_tx_start(self, now, fresh=True):
-        """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).
+        """Send this slot's frame, if any; True when a frame went out (DE is low again).
 
         fresh: the previous read was at most SLOT_MS ago, so the sync just read is that recent."""
         role = self.role
@@ -281,9 +278,7 @@ class App:
                 self.fail(e)
             wd.check_in(i, now)
             if i == T_BUS:
-                if self.port.sending:
-                    await asyncio.sleep_ms(0)
-                elif self.role.multi_present or not self.out.low_power:
+                if self.role.multi_present or not self.out.low_power:
                     # Syncs coming: read within 2 ms of each (the slot), sleep in between.
                     await asyncio.sleep_ms(self.role.poll_ms(now, period[0]))
                 else:

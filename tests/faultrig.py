@@ -30,7 +30,7 @@ from vmtest import mkdirs
 
 import main as board_main
 import vebus
-from firmware.app import PERIODS, T_BUS
+from firmware.app import PERIODS
 from firmware.core import settings as st
 from firmware.core.eventfile import decode_all
 from vebus import catalogue as cat
@@ -387,8 +387,6 @@ class Rig:
 
     # ---- time ----
     def _period(self, i):
-        if i == T_BUS and self.app.port.sending:
-            return 0
         return PERIODS[i][1] if self.app.out.low_power else PERIODS[i][0]
 
     def run(self, ms):

@@ -1,7 +1,7 @@
 """A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
 
 Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
-PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, init),
+PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, flush, init),
 WDT(timeout).feed(), reset(), lightsleep(), idle(), unique_id(), reset_cause() and the
 reset-cause constants.
 
@@ -20,7 +20,9 @@ Test side:
   uart.de              optional Pin: when set, a write while that pin is not driven high is lost
                        (counted in `uart.lost`) as on a real transceiver with DE low
   uart.echo            True (default): written bytes come back on rx, receiver always enabled
-  uart.tx_busy_polls   txdone() answers False this many times after each write (default 1)
+  uart.tx_busy_polls   txdone() answers False this many times after each write (default 1);
+                       flush() waits them out (as rp2's flush polls txdone)
+  uart.tx_stuck        True: flush() raises OSError(ETIMEDOUT) as rp2's does when TX never ends
   wdt                  the WDT instance (None until the firmware starts one)
   wdt.expired(now_ms)  True when more than `timeout` ms passed since the last feed
   set_clock(fn)        the ticks_ms callable the fakes read (WDT feeds); default time.ticks_ms
@@ -226,6 +228,7 @@ class UART:
         self.echo = True
         self.de = None
         self.tx_busy_polls = 1
+        self.tx_stuck = False
         self._busy = 0
         self.rxbuf = 256
         self.baudrate = 9600
@@ -288,6 +291,8 @@ class UART:
         return True
 
     def flush(self):
+        if self.tx_stuck:
+            raise OSError(110)  # ETIMEDOUT
         self._busy = 0
 
     # ---- test side ----
