@@ -14,8 +14,10 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
                 sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
                 with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
-                Receive and transmit share one task on purpose: a separate transmit task would
-                add a scheduling delay to the slot and allocate a coroutine per wake-up.
+                Where the UART has an RX-idle IRQ (rp2, ESP32), the Multi port is read and the
+                slot's frame sent from that IRQ (multi_rx_idle), so the frame starts a fixed
+                time after the sync whatever task is running; the task then only reads the
+                panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
@@ -96,7 +98,7 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (10, 50, 1000),
     (20, 100, 1000),
-    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms)
+    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle IRQ
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
@@ -134,6 +136,12 @@ class App:
         self.halted = False  # a task stopped checking in: outputs held floating until reset
         self.crashed = None
         self._rx_at = now
+        # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
+        # sends this slot's frame the moment a sync has arrived, whatever task is running.
+        self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
+        self._feed = self.role.feed
+        self._feed_panel = self.role.feed_panel
+        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -176,23 +184,37 @@ class App:
         fresh = time.ticks_diff(now, self._rx_at) <= SLOT_MS
         self._rx_at = now
         role = self.role
+        if not self.rx_irq:
+            self._read(port, self._feed, now)
+        panel = self.panel
+        if panel is not None:
+            self._read(panel, self._feed_panel, now)
+        ev = role.tick(now)
+        if ev:
+            self._role_events(now, ev)
+        if role.slot_open and not self.rx_irq:
+            self.bus_tx_start(now, fresh)
+
+    def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
             n = port.read(now)
             if not n:
                 break
-            role.feed(port.rx, n, now)
-        panel = self.panel
-        if panel is not None:
-            for _ in range(_RX_CHUNKS):
-                n = panel.read(now)
-                if not n:
-                    break
-                role.feed_panel(panel.rx, n, now)
-        ev = role.tick(now)
-        if ev:
-            self._role_events(now, ev)
-        if role.slot_open:
-            self.bus_tx_start(now, fresh)
+            feed(port.rx, n, now)
+
+    def multi_rx_idle(self, _uart):
+        """The Multi port went idle after bytes (soft IRQ): decode them; right after a sync, this
+        slot's frame goes out from here, a fixed time after the sync's end.
+
+        The only reader of that port while the IRQ is on, so its decoder is never re-entered;
+        what it shares with the tasks (the role's fields) are single attribute reads/writes."""
+        try:
+            now = self.ticks()
+            self._read(self.port, self._feed, now)
+            if self.role.slot_open:
+                self.bus_tx_start(now)
+        except Exception as e:
+            self.fail(e)
 
     def _role_events(self, now, ev):
         role = self.role
@@ -278,7 +300,9 @@ class App:
                 self.fail(e)
             wd.check_in(i, now)
             if i == T_BUS:
-                if self.role.multi_present or not self.out.low_power:
+                if self.rx_irq:  # the IRQ reads the Multi port: only the panel and presence
+                    await asyncio.sleep_ms(period[1])
+                elif self.role.multi_present or not self.out.low_power:
                     # Syncs coming: read within 2 ms of each (the slot), sleep in between.
                     await asyncio.sleep_ms(self.role.poll_ms(now, period[0]))
                 else:

@@ -53,6 +53,25 @@ class _BusUart:
         return k
 
 
+class _IrqBusUart(_BusUart):
+    """The same, with rp2's RX-idle IRQ: the handler runs when the line goes idle after a frame."""
+
+    IRQ_RXIDLE = 64
+
+    def __init__(self):
+        super().__init__()
+        self.handler = None
+
+    def irq(self, handler, trigger):
+        assert trigger == self.IRQ_RXIDLE
+        self.handler = handler
+
+    def arrive(self):
+        self.i = 0
+        if self.handler is not None:
+            self.handler(self)
+
+
 class _Clock:
     def __init__(self):
         self.t = 1000
@@ -61,7 +80,7 @@ class _Clock:
         return self.t
 
 
-def _app():
+def _app(uart=None):
     import main
     from firmware.core.settings import Settings
 
@@ -75,10 +94,11 @@ def _app():
     s.set("vebus_mode", "bms")
     gc.collect()  # a Pico-sized heap: compiling the firmware's modules needs the room
     app = main.build(fresh_root("app-steps"), clock.ticks_ms, s)
-    uart = _BusUart()
+    uart = uart or _BusUart()
     app.port.uart = uart
     app.port._write = uart.write
     app.port._flush = uart.flush
+    app.rx_irq = app.port.on_rx_idle(app.multi_rx_idle)
     return app, clock, uart
 
 
@@ -98,6 +118,23 @@ def test_a_sync_is_answered_only_when_read_within_the_slot():
     assert machine.pins[2].value() == 0  # the frame is out: DE low
     app.bus_step(clock.t)  # the echo consumed
     assert app.port.collisions == 0 and app.role.multi_present
+
+
+def test_with_the_rx_idle_irq_the_sync_is_answered_from_the_irq():
+    # vebus.md: a node's frame follows the sync's FF. With the RX-idle IRQ the frame goes out
+    # when the line goes idle after the sync, whatever task runs, not at the bus task's next read.
+    app, clock, uart = _app(_IrqBusUart())
+    assert app.rx_irq
+    app.bus_step(clock.t)
+    clock.t += 10  # the bus task has not run for 10 ms: no matter, the IRQ reads the sync
+    uart.arrive()
+    assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
+    assert machine.pins[2].value() == 0 and app.role.multi_present
+    app.bus_step(clock.t)  # presence and the panel port only: the Multi port is the IRQ's
+    assert uart.echo_i == 0 and uart.writes == 1
+    clock.t += 20
+    uart.arrive()  # the next sync: the echo consumed first, then this sync answered
+    assert uart.writes == 2 and app.port.collisions == 0 and app.port.echo_missing == 0
 
 
 def test_steady_state_steps_do_not_allocate():
@@ -132,3 +169,25 @@ def test_steady_state_steps_do_not_allocate():
 
     locked(ticks_100)
     assert app.port.collisions == 0 and not app.halted and machine.wdt.feeds > 100
+
+
+def test_rx_idle_irq_does_not_allocate():
+    requires_vm()
+    app, clock, uart = _app(_IrqBusUart())
+
+    def syncs(n):
+        for _ in range(n):
+            clock.t += 20
+            app.protect_step(clock.t)
+            uart.arrive()  # the IRQ: sync read, this slot's frame out
+            app.bus_step(clock.t)
+
+    syncs(100)
+    assert uart.writes >= 5
+    assert alloc_bytes(syncs, 50) == 0
+
+    def syncs_50():
+        syncs(50)
+
+    locked(syncs_50)
+    assert app.port.collisions == 0

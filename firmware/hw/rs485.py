@@ -55,6 +55,16 @@ class Rs485:
         self.echo_missing = 0
         self.tx_timeouts = 0
 
+    def on_rx_idle(self, handler):
+        """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
+        UART.irq with IRQ_RXIDLE, a soft IRQ run between two bytecodes, 32 bit times after the
+        last byte). False where the UART has no such IRQ: the caller polls read() instead."""
+        trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
+        if not trigger:
+            return False
+        self.uart.irq(handler, trigger)
+        return True
+
     def quiet(self):
         """Nothing being sent by us and nothing waiting in the receive buffer."""
         return self._echo_n == 0 and not self.uart.any()
