@@ -21,7 +21,9 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
-                stops, the outputs float and stay floating until the watchdog resets the chip
+                stops, the outputs float and stay floating until the watchdog resets the chip;
+                a hang that stops every task (a busy loop) is the watchdog's hang guard's:
+                a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode with the Multi absent: machine.lightsleep between ticks
 No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
@@ -61,6 +63,7 @@ from firmware.core.mains import Mains
 from firmware.core.protection import CH_LATCH, Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
+from firmware.hw.watchdog import GUARD_MS
 
 # Board-side event codes (core's codes are 1..31): texts in EVENT_TEXTS.
 EV_CRASH = const(32)
@@ -73,6 +76,7 @@ EV_TASK_STALE = const(38)
 EV_CONTROL_REQUEST = const(39)
 EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
+EV_HANG = const(42)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -84,6 +88,7 @@ EVENT_TEXTS = {
     EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
+    EV_HANG: "hang: the supervisor did not run for %d ms, outputs floating until the reset",
 }
 
 T_INPUTS = const(0)
@@ -130,10 +135,12 @@ class App:
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog
+        self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
             self.wd.register(TASK_NAMES[i], PERIODS[i][2], now)
         self._latch_dirty = False
         self.halted = False  # a task stopped checking in: outputs held floating until reset
+        self._hang_logged = False
         self.crashed = None
         self._rx_at = now
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
@@ -266,6 +273,15 @@ class App:
             self.halted = True
             self.board.safe()
             self.log.record(now, EV_TASK_STALE, 0, wd.stale)
+        elif wd.tripped and not self._hang_logged:  # the hang guard floated them (no log in IRQ)
+            self._hang_logged = True
+            self.log.record(now, EV_HANG, 0, GUARD_MS)
+
+    def _hung(self):
+        """The watchdog's hang guard (hard IRQ: a busy loop stopped every task): outputs
+        floating at once, held so until the watchdog resets the chip."""
+        self.halted = True
+        self.board.safe()
 
     def low_power(self):
         return self.out.low_power and not self.role.multi_present

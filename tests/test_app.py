@@ -191,3 +191,20 @@ def test_rx_idle_irq_does_not_allocate():
 
     locked(syncs_50)
     assert app.port.collisions == 0
+
+
+def test_hang_guard_floats_the_outputs_from_its_irq_without_allocating():
+    # A busy loop stops every task: the guard's hard timer IRQ (no heap there) floats them.
+    requires_vm()
+    app, clock, uart = _app()
+    app.board.outputs.set(0, True)
+    wd = app.wd
+    wd.clock = clock.ticks_ms
+    wd.start()
+    assert machine.timers[-1].hard and machine.pins[13].is_driven_high()
+    clock.t += 500
+    locked(wd.guard)
+    assert machine.pins[13].is_driven_high()  # the supervisor fed 500 ms ago: no hang yet
+    clock.t += 200
+    locked(wd.guard)
+    assert machine.pins[13].is_floating() and app.halted and not wd.supervise(clock.t)
