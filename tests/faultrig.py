@@ -452,7 +452,7 @@ class Rig:
             return None
         if self._timer_at is None:
             self._timer_at = now
-        return time.ticks_add(self._timer_at, period)
+        return self._timer_at + period  # only ever compared with ticks_diff
 
     def _tasks(self, now, every=False):
         app = self.app

@@ -14,9 +14,9 @@ machine = __import__("machine")  # the fake of tests/fakes (typed as a plain mod
 def test_outputs_on_is_driven_off_is_high_impedance():
     machine.reset_fakes()
     pre = machine.Pin(13, machine.Pin.IN, machine.Pin.PULL_DOWN)  # RP2040 reset pull-down
-    out = Outputs(((13, 1), (14, 0), (15, 1)))
+    out = Outputs(((13, 1), (14, 0), (9, 1)))
     for i in range(3):
-        assert machine.pins[(13, 14, 15)[i]].is_floating()
+        assert machine.pins[(13, 14, 9)[i]].is_floating()
     out.set(LOAD_DISCONNECT, True)
     out.set(CHARGE_DISCONNECT, True)
     assert pre.is_driven_high() and out.is_on(LOAD_DISCONNECT)
@@ -28,7 +28,7 @@ def test_outputs_on_is_driven_off_is_high_impedance():
     assert pre.is_floating() and not out.is_on(LOAD_DISCONNECT)
     out.set(PRE_ALARM, True)
     out.safe()
-    assert all(machine.pins[p].is_floating() for p in (13, 14, 15))
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 9))
 
 
 def _port():
@@ -179,11 +179,11 @@ def test_profiles_build_on_the_fake_machine():
 
 def test_crash_path_floats_outputs_without_a_board():
     machine.reset_fakes()
-    for pin in (13, 14, 15):
+    for pin in (13, 14, 9):
         machine.Pin(pin, machine.Pin.OUT, value=1)
     machine.Pin(2, machine.Pin.OUT, value=1)
     safe.outputs_safe()
-    assert all(machine.pins[p].is_floating() for p in (13, 14, 15))
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 9))
     assert machine.pins[2].value() == 0 and machine.pins[3].value() == 0
 
 

@@ -2,8 +2,8 @@
 
 Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
 PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, flush, init),
-WDT(timeout).feed(), Timer (init, deinit), reset(), lightsleep(), idle(), unique_id(), reset_cause() and the
-reset-cause constants.
+WDT(timeout).feed(), Timer (init, deinit), reset(), lightsleep(), idle(), unique_id(),
+reset_cause() and the reset-cause constants.
 
 Test side:
   pins                 dict id -> fake Pin (the first object built for that id; every Pin(id)
