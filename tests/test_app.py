@@ -1,9 +1,11 @@
 """firmware/app.py step by step (no event loop): the slot needs a fresh read; no allocation."""
 
 import gc
+import time
 
 from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
+from firmware.hw.rs485 import SLOT_US
 from vebus import catalogue as cat
 from vebus import encode_sync
 
@@ -22,6 +24,7 @@ class _BusUart:
         self.echo = 0
         self.echo_i = 0
         self.writes = 0
+        self.write_us = 0
 
     def arrive(self):
         self.i = 0
@@ -32,6 +35,7 @@ class _BusUart:
         self.echo = n
         self.echo_i = 0
         self.writes += 1
+        self.write_us = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
         return n
 
     def flush(self):
@@ -127,8 +131,11 @@ def test_with_the_rx_idle_irq_the_sync_is_answered_from_the_irq():
     assert app.rx_irq
     app.bus_step(clock.t)
     clock.t += 10  # the bus task has not run for 10 ms: no matter, the IRQ reads the sync
+    t0 = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
     uart.arrive()
     assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
+    # a fixed offset: the frame starts SLOT_US after the IRQ, whatever building it took
+    assert time.ticks_diff(uart.write_us, t0) >= SLOT_US
     assert machine.pins[2].value() == 0 and app.role.multi_present
     app.bus_step(clock.t)  # presence and the panel port only: the Multi port is the IRQ's
     assert uart.echo_i == 0 and uart.writes == 1

@@ -10,6 +10,8 @@ collisions on a real bus); a machine.Timer or PIO side-set would need the frame'
 second program and still hand the release to an IRQ. Blocking costs the frame's own wire time
 (39 us a byte: 0.5 ms for a status frame, 2.5 ms for the longest), a few times a second. If
 flush() times out (a stuck UART), DE drops anyway and `tx_timeouts` counts it.
+A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after that IRQ began, so it
+starts a fixed time after the sync whatever decoding and building it took.
 The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
 consumes exactly that echo (compared with what was sent: a difference is a collision), then hands
 out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after transmit done.
@@ -33,6 +35,10 @@ _CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
+# A frame sent from the RX-idle IRQ starts this long after the IRQ began (which is 32 bit times,
+# 125 us, after the sync's last byte): decoding the sync and building the frame take 1.0-1.5 ms
+# of Python on an RP2040 (its kind decides), so without the wait the slot would move with them.
+SLOT_US = const(1500)
 
 
 class Rs485:
@@ -41,6 +47,10 @@ class Rs485:
         self.de = Pin(de_pin_id, Pin.OUT, value=0)
         self._write = uart.write
         self._flush = uart.flush
+        self._handler = None
+        self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
+        self._idle_us = 0
+        self._in_irq = False
         self.rx = bytearray(chunk)
         self._echo_rx = bytearray(max_frame)
         self._sent = bytearray(max_frame)
@@ -62,8 +72,17 @@ class Rs485:
         trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
         if not trigger:
             return False
-        self.uart.irq(handler, trigger)
+        self._handler = handler
+        self.uart.irq(self._irq, trigger)
         return True
+
+    def _rx_idle(self, uart):
+        self._idle_us = time.ticks_us()
+        self._in_irq = True
+        try:
+            self._handler(uart)  # pyright: ignore[reportOptionalCall]  (set with the IRQ)
+        finally:
+            self._in_irq = False
 
     def quiet(self):
         """Nothing being sent by us and nothing waiting in the receive buffer."""
@@ -80,6 +99,9 @@ class Rs485:
             raise ValueError("frame longer than max_frame")
         for i in range(n):
             sent[i] = buf[i]
+        if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
+            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+                pass
         self.de.value(1)
         self._write(buf, n)
         try:
