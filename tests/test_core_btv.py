@@ -166,7 +166,8 @@ def test_steady_levels_skip_the_debouncers_and_stay_exact():
     # the same levels feed no debouncer (nothing would change), yet a change, a glitch and a
     # stale loop are seen as before.
     dec = BtvDecoder(Settings())
-    dec.deb = [_Counting(dec.deb[0].ms) for _ in dec.deb]
+    for i in range(len(dec.deb)):
+        dec.deb[i] = _Counting(dec.deb[i].ms)
     f = Feed(dec)
     assert f.run(OK, 100).loop_ok
     n = _Counting.feeds
