@@ -60,7 +60,7 @@ from firmware.core.events import EventLog
 from firmware.core.latch import LatchStore
 from firmware.core.leds import Leds as LedPatterns
 from firmware.core.mains import Mains
-from firmware.core.protection import CH_LATCH, Protection
+from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS
@@ -110,6 +110,7 @@ PERIODS = (
     (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
+_CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -128,6 +129,7 @@ class App:
         self.prot = Protection(settings, self.log, latched, reason)
         self.out = self.prot.outputs
         self.btv = BtvDecoder(settings)
+        self.prot.inputs.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -164,7 +166,7 @@ class App:
 
     def protect_step(self, now):
         inp = self.prot.inputs
-        inp.btv.copy_from(self.btv.condition(now))
+        self.btv.condition(now)
         inp.remote_on = self.remote.on(now)
         inp.remote_known = self.remote.known()
         inp.mains = self.mains.present(now)
@@ -176,7 +178,7 @@ class App:
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request
         out = self.prot.step(now, inp)
-        if not self.halted:
+        if out.changed & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             outputs.set(LOAD_DISCONNECT, out.load == HIGH)
             outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
