@@ -6,7 +6,7 @@
 from machine import Pin  # noqa: I001  (order matters here: nothing before the outputs are safe)
 import sys
 
-for _p in (32, 33, 25) if sys.platform == "esp32" else (13, 14, 15):
+for _p in (32, 33, 25) if sys.platform == "esp32" else (13, 14, 9):
     Pin(_p, Pin.IN, None)  # pyright: ignore[reportArgumentType]  (pull=None: no pull)
 for _p in (4, 26) if sys.platform == "esp32" else (2, 3):
     Pin(_p, Pin.OUT, value=0)

@@ -12,16 +12,20 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core
     protect     core Protection.step -> output pins, the bus role, the latched-fault record
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
-                sync is decoded, this slot's frame (firmware/bms) -> RS485 send, then txdone is
-                polled at every loop pass (sleep_ms(0)) until DE is low again. Receive and
-                transmit share one task on purpose: a separate transmit task would add a
-                scheduling delay to the slot and allocate a coroutine per wake-up (Event.wait).
+                sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
+                with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
+                Where the UART has an RX-idle IRQ (rp2, ESP32), the Multi port is read and the
+                slot's frame sent from that IRQ (multi_rx_idle), so the frame starts a fixed
+                time after the sync whatever task is running; the task then only reads the
+                panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
-                stops, the outputs float and stay floating until the watchdog resets the chip
+                stops, the outputs float and stay floating until the watchdog resets the chip;
+                a hang that stops every task (a busy loop) is the watchdog's hang guard's:
+                a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
-No task blocks: the transmit path yields between txdone polls, flash writes happen in `log` only.
+No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
 
 Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
@@ -73,9 +77,10 @@ from firmware.core.events import EventLog
 from firmware.core.latch import LatchStore
 from firmware.core.leds import Leds as LedPatterns
 from firmware.core.mains import Mains
-from firmware.core.protection import CH_LATCH, Protection
+from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
+from firmware.hw.watchdog import GUARD_MS
 
 # Board-side event codes (core's codes are 1..31): texts in EVENT_TEXTS.
 EV_CRASH = const(32)
@@ -90,6 +95,7 @@ EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
 EV_CONTROL_DROPPED = const(42)
 EV_ASSISTANT_NEEDED = const(43)
+EV_HANG = const(44)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -109,6 +115,7 @@ EVENT_TEXTS = {
         "Multi firmware %d needs the VE.Bus BMS or ESS assistant: not readable on the bus, check"
         " it (without it the Multi shows VE.Bus error 7)"
     ),
+    EV_HANG: "hang: the supervisor did not run for %d ms, outputs floating until the reset",
 }
 
 T_INPUTS = const(0)
@@ -123,7 +130,7 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (10, 50, 1000),
     (20, 100, 1000),
-    (2, 20, 1000),  # 0 while a frame goes out; 2 around each sync (BmsRole.poll_ms)
+    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle IRQ
     (50, 200, 1000),
     (1000, 1000, 2500),
     (250, 250, 1000),
@@ -132,6 +139,7 @@ PERIODS = (
 _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
+_CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -150,6 +158,7 @@ class App:
         self.prot = Protection(settings, self.log, latched, reason)
         self.out = self.prot.outputs
         self.btv = BtvDecoder(settings)
+        self.prot.inputs.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -157,13 +166,21 @@ class App:
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog
+        self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
             self.wd.register(TASK_NAMES[i], PERIODS[i][2], now)
         self._latch_dirty = False
         self.halted = False  # a task stopped checking in: outputs held floating until reset
+        self._hang_logged = False
         self.crashed = None
         self._rx_at = now
         self._slept = False
+        # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
+        # sends this slot's frame the moment a sync has arrived, whatever task is running.
+        self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
+        self._feed = self.role.feed
+        self._feed_panel = self.role.feed_panel
+        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -179,7 +196,7 @@ class App:
 
     def protect_step(self, now):
         inp = self.prot.inputs
-        inp.btv.copy_from(self.btv.condition(now))
+        self.btv.condition(now)
         inp.remote_on = self.remote.on(now)
         inp.remote_known = self.remote.known()
         inp.mains = self.mains.present(now)
@@ -192,7 +209,7 @@ class App:
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request
         out = self.prot.step(now, inp)
-        if not self.halted:
+        if out.changed & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             outputs.set(LOAD_DISCONNECT, out.load == HIGH)
             outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
@@ -206,28 +223,40 @@ class App:
         # A sync read now arrived at most this long ago: only then is its slot still open.
         fresh = time.ticks_diff(now, self._rx_at) <= SLOT_MS
         self._rx_at = now
-        if port.sending:
-            port.finish(now)
-            return
         role = self.role
-        role.timed = fresh  # a sync read after a longer gap tells nothing of the sync period
+        if not self.rx_irq:
+            role.timed = fresh  # a sync read after a longer gap tells nothing of its period
+            self._read(port, self._feed, now)
+        panel = self.panel
+        if panel is not None:
+            self._read(panel, self._feed_panel, now)
+        ev = role.tick(now)
+        if ev:
+            self._role_events(now, ev)
+        if role.slot_open and not self.rx_irq:
+            self.bus_tx_start(now, fresh)
+
+    def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
             n = port.read(now)
             if not n:
                 break
-            role.feed(port.rx, n, now)
-        panel = self.panel
-        if panel is not None:
-            for _ in range(_RX_CHUNKS):
-                n = panel.read(now)
-                if not n:
-                    break
-                role.feed_panel(panel.rx, n, now)
-        ev = role.tick(now)
-        if ev:
-            self._role_events(now, ev)
-        if role.slot_open:
-            self.bus_tx_start(now, fresh)
+            feed(port.rx, n, now)
+
+    def multi_rx_idle(self, _uart):
+        """The Multi port went idle after bytes (soft IRQ): decode them; right after a sync, this
+        slot's frame goes out from here, a fixed time after the sync's end.
+
+        The only reader of that port while the IRQ is on, so its decoder is never re-entered;
+        what it shares with the tasks (the role's fields) are single attribute reads/writes."""
+        try:
+            now = self.ticks()
+            self.role.timed = True  # read as it arrived: it tells the sync period
+            self._read(self.port, self._feed, now)
+            if self.role.slot_open:
+                self.bus_tx_start(now)
+        except Exception as e:
+            self.fail(e)
 
     def _role_events(self, now, ev):
         role = self.role
@@ -250,7 +279,7 @@ class App:
             log.record(now, EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
 
     def bus_tx_start(self, now, fresh=True):
-        """Start this slot's frame, if any; True when a frame went out (bus_step polls txdone).
+        """Send this slot's frame, if any; True when a frame went out (DE is low again).
 
         fresh: the previous read was at most SLOT_MS ago, so the sync just read is that recent."""
         role = self.role
@@ -285,11 +314,20 @@ class App:
             self.halted = True
             self.board.safe()
             self.log.record(now, EV_TASK_STALE, 0, wd.stale)
+        elif wd.tripped and not self._hang_logged:  # the hang guard floated them (no log in IRQ)
+            self._hang_logged = True
+            self.log.record(now, EV_HANG, 0, GUARD_MS)
+
+    def _hung(self):
+        """The watchdog's hang guard (hard IRQ: a busy loop stopped every task): outputs
+        floating at once, held so until the watchdog resets the chip."""
+        self.halted = True
+        self.board.safe()
 
     def idle_step(self, now):
         """Light sleep in low-power mode, as long as the bus duties allow; never mid-frame."""
         self._slept = False
-        if self.out.low_power and not self.port.sending:
+        if self.out.low_power:
             ms = self.role.sleep_ms(now, _SLEEP_MS)
             if ms > 0:
                 self._slept = self.board.lightsleep(ms)
@@ -326,9 +364,8 @@ class App:
         low = self.out.low_power
         if i == T_BUS:
             role = self.role
-            if self.port.sending:
-                return 0
-            if not role.multi_present and low:
+            if self.rx_irq or (low and not role.multi_present):
+                # the IRQ reads the Multi port: the task only reads the panel, presence
                 return period[1]
             if low:
                 # Only the syncs around the next duty are read within 2 ms of arrival.

@@ -335,6 +335,7 @@ class Rig:
         self.multi.present = multi
         self.hung = -1
         self.frozen = False
+        self._timer_at = None  # the last time the timers fired
         self.boots = []  # reset cause of every boot
         self.crashes = 0
         self.power_cuts = 0
@@ -369,10 +370,12 @@ class Rig:
         self.settings = self.app.settings
         self.board = self.app.board
         self.wdt_ms = self.board.profile["wdt_ms"]
+        self.app.wd.clock = self.clock  # the hang guard's clock
         self._wrap_inputs()
         now = self.clock.t
         self.due = [now] * len(PERIODS)
         self.multi.attach(machine.uarts[self.board.profile["bus"][0][1]], now)
+        self._timer_at = None
 
     def _wrap_inputs(self):
         """The outside world's levels are put on the fake pins just before the board reads them
@@ -436,11 +439,18 @@ class Rig:
             m = self.multi.next_event()
             if m is not None and time.ticks_diff(m, nxt) < 0:
                 nxt = m
+            tick = self._timer_due(now)  # timer IRQs run even while the tasks are frozen
+            if tick is not None and time.ticks_diff(tick, nxt) < 0:
+                nxt = tick
             if time.ticks_diff(nxt, now) > 0:
                 self.clock.t = nxt
                 now = nxt
             if machine.wdt is not None and machine.wdt.expired(now):
                 return machine.WDT_RESET
+            if tick is not None and time.ticks_diff(now, tick) >= 0:
+                self._timer_at = now
+                for tm in machine.timers:
+                    tm.fire()
             self.multi.step(now)
             if not self.frozen:
                 try:
@@ -454,6 +464,18 @@ class Rig:
                 self.multi.collect(now)
             if time.ticks_diff(end, now) <= 0:
                 return None
+
+    def _timer_due(self, now):
+        """When the periodic timers fire next (the watchdog's hang guard), None without one."""
+        period = 0
+        for tm in machine.timers:
+            if tm.callback is not None and tm.period > 0:
+                period = tm.period
+        if not period:
+            return None
+        if self._timer_at is None:
+            self._timer_at = now
+        return self._timer_at + period  # only ever compared with ticks_diff
 
     def _tasks(self, now, every=False):
         app = self.app

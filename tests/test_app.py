@@ -1,9 +1,11 @@
 """firmware/app.py step by step (no event loop): the slot needs a fresh read; no allocation."""
 
 import gc
+import time
 
 from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
+from firmware.hw.rs485 import SLOT_US
 from vebus import catalogue as cat
 from vebus import encode_sync
 
@@ -22,6 +24,7 @@ class _BusUart:
         self.echo = 0
         self.echo_i = 0
         self.writes = 0
+        self.write_us = 0
 
     def arrive(self):
         self.i = 0
@@ -32,10 +35,11 @@ class _BusUart:
         self.echo = n
         self.echo_i = 0
         self.writes += 1
+        self.write_us = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
         return n
 
-    def txdone(self):
-        return True
+    def flush(self):
+        pass
 
     def any(self):
         return (self.echo - self.echo_i) + (self.n - self.i)
@@ -53,6 +57,25 @@ class _BusUart:
         return k
 
 
+class _IrqBusUart(_BusUart):
+    """The same, with rp2's RX-idle IRQ: the handler runs when the line goes idle after a frame."""
+
+    IRQ_RXIDLE = 64
+
+    def __init__(self):
+        super().__init__()
+        self.handler = None
+
+    def irq(self, handler, trigger):
+        assert trigger == self.IRQ_RXIDLE
+        self.handler = handler
+
+    def arrive(self):
+        self.i = 0
+        if self.handler is not None:
+            self.handler(self)
+
+
 class _Clock:
     def __init__(self):
         self.t = 1000
@@ -61,7 +84,7 @@ class _Clock:
         return self.t
 
 
-def _app():
+def _app(uart=None):
     import main
     from firmware.core.settings import Settings
 
@@ -75,9 +98,11 @@ def _app():
     s.set("vebus_mode", "bms")
     gc.collect()  # a Pico-sized heap: compiling the firmware's modules needs the room
     app = main.build(fresh_root("app-steps"), clock.ticks_ms, s)
-    uart = _BusUart()
+    uart = uart or _BusUart()
     app.port.uart = uart
     app.port._write = uart.write
+    app.port._flush = uart.flush
+    app.rx_irq = app.port.on_rx_idle(app.multi_rx_idle)
     return app, clock, uart
 
 
@@ -94,9 +119,29 @@ def test_a_sync_is_answered_only_when_read_within_the_slot():
     uart.arrive()
     app.bus_step(clock.t)  # read 2 ms after the previous read: still its slot
     assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
-    app.bus_step(clock.t)  # txdone: DE low, echo consumed
-    assert not app.port.sending and machine.pins[2].value() == 0
+    assert machine.pins[2].value() == 0  # the frame is out: DE low
+    app.bus_step(clock.t)  # the echo consumed
     assert app.port.collisions == 0 and app.role.multi_present
+
+
+def test_with_the_rx_idle_irq_the_sync_is_answered_from_the_irq():
+    # vebus.md: a node's frame follows the sync's FF. With the RX-idle IRQ the frame goes out
+    # when the line goes idle after the sync, whatever task runs, not at the bus task's next read.
+    app, clock, uart = _app(_IrqBusUart())
+    assert app.rx_irq
+    app.bus_step(clock.t)
+    clock.t += 10  # the bus task has not run for 10 ms: no matter, the IRQ reads the sync
+    t0 = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
+    uart.arrive()
+    assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
+    # a fixed offset: the frame starts SLOT_US after the IRQ, whatever building it took
+    assert time.ticks_diff(uart.write_us, t0) >= SLOT_US
+    assert machine.pins[2].value() == 0 and app.role.multi_present
+    app.bus_step(clock.t)  # presence and the panel port only: the Multi port is the IRQ's
+    assert uart.echo_i == 0 and uart.writes == 1
+    clock.t += 20
+    uart.arrive()  # the next sync: the echo consumed first, then this sync answered
+    assert uart.writes == 2 and app.port.collisions == 0 and app.port.echo_missing == 0
 
 
 def test_steady_state_steps_do_not_allocate():
@@ -131,3 +176,42 @@ def test_steady_state_steps_do_not_allocate():
 
     locked(ticks_100)
     assert app.port.collisions == 0 and not app.halted and machine.wdt.feeds > 100
+
+
+def test_rx_idle_irq_does_not_allocate():
+    requires_vm()
+    app, clock, uart = _app(_IrqBusUart())
+
+    def syncs(n):
+        for _ in range(n):
+            clock.t += 20
+            app.protect_step(clock.t)
+            uart.arrive()  # the IRQ: sync read, this slot's frame out
+            app.bus_step(clock.t)
+
+    syncs(100)
+    assert uart.writes >= 5
+    assert alloc_bytes(syncs, 50) == 0
+
+    def syncs_50():
+        syncs(50)
+
+    locked(syncs_50)
+    assert app.port.collisions == 0
+
+
+def test_hang_guard_floats_the_outputs_from_its_irq_without_allocating():
+    # A busy loop stops every task: the guard's hard timer IRQ (no heap there) floats them.
+    requires_vm()
+    app, clock, uart = _app()
+    app.board.outputs.set(0, True)
+    wd = app.wd
+    wd.clock = clock.ticks_ms
+    wd.start()
+    assert machine.timers[-1].hard and machine.pins[13].is_driven_high()
+    clock.t += 500
+    locked(wd.guard)
+    assert machine.pins[13].is_driven_high()  # the supervisor fed 500 ms ago: no hang yet
+    clock.t += 200
+    locked(wd.guard)
+    assert machine.pins[13].is_floating() and app.halted and not wd.supervise(clock.t)

@@ -190,6 +190,34 @@ def test_stale_input_is_not_allowed_and_needs_fresh_debounce():
     assert c.loop_ok and c.reasons == 0
 
 
+class _Counting(Debounce):
+    feeds = 0
+
+    def feed(self, now, level):
+        _Counting.feeds += 1
+        return Debounce.feed(self, now, level)
+
+
+def test_steady_levels_skip_the_debouncers_and_stay_exact():
+    # The board samples every 10 ms and the loop rarely changes: once every input has settled,
+    # the same levels feed no debouncer (nothing would change), yet a change, a glitch and a
+    # stale loop are seen as before.
+    dec = BtvDecoder(Settings())
+    for i in range(len(dec.deb)):
+        dec.deb[i] = _Counting(dec.deb[i].ms)
+    f = Feed(dec)
+    assert f.run(OK, 100).loop_ok
+    n = _Counting.feeds
+    assert f.run(OK, 200).loop_ok and _Counting.feeds == n  # 40 samples, no feed
+    c = f.run(OK & ~0b001, 5)  # a low cell starts: fed, not yet debounced
+    assert c.loop_ok and c.discharge_ok and _Counting.feeds > n
+    c = f.run(OK & ~0b001, 100)
+    assert not c.discharge_ok and c.reasons == R_LOW_CELL
+    assert f.run(OK, 100).discharge_ok
+    t = f.t
+    assert dec.condition(time.ticks_add(t, 501)).reasons == R_STALE
+
+
 def test_one_input_going_stale_is_enough():
     dec = BtvDecoder(Settings())
     f = Feed(dec)

@@ -17,7 +17,7 @@ machine = __import__("machine")  # the fake of tests/fakes (typed as a plain mod
 
 _HERE = __file__.rpartition("/")[0] or "."
 ROOT = _HERE.rpartition("/")[0] or "."
-OUTS = (13, 14, 15)  # Pico: load disconnect, charge disconnect, pre-alarm
+OUTS = (13, 14, 9)  # Pico: load disconnect, charge disconnect, pre-alarm
 BTV = (16, 17, 18)  # btv0 discharge line, btv1 charge line, btv2 pre-alarm line
 
 

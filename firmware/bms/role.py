@@ -99,6 +99,12 @@ class BmsRole:
         self.status_ms = settings.status_interval_ms
         self.status_low_power_ms = settings.status_interval_low_power_ms
         self.decoder = Decoder(self._on_frame)
+        # Frames nothing here reads are only counted (a callback is most of a frame's cost on
+        # a board: 50 AC info frames a second, a full window of them at times); the slot still
+        # closes on them (_sync_count).
+        self.decoder.skip(cat.MSG_AC_INFO)
+        self.decoder.skip(cat.MSG_CONDITION)
+        self._sync_count = 0  # decoder.counts[OK] right after the last sync
         self.panel_decoder = Decoder(self._on_panel_frame)
         self.payload = bytearray(_PAYLOAD)
         self.frame = bytearray(max_encoded_len(_PAYLOAD))
@@ -121,7 +127,6 @@ class BmsRole:
         self._switch_sent = False
         self._switch_sent_at = 0
         self.battery_low = False
-        self.dc_voltage_x50 = 0
         self.gx_request = 0  # codes.MODE_* asked by another controller (0 = none)
         self._request_at = 0
         # With a DMC fitted, switch requests heard on the Remote panel port are the DMC's; a GX
@@ -198,6 +203,7 @@ class BmsRole:
                 self.sync_period = p + 1
             self.last_sync = now
             self._sync_timed = self.timed
+            self._sync_count = self.decoder.counts[0]
             self.have_sync = True
             self.slot_open = True
             if not self.multi_present:
@@ -219,8 +225,6 @@ class BmsRole:
                     or time.ticks_diff(now, self._switch_sent_at) > _REPORT_SETTLE_MS
                 ):
                     self.multi_mode = cat.switch_state(cat.get(p, cat.LED_SWITCH))
-            elif msg == cat.MSG_AC_INFO and plen >= cat.AC_LEN:
-                self.dc_voltage_x50 = cat.get(p, cat.AC_DC_VOLTAGE)
             return
         self._controller(p, msg, False)
 
@@ -353,8 +357,8 @@ class BmsRole:
         """True while a frame may go out now: right after a sync, bus quiet, mode "bms"."""
         if not self.slot_open:
             return False
-        if not self.transmit:
-            self.slot_open = False
+        if not self.transmit or self.decoder.counts[0] != self._sync_count:
+            self.slot_open = False  # listening only, or another frame followed the sync
             return False
         if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
             self.slot_open = False

@@ -22,6 +22,11 @@ class Debounce:
         self.level = -1
         self._cand = -1
 
+    def settled(self, level):
+        """True when feeding `level` would change nothing (it is the level, and no other
+        candidate is pending)."""
+        return self.level == level and self._cand == level
+
     def feed(self, now, level):
         """Feed one raw sample (0/1). Return True if the debounced level changed."""
         if level != self._cand:

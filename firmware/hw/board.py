@@ -67,12 +67,7 @@ class Board:
 
     def read_btv(self):
         """Raw levels of the BTV inputs as an int: bit n = input n."""
-        levels = self.btv.read()
-        v = 0
-        for i in range(len(levels)):
-            if levels[i]:
-                v |= 1 << i
-        return v
+        return self.btv.read_bits()
 
     def read_remote_mains(self):
         """Raw (remote L, remote H, mains detector) levels, in a reused bytearray."""

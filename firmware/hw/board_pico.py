@@ -11,8 +11,9 @@ PROFILE = {
     "name": "pico",
     "platform": "rp2",
     # (pin, level that means "on") in order: load disconnect, charge disconnect, pre-alarm.
-    # The level is a default; settings `*_out_high_level` override it.
-    "outputs": ((13, 1), (14, 1), (15, 1)),
+    # The level is a default; settings `*_out_high_level` override it. Not GPIO15: pico-sdk's
+    # USB enumeration fix (RP2040-E5) drives it for ~1 ms at every enumeration.
+    "outputs": ((13, 1), (14, 1), (9, 1)),
     # BTV loop inputs, input number n = position n: (name, pin, pull). The front end biases them.
     "btv_inputs": (
         ("btv0", 16, None),

@@ -75,6 +75,15 @@ class Inputs:
     def index(self, name):
         return self.names.index(name)
 
+    def read_bits(self):
+        """The raw levels as an int, bit n = input n (one pass, nothing stored)."""
+        pins = self.pins
+        v = 0
+        for i in range(len(pins)):
+            if pins[i].value():
+                v |= 1 << i
+        return v
+
     def read(self):
         levels = self.levels
         pins = self.pins

@@ -1,12 +1,20 @@
 """RS485 half-duplex driver for one VE.Bus port (256000 baud 8N1, receiver always enabled).
 
 Send sequence (docs/hardware.md, confirmed): DE high, write, wait until the UART reports transmit
-done (`txdone()`: the shift register is empty, not just the buffer), DE low. `send()` starts it and
-returns at once; the caller polls `finish(now)` from its task, yielding in between, so no task
-waits on the wire. The transceiver's receiver stays enabled, so every byte we send comes back:
-`read()` first consumes exactly that echo (compared with what was sent: a difference is a
-collision), then hands out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after
-transmit done.
+done (the shift register is empty, not just the buffer), DE low. `send()` does all of it in one
+call: `uart.flush()` returns when the last stop bit is out (rp2: it polls txdone; ESP32: it waits
+for the driver's TX done), and DE drops right after it. Why block: DE must fall within a few bit
+times of the last stop bit, because the Multi may start its next frame ~100 us later. Polling
+txdone from the bus task released DE 25 us to 1.6 ms late (other tasks' steps ran in between;
+collisions on a real bus); a machine.Timer or PIO side-set would need the frame's wire time or a
+second program and still hand the release to an IRQ. Blocking costs the frame's own wire time (39
+us a byte: 0.5 ms for a status frame, 2.5 ms for the longest), a few times a second. If flush()
+times out (a stuck UART), DE drops anyway and `tx_timeouts` counts it.
+A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after that IRQ began, so it
+starts a fixed time after the sync whatever decoding and building it took.
+The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
+consumes exactly that echo (compared with what was sent: a difference is a collision), then hands
+out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after transmit done.
 
 Receive buffer: at 256000 baud the bus carries 25.6 bytes per ms. The UART's own ring buffer
 (`RXBUF`) must hold everything that arrives while the asyncio loop is busy elsewhere: the worst
@@ -26,8 +34,11 @@ BAUD = const(256000)
 _CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
-TX_TIMEOUT_MS = const(10)  # the longest frame takes < 3 ms; after this DE goes low regardless
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
+# A frame sent from the RX-idle IRQ starts this long after the IRQ began (which is 32 bit times,
+# 125 us, after the sync's last byte): decoding the sync and building the frame take 1.0-1.5 ms
+# of Python on an RP2040 (its kind decides), so without the wait the slot would move with them.
+SLOT_US = const(1500)
 
 
 class Rs485:
@@ -35,6 +46,11 @@ class Rs485:
         self.uart = uart
         self.de = Pin(de_pin_id, Pin.OUT, value=0)
         self._write = uart.write
+        self._flush = uart.flush
+        self._handler = None
+        self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
+        self._idle_us = 0
+        self._in_irq = False
         self.rx = bytearray(chunk)
         self._echo_rx = bytearray(max_frame)
         self._sent = bytearray(max_frame)
@@ -42,8 +58,6 @@ class Rs485:
         self._echo_i = 0  # bytes of echo seen
         self._echo_bad = False
         self._echo_deadline = 0
-        self.sending = False
-        self._tx_start = 0
         self.tx_frames = 0
         self.tx_bytes = 0
         self.rx_bytes = 0
@@ -51,41 +65,56 @@ class Rs485:
         self.echo_missing = 0
         self.tx_timeouts = 0
 
+    def on_rx_idle(self, handler):
+        """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
+        UART.irq with IRQ_RXIDLE, a soft IRQ run between two bytecodes, 32 bit times after the
+        last byte). False where the UART has no such IRQ: the caller polls read() instead."""
+        trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
+        if not trigger:
+            return False
+        self._handler = handler
+        self.uart.irq(self._irq, trigger)
+        return True
+
+    def _rx_idle(self, uart):
+        self._idle_us = time.ticks_us()
+        self._in_irq = True
+        try:
+            self._handler(uart)  # pyright: ignore[reportOptionalCall]  (set with the IRQ)
+        finally:
+            self._in_irq = False
+
     def quiet(self):
         """Nothing being sent by us and nothing waiting in the receive buffer."""
-        return not self.sending and self._echo_n == 0 and not self.uart.any()
+        return self._echo_n == 0 and not self.uart.any()
 
     def send(self, buf, n, now):
-        """DE high and queue buf[0:n]. False (nothing done) while a previous frame is going out."""
-        if self.sending or self._echo_n:
+        """DE high, buf[0:n] on the wire, DE low as soon as its last stop bit is out.
+
+        False (nothing done) while the echo of the previous frame is still expected."""
+        if self._echo_n:
             return False
         sent = self._sent
         if n > len(sent):
             raise ValueError("frame longer than max_frame")
         for i in range(n):
             sent[i] = buf[i]
+        if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
+            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+                pass
         self.de.value(1)
         self._write(buf, n)
+        try:
+            self._flush()
+        except OSError:  # the port's flush timed out: the UART is stuck
+            self.tx_timeouts += 1
+        self.de.value(0)
         self._echo_n = n
         self._echo_i = 0
         self._echo_bad = False
-        self.sending = True
-        self._tx_start = now
+        self._echo_deadline = time.ticks_add(now, ECHO_MS)
         self.tx_frames += 1
         self.tx_bytes += n
-        return True
-
-    def finish(self, now):
-        """Poll after send(): True once the last stop bit is out and DE is low again."""
-        if not self.sending:
-            return True
-        if not self.uart.txdone():
-            if time.ticks_diff(now, self._tx_start) <= TX_TIMEOUT_MS:
-                return False
-            self.tx_timeouts += 1
-        self.de.value(0)
-        self.sending = False
-        self._echo_deadline = time.ticks_add(now, ECHO_MS)
         return True
 
     def read(self, now):
@@ -121,7 +150,7 @@ class Rs485:
                 self.collisions += 1
             self._echo_n = 0
             return True
-        if not self.sending and time.ticks_diff(now, self._echo_deadline) > 0:
+        if time.ticks_diff(now, self._echo_deadline) > 0:
             self.echo_missing += 1
             self._echo_n = 0
             return True

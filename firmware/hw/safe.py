@@ -13,7 +13,7 @@ import machine
 # platform -> (output pins, DE pins)
 SAFE = {
     "esp32": ((32, 33, 25), (4, 26)),
-    "rp2": ((13, 14, 15), (2, 3)),
+    "rp2": ((13, 14, 9), (2, 3)),
 }
 
 

@@ -5,11 +5,23 @@ periods). `supervise(now)` feeds `machine.WDT` only when every task checked in w
 stale task, and the feeding stops: the chip resets after `timeout_ms` and boot.py floats the
 outputs again. Once started, a WDT cannot be stopped (RP2040: at most 8388 ms; ESP32: at least
 1000 ms). Check-in times are small ints in a preallocated list: no allocation per call.
+
+The hang guard: a stopped task leaves the other tasks running, so the supervisor sees it and
+floats the outputs; a busy loop (or a blocking call) stops every task, the supervisor included,
+and the outputs would stay driven until the WDT resets. So from `start()` a hard timer IRQ checks
+every GUARD_TICK_MS that the supervisor fed within GUARD_MS; if not, it calls `on_hang()` once
+(the app floats the outputs from there) and `supervise()` never feeds again: the WDT resets.
+A hard IRQ runs whatever the CPU executes (Python or native code), unlike asyncio tasks or a
+soft IRQ; a shorter WDT alone would reset the board at every long flash write instead.
 """
 
 import time
 
-from machine import WDT
+from machine import WDT, Timer
+from micropython import const
+
+GUARD_MS = const(600)  # the supervisor runs every 250 ms: two missed runs and some slack
+GUARD_TICK_MS = const(100)  # worst case, outputs float GUARD_MS + GUARD_TICK_MS after a feed
 
 
 class Watchdog:
@@ -21,6 +33,12 @@ class Watchdog:
         self.wdt = None
         self.feeds = 0
         self.stale = -1  # index of the first stale task at the last supervise(), -1 if none
+        self.on_hang = None  # called once from the hard timer IRQ: must not allocate
+        self.tripped = False
+        self.clock = time.ticks_ms  # the guard's clock (tests replace it)
+        self._fed_at = 0
+        self._timer = None
+        self._guard = self.guard  # bound once: the IRQ allocates nothing
 
     def register(self, name, max_age_ms, now):
         """A task that must check in at least every max_age_ms; returns its index."""
@@ -32,6 +50,17 @@ class Watchdog:
     def start(self):
         if self.wdt is None:
             self.wdt = WDT(timeout=self.timeout_ms)
+            self._fed_at = self.clock()
+            self._timer = Timer(
+                -1, mode=Timer.PERIODIC, period=GUARD_TICK_MS, callback=self._guard, hard=True
+            )
+
+    def guard(self, _timer=None):
+        """The hard timer IRQ: the supervisor silent for GUARD_MS means a hang."""
+        if not self.tripped and time.ticks_diff(self.clock(), self._fed_at) > GUARD_MS:
+            self.tripped = True
+            if self.on_hang is not None:
+                self.on_hang()
 
     def check_in(self, i, now):
         self.last[i] = now
@@ -46,11 +75,12 @@ class Watchdog:
         return -1
 
     def supervise(self, now):
-        """Feed the WDT if every task is alive; returns True when fed."""
+        """Feed the WDT if every task is alive and no hang was seen; returns True when fed."""
         self.stale = self.healthy(now)
-        if self.stale >= 0:
+        if self.stale >= 0 or self.tripped:
             return False
         if self.wdt is not None:
             self.wdt.feed()
+        self._fed_at = self.clock()
         self.feeds += 1
         return True

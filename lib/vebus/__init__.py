@@ -25,6 +25,7 @@ Stream decoder (vebus.decoder, re-exported here)
             CHECKSUM, OVERLONG, TRUNCATED, GARBAGE, SHORT (`00 FB x y FF`), STUFFING;
             REASONS[reason] is its name ("checksum", ...).
         Views are valid only inside the callback: copy what you keep.
+    dec.skip(msg)                           frames of that message type: counted, not handed out
     dec.counts[reason] (counts[OK] = good frames), dec.rejects(), dec.last_sync (-1 = none),
     dec.pending(), dec.reset(), dec.flush() (end of input / bus silence: a held partial frame
     becomes a TRUNCATED reject). Memory is bounded by maxlen whatever the input.

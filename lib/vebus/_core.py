@@ -12,7 +12,9 @@ collect(data, st, ctx, f) -> 0 (data used up), 1 (an FF ended a segment), 2 (buf
     handed out right here (f's fields, counts[0], dec.last_sync, on_frame(f)) and the loop goes
     on: a frame costs no bytecode at all. Otherwise it returns 1 with the segment length in
     st[4], check's result in st[6] and st[0] = 0, and decoder.py does the rest.
-    ctx: [buf, pay, payload views, raw views, counts, on_frame, decoder, None, 1].
+    ctx: [buf, pay, payload views, raw views, counts, on_frame, decoder, None, 1, skip] where
+    skip is a bytearray(32), one bit per message type: a good frame whose type (payload[0]) has
+    its bit set is only counted (counts[0]), not handed out.
 check(buf, pay, st, j) -> payload length > 0, or -reason (decoder.py's codes)
     verifies the frame buf[j:st[4]] (FF last): header (st[5] != 0: known addresses only),
     length, checksum (sync frames leave their 0x55 out), canonical checksum escape and byte
@@ -36,6 +38,7 @@ def collect(data, st, ctx, f) -> int:
     rviews = ctx[3]
     counts = ctx[4]
     nothing = ctx[7]
+    sk = ptr8(ctx[9])
     b = ptr8(buf)
     k = int(s[0])
     cap = int(s[1])
@@ -63,6 +66,10 @@ def collect(data, st, ctx, f) -> int:
 
 # Appended to the inlined check body in place of its final `return q` (q: payload length).
 DELIVER = """
+if int(sk[int(p[0]) >> 3]) & (1 << (int(p[0]) & 7)):
+    counts[0] = counts[0] + ctx[8]
+    k = 0
+    continue
 s[6] = q
 pv = pviews[q]
 rv = rviews[n]

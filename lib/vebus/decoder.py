@@ -11,7 +11,7 @@ stays bounded whatever the input. Nothing is allocated per byte or per frame.
 from micropython import const
 
 from vebus import _core
-from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, MIN_LEN, NO_MASK, T_SYNC
+from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, MIN_LEN, NO_MASK, SYNC_MARK, T_SYNC
 
 # The per-byte loops (vebus/_core.py): viper native code where the port has the emitter.
 _collect, _check, NATIVE = _core.load()
@@ -86,6 +86,7 @@ class Decoder:
         self.frame = Frame()
         self.counts = [0] * len(REASONS)
         self.last_sync = -1
+        self._skip = bytearray(32)  # bit m: message type m is skipped
         # Everything _core.collect needs to hand out a frame without returning to bytecode.
         self._ctx = [
             self._raw,
@@ -97,7 +98,15 @@ class Decoder:
             self,
             None,
             1,
+            self._skip,
         ]
+
+    def skip(self, msg):
+        """Good frames of message type msg are verified and counted (counts[OK]) but not handed
+        to on_frame: a caller that ignores them saves the callback (the bulk of a frame's cost
+        on a board). Sync frames are always handed out."""
+        if msg != SYNC_MARK:
+            self._skip[msg >> 3] |= 1 << (msg & 7)
 
     def reset(self):
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
@@ -182,6 +191,10 @@ class Decoder:
         self._on_reject(reason, v if v is not None else self._view(self._rviews, self._rv, length))
 
     def _deliver(self, n, plen):
+        m = self._pay[0]
+        if self._skip[m >> 3] & (1 << (m & 7)):
+            self.counts[OK] += 1
+            return
         buf = self._raw
         f = self.frame
         f.addr = (buf[0] << 8) | buf[1]

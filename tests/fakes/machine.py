@@ -1,9 +1,9 @@
 """A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
 
 Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
-PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, init),
-WDT(timeout).feed(), reset(), lightsleep(), idle(), unique_id(), reset_cause() and the
-reset-cause constants.
+PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, flush, init),
+WDT(timeout).feed(), Timer (init, deinit), reset(), lightsleep(), idle(), unique_id(),
+reset_cause() and the reset-cause constants.
 
 Test side:
   pins                 dict id -> fake Pin (the first object built for that id; every Pin(id)
@@ -20,7 +20,11 @@ Test side:
   uart.de              optional Pin: when set, a write while that pin is not driven high is lost
                        (counted in `uart.lost`) as on a real transceiver with DE low
   uart.echo            True (default): written bytes come back on rx, receiver always enabled
-  uart.tx_busy_polls   txdone() answers False this many times after each write (default 1)
+  uart.tx_busy_polls   txdone() answers False this many times after each write (default 1);
+                       flush() waits them out (as rp2's flush polls txdone)
+  uart.tx_stuck        True: flush() raises OSError(ETIMEDOUT) as rp2's does when TX never ends
+  timers               every Timer made since the last reset_fakes; timer.fire() runs its
+                       callback as its IRQ would
   wdt                  the WDT instance (None until the firmware starts one)
   wdt.expired(now_ms)  True when more than `timeout` ms passed since the last feed
   set_clock(fn)        the ticks_ms callable the fakes read (WDT feeds); default time.ticks_ms
@@ -41,6 +45,7 @@ SOFT_RESET = 5
 
 pins = {}
 uarts = {}
+timers = []
 wdt = None
 lightsleep_calls = 0
 lightsleep_ms = 0
@@ -70,6 +75,7 @@ def reset_fakes(cause=PWRON_RESET):
     global wdt, lightsleep_calls, lightsleep_ms, _cause, sleep_hook
     pins.clear()
     uarts.clear()
+    timers.clear()
     wdt = None
     lightsleep_calls = 0
     lightsleep_ms = 0
@@ -141,14 +147,14 @@ class Pin:
 
     def init(self, mode=-1, pull=-1, *, value=None, drive=None, alt=None):
         s = self._s
-        before = (s.mode, s.pull, s.out)
+        m, p, o = s.mode, s.pull, s.out  # no tuple: the hang guard calls this with the heap locked
         if value is not None:
             s.out = 1 if value else 0
         if mode != -1:
             s.mode = mode
         if pull != -1:
             s.pull = pull
-        if (s.mode, s.pull, s.out) != before:
+        if s.mode != m or s.pull != p or s.out != o:
             s.transitions += 1
 
     def value(self, x=None):
@@ -226,6 +232,7 @@ class UART:
         self.echo = True
         self.de = None
         self.tx_busy_polls = 1
+        self.tx_stuck = False
         self._busy = 0
         self.rxbuf = 256
         self.baudrate = 9600
@@ -288,6 +295,8 @@ class UART:
         return True
 
     def flush(self):
+        if self.tx_stuck:
+            raise OSError(110)  # ETIMEDOUT
         self._busy = 0
 
     # ---- test side ----
@@ -302,6 +311,31 @@ class UART:
         out = bytes(self.tx)
         self.tx = bytearray()
         return out
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, **kw):
+        self.id = id
+        self.callback = None
+        self.init(**kw)
+        timers.append(self)
+
+    def init(self, mode=PERIODIC, period=-1, callback=None, hard=None, **kw):
+        self.mode = mode
+        self.period = period
+        self.callback = callback
+        self.hard = hard
+
+    def deinit(self):
+        self.callback = None
+
+    # ---- test side ----
+    def fire(self):
+        if self.callback is not None:
+            self.callback(self)
 
 
 class WDT:

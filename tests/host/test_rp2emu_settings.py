@@ -52,7 +52,7 @@ def test_a_settings_file_that_is_not_utf8_boots_the_emulated_pico_on_defaults(tm
     console = run.console
     assert "settings: /settings.json: not UTF-8 text, using the defaults" in console
     assert "Traceback" not in console and "UnicodeError" not in console
-    assert run.summary["resets"] == [] and run.emulated_ms == MAX_MS  # ran on, never reset
+    assert run.summary["resets"] == [] and run.emulated_ms >= MAX_MS  # ran on, never reset
     log = tmp_path / "events.log"
     log.write_bytes(_file_from_image(img, "/events.log"))
     events, bad, _ = read([log])

@@ -28,12 +28,18 @@ import statistics
 
 from firmware.app import PERIODS, T_INPUTS, T_PROTECT
 from firmware.core import settings as st
+from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
 from vebus import next_frame_no
 
-OUTPUT_PINS = {"load disconnect": 13, "charge disconnect": 14, "pre-alarm": 15}
-DE_PIN = 2
-MULTI_UART = 0
+# The board profile's pins (firmware/hw/board_pico.py), not the firmware's settings.
+_OUT = PROFILE["outputs"]
+OUTPUT_PINS = {
+    "load disconnect": _OUT[0][0],
+    "charge disconnect": _OUT[1][0],
+    "pre-alarm": _OUT[2][0],
+}
+MULTI_UART, DE_PIN = PROFILE["bus"][0][1], PROFILE["bus"][0][4]
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
