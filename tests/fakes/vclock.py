@@ -60,7 +60,7 @@ def _tick(clock, check_wdt):
 
 def fresh():
     """A new event loop for the next install(): the tasks of an earlier run are dropped."""
-    import asyncio  # noqa: F401  (MicroPython: new_event_loop)
+    import asyncio
 
     global _loop
     if ON_VM:
