@@ -72,3 +72,16 @@ def test_the_shortest_frame_right_after_one_garbage_byte_is_found():
         for garbage in (b"\x12", b"\x00", b"\x83", b"\x12\x34"):
             g = _decode(garbage + bytes(out[:n]))
             assert g.frames == [(addr, 5, b"\x20")], (hex(addr), garbage)
+
+
+def test_a_bad_frame_right_after_good_ones_is_rejected_and_payloads_stay_right():
+    # vebus.md: a receiver checks the checksum of every frame; payload = de-stuffed bytes 4..CS
+    out = bytearray(40)
+    short = bytes(out[: encode_data(out, ADDR_MULTI, 1, b"\x20")])  # 7 bytes on the wire
+    pay = bytes(range(0x21, 0x28))  # 7 payload bytes: as long as the short frame's raw bytes
+    long = bytes(out[: encode_data(out, ADDR_MULTI, 2, pay)])
+    bad = bytearray(long)
+    bad[6] ^= 0x01  # checksum now wrong
+    g = _decode(short + short + long + long + bytes(bad) + long)
+    assert [f[2] for f in g.frames] == [b"\x20", b"\x20", pay, pay, pay]
+    assert g.dec.counts[OK] == 5 and g.dec.rejects() == 1
