@@ -324,3 +324,12 @@ def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
     assert status and status[-1][6] & cat.STATUS_ERROR and status[-1][8] == 15
     switches = [g[3][1] for g in multi.got if g[3][0] == cat.MSG_SWITCH]
     assert switches and switches[-1] == cat.SWITCH_SLEEP  # the Multi held off
+
+
+def teardown_module():
+    """(pytest, one process for every module) no virtual clock left behind for the next ones."""
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    vclock.fresh()
+    machine.set_clock(None)
+    machine.sleep_hook = None
