@@ -19,6 +19,7 @@ from firmware.core.codes import (
     ST_STARTUP,
     ST_VEBUS_ERROR,
 )
+from firmware.core.protection import CH_ERROR, CH_LOW_POWER, CH_MODE, CH_PREALARM
 
 # (ms since boot, log line). Times: start-up 2 s (startup_ok_ms); load disconnect 30 s after the
 # pre-alarm went high (manual); outputs back min_hold_s (10 s) after they went off; a latched loop
@@ -131,3 +132,39 @@ def test_state_reasons_and_charge_rate_along_the_day():
     assert seen[3] == (ST_LOOP_FAULT, R_OPEN_LOOP, 0)
     assert seen[4][0] == ST_REMOTE_OFF and seen[4][1] & R_REMOTE_OFF and seen[4][2] == 0
     assert seen[5][0] == ST_VEBUS_ERROR
+
+
+def test_loads_off_for_two_days_log_the_whole_time():
+    # the log says how long loads were off (seconds), also past the tick wrap of a board
+    r = Rig(min_hold_s=1)
+    r.started()
+    for _ in range(2):  # the second disconnect counts from its own switch-off
+        r.low_cell()
+        r.run(31_000)
+        assert r.o.load == 0
+        for _ in range(2 * 24 * 6):  # two days, a step every 10 minutes
+            r.t = time.ticks_add(r.t, 600_000)
+            r.step()
+        r.t = time.ticks_add(r.t, 5_000)
+        r.step()
+        r.ok()
+        # off 1 s before the two days (31 s of low cell, 30 s of pre-alarm), 5 s after them
+        assert "loads on: battery OK (off for 172806 s)" in r.texts()[-4:]
+
+
+def test_changed_bits_name_each_output_that_changed_in_the_step():
+    r = Rig()
+    r.started()
+    r.step()
+    assert r.o.changed == 0
+    r.prealarm()
+    assert r.o.changed == CH_PREALARM
+    r.ok()
+    assert r.o.changed == CH_PREALARM
+    r.i.multi_present = True
+    r.i.multi_version = 400  # VE.Bus error 15: the Multi held off, low power
+    r.step()
+    assert r.o.changed == CH_ERROR | CH_MODE | CH_LOW_POWER
+    r.i.multi_version = 0  # version not known (yet): no error
+    r.step()
+    assert r.o.error == 0 and r.o.changed == CH_ERROR | CH_MODE | CH_LOW_POWER

@@ -292,3 +292,14 @@ def test_selftest_timing_settings_must_fit_in_half_a_period():
     assert s.btv_selftest_recover_ms == 59
     raises(SettingsError, s.set, "btv_selftest_period_ms", 198)
     s.set("btv_selftest_period_ms", 199)
+
+
+def test_a_stale_loop_allows_nothing_and_clears_a_pre_alarm():
+    # design, fail safe: stale = not allowed; the condition says so on every field
+    s = Settings()
+    dec = BtvDecoder(s)
+    t = _fed(dec, T0, 100, 0b011)  # pre-alarm line (input 2) "not OK", the rest OK
+    c = dec.condition(t)
+    assert c.loop_ok and c.charge_ok and c.discharge_ok and c.prealarm
+    c = dec.condition(time.ticks_add(t, s.stale_ms + 1))
+    assert not (c.loop_ok or c.charge_ok or c.discharge_ok or c.prealarm)
