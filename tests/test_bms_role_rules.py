@@ -5,7 +5,14 @@ times after a restriction, the firmware version only from both halves. Both VMs.
 
 from test_bms_role import _controller, _feed, _multi, _pay, _role, _sent, _sync, _t
 
-from firmware.bms.role import TX_PROBE_ANSWER, TX_STATUS, TX_SWITCH, WINMON_ID
+from firmware.bms.role import (
+    EV_REQUEST,
+    SLOT_MS,
+    TX_PROBE_ANSWER,
+    TX_STATUS,
+    TX_SWITCH,
+    WINMON_ID,
+)
 from firmware.core.protection import Outputs
 from vebus import catalogue as cat
 
@@ -116,3 +123,31 @@ def test_the_firmware_version_needs_both_halves():
     plen = cat.build_winmon(_pay, WINMON_ID, 0x83, bytes((half & 0xFF, half >> 8)))
     _feed(role, _multi(11, plen), _t(1))
     assert role.multi_version == 491
+
+
+def test_battery_low_comes_from_the_led_frames_status():
+    # vebus.md 0x41: [8] status (2 = battery low)
+    role = _role()
+    for status, want in ((2, True), (0, False), (3, False)):
+        plen = cat.build_led(_pay, 0, 0, status, 0, 160, 160, 0)
+        _feed(role, _multi(3, plen), _t(0))
+        assert role.battery_low is want, status
+
+
+def test_a_controllers_request_is_an_event_when_it_changes_only():
+    role = _role()
+    role.tick(_t(0))
+    for k, (mode, event) in enumerate(
+        ((cat.SWITCH_SLEEP, True), (cat.SWITCH_SLEEP, False), (cat.SWITCH_ON, True))
+    ):
+        _feed(role, _controller(k, cat.build_switch(_pay, mode)), _t(k))
+        assert bool(role.tick(_t(k)) & EV_REQUEST) is event, k
+        assert role.last_request == mode
+
+
+def test_a_frame_goes_out_up_to_slot_ms_after_the_sync_and_never_later():
+    # vebus.md: a node answers right after the sync, or a few ms later only if the bus is quiet
+    for late, ok in ((0, True), (SLOT_MS, True), (SLOT_MS + 1, False)):
+        role, _ = _running()
+        _feed(role, _sync(7), _t(0))
+        assert (_sent(role, _t(late)) is not None) is ok, late

@@ -2,7 +2,19 @@
 number's range, the shortest frame right after one garbage byte. Both decoder paths are covered:
 a frame at the start of a segment (the per-byte loop) and one found after leading garbage."""
 
-from vebus import ADDR_CONTROLLER, ADDR_MULTI, OK, STUFFING, Decoder, encode_data, frame_sum_ok
+from vmtest import raises
+
+from vebus import (
+    ADDR_CONTROLLER,
+    ADDR_MULTI,
+    GARBAGE,
+    OK,
+    STUFFING,
+    TRUNCATED,
+    Decoder,
+    encode_data,
+    frame_sum_ok,
+)
 
 
 class Got:
@@ -85,3 +97,34 @@ def test_a_bad_frame_right_after_good_ones_is_rejected_and_payloads_stay_right()
     g = _decode(short + short + long + long + bytes(bad) + long)
     assert [f[2] for f in g.frames] == [b"\x20", b"\x20", pay, pay, pay]
     assert g.dec.counts[OK] == 5 and g.dec.rejects() == 1
+
+
+def test_flush_and_reset_end_a_held_partial_frame():
+    # a bus silence: what the decoder holds is a truncated frame (or garbage), never joined on
+    out = bytearray(16)
+    f = bytes(out[: encode_data(out, ADDR_MULTI, 5, b"\x20\x01")])
+    g = Got()
+    g.dec.feed(f[:5])
+    assert g.dec.pending() == 5
+    g.dec.flush()
+    assert g.dec.pending() == 0 and g.rejects == [TRUNCATED]
+    g.dec.feed(b"\x12\x34")
+    g.dec.flush()
+    assert g.rejects == [TRUNCATED, GARBAGE] and g.dec.rejects() == 2
+    g.dec.feed(f[:5])
+    g.dec.reset()  # forgotten, not rejected
+    assert g.dec.pending() == 0 and g.dec.rejects() == 2
+    g.dec.feed(f)
+    assert g.frames == [(ADDR_MULTI, 5, b"\x20\x01")] and g.dec.counts[OK] == 1
+    g.dec.flush()  # nothing held: nothing rejected
+    assert g.dec.rejects() == 2
+
+
+def test_rejects_counts_every_reason():
+    g = _decode(b"\x12\xff" + b"\x83\x83\xfe\x01\xff" + b"\x00\xfb\x10\x6f\xff")
+    assert g.dec.rejects() == sum(g.dec.counts[1:]) == len(g.rejects) == 3
+
+
+def test_a_decoder_needs_room_for_16_bytes():
+    raises(ValueError, Decoder, None, None, 15)
+    assert Decoder(None, None, 16).pending() == 0
