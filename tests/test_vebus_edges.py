@@ -9,6 +9,7 @@ from vebus import (
     ADDR_MULTI,
     GARBAGE,
     OK,
+    SHORT,
     STUFFING,
     TRUNCATED,
     Decoder,
@@ -128,3 +129,13 @@ def test_rejects_counts_every_reason():
 def test_a_decoder_needs_room_for_16_bytes():
     raises(ValueError, Decoder, None, None, 15)
     assert Decoder(None, None, 16).pending() == 0
+
+
+def test_a_short_frame_after_garbage_is_skipped_and_the_garbage_rejected():
+    # vebus.md: short frames 00 FB x y FF (x + y = 0x7F) appear while a Multi boots: skip them
+    g = _decode(b"\x12\x34\x00\xfb\x10\x6f\xff")
+    assert g.rejects == [GARBAGE, SHORT] and g.frames == []
+    out = bytearray(16)
+    f = bytes(out[: encode_data(out, ADDR_MULTI, 5, b"\x20\x01")])
+    g = _decode(f[:6] + b"\x00\xfb\x7f\x00\xff" + f)
+    assert g.rejects == [TRUNCATED, SHORT] and [x[1] for x in g.frames] == [5]
