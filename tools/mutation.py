@@ -3,12 +3,17 @@
     python -m tools.mutation [--jobs N] [--only TEXT] [--list]
 
 Each mutant is ONE small change to ONE file (operators below); the chosen fast tests then run on
-it in a forked CPython process. A test that fails (or a run that hangs past its time limit) kills
-the mutant; a mutant that passes every test SURVIVES: a rule the tests do not pin down, or an
-equivalent change (read each survivor). Prints progress, every survivor as `file:line operator`,
-and the score. Exit status 0; 1 when the unchanged code fails its own tests (nothing is measured).
+it in a forked CPython process. A test that fails (or a run that takes more than 3x the tests' CPU
+time + 2 s: a loop that never ends) kills the mutant; a mutant that passes every test SURVIVES: a
+rule the tests do not pin down, or an equivalent change (read each survivor). Prints progress,
+every survivor as `file:line operator`, and the score. Exit status 0; 1 when the unchanged code
+fails its own tests (nothing is measured). Only the tests that run the mutated line (a line
+tracer, once per test on the unchanged code) run on a mutant; code that runs at import (default
+arguments, _core.py building its loops) runs every test that can see it.
 
-Operators, applied wherever they fit in the code (never in docstrings or comments):
+Operators, applied wherever they fit (never in docstrings or comments; constants and deletions
+only inside functions other than __init__, where a change would only fail the import or the
+first attribute access):
   compare    < <-> <=, > <-> >=, == <-> !=, is <-> is not, in <-> not in
   bool       and <-> or;  not x -> x
   const      an integer n -> n + 1;  True <-> False
@@ -80,14 +85,13 @@ _OP_TOKEN = re.compile(
 
 
 class Mutant:
-    def __init__(self, path, lines, op, text, module, embedded=False):
+    def __init__(self, path, lines, op, text, module):
         self.path = path  # repo-relative
         self.line = lines[0]
         self.lines = lines  # first and last line of the changed expression or statement
         self.op = op
         self.text = text  # the whole mutated file
         self.module = module  # its import name
-        self.embedded = embedded  # inside lib/vebus/_core.py's source text
 
     def where(self):
         return "%s:%d %s" % (self.path, self.line, self.op)
@@ -220,7 +224,7 @@ def mutants(rel):
             mutated = idata[:s] + new + idata[e:]
             text = (data[:begin] + mutated + data[begin + len(idata) :]).decode()
             at = (value.lineno + lines[0] - 1, value.lineno + lines[1] - 1)
-            found.append(Mutant(rel, at, op, text, name, embedded=True))
+            found.append(Mutant(rel, at, op, text, name))
     return found
 
 
