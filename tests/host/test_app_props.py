@@ -112,7 +112,7 @@ segment = st.tuples(
 )
 
 
-class Board:
+class World:
     """The outside world of the fake machine: battery lines, remote terminal, mains, the bus."""
 
     def __init__(self, s):
@@ -144,7 +144,8 @@ class Board:
         lv, hv = TERMINAL[t]
         machine.Pin(REMOTE_L).external = lv
         machine.Pin(REMOTE_H).external = hv
-        machine.Pin(MAINS).external = 1 if mains == self.s.mains_on_level else 0
+        # docs/hardware.md: an optocoupler pulls the pulled-up input low while AC is present
+        machine.Pin(MAINS).external = 0 if mains else 1
 
 
 def _frames(items, pay, buf):
@@ -293,7 +294,7 @@ class _Clock:
 def run_app(params, segments, version, seen):
     s = _build(params)
     clock = _Clock()
-    world = Board(s)
+    world = World(s)
     world.battery(segments[0][0])
     world.terminal(segments[0][2], segments[0][3])
     gc.collect()
