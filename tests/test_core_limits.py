@@ -7,9 +7,21 @@ import time
 from core_rig import Rig
 from vmtest import fresh_root, raises
 
-from firmware.core.btv import BtvDecoder
-from firmware.core.codes import MODE_NONE, MODE_OFF, MODE_ON, R_STUCK
+from firmware.core.btv import BtvDecoder, Condition
+from firmware.core.btv_wire import Wire
+from firmware.core.codes import (
+    MODE_NONE,
+    MODE_OFF,
+    MODE_ON,
+    R_HIGH_TEMP,
+    R_LOW_CELL,
+    R_LOW_TEMP,
+    R_OPEN_LOOP,
+    R_PREALARM,
+    R_STUCK,
+)
 from firmware.core.leds import PAT_OFF, PAT_ON
+from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import SPEC, Settings, SettingsError, load
 
@@ -182,3 +194,113 @@ def test_red_led_is_dark_during_a_loop_fault_even_after_a_high_cell():
     assert r.o.latched and r.o.led_high == PAT_OFF
     r.run(r.s.startup_ok_ms + 20)  # latch cleared: the high cell shows again
     assert not r.o.latched and r.o.led_high == PAT_ON
+
+
+def _fed(obj, t, ms, *levels):
+    for _ in range(ms // 5):
+        t = time.ticks_add(t, 5)
+        obj.sample(t, *levels)
+    return t
+
+
+def test_remote_and_mains_readings_go_stale_after_stale_ms_and_need_a_fresh_debounce():
+    # docs/settings.md stale_ms: "no fresh sample of an input this long = not allowed"
+    s = Settings()
+    r = Remote(s)
+    m = Mains(s)
+    t = T0
+    assert not r.known() and not r.on(t) and not m.present(t)
+    t = _fed(r, t, 40, 0, 0)  # within debounce_ms (50): no reading yet
+    assert not r.on(t) and not r.known()
+    t = _fed(r, t, 20, 0, 0)
+    _fed(m, T0, 60, 1)
+    assert r.on(t) and r.known() and m.present(t)
+    late = time.ticks_add(t, s.stale_ms)
+    assert r.on(late) and r.known() and m.present(late)  # stale only past stale_ms
+    late = time.ticks_add(late, 1)
+    assert not r.on(late) and not r.known() and not m.present(late)
+    t = time.ticks_add(late, 5)
+    r.sample(t, 0, 0)  # samples come back: a level is trusted only once debounced again
+    m.sample(t, 1)
+    assert not r.on(t) and not r.known() and not m.present(t)
+
+
+def test_only_two_failed_selftest_pulses_in_a_row_make_a_stuck_input():
+    # firmware/core/btv.py's self-test rule: two failed pulses in a row are a stuck input
+    dec = BtvDecoder(_selftest_settings(2))
+    t = _selftest_run(dec, T0, 2500, 0, 0b111)
+    assert dec.tests_passed >= 1 and dec.condition(t).loop_ok
+    for _ in range(3):  # fail, pass, fail, pass...: never two in a row
+        t = _selftest_run(dec, t, 1000, 0, 0b111, stuck=0b001)
+        assert dec.test_failures == 1 and dec.condition(t).loop_ok
+        t = _selftest_run(dec, t, 1000, 0, 0b111)
+        assert dec.test_failures == 0 and dec.condition(t).loop_ok
+    t = _selftest_run(dec, t, 2000, 0, 0b111, stuck=0b001)
+    assert dec.test_failures == 2 and dec.condition(t).reasons == R_STUCK
+
+
+def _wired(**inputs):
+    s = Settings()
+    for k in INPUTS:
+        if s.get(k) >= 0 and k not in ("btv_discharge_input", "btv_charge_input"):
+            s.set(k, -1)
+    s.set("btv_discharge_input", 6)
+    s.set("btv_charge_input", 7)
+    for k in inputs:
+        s.set(k, inputs[k])
+    return Wire(s)
+
+
+def test_each_btv_signal_works_on_any_input_number_including_0():
+    # docs/settings.md: each btv_*_input is an input number 0..7 (-1 = none where allowed)
+    c = Condition()
+    ok = 0b11000001  # inputs 6, 7 and 0 read "OK" (1)
+    cases = (
+        ("btv_prealarm_input", R_PREALARM),
+        ("btv_low_temp_input", R_LOW_TEMP),
+        ("btv_high_temp_input", R_HIGH_TEMP),
+        ("btv_loop_input", R_OPEN_LOOP),
+    )
+    for key, reason in cases:
+        w = _wired(**{key: 0})
+        w.decode(ok, c)
+        assert c.loop_ok and c.reasons == 0, key
+        w.decode(ok & ~1, c)  # input 0 says "not OK"
+        assert c.reasons == reason, key
+    w = _wired(btv_discharge_input=3, btv_charge_input=5)
+    w.decode(0b00101000, c)
+    assert c.loop_ok and c.discharge_ok and c.charge_ok
+    w.decode(0b00100000, c)
+    assert c.reasons == R_LOW_CELL and not c.discharge_ok and c.charge_ok
+
+
+def test_an_open_loop_clears_a_pre_alarm_it_read_before():
+    c = Condition()
+    w = _wired(btv_prealarm_input=0)
+    w.decode(0b11000000, c)  # pre-alarm line "not OK"
+    assert c.prealarm
+    w.decode(0, c)  # every line drops: open loop
+    assert c.reasons == R_OPEN_LOOP and not c.prealarm and not c.loop_ok
+
+
+def test_selftest_timing_settings_must_fit_in_half_a_period():
+    # docs/settings.md: the self-test pulse and recovery must take less than half its period
+    s = Settings()
+    s.set("btv_selftest_period_ms", 200)
+    s.set("btv_selftest_settle_ms", 40)
+    s.set("btv_selftest_recover_ms", 59)  # 2 * (40 + 59) = 198 < 200
+    raises(SettingsError, s.set, "btv_selftest_recover_ms", 60)  # 200: not less than half
+    assert s.btv_selftest_recover_ms == 59
+    raises(SettingsError, s.set, "btv_selftest_period_ms", 198)
+    s.set("btv_selftest_period_ms", 199)
+
+
+def test_a_stale_loop_allows_nothing_and_clears_a_pre_alarm():
+    # design, fail safe: stale = not allowed; the condition says so on every field
+    s = Settings()
+    dec = BtvDecoder(s)
+    t = _fed(dec, T0, 100, 0b011)  # pre-alarm line (input 2) "not OK", the rest OK
+    c = dec.condition(t)
+    assert c.loop_ok and c.charge_ok and c.discharge_ok and c.prealarm
+    c = dec.condition(time.ticks_add(t, s.stale_ms + 1))
+    assert not (c.loop_ok or c.charge_ok or c.discharge_ok or c.prealarm)

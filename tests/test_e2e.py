@@ -1,5 +1,5 @@
-"""End to end on the MicroPython unix port: boot.py, main.build, the real asyncio tasks in
-virtual time, the fake machine, a scripted Multi on the fake UART (tests/fakes/multi.py).
+"""End to end on both VMs (virtual time: tests/fakes/vclock.py): boot.py, main.build, the real
+asyncio tasks, the fake machine, a scripted Multi on the fake UART (tests/fakes/multi.py).
 
 boot -> outputs floating -> BTV loop OK for startup_ok_ms -> outputs on -> the BMS answers each
 sync in the slot with N + 1 -> reads the Multi firmware -> low cell: pre-alarm, 30 s later load
@@ -9,7 +9,7 @@ resets the chip, outputs floating through it -> after the reboot the latched fau
 
 import gc
 
-from vmtest import fresh_root, requires_vm
+from vmtest import fresh_root
 
 from vebus import catalogue as cat
 
@@ -36,10 +36,9 @@ def _battery_ok():
 
 def _fresh():
     """Drop what an earlier test left in asyncio (its tasks keep its app alive), power off."""
-    import asyncio
+    import vclock  # pyright: ignore[reportMissingImports]
 
-    asyncio.new_event_loop()
-    asyncio.core.cur_task = None  # pyright: ignore[reportAttributeAccessIssue]
+    vclock.fresh()
     machine.reset_fakes()
     gc.collect()
 
@@ -50,14 +49,12 @@ def _floating():
 
 def _power_up(root, clock):
     """boot.py, then main.build (as main.py does) with the virtual clock."""
-    import asyncio
-
     import vclock  # pyright: ignore[reportMissingImports]
 
     import main
     from firmware.core.settings import Settings
 
-    asyncio.new_event_loop()
+    vclock.fresh()
     vclock.install(clock)
     gc.collect()
     _boot()
@@ -68,8 +65,7 @@ def _power_up(root, clock):
 
 
 def _with_multi(name):
-    """A fresh board powered up with the scripted Multi on its bus (VM only)."""
-    requires_vm()
+    """A fresh board powered up with the scripted Multi on its bus."""
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
@@ -85,6 +81,8 @@ def _run(app, ms, check=None):
     """Run the app's tasks for ms of virtual time; check(t) every 10 ms."""
     import asyncio
 
+    import vclock  # pyright: ignore[reportMissingImports]
+
     async def phase():
         if not app.tasks:
             app.start()
@@ -93,11 +91,10 @@ def _run(app, ms, check=None):
             if check is not None:
                 check(app.ticks())
 
-    asyncio.run(phase())
+    vclock.run(phase())
 
 
 def test_boot_to_watchdog_reset_with_a_scripted_multi():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
@@ -186,7 +183,6 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
 
 
 def test_a_step_that_raises_floats_outputs_logs_and_resets():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
@@ -212,7 +208,7 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
         await asyncio.sleep_ms(1000)
 
     try:
-        asyncio.run(crash())
+        vclock.run(crash())
     except machine.ResetRequested:
         got = app.crashed
     assert isinstance(got, ValueError)
@@ -223,9 +219,7 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
 
 
 def test_listen_mode_transmits_nothing_and_still_protects():
-    requires_vm()
     _fresh()
-    import asyncio
 
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
@@ -236,7 +230,7 @@ def test_listen_mode_transmits_nothing_and_still_protects():
     machine.reset_fakes()
     root = fresh_root("e2e-listen")
     clock = vclock.VClock()
-    asyncio.new_event_loop()
+    vclock.fresh()
     vclock.install(clock)
     _boot()
     _battery_ok()
@@ -254,7 +248,6 @@ def test_listen_mode_transmits_nothing_and_still_protects():
 
 
 def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
@@ -276,7 +269,6 @@ def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
 
 
 def test_gx_probe_on_the_panel_port_is_answered_as_a_v2_in_the_next_slot():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
@@ -302,7 +294,6 @@ def test_gx_probe_on_the_panel_port_is_answered_as_a_v2_in_the_next_slot():
 
 
 def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
@@ -329,7 +320,6 @@ def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
 
 
 def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
-    requires_vm()
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
@@ -367,3 +357,12 @@ def test_low_power_after_a_low_cell_shutdown_sleeps_while_the_multi_stays_on_the
     assert all(g[0] <= 3 and g[1] == g[2] and g[3][1] == cat.SWITCH_SLEEP for g in held)
     assert app.role.multi_present and app.port.collisions == 0
     assert machine.wdt is not None and not machine.wdt.expired(clock.t)
+
+
+def teardown_module():
+    """(pytest, one process for every module) no virtual clock left behind for the next ones."""
+    import vclock  # pyright: ignore[reportMissingImports]
+
+    vclock.fresh()
+    machine.set_clock(None)
+    machine.sleep_hook = None

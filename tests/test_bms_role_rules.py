@@ -1,0 +1,153 @@
+"""firmware/bms: what the BMS reads from the bus and says in its slots, rule by rule (vebus.md,
+the role's docstring): AC in from the LED frame only, switch requests only from switch frames,
+the status frame's flags, each change out in the next slot, one answer per probe, "on" said three
+times after a restriction, the firmware version only from both halves. Both VMs."""
+
+from test_bms_role import _controller, _feed, _multi, _pay, _role, _sent, _sync, _t
+
+from firmware.bms.role import (
+    EV_REQUEST,
+    SLOT_MS,
+    TX_PROBE_ANSWER,
+    TX_STATUS,
+    TX_SWITCH,
+    WINMON_ID,
+)
+from firmware.core.protection import Outputs
+from vebus import catalogue as cat
+
+
+def _running():
+    """A role with the Multi's version known (no queries in the way) and all allowed."""
+    role = _role()
+    role.multi_version = 491
+    out = Outputs()
+    out.multi_mode = cat.SWITCH_ON
+    out.allow_charge = out.allow_discharge = True
+    out.charge_rate = 100
+    role.set_protection(out)
+    return role, out
+
+
+def _slots(role, n, t):
+    """n syncs 20 ms apart; [(sync index, payload)] of what the BMS sent."""
+    sent = []
+    for k in range(n):
+        _feed(role, _sync(k & 0x7F), _t(t))
+        f = _sent(role, _t(t))
+        if f is not None:
+            sent.append((k, role.last_tx, f[2]))
+        t += 20
+    return sent, t
+
+
+def test_ac_in_comes_from_the_led_frames_mains_bit_only():
+    # vebus.md 0x41 MasterMultiLED: [6] LEDs on (bit 0 mains); 0xE4 carries no AC-in flag
+    role = _role()
+    for leds, want in ((0x01, True), (0x00, False), (0x03, True), (0x02, False)):
+        plen = cat.build_led(_pay, leds, 0, 0, 0, 160, 160, 0)
+        _feed(role, _multi(3, plen), _t(0))
+        assert role.ac_in is want, leds
+    role.ac_in = False
+    plen = cat.build_ac_info(_pay, 50000, 26 * 50)  # 15 bytes, not an LED frame
+    _feed(role, _multi(4, plen), _t(1))
+    assert role.ac_in is False  # (0xE4 frames are skipped whole: nothing in them is used)
+
+
+def test_only_a_switch_frame_is_a_switch_request():
+    role = _role()
+    plen = cat.build_winmon(_pay, 0x10, 0x0E, b"\x04\x05\x06\x07", 4)  # a command, 7 bytes
+    f = _controller(5, plen)
+    _feed(role, f, _t(0))
+    role.feed_panel(bytearray(f), len(f), _t(0))
+    assert role.gx_request == 0 and role.dmc_request == 0
+    plen = cat.build_switch(_pay, cat.SWITCH_CHARGER_ONLY)
+    _feed(role, _controller(6, plen), _t(1))
+    assert role.gx_request == cat.SWITCH_CHARGER_ONLY
+
+
+def test_status_frame_flags_and_each_change_goes_out_in_the_next_slot():
+    role, out = _running()
+    sent, t = _slots(role, 3, 0)
+    assert sent[0][1] == TX_STATUS and sent[0][2][6] == 0 and sent[0][2][7] == 255
+    changes = (
+        ("allow_charge", False, cat.STATUS_HIGH_CELL),
+        ("allow_discharge", False, cat.STATUS_LOW_CELL),
+        ("bat_prealarm", True, cat.STATUS_PRE_ALARM),
+        ("error", 15, cat.STATUS_ERROR),
+    )
+    for field, value, flag in changes:
+        _slots(role, 10, t)  # quiet: the next status is a second away
+        t += 200
+        setattr(out, field, value)
+        role.set_protection(out)
+        sent, t = _slots(role, 1, t)
+        assert sent and sent[0][1] == TX_STATUS, field
+        assert sent[0][2][6] & flag, field
+    assert sent[0][2][8] == 15  # the VE.Bus error code
+    _slots(role, 10, t)
+    t += 200
+    out.charge_rate = 10
+    role.set_protection(out)
+    sent, t = _slots(role, 1, t)
+    assert sent and sent[0][1] == TX_STATUS and sent[0][2][7] == 25  # 10 % of 255
+
+
+def test_one_probe_gets_one_answer():
+    role, _ = _running()
+    probe = _controller(3, cat.build_probe(_pay))
+    _feed(role, probe, _t(0))
+    sent, _ = _slots(role, 100, 10)
+    assert [s[1] for s in sent].count(TX_PROBE_ANSWER) == 1
+
+
+def test_on_is_said_three_times_after_a_restriction_then_never_again():
+    role, out = _running()
+    out.multi_mode = cat.SWITCH_SLEEP
+    role.set_protection(out)
+    _, t = _slots(role, 10, 0)
+    out.multi_mode = cat.SWITCH_ON
+    role.set_protection(out)
+    sent, _ = _slots(role, 500, t)  # 10 s
+    ons = [k for k, kind, p in sent if kind == TX_SWITCH and p[1] == cat.SWITCH_ON]
+    assert ons == [0, 50, 100]
+
+
+def test_the_firmware_version_needs_both_halves():
+    role = _role()
+    half = 2629491 & 0xFFFF
+    plen = cat.build_winmon(_pay, WINMON_ID, 0x82, bytes((half & 0xFF, half >> 8)))
+    _feed(role, _multi(10, plen), _t(0))
+    assert role.multi_version == 0  # the low half alone says nothing
+    half = 2629491 >> 16
+    plen = cat.build_winmon(_pay, WINMON_ID, 0x83, bytes((half & 0xFF, half >> 8)))
+    _feed(role, _multi(11, plen), _t(1))
+    assert role.multi_version == 491
+
+
+def test_battery_low_comes_from_the_led_frames_status():
+    # vebus.md 0x41: [8] status (2 = battery low)
+    role = _role()
+    for status, want in ((2, True), (0, False), (3, False)):
+        plen = cat.build_led(_pay, 0, 0, status, 0, 160, 160, 0)
+        _feed(role, _multi(3, plen), _t(0))
+        assert role.battery_low is want, status
+
+
+def test_a_controllers_request_is_an_event_when_it_changes_only():
+    role = _role()
+    role.tick(_t(0))
+    for k, (mode, event) in enumerate(
+        ((cat.SWITCH_SLEEP, True), (cat.SWITCH_SLEEP, False), (cat.SWITCH_ON, True))
+    ):
+        _feed(role, _controller(k, cat.build_switch(_pay, mode)), _t(k))
+        assert bool(role.tick(_t(k)) & EV_REQUEST) is event, k
+        assert role.last_request == mode
+
+
+def test_a_frame_goes_out_up_to_slot_ms_after_the_sync_and_never_later():
+    # vebus.md: a node answers right after the sync, or a few ms later only if the bus is quiet
+    for late, ok in ((0, True), (SLOT_MS, True), (SLOT_MS + 1, False)):
+        role, _ = _running()
+        _feed(role, _sync(7), _t(0))
+        assert (_sent(role, _t(late)) is not None) is ok, late
