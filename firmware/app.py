@@ -71,6 +71,9 @@ EV_TASK_STALE = const(38)
 EV_CONTROL_REQUEST = const(39)
 EV_SETTINGS = const(40)
 EV_SETTINGS_MISSING = const(41)
+EV_IMAGE = const(42)  # main.py writes these three (the boot check runs before the app exists)
+EV_IMAGE_BAD = const(43)
+EV_ROLLBACK = const(44)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -82,6 +85,11 @@ EVENT_TEXTS = {
     EV_CONTROL_REQUEST: "switch request from another controller: mode %d",
     EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
     EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
+    EV_IMAGE: "firmware build %d started: boot check passed (deploy.py --info: its version)",
+    EV_IMAGE_BAD: "boot check failed (cause %d, see docs/bench-testing.md): outputs floating, "
+    "status LED at 15 Hz, no app; deploy again",
+    EV_ROLLBACK: "new firmware image failed (cause %d, see docs/bench-testing.md): back to the "
+    "previous image",
 }
 
 T_INPUTS = const(0)

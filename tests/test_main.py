@@ -32,22 +32,24 @@ def test_deploy_hold_parks_the_firmware_once():
     assert not main.held(root)
 
 
-def test_an_exception_floats_outputs_logs_the_crash_and_resets():
+def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     import main
     from firmware.core.eventfile import EventFile
 
     root = fresh_root("main-crash")
     _outputs_live()
-    real_build = main.build
+    real = main.start, main.build
 
-    def broken(root="/", ticks_ms=None, settings=None):
-        raise OSError(5, "planted")
+    class Broken:
+        async def run(self):
+            raise OSError(5, "planted")
 
-    main.build = broken
+    main.start = lambda root: ("a", None)  # the boot check passed (tests/test_update.py)
+    main.build = lambda root: Broken()
     try:
         raises(machine.ResetRequested, main.main, root)
     finally:
-        main.build = real_build
+        main.start, main.build = real
     assert all(machine.pins[p].is_floating() for p in OUTS)
     assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
 

@@ -1,9 +1,9 @@
 """A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
 
-Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
+Real API subset (what firmware/hw, boot.py and main.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
 PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, init),
-WDT(timeout).feed(), reset(), lightsleep(), idle(), unique_id(), reset_cause() and the
-reset-cause constants.
+WDT(timeout).feed(), Timer(id, mode, period, callback), reset(), lightsleep(), idle(),
+unique_id(), reset_cause() and the reset-cause constants.
 
 Test side:
   pins                 dict id -> fake Pin (the first object built for that id; every Pin(id)
@@ -22,6 +22,8 @@ Test side:
   uart.echo            True (default): written bytes come back on rx, receiver always enabled
   uart.tx_busy_polls   txdone() answers False this many times after each write (default 1)
   wdt                  the WDT instance (None until the firmware starts one)
+  timers               every Timer built since the last reset; timer.fire() runs its callback
+                       once (a periodic timer's tick)
   wdt.expired(now_ms)  True when more than `timeout` ms passed since the last feed
   set_clock(fn)        the ticks_ms callable the fakes read (WDT feeds); default time.ticks_ms
   lightsleep_calls, lightsleep_ms, sleep_hook(ms)   what lightsleep was asked; an optional hook
@@ -42,6 +44,7 @@ SOFT_RESET = 5
 pins = {}
 uarts = {}
 wdt = None
+timers = []
 lightsleep_calls = 0
 lightsleep_ms = 0
 sleep_hook = None
@@ -67,10 +70,11 @@ def _now():
 
 def reset_fakes(cause=PWRON_RESET):
     """Forget every pin, UART and the watchdog: RAM is lost, files are kept."""
-    global wdt, lightsleep_calls, lightsleep_ms, _cause, sleep_hook
+    global wdt, timers, lightsleep_calls, lightsleep_ms, _cause, sleep_hook
     pins.clear()
     uarts.clear()
     wdt = None
+    timers = []
     lightsleep_calls = 0
     lightsleep_ms = 0
     sleep_hook = None
@@ -319,3 +323,20 @@ class WDT:
     # ---- test side ----
     def expired(self, now_ms):
         return time.ticks_diff(now_ms, self.last_feed) > self.timeout  # pyright: ignore[reportAttributeAccessIssue]
+
+
+class Timer:
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, mode=PERIODIC, period=-1, callback=None):
+        self.id, self.mode, self.period, self.callback = id, mode, period, callback
+        timers.append(self)
+
+    def deinit(self):
+        self.callback = None
+
+    # ---- test side ----
+    def fire(self):
+        if self.callback is not None:
+            self.callback(self)
