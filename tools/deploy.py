@@ -186,7 +186,7 @@ def _blocks(size, bs):
     return -(-size // bs)
 
 
-def install(board, items, version, mpy, log=print, settings=None, broot="", work=OUT):
+def install(board, items, version, mpy, log=print, settings=None, broot=".", work=OUT):
     """Stage, verify on the board, switch. Returns (new image, board paths sent over USB), or
     None if the board already runs these files. broot: the board's root (tests: a folder)."""
     main = loader()

@@ -3,8 +3,9 @@
 Every script starts with main.py's own source, run apart (its `__name__` is not "__main__", so
 the firmware does not start): the check that verifies a staged image on the board is the very
 check the board runs at boot, and the pointer is written by the function the board reads it with.
-Each script prints its answer lines and "END"; `R` is the filesystem root ("" on a board, a
-folder when the tests run the scripts on the unix port).
+Each script prints its answer lines and "END"; `R` is the filesystem root ("." on a board:
+relative paths, as the unix port's VfsPosix renames to "/x" wrongly; a folder when the tests run
+the scripts on the unix port).
 
     state(board)                   {"pointer": ..., "free": bytes, "block": size, "images": ...}
     Board(port).exec(code) / put([(local, board path)]) / hold() / reset()
@@ -162,7 +163,7 @@ def parse_state(text):
     return out
 
 
-def state(board, root=""):
+def state(board, root="."):
     return parse_state(board.exec(script(STATE, root, SLOTS)))
 
 
