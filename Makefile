@@ -9,9 +9,19 @@ STUBS   := .stubs
 OUT     ?= out/demo
 SCENARIO ?= scenarios/demo.json
 
-.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy fuzz clean
+.PHONY: setup test lint fmt typecheck compile pytest vmtest bench demo deploy fuzz pico clean
 
-setup: $(STAMP) $(STUBS)/rp2/.installed $(STUBS)/esp32/.installed
+PICO_JS := tools/pico/node_modules/.installed
+
+setup: $(STAMP) $(STUBS)/rp2/.installed $(STUBS)/esp32/.installed $(PICO_JS)
+
+# The emulated Pico's rp2040js, pinned by tools/pico/package-lock.json (npm ci). Without npm the
+# emulated-Pico runs say what is missing and are skipped; nothing else needs it.
+$(PICO_JS): tools/pico/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  echo "setup: installing rp2040js (pinned) into tools/pico/node_modules"; \
+	  npm ci --prefix tools/pico --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "setup: no npm: the emulated Pico (make pico) will be skipped"; fi
 
 # Reinstalled only when pyproject.toml changes: a warm `make setup` does nothing.
 $(STAMP): pyproject.toml
@@ -66,6 +76,10 @@ vmtest: setup
 
 bench: setup
 	$(PYTHON) -m tools.bench
+
+# The firmware on the emulated Pico (../shared/rp2emu): every scenario, a bench tester's report.
+pico: setup
+	$(PYTHON) -m tools.pico
 
 demo: setup
 	$(PYTHON) -m tools.sim run $(SCENARIO) --out $(OUT)
