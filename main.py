@@ -14,6 +14,7 @@
 # tried). MANIFEST lines: "version STR", "mpy 6.3", "file PATH SIZE CRC32", last "end CRC32" over
 # every byte before it. A CRC-32, not sha256: it finds any damage as surely for a fraction of the
 # boot time (docs/bench-testing.md has the figures); a hash would not authenticate anything here.
+import binascii  # noqa: I001  (once: each import statement searches the filesystem first)
 import sys
 
 HOLD_FILE = ".deploy_hold"
@@ -53,8 +54,6 @@ _blinker = None
 
 def crc32_file(path, buf, crc=0):
     """(CRC-32, size) of a file, read through buf."""
-    import binascii
-
     mv = memoryview(buf)
     size = 0
     with open(path, "rb") as f:
@@ -68,8 +67,6 @@ def crc32_file(path, buf, crc=0):
 
 def manifest(files, version="", mpy=""):
     """MANIFEST text of [(path, size, crc32)] (tools/deploy.py writes it; here for one format)."""
-    import binascii
-
     text = "".join("%s %s\n" % kv for kv in (("version", version), ("mpy", mpy)) if kv[1])
     text += "".join("file %s %d %08x\n" % f for f in files)
     return text + "end %08x\n" % binascii.crc32(text.encode())
@@ -77,8 +74,6 @@ def manifest(files, version="", mpy=""):
 
 def read_manifest(path):
     """{"version":..., "mpy":..., "files": [(path, size, crc)]} or None if missing or damaged."""
-    import binascii
-
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -87,15 +82,17 @@ def read_manifest(path):
         if not whole or binascii.crc32(data[:i]) != int(data[i + 4 :], 16):
             return None
         out = {"version": "", "mpy": "", "files": []}
-        for line in data[:i].decode().split("\n")[:-1]:
-            k, _, v = line.partition(" ")
-            if k == "file":
-                p, size, crc = v.split(" ")
-                out["files"].append((p, int(size), int(crc, 16)))
+        w = data[:i].decode().split()  # one split: the fewest objects (this runs at every boot)
+        k = 0
+        while k < len(w):
+            if w[k] == "file":
+                out["files"].append((w[k + 1], int(w[k + 2]), int(w[k + 3], 16)))
+                k += 4
             else:
-                out[k] = v
+                out[w[k]] = w[k + 1]
+                k += 2
         return out
-    except (OSError, ValueError, UnicodeError):
+    except (OSError, ValueError, UnicodeError, IndexError):
         return None
 
 

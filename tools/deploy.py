@@ -186,6 +186,31 @@ def _blocks(size, bs):
     return -(-size // bs)
 
 
+def split(items):
+    """deploy.build's items -> (top files, image files: {path: local Path}, {path: (size, crc)})."""
+    top = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") in AS_SOURCE}
+    image = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") not in AS_SOURCE}
+    return top, image, {p: crc(lo) for p, lo in {**top, **image}.items()}
+
+
+def flash_tree(items, dest, version="0-unknown", mpy="6.3"):
+    """The files of a board after a first deploy, in a folder (for an emulator's --fs): image a
+    with its MANIFEST, boot.py and main.py with theirs, /active."""
+    main = loader()
+    dest = Path(dest)
+    top, image, sums = split(items)
+    for p, local in top.items():
+        shutil.copyfile(local, dest / p)
+    for p, local in image.items():
+        (dest / "img/a" / p).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, dest / "img/a" / p)
+    (dest / "img/a/MANIFEST").write_text(
+        main.manifest([(p, *sums[p]) for p in sorted(image)], version, mpy)
+    )
+    (dest / "MANIFEST").write_text(main.manifest([(p, *sums[p]) for p in sorted(top)]))
+    (dest / "active").write_text("a")
+
+
 def install(board, items, version, mpy, log=print, settings=None, broot=".", work=OUT):
     """Stage, verify on the board, switch. Returns (new image, board paths sent over USB), or
     None if the board already runs these files. broot: the board's root (tests: a folder)."""
@@ -195,9 +220,7 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     ptr = st["pointer"]
     cur = ptr[0] if ptr and images.get(ptr[0], {}).get("cause") == 0 else None
     slot = "b" if cur == "a" else "a"
-    top = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") in AS_SOURCE}
-    image = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") not in AS_SOURCE}
-    sums = {p: crc(lo) for p, lo in {**top, **image}.items()}
+    top, image, sums = split(items)
     have = images[cur]["files"] if cur else {}
     same = sorted(p for p in image if have.get(p) == sums[p])
     send = sorted(p for p in image if p not in same)
