@@ -204,15 +204,21 @@ def rollback(root, cur, prev, cause, what):
     return start(root)
 
 
-def fail(root, cause, what):
-    """The state the manual's BMS shows when its application cannot run: outputs floating,
-    RS485 drivers off (boot.py's statements again), status LED at ~15 Hz, REPL free."""
-    global _blinker
+def outputs_safe(root):
+    """boot.py's statements again: outputs floating, DE low, without the image (not checked
+    yet, or failed its check)."""
     try:
         with open(root + "boot.py") as f:
             exec(f.read(), {})
     except Exception:
         pass  # at reset the RP2040's pins are inputs with pull-down: outputs and DE off
+
+
+def fail(root, cause, what):
+    """The state the manual's BMS shows when its application cannot run: outputs floating,
+    RS485 drivers off (boot.py's statements again), status LED at ~15 Hz, REPL free."""
+    global _blinker
+    outputs_safe(root)
     log_event(root, EV_IMAGE_BAD, cause, cause)
     import machine  # the image is not to be trusted: nothing of it is imported here
 
@@ -330,9 +336,7 @@ async def confirm(root, cur):
 def main(root="/"):
     try:
         if held(root):
-            from firmware.hw import safe
-
-            safe.outputs_safe()
+            outputs_safe(root)
             print("main: parked for deploy (outputs floating, no app, no watchdog)")
             return
         started = start(root)
@@ -355,9 +359,7 @@ def main(root="/"):
 
         asyncio.run(run(app, root, cur, prev))
     except KeyboardInterrupt:
-        from firmware.hw import safe
-
-        safe.outputs_safe()
+        outputs_safe(root)
         print("main: stopped (outputs floating)")
         raise
     except Exception as e:

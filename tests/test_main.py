@@ -11,6 +11,11 @@ ROOT = _HERE.rpartition("/")[0] or "."
 OUTS = (13, 14, 15)
 
 
+def _copy_boot_py(root):
+    with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
+        dst.write(src.read())
+
+
 def _outputs_live():
     machine.reset_fakes()
     for p in OUTS:
@@ -24,6 +29,7 @@ def test_deploy_hold_parks_the_firmware_once():
     root = fresh_root("main-hold")
     with open(root + main.HOLD_FILE, "w") as f:
         f.write("")
+    _copy_boot_py(root)  # what floats the outputs: the image is not used before its check
     _outputs_live()
     main.main(root)  # returns: no app, no watchdog
     assert all(machine.pins[p].is_floating() for p in OUTS)
@@ -59,8 +65,7 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
     from firmware.hw import safe
 
     root = fresh_root("main-crash-nohw")
-    with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
-        dst.write(src.read())
+    _copy_boot_py(root)
     _outputs_live()
     real = safe.outputs_safe
 

@@ -28,6 +28,20 @@ def _write(path, data):
         f.write(data)
 
 
+def _copy(src, dst):
+    """Copy a file in small pieces (the VM's heap is a board's); returns (size, CRC-32)."""
+    buf = bytearray(512)
+    size = crc = 0
+    with open(src, "rb") as s, open(dst, "wb") as d:
+        while True:
+            n = s.readinto(buf)
+            if not n:
+                return size, crc & 0xFFFFFFFF
+            d.write(buf[:n])
+            crc = binascii.crc32(buf[:n], crc)
+            size += n
+
+
 def _manifest(root, d, files, version, mpy=""):
     import main
 
@@ -40,13 +54,8 @@ def _board(name, pointer="a", images=("a",)):
     import main
 
     root = fresh_root(name)
-    top = []
-    for f in ("boot.py", "main.py"):
-        with open(ROOT + "/" + f, "rb") as src:
-            top.append((f, src.read()))
-    for f, b in top:
-        _write(root + f, b)
-    _manifest(root, "", top, "")
+    top = [(f,) + _copy(ROOT + "/" + f, root + f) for f in ("boot.py", "main.py")]
+    _write(root + main.MANIFEST, main.manifest(top).encode())
     for i, slot in enumerate(images):
         for p, b in FILES:
             _write(root + "img/" + slot + "/" + p, b)
@@ -117,10 +126,13 @@ def test_a_good_image_runs_from_its_folder_and_logs_its_build():
 
 
 def _damage(path, at):
-    with open(path, "rb") as f:
-        data = bytearray(f.read())
-    data[at % len(data)] ^= 0x01
-    _write(path, bytes(data))
+    """Flip one bit of the byte at `at` (negative: from the end), in place."""
+    at %= os.stat(path)[6]
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)[0]
+        f.seek(at)
+        f.write(bytes([b ^ 0x01]))
 
 
 def test_one_flipped_bit_anywhere_in_any_deployed_file_stops_at_the_safe_state():

@@ -187,7 +187,8 @@ def _blocks(size, bs):
 
 
 def split(items):
-    """deploy.build's items -> (top files, image files: {path: local Path}, {path: (size, crc)})."""
+    """deploy.build's items -> (top files, image files) as {path: local Path}, and
+    {path: (size, crc)} of both."""
     top = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") in AS_SOURCE}
     image = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") not in AS_SOURCE}
     return top, image, {p: crc(lo) for p, lo in {**top, **image}.items()}
