@@ -148,6 +148,10 @@ def _deploy_steps(tmp_path, new_items):
     return drv
 
 
+def drv_steps(drv):
+    return len(list(Path(drv).glob("*.py"))) - 1  # run.py is not a step
+
+
 def test_a_power_cut_during_a_deploy_boots_the_old_image_the_new_one_or_safe(tmp_path):
     cuts = int(os.environ.get("PICO_CUTS", "0"))
     if cuts < 1:
@@ -166,8 +170,15 @@ def test_a_power_cut_during_a_deploy_boots_the_old_image_the_new_one_or_safe(tmp
     boot = _run("update-deploy-boot", fs_image=tmp_path / "whole.img", max_ms=1500)
     assert "main: image b, version 2-new, on trial (boot 1 of 3)" in boot.console, boot.console
     seen = []
-    for k in range(cuts):
-        t_ms = (t0 + (t1 - t0) * (k + 1) / (cuts + 1)) / 1000
+    # half the cuts spread over the whole deploy, half within its last step (the switch)
+    t_switch = whole.trace.console_at("STEP %d" % (drv_steps(drv) - 1))
+    spread = (cuts + 1) // 2
+    times = [t0 + (t1 - t0) * (k + 1) / (spread + 1) for k in range(spread)]
+    times += [
+        t_switch + (t1 - t_switch) * (k + 1) / (cuts - spread + 1) for k in range(cuts - spread)
+    ]
+    for k, t_us in enumerate(times):
+        t_ms = t_us / 1000
         img = tmp_path / ("cut%d.img" % k)
         _run("update-cut", s, max_ms=t_ms, extra=extra, save_fs=img)
         after = _run("update-cut-boot", fs_image=img, max_ms=2200)
@@ -181,4 +192,4 @@ def test_a_power_cut_during_a_deploy_boots_the_old_image_the_new_one_or_safe(tmp
             assert failed is not None, c
             _assert_safe_state(after, failed)
             seen.append("safe")
-    print("power cut at %d times of the deploy: %s" % (cuts, seen))
+    print("power cut at %s ms of the deploy: %s" % ([round(t / 1000) for t in times], seen))
