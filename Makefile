@@ -86,11 +86,9 @@ demo: setup
 
 deploy: setup
 	@if [ -z "$(PORT)" ]; then echo "usage: make deploy PORT=/dev/ttyACM0"; exit 2; fi
-	@if [ ! -f tools/deploy.py ]; then echo "make deploy: tools/deploy.py (issue 5) is not built yet"; exit 1; fi
 	$(PYTHON) -m tools.deploy --port $(PORT)
 
 fuzz: setup
-	@if [ ! -f tools/fuzz.py ]; then echo "make fuzz: tools/fuzz.py (issue 7) is not built yet"; exit 1; fi
 	$(PYTHON) -m tools.fuzz
 
 clean:

@@ -6,6 +6,7 @@ and the host property tests. Not a test module itself."""
 import time
 
 from firmware.core.codes import (
+    R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LOW_CELL,
@@ -62,6 +63,10 @@ class Rig:
 
     def low_temp(self):
         self._set(True, False, False, R_LOW_TEMP)
+
+    def charge_block(self):
+        """The charge line says no and the wiring cannot tell high cell from temperature."""
+        self._set(True, False, False, R_CHARGE_BLOCK)
 
     def high_temp(self):
         self._set(True, False, False, R_HIGH_TEMP)

@@ -137,7 +137,9 @@ class Clock:
 
 class Battery:
     """What the BTV loop says (default settings: inputs 0 discharge, 1 charge, 2 pre-alarm; an
-    input reads 1 when it says OK). The self-test pulse breaks the loop; a stuck input ignores it.
+    input reads 1 when it says OK; inputs 3.. are free for the optional lines of btv_wire.py, OK
+    unless their number is in `down`). The self-test pulse breaks the loop; a stuck input ignores
+    it.
     """
 
     def __init__(self):
@@ -146,6 +148,7 @@ class Battery:
         self.high_cell = False
         self.prealarm = False
         self.stuck = {}  # input number -> level it is stuck at
+        self.down = set()  # inputs 3.. that say "not OK" (low temperature, high cell lines)
 
     def level(self, n, pulse):
         if n in self.stuck:
@@ -158,7 +161,7 @@ class Battery:
             return 0 if self.high_cell else 1
         if n == 2:
             return 0 if self.prealarm else 1
-        return 0
+        return 0 if n in self.down else 1
 
 
 class Multi:
@@ -180,6 +183,7 @@ class Multi:
         self.n_commands = 0
         self.frames_from_bms = 0
         self.kinds = {}  # message type -> count, of the BMS's frames
+        self.status = None  # (flags, rate) of the last BMS status frame (catalogue, inferred)
         self.bytes_sent = 0
         self.sync_at = 0  # tick and number of the last sync sent
         self.sync_no = -1
@@ -293,6 +297,8 @@ class Multi:
             if len(self.commands) >= KEEP:  # bounded: the soak measures the heap
                 self.commands.pop(0)
             self.commands.append((self._now, p[1]))
+        elif cat.is_bms_status(p, len(p)):
+            self.status = (cat.get(p, cat.STATUS_FLAGS), cat.get(p, cat.STATUS_RATE))
         elif f.msg == cat.MSG_WINMON and len(p) >= 3 and p[2] in (0x05, 0x06):
             self._reply_id = p[1]
             v = self.version if p[2] == 0x05 else self.version >> 16

@@ -6,6 +6,7 @@ import time
 from firmware.core.btv import BtvDecoder, Condition
 from firmware.core.btv_wire import Wire
 from firmware.core.codes import (
+    R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LOW_CELL,
@@ -90,7 +91,8 @@ def test_each_alarm_decodes_to_its_reason():
     cases = (
         (0b011, True, True, True, R_PREALARM),
         (0b010, False, True, True, R_LOW_CELL | R_PREALARM),
-        (0b101, True, False, False, R_HIGH_CELL),
+        # the charge line alone cannot tell a high cell from a low temperature (manual 3.3)
+        (0b101, True, False, False, R_CHARGE_BLOCK),
     )
     for levels, dis, chg, pa, reasons in cases:
         c = f.run(levels, 100)
@@ -124,7 +126,25 @@ def test_dedicated_loop_input_and_temperature_inputs():
     c = f.run(all_ok & ~(1 << 5), 100)
     assert not c.charge_ok and c.reasons == R_HIGH_TEMP
     c = f.run(all_ok & ~0b11, 100)  # with a loop input, both lines down is low + high cell
-    assert c.loop_ok and c.reasons == R_LOW_CELL | R_HIGH_CELL
+    assert c.loop_ok and c.reasons == R_LOW_CELL | R_HIGH_CELL  # both temperatures read OK
+
+
+def test_a_high_cell_is_told_apart_only_where_the_wiring_allows():
+    # Manual 3.3 stops charging for high cell and low temperature alike; the reduced current of
+    # 7, Q4 needs a high cell the BMS can tell apart: its own line, or both temperature lines OK.
+    c = Condition()
+    w = Wire(_settings(btv_high_cell_input=3))
+    w.decode(0b0101, c)  # the charge line and the high-cell line down
+    assert c.loop_ok and not c.charge_ok and c.reasons == R_HIGH_CELL
+    w.decode(0b0111, c)  # the high-cell line alone: still no charging
+    assert not c.charge_ok and c.reasons == R_HIGH_CELL
+    w.decode(0b1101, c)  # the charge line alone: a temperature, or a high cell
+    assert not c.charge_ok and c.reasons == R_CHARGE_BLOCK
+    w = Wire(_settings(btv_low_temp_input=3, btv_high_temp_input=4))
+    w.decode(0b11101, c)  # both temperatures OK: only a high cell is left
+    assert c.reasons == R_HIGH_CELL
+    w.decode(0b10101, c)
+    assert c.reasons == R_LOW_TEMP
 
 
 def test_polarity_mask_inverts_inputs():

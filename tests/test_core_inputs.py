@@ -2,7 +2,7 @@
 
 import time
 
-from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_OFF, PAT_ON, Leds
+from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON, Leds
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings
@@ -94,13 +94,20 @@ def test_led_patterns_timing():
     on_ms = 0
     faulty_edges = 0
     last = 0
+    listen_edges = 0
+    last_listen = 0
     for _ in range(30000):  # 30 s in 1 ms steps, across the wrap
         assert leds.level(PAT_OFF, t) == 0 and leds.level(PAT_ON, t) == 1
         on_ms += leds.level(PAT_HEARTBEAT, t)
+        lv = leds.level(PAT_LISTEN, t)
+        if lv and not last_listen:
+            listen_edges += 1
+        last_listen = lv
         f = leds.level(PAT_FAULTY_APP, t)
         if f and not last:
             faulty_edges += 1
         last = f
         t = time.ticks_add(t, 1)
     assert on_ms == 3 * 60  # three short flashes in 30 s: one about every 10 s
+    assert listen_edges == 6  # listen mode: two flashes every 10 s
     assert 14 * 30 <= faulty_edges <= 16 * 30  # about 15 flashes a second

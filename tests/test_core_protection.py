@@ -19,7 +19,7 @@ from firmware.core.codes import (
     ST_RUN,
     ST_STARTUP,
 )
-from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
+from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD
 
 
@@ -138,15 +138,26 @@ def test_high_cell_charge_disconnect_at_once_reduced_rate_red_led():
     assert o.state == ST_CHARGE_OFF and r.has("charge disconnect: high cell")
 
 
-def test_low_and_high_temperature_disconnect_chargers_at_once():
-    for setter, words in (("low_temp", "low temperature"), ("high_temp", "high temperature")):
+def test_low_and_high_temperature_stop_charging_at_once():
+    # Manual 3.3: "In the event of high cell voltage or low temperature, battery charging must be
+    # stopped": the chargers off and the Multi's charge rate 0, not a reduced current. The
+    # same where the charge line cannot tell a high cell from a low temperature.
+    setters = (
+        ("low_temp", "low temperature"),
+        ("high_temp", "high temperature"),
+        ("charge_block", "high cell or low temperature"),
+    )
+    for setter, words in setters:
         r = Rig()
         r.started()
         getattr(r, setter)()
         r.step()
         assert r.o.charge == FLOAT and r.o.led_high == PAT_ON and r.o.load == HIGH
-        assert r.o.charge_rate == 10
+        assert r.o.charge_rate == 0 and not r.o.allow_charge, setter
+        assert r.o.multi_mode == MODE_ON  # AC still passes through, the Multi only stops charging
         assert r.has("charge disconnect: " + words)
+        r.high_cell()  # a told-apart high cell only: the reduced current of manual 7, Q4
+        assert r.o.charge_rate == 10 and r.o.charge == FLOAT
 
 
 def test_open_loop_chargers_off_at_once_loads_after_delay_latched():
@@ -377,19 +388,39 @@ def test_vebus_error_7_for_415_to_488_without_the_assistant():
 
 
 def test_leds_follow_the_manual():
-    r = Rig()
+    r = Rig(vebus_mode="bms")
     r.step()
     assert r.o.led_cell == PAT_OFF and r.o.led_high == PAT_OFF
     r.started()
     o = r.o
+    # manual 1, LED indicators: status "blinks once every 10 seconds" while the Multi is on and
+    # info frames are sent: dark with no Multi on the bus to send them to
+    assert o.led_status == PAT_OFF
+    r.i.multi_present = True
+    r.step()
     assert o.led_status == PAT_HEARTBEAT and o.led_cell == PAT_ON and o.led_high == PAT_OFF
     r.high_cell()
     r.step()
     assert o.led_high == PAT_ON and o.led_cell == PAT_ON
     r.ok()
     r.low_cell()
+    # manual 1, LED indicators: cell > 2.8 V "Lights when the Load disconnect output is high and
+    # the battery cell voltages are above 2.8 V": dark at the low-cell signal, loads still on
+    assert o.led_cell == PAT_OFF and o.load == HIGH
     r.run(30000)
     assert o.led_cell == PAT_OFF and o.led_status == PAT_OFF  # Multi off: low power, dark
+
+
+def test_listen_mode_status_led_has_its_own_pattern():
+    # Nothing is sent in listen mode: not the manual's "info frames are sent" flash (1, LED
+    # indicators), a double flash of its own (docs/manual-readings.md); dark in low-power mode.
+    r = Rig()
+    r.i.multi_present = True
+    r.started()
+    assert r.o.led_status == PAT_LISTEN
+    r.i.remote_on = False
+    r.step()
+    assert r.o.low_power and r.o.led_status == PAT_OFF
 
 
 def test_status_changes_are_reported_in_changed():

@@ -90,6 +90,43 @@ def test_cross_check_refuses_an_input_used_twice():
     assert s.btv_prealarm_input == 2
 
 
+def test_swapping_two_btv_inputs_is_one_change():
+    """Wiring the discharge line to input 1 and the charge line to input 0 is a valid mapping: the
+    merged result is checked once, not each key against the old values."""
+    s = st.Settings()
+    assert s.update({"btv_discharge_input": 1, "btv_charge_input": 0}) == []
+    assert (s.btv_discharge_input, s.btv_charge_input) == (1, 0)
+    # a three-way rotation, and a change that frees an input for another in the same file
+    assert (
+        s.update({"btv_discharge_input": 2, "btv_charge_input": 1, "btv_prealarm_input": 0}) == []
+    )
+    assert s.update({"btv_prealarm_input": -1, "btv_loop_input": 0}) == []
+    assert (s.btv_discharge_input, s.btv_charge_input, s.btv_loop_input) == (2, 1, 0)
+
+
+def test_a_real_input_conflict_names_the_key_that_changed():
+    s = st.Settings()
+    errors = s.update({"btv_charge_input": 2, "min_hold_s": 20})  # pre-alarm stays on input 2
+    assert errors == ["btv_charge_input: input 2 is already used by btv_prealarm_input"]
+    assert s.btv_charge_input == 1 and s.min_hold_s == 20  # refused key kept, the rest applied
+    errors = s.update({"btv_loop_input": 4, "btv_low_temp_input": 4})  # both new, both refused
+    assert errors == [
+        "btv_loop_input: input 4 is already used by btv_low_temp_input",
+        "btv_low_temp_input: input 4 is already used by btv_loop_input",
+    ]
+    assert s.btv_loop_input == -1 and s.btv_low_temp_input == -1
+
+
+def test_self_test_timing_is_checked_on_the_merged_values():
+    s = st.Settings()
+    s.set("btv_selftest_recover_ms", 100)
+    # alone, a 100 ms period with 100 ms recovery is refused; with the recovery cut, it is fine
+    assert s.update({"btv_selftest_period_ms": 100, "btv_selftest_recover_ms": 0}) == []
+    assert s.btv_selftest_period_ms == 100 and s.btv_selftest_recover_ms == 0
+    e = raises(st.SettingsError, s.set, "btv_selftest_settle_ms", 60)
+    assert "must take less than half its period" in str(e) and s.btv_selftest_settle_ms == 2
+
+
 def test_update_applies_valid_keys_and_reports_each_refusal():
     s = st.Settings()
     errors = s.update({"min_hold_s": 20, "debounce_ms": 1, "bogus": 3, "vebus_mode": "bms"})
@@ -146,6 +183,25 @@ def test_load_bad_json_and_bad_values_keep_defaults_with_messages():
     s, errors = st.load(p)
     assert s.startup_ok_ms == 3000 and s.min_hold_s == 10
     assert errors == ["min_hold_s: 0 is out of range 1..3600"]
+    _rm(p)
+
+
+def test_any_damaged_file_gives_the_defaults_and_one_message():
+    """Never an exception out of load(): main.build() would reset the board on every boot."""
+    p = _path("damaged")
+    for raw, why in (
+        (b'{"min_hold_s": 20, "x": "\xff"}', "not UTF-8"),
+        (b"\xc3", "not UTF-8"),  # a multi-byte character cut short
+        (b"", "not valid JSON"),
+        (b"\x00" * 64, "not valid JSON"),
+        (b"[" * 5000, "not valid JSON"),  # deeper than any parser's stack
+    ):
+        with open(p, "wb") as f:
+            f.write(raw)
+        s, errors = st.load(p)
+        assert s.as_dict() == st.Settings().as_dict(), raw
+        assert len(errors) == 1 and errors[0].startswith(p + ": " + why), (raw, errors)
+        assert errors[0].endswith("using the defaults")
     _rm(p)
 
 

@@ -45,6 +45,27 @@ def test_corrupt_settings_file_boots_on_defaults_and_never_transmits():
     assert (boots[1], EV_SETTINGS) in rig.events()  # the log says why the defaults run
 
 
+def test_settings_file_that_is_not_utf8_boots_on_defaults_and_runs():
+    """One byte that is not UTF-8 (a flash bit flip, a copy gone wrong): the defaults, the event,
+    the board protects (before, MicroPython raised UnicodeError in build(): a reset every boot)."""
+    rig = Rig(fresh_root("settings_not_utf8"), mode="bms", boot=False)
+    with open(rig.settings_path(), "wb") as f:
+        f.write(b'{"vebus_mode": "bms", "min_hold_s": 20, "board": "pi\xffco"}')
+    rig.boot()
+    assert rig.crashes == 0
+    assert rig.settings.as_dict() == st.Settings().as_dict()  # every key: a torn file is no guide
+    assert len(rig.settings_errors) == 1 and "not UTF-8" in rig.settings_errors[0]
+    assert rig.all_floating()
+    rig.run(5000)
+    assert rig.outputs() == ON
+    assert rig.multi.frames_from_bms == 0  # the default "listen": nothing inferred on the bus
+    rig.battery.loop_intact = False
+    rig.run(33000)
+    assert rig.outputs() == ALL_OFF
+    rig.run(1500)
+    assert EV_SETTINGS in [code for _boot, code in rig.events()]
+
+
 def test_missing_settings_file_boots_on_defaults():
     rig = Rig(fresh_root("settings_missing"), mode="bms", boot=False)
     os.remove(rig.settings_path())

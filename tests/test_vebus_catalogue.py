@@ -153,3 +153,25 @@ def test_describe_names_the_vectors():
     assert describe(False, b"\x20\x01\x02\x03\x04\x05\x06", 7) == ("info", None, [])
     n = cat.build_bms_status(buf, True, False, False, False)
     assert describe(False, buf, n)[:2] == ("bms_status", cat.INFERRED)
+
+
+def test_describe_names_the_multis_info_frames():
+    # MK2 protocol document, "DC info frame" / "AC info frame" (what 'F 0' / 'F 1' return):
+    # [1] backfeed factor, [2] inverter factor, [4] state, [5] phase info or 0x0C for DC, then
+    # voltages and currents little endian (DC currents 24 bits), the period last.
+    dc = b"\x20\x00\x00\x00\x09\x0c\x5a\x0a\x00\x00\x00\x7b\x00\x00\x9a"
+    name, tag, fields = describe(False, dc, len(dc))
+    assert (name, tag) == ("info_dc", cat.CONFIRMED)
+    f = dict(fields)
+    assert f["dc_voltage"] == 2650 and f["dc_current_charger"] == 123  # 26.50 V, 12.3 A
+    assert f["dc_current_inverter"] == 0 and f["inverter_period"] == 0x9A
+    ac = b"\x20\x01\x02\x00\x09\x08\x5a\x5a\xff\xff\x5a\x5a\x10\x00\x9c"
+    name, tag, fields = describe(False, ac, len(ac))
+    f = dict(fields)
+    assert (name, tag) == ("info_ac", cat.CONFIRMED)
+    assert f["state_name"] == "charge" and f["phase_name"] == "L1, 1 phase"
+    assert f["backfeed_factor"] == 1 and f["inverter_factor"] == 2
+    assert f["mains_voltage"] == 0x5A5A and f["mains_current"] == -1
+    assert f["inverter_current"] == 16 and f["mains_period"] == 0x9C
+    # The BMS's own 0x20 frames and short ones are not taken for the Multi's.
+    assert describe(False, dc, 14)[0] == "info"

@@ -1,5 +1,6 @@
-"""The real VE.Bus frames of ../shared/vebus-vectors.txt, copied to tests/vectors.txt (a host test
-checks the copy is current). Loads on both VMs: `load()` -> (raw, mk2) lists of (bytes, note).
+"""The real VE.Bus frames of tests/vectors.txt (tests/host/test_vebus_vectors_copy.py keeps it
+equal to the project's master list where that is present). Loads on both VMs: `load()` -> (raw,
+mk2) lists of (bytes, note).
 """
 
 _HERE = __file__.rpartition("/")[0] or "."

@@ -44,6 +44,7 @@ from tools.deploy_board import DeployError
 
 OUT = ROOT / "out" / "deploy"
 AS_SOURCE = ("boot.py", "main.py")
+SETTINGS = "/settings.json"
 ARCHS = (
     None,
     "x86",
@@ -136,19 +137,17 @@ def dry_run(items, out=None):
 
 def check_settings(path):
     """Validate a settings file on the host with the firmware's own table; returns its bytes."""
-    from tools import hostcompat
-
-    hostcompat.install()
-    from firmware.core import settings as st
+    from tools.settings_doc import check_file
 
     try:
-        text = Path(path).read_text()
+        _, errors = check_file(path)
     except OSError as e:
         raise DeployError("cannot read %s: %s" % (path, e.strerror)) from None
-    s, errors = st.load(str(path))
     if errors:
-        raise DeployError("%s: %s" % (path, errors[0]))
-    return text.encode()
+        more = len(errors) - 1
+        hint = " (%d more: python -m tools.settings_doc --validate %s)" % (more, path)
+        raise DeployError("%s: %s%s" % (path, errors[0], hint if more else ""))
+    return Path(path).read_bytes()
 
 
 def loader(root=ROOT):
@@ -227,9 +226,22 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     send = sorted(p for p in image if p not in same)
     top_have = images["top"]["files"]
     top_send = sorted(top) if any(top_have.get(p) != sums[p] for p in top) else []
-    if cur and not send and not top_send and len(have) == len(image) and settings is None:
+    unchanged = cur and not send and not top_send and len(have) == len(image)
+    if unchanged and settings is None:
         log("deploy: the board runs these files already (image %s); nothing to install" % cur)
         return None
+    files, extra, checks = [], [], []
+    if settings is not None:
+        log("deploy: settings from %s" % settings)
+        files.append((Path(settings), SETTINGS + ".new"))
+        extra.append((SETTINGS + ".new", SETTINGS))
+        checks.append((SETTINGS + ".new", crc(settings)))
+    if unchanged:  # only the settings: the image and /active stay as they are
+        board.put(files)
+        verify(board, broot, [], checks, main.CAUSES)
+        board.exec(bd.script(bd.ACTIVATE, broot, [], *ptr, extra, bd.TOP_STAGE, bd.TOP_STAGE))
+        log("deploy: settings verified on the board and installed; image %s unchanged" % cur)
+        return cur, []
     dirs = sorted({"/img/%s/%s" % (slot, Path(p).parent) for p in image} | {"/img/" + slot})
     dirs = [d.rstrip("/.") for d in dirs] + (["/" + bd.TOP_STAGE] if top_send else [])
     bs = st["block"]
@@ -251,28 +263,41 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     top_man = work / "MANIFEST.top"
     top_man.write_text(main.manifest([(p, *sums[p]) for p in top_send]))
     board.exec(bd.script(bd.STAGE, broot, slot, dirs, same, cur, bd.TOP_STAGE))
-    files = [(image[p], "/img/%s/%s" % (slot, p)) for p in send]
-    files.append((man, "/img/%s/MANIFEST" % slot))  # last: the image is whole once it is there
+    files += [(image[p], "/img/%s/%s" % (slot, p)) for p in send]
+    files.append((man, "/img/%s/MANIFEST" % slot))  # after its files: whole once it is there
     files += [(top[p], "/" + bd.TOP_STAGE + p) for p in top_send]
     if top_send:
         files.append((top_man, "/" + bd.TOP_STAGE + "MANIFEST"))
-    extra = []
-    if settings is not None:
-        files.append((Path(settings), "/settings.json.new"))
-        extra.append(("/settings.json.new", "/settings.json"))
     board.put(files)
-    staged = ["img/%s/" % slot] + ([bd.TOP_STAGE] if top_send else [])
-    for parts in bd.answer(board.exec(bd.script(bd.VERIFY, broot, staged)), "verify"):
-        if parts[0] == "V" and parts[2] != "0":
-            raise DeployError(
-                "verify failed on the board: %s (%s); the running image stays"
-                % (main.CAUSES[int(parts[2])], " ".join(parts[3:]))
-            )
+    verify(
+        board,
+        broot,
+        ["img/%s/" % slot] + ([bd.TOP_STAGE] if top_send else []),
+        checks,
+        main.CAUSES,
+    )
     switch = top_send + (["MANIFEST"] if top_send else [])
-    board.exec(bd.script(bd.ACTIVATE, broot, switch, slot, cur, extra, bd.TOP_STAGE, bd.TOP_STAGE))
+    args = (switch, slot, cur, 0, extra, bd.TOP_STAGE, bd.TOP_STAGE)
+    board.exec(bd.script(bd.ACTIVATE, broot, *args))
     trial = ", on trial (image %s comes back if it fails its first boots)" % cur if cur else ""
     log("deploy: image %s verified on the board and active%s" % (slot, trial))
     return slot, ["/img/%s/%s" % (slot, p) for p in send] + ["/" + p for p in top_send]
+
+
+def verify(board, broot, staged, checks, causes):
+    """The board's boot check on the staged folders, and (size, CRC) of each other file."""
+    paths = [p for p, _ in checks]
+    for parts in bd.answer(board.exec(bd.script(bd.VERIFY, broot, staged, paths)), "verify"):
+        if parts[0] == "V" and parts[2] != "0":
+            raise DeployError(
+                "verify failed on the board: %s (%s); the running image stays"
+                % (causes[int(parts[2])], " ".join(parts[3:]))
+            )
+        if parts[0] == "X" and (int(parts[3]), int(parts[2])) != dict(checks)[parts[1]]:
+            raise DeployError(
+                "verify failed on the board: %s differs from what was sent; the running image "
+                "stays" % parts[1]
+            )
 
 
 def describe(st, causes):

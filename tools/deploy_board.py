@@ -103,18 +103,23 @@ print('END')
 VERIFY = """
 for d in %r:
     print('V', d, *G['check'](R + '/', d))
+for p in %r:
+    try:
+        print('X', p, *G['crc32_file'](R + p, bytearray(512)))
+    except OSError:
+        print('X', p, -1, -1)
 print('END')
 """
 
 # The switch: the top files renamed into place (each rename atomic), then the pointer (one
 # rename: the new image is active from here on), then what an older layout left behind.
 ACTIVATE = """
-top, cur, prev, extra = %r, %r, %r, %r
+top, cur, prev, tries, extra = %r, %r, %r, %r, %r
 for f in top:
     os.rename(R + '/' + %r + f, R + '/' + f)
 for a, b in extra:
     os.rename(R + a, R + b)
-G['set_pointer'](R + '/', cur, prev, 0)
+G['set_pointer'](R + '/', cur, prev, tries)
 rm('/' + %r.rstrip('/'))
 for old in ('/firmware', '/lib'):
     rm(old)

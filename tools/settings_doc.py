@@ -26,7 +26,8 @@ Generated from `firmware/core/settings.py` (`SPEC`) and `firmware/core/settings_
 (`HELP`) by `python -m tools.settings_doc --write`; do not edit by hand. The board reads
 `/settings.json` (only keys that differ from the default need to be there). A refused value
 (unknown key, wrong type, out of range, two BTV signals on one input) is reported with its reason
-and the old value is kept. Saving writes `settings.json.tmp`
+and the old value is kept. A damaged file (not UTF-8 text, not JSON) gives every setting its
+default; either way the board runs and its event log says so. Saving writes `settings.json.tmp`
 and renames it over the old file, so a power cut leaves the old or the new file.
 
 Check a file before copying it to a board: `python -m tools.settings_doc --validate settings.json`.
@@ -52,22 +53,25 @@ def render():
     return HEADER + "\n".join(rows) + "\n"
 
 
+def check_file(path):
+    """(the file's JSON value, [one line per problem]) as the board would read the file; the
+    value is None when the file itself is damaged. OSError if it cannot be read."""
+    data, why = st.parse(Path(path).read_bytes())
+    if why:
+        return None, [why]
+    return data, st.Settings().update(data)
+
+
 def validate(path):
     try:
-        text = Path(path).read_text()
+        data, errors = check_file(path)
     except OSError as e:
         print("settings_doc: cannot read %s: %s" % (path, e.strerror))
         return 2
-    try:
-        data = json.loads(text)
-    except ValueError as e:
-        print("settings_doc: %s is not valid JSON: %s" % (path, e))
-        return 1
-    errors = st.Settings().update(data)
     for line in errors:
-        print(line)
+        print("%s: %s" % (path, line))
     if not errors:
-        print("%s: %d settings, all valid" % (path, len(data)))
+        print("%s: %d settings, all valid" % (path, len(data or ())))
     return 1 if errors else 0
 
 

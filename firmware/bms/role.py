@@ -9,11 +9,11 @@
     role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 
-The slot (vebus.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`; a node
-may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later only
-if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it ended
-at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from the RS485 driver and
-the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
+The slot (docs/protocol.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`;
+a node may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later
+only if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it
+ended at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from the RS485
+driver and the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
   1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
   2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
      repeated each _SWITCH_REPEAT_MS; "on" said _RELEASE_REPEATS times when the restriction ends
@@ -38,7 +38,7 @@ from micropython import const
 from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
 from vebus import catalogue as cat
 
-_PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (vebus.md)
+_PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (docs/protocol.md)
 SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
 # The bus task sleeps until SYNC_GUARD_MS before the next sync is due (the Multi syncs at a
 # steady period), then polls: a read right after the sync keeps the slot. Never longer than

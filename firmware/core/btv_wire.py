@@ -3,13 +3,20 @@
 THE REPLACEABLE LAYER. Victron does not publish the M8 pinout, the voltages or how pre-alarm is
 encoded, so this module only knows what settings say: which input number carries which signal
 (`btv_discharge_input`, `btv_charge_input`, `btv_prealarm_input`, `btv_loop_input`,
-`btv_low_temp_input`, `btv_high_temp_input`; -1 = not wired) and each input's polarity
+`btv_low_temp_input`, `btv_high_temp_input`, `btv_high_cell_input`; -1 = not wired) and each
+input's polarity
 (`btv_ok_low_mask`: bit n set = input n reads 0 when the battery says OK). A bench capture of the
 real encoding changes this file (or the settings) and nothing else.
 
 The rule it implements: a passive, intact loop reads OK on every line. Without a dedicated loop
 input, both the discharge and the charge line saying "not allowed" at once is an open loop (an
 unplugged cable drops every line) -- its consequences cover both alarms, and it latches.
+
+The charge line says "not allowed" for a high cell, a low or a high temperature alike. Its cause
+is told apart only where the wiring allows: a temperature line or a high-cell line that says so
+names it; with both temperature lines wired and OK a blocked charge line can only be a high cell.
+Otherwise the reason is R_CHARGE_BLOCK ("high cell or low temperature"), and protection stops
+charging (manual 3.3) instead of reducing the charge current (docs/manual-readings.md).
 
     w = Wire(settings)
     w.decode(levels, cond)   # levels: int, bit n = debounced level of input n; fills cond
@@ -18,6 +25,7 @@ unplugged cable drops every line) -- its consequences cover both alarms, and it 
 """
 
 from firmware.core.codes import (
+    R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LOW_CELL,
@@ -40,6 +48,8 @@ class Wire:
         self.loop = s.btv_loop_input
         self.lt = s.btv_low_temp_input
         self.ht = s.btv_high_temp_input
+        self.hc = s.btv_high_cell_input
+        self.temps_wired = self.lt >= 0 and self.ht >= 0
         self.ok_low = s.btv_ok_low_mask
         self.used_mask = (
             _bit(self.dis)
@@ -48,6 +58,7 @@ class Wire:
             | _bit(self.loop)
             | _bit(self.lt)
             | _bit(self.ht)
+            | _bit(self.hc)
         )
         self.test_mask = _bit(self.dis) | _bit(self.chg) | _bit(self.loop)
 
@@ -80,8 +91,12 @@ class Wire:
         if self.ht >= 0 and not (ok >> self.ht) & 1:
             reasons |= R_HIGH_TEMP
             chg = False
-        if not chg and not reasons & (R_LOW_TEMP | R_HIGH_TEMP):
+        if self.hc >= 0 and not (ok >> self.hc) & 1:
             reasons |= R_HIGH_CELL
+            chg = False
+        if not chg and not reasons & (R_LOW_TEMP | R_HIGH_TEMP | R_HIGH_CELL):
+            # the charge line alone: a high cell only if neither temperature can be the cause
+            reasons |= R_HIGH_CELL if self.temps_wired else R_CHARGE_BLOCK
         pa = self.pa >= 0 and not (ok >> self.pa) & 1
         if pa:
             reasons |= R_PREALARM

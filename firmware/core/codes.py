@@ -33,11 +33,13 @@ R_STARTUP = const(0x0400)
 R_NO_AC = const(0x0800)
 R_VEBUS_ERROR = const(0x1000)
 R_LATCH_LOST = const(0x2000)  # the latched-fault record could not be read: assume latched
+R_CHARGE_BLOCK = const(0x4000)  # the charge line says no; the wiring cannot tell high cell from
+#                                 low temperature (btv_wire.py)
 
 # Groups.
 R_LOOP_FAULT = const(0x01E0)  # open loop, stuck, stale, unknown: the loop cannot be trusted
 R_LATCHING = const(0x20E0)  # faults that latch (not "no reading yet": that is start-up)
-R_NO_CHARGE = const(0x000E)  # high cell, low temperature, high temperature: red LED
+R_NO_CHARGE = const(0x400E)  # high cell, low / high temperature, charge block: red LED
 
 # Protection states (what a display shows; the outputs carry the decisions).
 ST_STARTUP = const(0)

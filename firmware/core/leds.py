@@ -1,9 +1,12 @@
 """LED patterns of the manual (section 5.2) and the level of each LED at a given tick.
 
-Status (blue):    PAT_OFF = BMS off / low-power mode; PAT_HEARTBEAT = a short flash about every
-                  10 s while operating with the Multi on; PAT_FAULTY_APP = ~15 Hz flashing, kept
-                  for the faulty-application state (the app sets it when it cannot run).
-Cell > 2.8 V (blue): PAT_ON while loads are allowed, PAT_OFF after low cell.
+Status (blue):    PAT_OFF = BMS off / low-power mode, or no Multi to send info frames to;
+                  PAT_HEARTBEAT = a short flash about every 10 s while the Multi is on and info
+                  frames are sent; PAT_LISTEN = two short flashes 0.3 s apart every 10 s in
+                  `listen` mode (nothing sent: not the manual's "info frames" flash);
+                  PAT_FAULTY_APP = ~15 Hz flashing, kept for the faulty-application state (the
+                  app sets it when it cannot run).
+Cell > 2.8 V (blue): PAT_ON while the load disconnect is high and no low cell is signalled.
 Cell > 4 V (red):    PAT_ON while chargers are off for high cell or temperature.
 
     leds = Leds()
@@ -18,9 +21,11 @@ PAT_OFF = const(0)
 PAT_ON = const(1)
 PAT_HEARTBEAT = const(2)
 PAT_FAULTY_APP = const(3)
+PAT_LISTEN = const(4)
 
 _HEARTBEAT_PERIOD_MS = const(10000)
 _HEARTBEAT_FLASH_MS = const(60)
+_LISTEN_SECOND_MS = const(300)  # listen mode: the second flash starts this long after the first
 _FAULTY_HALF_PERIOD_MS = const(33)  # 66 ms period: about 15 flashes per second
 
 
@@ -44,5 +49,9 @@ class Leds:
             self._t0 = now if dt < 0 else ticks_add(now, -(dt % _HEARTBEAT_PERIOD_MS))
             dt = ticks_diff(now, self._t0)
         if pattern == PAT_HEARTBEAT:
+            return 1 if dt < _HEARTBEAT_FLASH_MS else 0
+        if pattern == PAT_LISTEN:
+            if dt >= _LISTEN_SECOND_MS:
+                dt -= _LISTEN_SECOND_MS
             return 1 if dt < _HEARTBEAT_FLASH_MS else 0
         return 1 if dt % (2 * _FAULTY_HALF_PERIOD_MS) < _FAULTY_HALF_PERIOD_MS else 0

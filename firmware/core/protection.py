@@ -23,8 +23,10 @@ The rules (defaults in settings.py), each with its test in tests/test_core_prote
 - low cell -> pre-alarm high, then no sooner than prealarm_to_disconnect_s after the pre-alarm
   output went high: load disconnect floats, the pre-alarm floats again, the Multi goes
   charger-only (off without AC). Low cell clearing before that switches nothing off.
-- high cell / low temperature / high temperature -> charge disconnect floats and the charge rate
-  drops to reduced_charge_rate_pct at once; red LED on. The Multi keeps its mode.
+- high cell / low temperature / high temperature -> charge disconnect floats at once, red LED on,
+  and the Multi stops charging (charge rate 0: "charging must be stopped", manual 3.3); only a
+  high cell the wiring tells apart (btv_wire.py) gets reduced_charge_rate_pct instead, so the
+  cells can balance (manual 7, Q4). The Multi keeps its mode (AC still passes through).
 - open loop / loop fault (stuck, stale) -> chargers off and the Multi stops charging at once,
   loads off after the pre-alarm delay; latched until the loop reads OK for startup_ok_ms, and
   kept across a reboot (latch.py).
@@ -40,11 +42,12 @@ Readings of the manual where it is silent (change here if a bench shows otherwis
 - the pre-alarm output is high only while loads are on: it warns of their end, and the manual
   floats it when the loads go off; min_hold_s does not delay it (it is the protective direction).
 - the 30 s count from the moment the pre-alarm output went high, also when a battery pre-alarm
-  raised it before the low cell (the issue's wording); a pre-alarm that floated restarts it.
+  raised it before the low cell; a pre-alarm that floated restarts it.
 - min_hold_s counts from a switch-off, not from boot: after start-up outputs come on at once.
 - error 15 and error 7 hold the Multi off (MODE_OFF); the BTV outputs keep following the loop.
-- high cell / temperature keep the Multi's mode and only lower its charge rate; an open loop
-  stops the Multi charging (inverter-only, then off after the pre-alarm delay).
+- high cell / temperature keep the Multi's mode and only set its charge rate (0, or reduced for
+  a told-apart high cell); an open loop stops the Multi charging (inverter-only, then off after
+  the pre-alarm delay). docs/manual-readings.md lists these readings and why.
 - "charger-only without AC" is sent as off only when protection took inverting away; a GX or DMC
   asking charger-only gets charger-only. AC coming back is seen through the mains detector
   (`mains`) or the Multi's own report (`ac_in`, from Multis that report AC while off); with
@@ -64,6 +67,7 @@ from firmware.core.codes import (
     MODE_NONE,
     MODE_OFF,
     MODE_ON,
+    R_HIGH_CELL,
     R_LATCH_LOST,
     R_LATCHING,
     R_LOOP_FAULT,
@@ -83,7 +87,7 @@ from firmware.core.codes import (
     ST_VEBUS_ERROR,
 )
 from firmware.core.events import EventLog
-from firmware.core.leds import PAT_HEARTBEAT, PAT_OFF, PAT_ON
+from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
     CH_CHARGE,
     CH_ERROR,
@@ -108,6 +112,7 @@ class Protection:
         self.delay_ms = s.prealarm_to_disconnect_s * 1000
         self.hold_ms = s.min_hold_s * 1000
         self.reduced_rate = s.reduced_charge_rate_pct
+        self.transmit = s.vebus_mode == "bms"  # info frames go out (listen: nothing is sent)
         self.log = log if log is not None else EventLog(32)
         self.inputs = Inputs()
         self.outputs = Outputs()
@@ -323,15 +328,26 @@ class Protection:
             o.charge_rate = 0
         elif chg.on:
             o.charge_rate = 100
+        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+            o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
-            o.charge_rate = self.reduced_rate
+            o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
         o.bat_prealarm = self._pa
         o.low_power = low_power
         o.error = err
         o.latched = self._latched
         o.latch_reason = self._latch_reason
-        o.led_status = PAT_OFF if low_power else PAT_HEARTBEAT
-        o.led_cell = PAT_ON if load.on else PAT_OFF
+        # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
+        # frames are sent; dark in low-power mode; listen mode has its own double flash.
+        if low_power:
+            o.led_status = PAT_OFF
+        elif not self.transmit:
+            o.led_status = PAT_LISTEN
+        else:
+            o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
+        # "Lights when the Load disconnect output is high and the battery cell voltages are above
+        # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
+        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
         red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
         reasons = c.reasons | self._latch_reason

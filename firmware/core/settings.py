@@ -2,8 +2,8 @@
 
     s = Settings()                      # every key at its default, as attributes: s.debounce_ms
     s.set("min_hold_s", 20)             # bad: SettingsError("min_hold_s: ..."), old value kept
-    errors = s.update({"a": 1, ...})    # applies what is valid; one message per refused key
-    s, errors = load("/settings.json")  # missing file -> defaults; bad file -> defaults + message
+    errors = s.update({"a": 1, ...})    # one change: the valid keys apply, a message per refusal
+    s, errors = load("/settings.json")  # missing -> defaults; damaged -> defaults + message
     save(s, "/settings.json")           # writes <path>.tmp, then os.rename over the old file
 
 The table `SPEC` is the single source: (key, kind, default, lo, hi). kind is "int"
@@ -17,13 +17,13 @@ import os
 
 # fmt: off
 SPEC = (
-    # board and bus side (issue 5 / lib/vebus)
+    # board and bus side (lib/vebus)
     ("board", "pico|esp32", "pico", 0, 0),
     ("vebus_mode", "listen|bms", "listen", 0, 0),
     ("bms_version", "int", 1146100, 1146100, 1146999),
     ("status_interval_ms", "int", 1000, 100, 10000),
     ("status_interval_low_power_ms", "int", 10000, 1000, 60000),
-    # protection timing (issue 4)
+    # protection timing
     ("startup_ok_ms", "int", 2000, 500, 60000),
     ("prealarm_to_disconnect_s", "int", 30, 30, 3600),
     ("min_hold_s", "int", 10, 1, 3600),
@@ -37,6 +37,7 @@ SPEC = (
     ("btv_loop_input", "int", -1, -1, 7),
     ("btv_low_temp_input", "int", -1, -1, 7),
     ("btv_high_temp_input", "int", -1, -1, 7),
+    ("btv_high_cell_input", "int", -1, -1, 7),
     ("btv_ok_low_mask", "int", 0, 0, 255),
     ("btv_selftest", "bool", False, 0, 0),
     ("btv_selftest_period_ms", "int", 1000, 100, 60000),
@@ -66,7 +67,9 @@ _BTV_INPUT_KEYS = (
     "btv_loop_input",
     "btv_low_temp_input",
     "btv_high_temp_input",
+    "btv_high_cell_input",
 )
+_SELFTEST_KEYS = ("btv_selftest_period_ms", "btv_selftest_settle_ms", "btv_selftest_recover_ms")
 
 
 class SettingsError(ValueError):
@@ -147,24 +150,36 @@ class Settings:
 
     def set(self, key, value):
         """Validate and apply one value; on refusal raise SettingsError and keep the old one."""
-        check_value(key, value)
-        old = getattr(self, key)
-        setattr(self, key, value)
-        msg = _cross_check(self)
-        if msg:
-            setattr(self, key, old)
-            raise SettingsError("%s: %s" % (key, msg))
+        errors = self.update({key: value})
+        if errors:
+            raise SettingsError(errors[0])
 
     def update(self, values):
-        """Apply each valid key of a dict; return the list of refusal messages (empty = all ok)."""
-        errors = []
+        """Apply a dict of changes as one: each value checked on its own, then the merged result
+        against the cross-key rules once (so two inputs can swap). Returns one message per
+        refused key, sorted (empty = all applied); a refused key keeps its old value."""
         if not isinstance(values, dict):
             return ["settings: expected a JSON object of key: value, got %s" % _show(values)]
+        errors = []
+        old = {}
         for key in sorted(values):
             try:
-                self.set(key, values[key])
+                check_value(key, values[key])
             except SettingsError as e:
                 errors.append(str(e))
+                continue
+            old[key] = getattr(self, key)
+            setattr(self, key, values[key])
+        # A broken rule names its keys; those that changed go back. The old values kept every
+        # rule, so each round puts back at least one key and the loop ends.
+        broken = _cross_check(self)
+        while broken:
+            for key, why in broken:
+                if key in old:
+                    setattr(self, key, old.pop(key))
+                    errors.append("%s: %s" % (key, why))
+            broken = _cross_check(self)
+        errors.sort()
         return errors
 
     def as_dict(self):
@@ -176,31 +191,50 @@ class Settings:
 
 
 def _cross_check(s):
-    """A message if two keys contradict each other, else None."""
+    """[(key, why), ...] for the keys of the first cross-key rule the values break, else None."""
     seen = {}
     for key in _BTV_INPUT_KEYS:
         n = getattr(s, key)
         if n >= 0:
             if n in seen:
-                return "input %d is already used by %s" % (n, seen[n])
+                other = seen[n]
+                return [
+                    (key, "input %d is already used by %s" % (n, other)),
+                    (other, "input %d is already used by %s" % (n, key)),
+                ]
             seen[n] = key
     if 2 * (s.btv_selftest_settle_ms + s.btv_selftest_recover_ms) >= s.btv_selftest_period_ms:
-        return "the self-test pulse and recovery must take less than half its period"
+        why = "the self-test pulse and recovery must take less than half its period"
+        return [(k, why) for k in _SELFTEST_KEYS]
     return None
 
 
+def parse(raw, loads=json.loads):
+    """(value, None) from the bytes of a settings file, or (None, why); never raises."""
+    try:
+        text = raw.decode()
+    except ValueError:  # UnicodeError (MicroPython) / UnicodeDecodeError
+        return None, "not UTF-8 text"
+    try:
+        return loads(text), None
+    except SettingsError as e:  # raised by a stricter `loads` (the host tools)
+        return None, str(e)
+    except Exception as e:  # ValueError; RecursionError or MemoryError on a deep or huge file
+        return None, "not valid JSON (%s)" % (str(e) or type(e).__name__)
+
+
 def load(path):
-    """(Settings, [messages]). A missing file gives the defaults; nothing here raises."""
+    """(Settings, [messages]). A missing file gives the defaults; a damaged one (not UTF-8, not
+    JSON) the defaults and one message; nothing here raises."""
     s = Settings()
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError:
         return s, []
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return s, ["%s: not valid JSON, using the defaults" % path]
+    data, why = parse(raw)
+    if why:
+        return s, ["%s: %s, using the defaults" % (path, why)]
     return s, s.update(data)
 
 

@@ -5,7 +5,7 @@ settings.SPEC; a test keeps the two tables' keys equal.
 """
 
 HELP = {
-    # board and bus side (issue 5 / lib/vebus)
+    # board and bus side (lib/vebus)
     "board": "board profile",
     "vebus_mode": (
         "listen: never transmit; bms: answer probes and send status frames (INFERRED layout)"
@@ -13,7 +13,7 @@ HELP = {
     "bms_version": "version told to the GX (1146 + firmware)",
     "status_interval_ms": "status frame interval (INFERRED)",
     "status_interval_low_power_ms": "BMS status frame interval in low-power mode",
-    # protection timing (issue 4)
+    # protection timing
     "startup_ok_ms": (
         "start-up / latched loop fault: the loop must read OK this long before outputs come on"
     ),
@@ -22,19 +22,24 @@ HELP = {
     ),
     "min_hold_s": "an output that switched off stays off at least this long",
     "reduced_charge_rate_pct": (
-        "charge rate asked of the Multi while charging is not allowed (high cell / temperature)"
+        "charge rate asked of the Multi for a high cell the wiring tells apart (manual 7, Q4); "
+        "low temperature, high temperature or an untold charge block stop charging (0 %)"
     ),
     # BTV loop inputs (the electrical mapping in firmware/core/btv_wire.py)
     "debounce_ms": "an input level counts once stable this long",
     "stale_ms": "no fresh sample of an input this long = not allowed",
     "btv_discharge_input": "input of the discharge-allowed line",
-    "btv_charge_input": "input number of the charge-allowed (high cell) line",
+    "btv_charge_input": "input number of the charge-allowed line (high cell or temperature)",
     "btv_prealarm_input": "input number of the pre-alarm line, -1 = none",
     "btv_loop_input": (
         "input number of a loop-continuity line, -1 = open loop when both lines say not allowed"
     ),
     "btv_low_temp_input": "input number of a low-temperature line, -1 = none",
     "btv_high_temp_input": "input of a high-temp line, -1 = none",
+    "btv_high_cell_input": (
+        "input number of a high-cell line, -1 = none (then a charge block is a high cell only "
+        "when both temperature lines are wired and say OK)"
+    ),
     "btv_ok_low_mask": "bit n set: input n reads 0 when OK",
     "btv_selftest": (
         "pulse the loop through the test output; an input that does not follow is a loop fault"

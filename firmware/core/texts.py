@@ -19,6 +19,7 @@ from firmware.core.codes import (
     MODE_NONE,
     MODE_OFF,
     MODE_ON,
+    R_CHARGE_BLOCK,
     R_HIGH_CELL,
     R_HIGH_TEMP,
     R_LATCH_LOST,
@@ -68,6 +69,7 @@ _ORDER = (
     (R_HIGH_CELL, "high cell"),
     (R_HIGH_TEMP, "high temperature"),
     (R_LOW_TEMP, "low temperature"),
+    (R_CHARGE_BLOCK, "high cell or low temperature"),
     (R_PREALARM, "battery pre-alarm"),
     (R_NO_AC, "no AC"),
 )

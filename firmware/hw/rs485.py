@@ -1,7 +1,7 @@
 """RS485 half-duplex driver for one VE.Bus port (256000 baud 8N1, receiver always enabled).
 
-Send sequence (vebus.md, confirmed): DE high, write, wait until the UART reports transmit done
-(`txdone()`: the shift register is empty, not just the buffer), DE low. `send()` starts it and
+Send sequence (docs/hardware.md, confirmed): DE high, write, wait until the UART reports transmit
+done (`txdone()`: the shift register is empty, not just the buffer), DE low. `send()` starts it and
 returns at once; the caller polls `finish(now)` from its task, yielding in between, so no task
 waits on the wire. The transceiver's receiver stays enabled, so every byte we send comes back:
 `read()` first consumes exactly that echo (compared with what was sent: a difference is a

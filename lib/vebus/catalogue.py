@@ -211,7 +211,7 @@ def build_ac_info(p, freq_mhz, dc_voltage_x50, phase=0, stamp=0x030D):
 
 
 # --- the VE.Bus BMS's own frames -------------------------------------------------------------
-# CONFIRMED (MK2 level, Venus OS mk2 code per vebus.md): a GX probes with the MK2 frame
+# CONFIRMED (MK2 level, Venus OS mk2 code, docs/protocol.md): a GX probes with the MK2 frame
 # `06 21 FF FF FF FF 83 4A` (a DMC: ... 80 4D) and expects an info frame starting 0x20 with
 # byte [5] = 0x83 and the little-endian u32 BMS version at [6..9] (indices after the len byte).
 # Venus OS treats version >= 1146100 as a BMS V2.

@@ -6,6 +6,7 @@ this module, so none of these strings take RAM there (the firmware reads fields 
 catalogue.get). The numbers (message types, field offsets and kinds) stay in vebus.catalogue.
 
     describe(is_sync, p, plen) -> (name, tag, [(field name, value), ...])
+    INFO_AC_FIELDS / INFO_DC_FIELDS: the Multi's 0x20 info frames, DEVICE_STATES their state names
     MESSAGES: (type, name, tag, source keys, ((field name, field, unit), ...)); SOURCES[key]
     winmon_name(code) -> "WriteViaID", ... or None
 """
@@ -30,7 +31,7 @@ SOURCES = {
     "mk2doc": "Victron 'Interfacing with VE.Bus products - MK2 protocol' 3.14",
     "pepe": "PepeTheFroggie/Victron-VE.Bus---esp32",
     "vebus": "GitNik1/VEBus src/VEBusDefinition.h",
-    "venus": "Venus OS mk2 driver / victronenergy/venus#89 (via vebus.md)",
+    "venus": "Venus OS mk2 driver / victronenergy/venus#89",
 }
 
 # Fields of each message, in payload order: (name, catalogue field, unit).
@@ -61,6 +62,52 @@ AC_FIELDS = (
 )
 PROBE_FIELDS = (("probed", cat.PROBE_KIND, "0x83 BMS, 0x80 DMC"),)
 ANSWER_FIELDS = PROBE_FIELDS + (("version", cat.ANSWER_VERSION, "product * 1000 + firmware"),)
+# 0x20 info frames of the Multi (the answers to MK2 'F' 0..4, also seen on the raw bus), CONFIRMED:
+# the MK2 protocol document and the open decoders built on it agree. payload[5] tells the kind:
+# 0x05..0x0B AC info of a phase, 0x0C DC info. Values are raw: their scales are the Multi's RAM
+# variable info (Winmon 0x36; tools.mk3 reads them), the current factors multiply the AC currents.
+INFO_DC = 0x0C
+INFO_PHASES = (
+    (0x05, "L4"),
+    (0x06, "L3"),
+    (0x07, "L2"),
+    (0x08, "L1, 1 phase"),
+    (0x09, "L1 of 2 phases"),
+    (0x0A, "L1 of 3 phases"),
+    (0x0B, "L1 of 4 phases"),
+)
+DEVICE_STATES = (
+    "down",
+    "startup",
+    "off",
+    "slave",
+    "invert full",
+    "invert half",
+    "invert AES",
+    "power assist",
+    "bypass",
+    "charge",
+)
+# (name, offset, bytes, signed, unit); DC currents are 24 bits, signed as RAM var 5 is.
+INFO_AC_FIELDS = (
+    ("backfeed_factor", 1, 1, False, "multiplies mains_current"),
+    ("inverter_factor", 2, 1, False, "multiplies inverter_current"),
+    ("state", 4, 1, False, "device state"),
+    ("phase", 5, 1, False, "0x05..0x0B"),
+    ("mains_voltage", 6, 2, False, "RAM var 0 scale"),
+    ("mains_current", 8, 2, True, "RAM var 1 scale x backfeed_factor"),
+    ("inverter_voltage", 10, 2, False, "RAM var 2 scale"),
+    ("inverter_current", 12, 2, True, "RAM var 3 scale x inverter_factor"),
+    ("mains_period", 14, 1, False, "RAM var 8 scale"),
+)
+INFO_DC_FIELDS = (
+    ("kind", 5, 1, False, "0x0C DC"),
+    ("dc_voltage", 6, 2, False, "RAM var 4 scale (0.01 V)"),
+    ("dc_current_inverter", 8, 3, True, "RAM var 5 scale (0.1 A)"),
+    ("dc_current_charger", 11, 3, True, "RAM var 5 scale (0.1 A)"),
+    ("inverter_period", 14, 1, False, "RAM var 7 scale"),
+)
+INFO_LEN = 15
 STATUS_FIELDS = (
     ("flags", cat.STATUS_FLAGS, "1 low cell, 2 high cell, 4 error, 8 pre-alarm"),
     ("charge_rate", cat.STATUS_RATE, "AllowToChargeRate, 0..255"),
@@ -98,7 +145,7 @@ WINMON_COMMANDS = (
 WINMON_RESPONSES = (
     (0x80, "CommandNotSupported"),
     # 0x82 / 0x83: replies to 0x05 / 0x06 (low / high 16 bits of the firmware version) as
-    # firmware/bms reads the public MK2 drivers; not in vebus.md's list of responses.
+    # firmware/bms reads the public MK2 drivers; no listed source names them.
     (0x82, "SoftwareVersionPart0"),
     (0x83, "SoftwareVersionPart1"),
     (0x85, "ReadRAMOK"),
@@ -125,6 +172,26 @@ def _fits(field, plen):
     return (field >> 4) + need <= plen
 
 
+def _info(p, plen):
+    """A Multi's 0x20 info frame: ("info_dc" | "info_ac", CONFIRMED, fields)."""
+    kind = p[5] if plen > 5 else -1
+    if plen < INFO_LEN or not 0x05 <= kind <= INFO_DC:
+        return "info", None, []  # another 0x20 frame: seen on the bus, layout not decoded
+    fields = INFO_DC_FIELDS if kind == INFO_DC else INFO_AC_FIELDS
+    out = []
+    for name, o, n, signed, _ in fields:
+        v = int.from_bytes(bytes(p[o : o + n]), "little")
+        if signed and v >= 1 << (8 * n - 1):
+            v -= 1 << (8 * n)
+        out.append((name, v))
+    if kind == INFO_DC:
+        return "info_dc", CONFIRMED, out
+    out.append(("phase_name", [name for k, name in INFO_PHASES if k == kind][0]))
+    state = p[4]
+    out.append(("state_name", DEVICE_STATES[state] if state < len(DEVICE_STATES) else "unknown"))
+    return "info_ac", CONFIRMED, out
+
+
 def describe(is_sync, p, plen):
     """(name, tag, [(field, value), ...]) of payload p[0:plen]. Allocates: host tools and logs."""
     if is_sync:
@@ -137,8 +204,8 @@ def describe(is_sync, p, plen):
             return "bms_probe_answer", INFERRED, [("version", answer_version(p, plen))]
         if msg == MSG_INFO and is_bms_status(p, plen):
             return "bms_status", INFERRED, [(f[0], get(p, f[1])) for f in STATUS_FIELDS]
-        if msg == MSG_INFO:  # info frames: seen on the bus, layout not decoded
-            return "info", None, []
+        if msg == MSG_INFO:
+            return _info(p, plen)
         entry = None
         for e in MESSAGES[1:]:
             if e[0] == msg and entry is None:

@@ -1,6 +1,6 @@
 """VE.Bus frame codec: build data and sync frames into a caller's buffer; frame numbers.
 
-Frame on the wire (vebus.md, confirmed): `A0 A1 T N payload... CS FF`.
+Frame on the wire (docs/protocol.md, confirmed): `A0 A1 T N payload... CS FF`.
 - A0 A1: 83 83 from a Multi, 98 F7 from an MK3 interface / controller.
 - T: FD sync frame, FE data frame. N: frame number 0..127.
 - Byte stuffing from index 4 on: a byte 0xFA..0xFF goes out as `FA, 0x70 | (b & 0x0F)`.

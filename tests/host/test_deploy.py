@@ -209,5 +209,15 @@ def test_a_settings_file_is_checked_against_the_firmware_table_first(tmp_path):
     proc = cli("--dry-run", "--settings", str(bad))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("deploy: %s: vebus_mode" % bad)
+    bad.write_bytes(b'{"vebus_mode": "bms\xff"}')  # one byte that is not UTF-8
+    proc = cli("--dry-run", "--settings", str(bad))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.splitlines() == ["deploy: %s: not UTF-8 text" % bad]
+    bad.write_text('{"vebus_mode": "loud", "min_hold_s": 0, "x": 1}')
+    proc = cli("--dry-run", "--settings", str(bad))
+    assert proc.stderr.splitlines() == [
+        "deploy: %s: min_hold_s: 0 is out of range 1..3600 (2 more: python -m tools.settings_doc"
+        " --validate %s)" % (bad, bad)
+    ]
     proc = cli("--dry-run", "--settings", str(tmp_path / "missing.json"))
     assert proc.returncode == 1 and "cannot read" in proc.stderr

@@ -143,3 +143,24 @@ def test_park_cannot_go_with_no_reset():
     assert proc.stderr.strip().splitlines() == [
         "deploy: --park resets the board: it cannot go with --no-reset"
     ]
+
+
+def test_deploy_with_settings_installs_and_verifies_the_file(tmp_path):
+    """deploy --help: --settings FILE installs FILE as /settings.json; verified like the rest."""
+    board = tmp_path / "board"
+    board.mkdir()
+    good = tmp_path / "good.json"
+    good.write_text('{"min_hold_s": 20, "btv_prealarm_input": 3}')
+    with PtyBoard(board, tmp_path / "setup.py") as vm:
+        cli = subprocess.run(
+            [sys.executable, "-m", "tools.deploy", "--port", vm.port, "--no-reset"]
+            + ["--settings", str(good)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        assert "deploy: settings from %s" % good in cli.stdout
+        assert "not resetting (--no-reset)" in cli.stdout.splitlines()[-1]
+    assert (board / "settings.json").read_bytes() == good.read_bytes()

@@ -10,7 +10,7 @@ import pytest
 from tools.mk3 import protocol
 from tools.mk3.__main__ import main, monitor
 from tools.mk3.client import Mk3, Mk3Error
-from tools.mk3.fake import FakeClock, FakeMultiPort
+from tools.mk3.fake import DemoMultiPort, FakeClock, FakeMultiPort
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -208,3 +208,64 @@ def test_mk3_error_names_the_request():
     port.unanswered = 3
     with pytest.raises(Mk3Error, match="DC info"):
         Mk3(port, clock=clock).dc_info()
+
+
+def test_port_takes_a_pyserial_url():
+    """A network MK3 bridge (socket://): pyserial's URL handler, a simulated Multi behind it."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    multi = FakeMultiPort(FakeClock())
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn:
+            while data := conn.recv(256):
+                multi.write(data)
+                conn.sendall(multi.read(1024))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tools.mk3",
+                "--port",
+                "socket://127.0.0.1:%d" % srv.getsockname()[1],
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        srv.close()
+    assert p.returncode == 0, p.stderr
+    assert "interface version                1170216" in p.stdout
+    assert [c for c, _ in multi.requests][:2] == ["V", "A"]
+
+
+def test_demo_runs_without_hardware():
+    p = subprocess.run(
+        [sys.executable, "-m", "tools.mk3", "--demo"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+    assert "switch (resolved)                on" in p.stdout
+    assert "DC voltage (V)                   26.6" in p.stdout
+
+
+def test_demo_multi_goes_charger_only_while_its_loop_is_open():
+    clock = FakeClock()
+    out = io.StringIO()
+    mk3 = Mk3(DemoMultiPort(clock), clock=clock)
+    monitor(mk3, out, interval=1.0, cycles=25, sleep=clock.sleep, clock=clock)
+    changes = [ln for ln in out.getvalue().splitlines() if "switch (resolved)" in ln]
+    assert [ln.split("] ")[1] for ln in changes] == [
+        "switch (resolved): on",
+        "switch (resolved): on -> charger-only",
+        "switch (resolved): charger-only -> on",
+    ]

@@ -19,7 +19,7 @@ VALUES = {
     "load_disconnect": {"high", "floating"},
     "charge_disconnect": {"high", "floating"},
     "pre_alarm": {"high", "floating"},
-    "led_status": {"off", "heartbeat", "bootloader"},
+    "led_status": {"off", "heartbeat", "listen", "bootloader"},
     "led_cell_ok": {"on", "off"},
     "led_high_cell": {"on", "off"},
     "multi_mode": {"on", "charger_only", "inverter_only", "off", "low_power", "emergency"},
@@ -126,6 +126,11 @@ def test_low_cell_without_prealarm_still_waits_30_s():
     assert t_pa is not None and t_pa <= 20.5  # the BMS raises pre-alarm itself
     t_ld = first(sim, "load_disconnect", "floating", after=3)
     assert t_ld is not None and t_ld - t_pa >= 30.0
+    # Manual 1, LED indicators, cell > 2.8 V: "Lights when the Load disconnect output is high and
+    # the battery cell voltages are above 2.8 V": dark at the low-cell signal, not at t_ld.
+    t_dark = first(sim, "led_cell_ok", "off", after=3)
+    assert t_dark is not None and 20 <= t_dark <= 20.5
+    assert at(sim, "load_disconnect", t_dark + 1) == "high"
 
 
 def test_high_cell_balancing_cycles():
@@ -145,17 +150,40 @@ def test_high_cell_balancing_cycles():
 
 
 def test_low_temperature_blocks_charging_only():
+    # Manual 3.3: "In the event of high cell voltage or low temperature, battery charging must be
+    # stopped." One charge line (the default wiring): the charge disconnect, the DVCC limit and
+    # the Multi's charger all stop; loads stay on.
     sim = run("low_temp")
     t_off = first(sim, "charge_disconnect", "floating", after=20)
     assert t_off is not None and t_off <= 20.5
     assert at(sim, "led_high_cell", t_off + 0.2) == "on"
     assert at(sim, "dvcc_charge_limit_a", t_off + 2) == 0
     assert at(sim, "gx_allow_to_charge", t_off + 2) == 0
-    assert at(sim, "multi_charge", t_off + 2) != "full"
+    assert at(sim, "multi_charge", t_off + 2) == "zero" and at(sim, "multi_charge", 79) == "zero"
+    assert at(sim, "multi_mode", t_off + 2) == "on"
+    assert any("high cell or low temperature" in x for x in texts(sim))
     assert changes(sim, "load_disconnect", after=3) == []
     t_on = first(sim, "charge_disconnect", "high", after=t_off)
     assert t_on is not None and t_on >= 80
     assert final(sim, "led_high_cell") == "off"
+
+
+def test_charge_block_causes_told_apart_by_their_own_lines():
+    # Manual 3.3 (low temperature: charging stopped) and 7, Q4 (high cell: the Multi charges
+    # with a reduced current so the cells balance), where the wiring names the cause.
+    sim = run("charge_block_causes")
+    t_cold = first(sim, "charge_disconnect", "floating", after=20)
+    assert t_cold is not None and t_cold <= 20.5
+    assert at(sim, "multi_charge", t_cold + 2) == "zero"
+    assert at(sim, "dvcc_charge_limit_a", t_cold + 2) == 0
+    t_high = first(sim, "charge_disconnect", "floating", after=90)
+    assert t_high is not None and t_high <= 90.5
+    assert at(sim, "multi_charge", t_high + 2) == "reduced"
+    assert at(sim, "dvcc_charge_limit_a", t_high + 2) == 0
+    assert at(sim, "led_high_cell", t_high + 0.2) == "on"
+    assert changes(sim, "load_disconnect", after=3) == []
+    t = texts(sim)
+    assert "charge disconnect: low temperature" in t and "charge disconnect: high cell" in t
 
 
 def test_btv_cable_unplugged_latches():
@@ -167,6 +195,21 @@ def test_btv_cable_unplugged_latches():
     t_back = first(sim, "load_disconnect", "high", after=t_l)
     assert t_back is not None and t_back >= 92  # loop OK for startup_ok_ms again first
     assert any("latched" in x for x in texts(sim))
+
+
+def test_status_led_listen_mode_and_multi_gone():
+    # Manual 1, LED indicators, status: a flash every 10 s while the Multi is on and info frames
+    # are sent. Listen mode sends nothing: a double flash of its own; with the Multi gone (no
+    # info frames) dark; back on with it.
+    sim = run("status_led")
+    assert at(sim, "led_status", 25) == "heartbeat"
+    assert at(sim, "multi_mode", 60) != "on" and at(sim, "led_status", 60) == "off"
+    assert at(sim, "led_status", 95) == "heartbeat"
+    listen = run("status_led_listen")
+    assert {v for t, v in changes(listen, "led_status", after=12)} <= {"listen"}
+    assert at(listen, "led_status", 50) == "listen"
+    heard = listen.summary()["bus"]["frames_by_type"]["heard_by_multi"]
+    assert "bms_status" not in heard and "bms_probe_answer" not in heard
 
 
 def test_remote_off_and_on():

@@ -26,8 +26,8 @@ def test_validate_reports_each_refusal_on_one_line(tmp_path, capsys):
     assert settings_doc.main(["--validate", str(f)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == [
-        "prealarm_to_disconnect_s: 10 is out of range 30..3600",
-        "x: unknown setting",
+        "%s: prealarm_to_disconnect_s: 10 is out of range 30..3600" % f,
+        "%s: x: unknown setting" % f,
     ]
     f.write_text(json.dumps({"min_hold_s": 5}))
     assert settings_doc.main(["--validate", str(f)]) == 0
@@ -48,6 +48,14 @@ def test_cli_bad_input_is_one_line_and_non_zero(tmp_path):
         text=True,
     )
     assert p.returncode == 1 and "not valid JSON" in p.stdout and "Traceback" not in p.stderr
+    bad.write_bytes(b'{"min_hold_s": 20, "board": "pi\xffco"}')  # one byte that is not UTF-8
+    p = subprocess.run(
+        [sys.executable, "-m", "tools.settings_doc", "--validate", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 1 and p.stderr == ""
+    assert p.stdout.splitlines() == ["%s: not UTF-8 text" % bad]
     h = subprocess.run(
         [sys.executable, "-m", "tools.settings_doc", "--help"], capture_output=True, text=True
     )

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,11 +73,64 @@ def test_whole_vectors_file_text_output(capsys):
     rc, out, _ = run(["decode", str(VECTORS)], capsys)
     lines = out.splitlines()
     assert rc == 0
-    ok = [ln for ln in lines if ln.endswith("checksum ok")]
+    ok = [ln for ln in lines if "checksum ok  | " in ln]
     assert len(ok) == 8
     assert ok[0].startswith("Multi      N=02 sync")
+    assert ok[0].endswith("| sync frame, N=0x02 (esp32ess docs/README.md)")
     assert "name=WriteRAMOK" in ok[1] and "frequency=50000" in ok[2] and "name=on" in ok[3]
     assert all(ln.startswith("REJECT") for ln in lines if ln not in ok)  # the MK2 lines
+
+
+def test_each_line_is_one_input_and_keeps_its_note(capsys):
+    # tests/vectors.txt is one frame per line, "|" then a note: read here by the VM tests' own
+    # loader, not by the CLI's parser.
+    raw, mk2 = vebus_vectors.load()
+    for args, good, bad in ((["decode"], raw, mk2), (["decode", "--mk2"], mk2, raw)):
+        rc, out, _ = run([*args, "--json", str(VECTORS)], capsys)
+        recs = records(out)
+        assert rc == 0
+        assert [(r["raw"], r["note"]) for r in recs if r["ok"]] == [(d.hex(), n) for d, n in good]
+        for data, note in bad:  # a line the decoder rejects: its rejects are its own bytes
+            mine = [r for r in recs if r["note"] == note]
+            assert mine and not any(r["ok"] for r in mine), note
+            assert "".join(r["raw"] for r in mine) == data.hex(), note
+
+
+def test_the_decoder_examples_of_readme_and_docs_run_in_a_clone():
+    """A clone has no ../shared: every `tools.vebus decode` example names a file of the repo."""
+    import re
+
+    seen = 0
+    for doc in ("README.md", "docs/protocol.md", "docs/bench-testing.md"):
+        for path in re.findall(
+            r"python -m tools\.vebus decode (\S+\.txt)", (ROOT / doc).read_text()
+        ):
+            if path in ("mk2-log.txt",):  # the user's own log, named as an example
+                continue
+            p = cli_proc(["decode", path])
+            assert p.returncode == 0 and p.stdout.count("checksum ok") == 8, (doc, path, p.stderr)
+            seen += 1
+    assert seen >= 2
+    p = cli_proc(["decode", "--help"])
+    assert "../shared" not in p.stdout and "tests/vectors.txt" in p.stdout
+
+
+def test_nothing_a_user_reads_points_at_shared():
+    """README, docs, the tools' help and the code's comments name files a clone has. The two
+    tools run from ../shared (the emulated Pico, MicroPython's manifest reader) are named with
+    the fallback a clone gets (PICO_FIRMWARE, a skip with one line)."""
+    tool = re.compile(r"\.\./shared/(rp2emu|micropython-tools)")
+    files = [ROOT / "README.md", ROOT / "Makefile", *sorted((ROOT / "docs").glob("*.md"))]
+    for d in ("firmware", "lib", "tools"):
+        files += sorted((ROOT / d).rglob("*.py"))
+    files += [ROOT / "boot.py", ROOT / "main.py", ROOT / "tests" / "vebus_vectors.py"]
+    dangling = [
+        "%s: %s" % (f.relative_to(ROOT), m)
+        for f in files
+        for m in ("../shared", "vebus.md", "btv.md", "design.md")
+        if m in tool.sub("", f.read_text())
+    ]
+    assert dangling == []
 
 
 def test_hex_text_formats():
@@ -143,26 +197,73 @@ class FakePort:
         self.closed = True
 
 
-def test_sniff_saves_a_capture_that_decode_reads_back(tmp_path, capsys):
-    blob = b"".join(d for d, _ in vebus_vectors.load()[0]) + b"\x00\xfb\x10\x6f\xff"
-    chunks = [blob[i : i + 7] for i in range(0, len(blob), 7)]
+def sniff_saving(chunks, tmp_path):
+    """Sniff chunks (b"": a read timeout) with --save --json: (rc, records, stderr, capture)."""
     port = FakePort(chunks)
     times = iter(range(1000, 2000))
     cap = tmp_path / "cap.bin"
     args = cli.build_parser().parse_args(["sniff", "--port", "X", "--save", str(cap), "--json"])
     out, err = io.StringIO(), io.StringIO()
     rc = sniff.sniff(args, cli.Session, lambda p, b: port, lambda: float(next(times)), out, err)
-    assert rc == 0 and port.closed
-    live = records(out.getvalue())
+    assert port.closed
+    return rc, records(out.getvalue()), err.getvalue(), cap
+
+
+def test_sniff_saves_a_capture_that_decode_reads_back(tmp_path, capsys):
+    blob = b"".join(d for d, _ in vebus_vectors.load()[0]) + b"\x00\xfb\x10\x6f\xff"
+    chunks = [blob[i : i + 7] for i in range(0, len(blob), 7)]
+    rc, live, err, cap = sniff_saving(chunks, tmp_path)
     assert [r["ok"] for r in live] == [True] * 8 + [False]
     assert all(r["time"] is not None for r in live)
-    assert err.getvalue().startswith("sniff: 8 frames, rejects: short 1; ")
-    assert "frames/s" in err.getvalue()
+    assert rc == 0
+    assert err.startswith("sniff: 8 frames, rejects: short 1; ") and "frames/s" in err
     assert cap.read_bytes().startswith(MAGIC)
     rc, back, _ = run(["decode", "--raw", str(cap), "--json"], capsys)
     assert rc == 0 and records(back) == live
     rc, text, _ = run(["decode", "--raw", str(cap)], capsys)
     assert text.splitlines()[0][2] == ":"  # HH:MM:SS.mmm first
+
+
+def test_a_replayed_capture_gives_what_the_live_sniff_gave(tmp_path, capsys):
+    # A frame cut by a bus silence (b"": a read timeout) is a reject live; its tail then starts
+    # a garbage run up to the next FF. The replay must cut it at the same place.
+    raw = [d for d, _ in vebus_vectors.load()[0]]
+    chunks = [raw[0], raw[2][:9], b"", raw[2][9:] + raw[3], b"", raw[4][:3], b"", raw[5]]
+    rc, live, _, cap = sniff_saving(chunks, tmp_path)
+    assert rc == 0
+    assert [(r["ok"], r["error"]) for r in live] == [
+        (True, None),
+        (False, "truncated"),
+        (False, "garbage"),
+        (True, None),
+        (False, "garbage"),
+        (True, None),
+    ]
+    rc, back, _ = run(["decode", "--raw", str(cap), "--json"], capsys)
+    assert rc == 0 and records(back) == live
+
+
+def test_decode_streams_input_of_any_size():
+    """`decode --raw /dev/zero` runs in bounded memory (1 GB address space), printing as it goes"""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "tools.vebus", "decode", "--raw", "/dev/zero"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=limit,
+    )
+    try:
+        assert p.stdout is not None
+        lines = [p.stdout.readline() for _ in range(20000)]  # ~1.6 MB of zeros decoded
+    finally:
+        p.kill()
+        p.wait()
+    assert all(ln.startswith(b"REJECT garbage (bytes): 00 00") for ln in lines), lines[-1]
 
 
 def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
@@ -174,14 +275,14 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path):
     ]
     for args, stdin in cases:
         p = cli_proc(args, stdin)
-        assert p.returncode == 1, (args, p.stdout, p.stderr)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert "Traceback" not in p.stderr
         assert p.stderr.startswith("vebus "), p.stderr
     truncated = tmp_path / "cut.bin"
     truncated.write_bytes(MAGIC + b"\x00" * 5)
     p = cli_proc(["decode", "--raw", str(truncated)])
-    assert p.returncode == 1 and "cut short" in p.stderr
+    assert p.returncode == 2 and "cut short" in p.stderr
 
 
 def test_help_explains():

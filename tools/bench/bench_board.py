@@ -41,7 +41,7 @@ from tools.mptest import ROOT, find_micropython
 FAKES = ROOT / "tests" / "fakes"
 LAUNCHER = FAKES / "romboot.py"
 HARNESS = ("machine.py", "vclock.py", "multi.py", "apprun.py")
-APP_HEAP_BYTES = 48 * 1024  # issue 5's heap for the whole app, on a board
+APP_HEAP_BYTES = 48 * 1024  # the heap budget of the whole app on a board
 # Measured on the 64-bit unix port with the code in ROMFS: the run needs about 110 KiB for all
 # that is not the image (~72 KiB of it module objects and the harness). 48 KiB is not reached
 # on this VM; this budget pins today's need with a margin so that growth fails the test.
@@ -108,20 +108,34 @@ def least_budget(lo=64 * 1024, hi=VM_BUDGET, step=1024, minutes=10, mode="run"):
     return hi
 
 
-def run():
+GOALS = {
+    "app_heap_high_water_bytes": ("<=", APP_HEAP_BYTES),
+    "app_heap_budget_least_bytes": ("<=", APP_HEAP_BYTES),
+    "app_heap_budget_least_boot_bytes": ("<=", APP_HEAP_BYTES),
+    "deployed_mpy_bytes": ("<=", 65536),
+}
+
+
+def run(report=lambda figures: None):
     r = run_app(10)
     with tempfile.TemporaryDirectory() as tmp:
         items = deploy.build(out=Path(tmp))
         mpy = sum(size for dest, _, size in items if dest.endswith(".mpy"))
-    return {
+    out = {
         "app_heap_high_water_bytes": r["budget_used_max"],
         "app_heap_above_imports_bytes": r["app_heap_high_water"],
         "app_module_objects_bytes": r["imports"],
         "app_heap_budget_bytes": r["budget"],
-        "app_heap_budget_least_bytes": least_budget(),
-        "app_heap_budget_least_boot_bytes": least_budget(mode="boot"),
         "app_heap_free_min_bytes": r["heap_free_min"],
         "app_romfs_image_bytes": r["image_bytes"],
         "deployed_mpy_bytes": mpy,
         "bus_response_after_sync_ms": r["response_max_ms"],
     }
+    report(out)  # the bisections below take minutes
+    for key, mode in (
+        ("app_heap_budget_least_bytes", "run"),
+        ("app_heap_budget_least_boot_bytes", "boot"),
+    ):
+        out[key] = least_budget(mode=mode)
+        report({key: out[key]})
+    return out

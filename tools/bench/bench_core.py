@@ -52,6 +52,8 @@ print(json.dumps({
 }))
 """
 
+GOALS = {"protection_step_alloc_bytes": ("==", 0)}
+
 
 def run():
     return run_vm_script(CODE)

@@ -23,6 +23,18 @@ def progress(day, heap):
 print(json.dumps(soakrig.soak(days=%d, noise_ppm=1000, progress=progress)))
 """
 
+# what a month of cycles must not do: reset, miss a state, leak, misnumber, overrun a limit
+GOALS = {
+    "soak_resets": ("==", 0),
+    "soak_watchdog_stale_events": ("==", 0),
+    "soak_expected_state_misses": ("==", 0),
+    "soak_frames_misnumbered": ("==", 0),
+    "soak_decoder_views_end": ("<=", "soak_decoder_views_day1"),
+    "soak_event_log_max_bytes": ("<=", "soak_event_log_limit_bytes"),
+    "soak_event_log_rotated_max_bytes": ("<=", "soak_event_log_limit_bytes"),
+    "soak_slot_delay_max_ms": ("<=", "soak_slot_deadline_ms"),
+}
+
 
 def run():
     return run_vm_script(CODE % DAYS, timeout=3600)

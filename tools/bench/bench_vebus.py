@@ -118,6 +118,12 @@ print(json.dumps({
 }))
 """
 
+GOALS = {
+    "vebus_decode_x_line_rate": (">=", 1000),
+    "vebus_decode_alloc_bytes_per_frame": ("==", 0),
+    "vebus_encode_alloc_bytes_per_frame": ("==", 0),
+}
+
 
 def run():
     return run_vm_script(CODE)

@@ -3,8 +3,10 @@
     python -m tools.mk3 --port /dev/ttyUSB0              interface version, address, state, DC
     python -m tools.mk3 --port /dev/ttyUSB0 monitor      print every change (Ctrl-C stops)
     python -m tools.mk3 --port /dev/ttyUSB0 ram 4 5      raw RAM variables (e.g. assistant vars)
+    python -m tools.mk3 --demo monitor                   no hardware: a simulated Multi
 
 The MK3 talks the MK2 protocol at 2400 baud, 8N1. Read-only: this tool never switches the Multi.
+--port takes a device or any pyserial URL (socket://host:port, rfc2217://host:port, loop://).
 """
 
 import argparse
@@ -94,7 +96,16 @@ def _errors():
 def open_port(dev):
     import serial
 
-    return serial.Serial(dev, 2400, bytesize=8, parity="N", stopbits=1, timeout=0.05)
+    # a device path or a URL (socket://, rfc2217://, loop://), as tools.vebus sniff takes
+    return serial.serial_for_url(
+        dev, baudrate=2400, bytesize=8, parity="N", stopbits=1, timeout=0.05
+    )
+
+
+def open_demo(_dev):
+    from tools.mk3.fake import DemoMultiPort
+
+    return DemoMultiPort()
 
 
 def main(argv=None, opener=open_port, out=None, clock=time.monotonic, sleep=time.sleep):
@@ -105,7 +116,15 @@ def main(argv=None, opener=open_port, out=None, clock=time.monotonic, sleep=time
         epilog=USAGE_NOTES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("--port", required=True, help="serial device of the MK3-USB (/dev/ttyUSB0)")
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--port", help="the MK3-USB: a device (/dev/ttyUSB0) or a pyserial URL (socket://h:p)"
+    )
+    where.add_argument(
+        "--demo",
+        action="store_true",
+        help="a simulated Multi instead of a port (its BMS opens the BTV loop every 10 s)",
+    )
     ap.add_argument("--address", type=int, default=0, help="VE.Bus address to select (0)")
     ap.add_argument("--interval", type=float, default=1.0, help="monitor: seconds between polls")
     ap.add_argument("--cycles", type=int, default=None, help="monitor: stop after this many polls")
@@ -121,6 +140,8 @@ def main(argv=None, opener=open_port, out=None, clock=time.monotonic, sleep=time
 
     from tools.mk3.client import Mk3, Mk3Error
 
+    if args.demo:
+        opener, args.port = open_demo, "the simulated Multi"
     try:
         port = opener(args.port)
     except Exception as e:  # pyserial: SerialException / OSError / ValueError

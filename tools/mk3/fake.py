@@ -8,7 +8,10 @@
 
 read() with nothing to return advances the clock by the port timeout, as a real serial port
 blocks for its timeout, so a client runs against it in virtual time. Framing is lib/vebus's.
+DemoMultiPort is the Multi of `python -m tools.mk3 --demo`, in wall time.
 """
+
+import time
 
 from vebus import mk2
 
@@ -148,3 +151,28 @@ class FakeMultiPort:
             for i in ids:
                 out += _u(self.ram[i], 2)
             self._reply(letter, out)
+
+
+class WallClock:
+    """FakeClock's interface on the real clock."""
+
+    def __call__(self):
+        return time.monotonic()
+
+    def sleep(self, s):
+        time.sleep(s)
+
+
+class DemoMultiPort(FakeMultiPort):
+    """A Multi whose BMS opens and closes the BTV loop every PERIOD_S: on, charger-only, on..."""
+
+    PERIOD_S = 10
+
+    def __init__(self, clock=None):
+        super().__init__(clock or WallClock())
+        self.t0 = self.clock()
+
+    def _answer(self, cmd, data):
+        low_cell = int(self.clock() - self.t0) // self.PERIOD_S % 2
+        self.switch_register = 0x10 if low_cell else 0x30  # charge only / charge + invert
+        super()._answer(cmd, data)

@@ -6,9 +6,11 @@ body[0] is FF for an interface reply (body[1] = the command letter), or the VE.B
 (0x20 info frame, 0x41 configuration / LED frame) for data the Multi sent.
 
 Sources: Victron's "Interfacing with VE.Bus products - MK2 protocol" (3.14) as used by the
-MIT-licensed j9brown/victron-mk3 and other open clients, and vebus.md. What a field means is
+MIT-licensed j9brown/victron-mk3 and other open clients (docs/protocol.md). What a field means is
 theirs; the code is ours.
 """
+
+from vebus.describe import DEVICE_STATES
 
 # ---- requests: (command letter, data) ------------------------------------------------------
 
@@ -56,18 +58,6 @@ def ram_info(letter, ram_id):
 
 # ---- names ---------------------------------------------------------------------------------
 
-DEVICE_STATES = (
-    "down",
-    "startup",
-    "off",
-    "slave",
-    "invert full",
-    "invert half",
-    "invert AES",
-    "power assist",
-    "bypass",
-    "charge",
-)
 LED_NAMES = (
     "mains",
     "absorption",

@@ -6,9 +6,10 @@ under charge and relaxes when the current stops (which is what makes high-cell b
 Above 100 % the curve climbs steeply (overcharge); the battery's passive balancer bleeds any cell
 above `BALANCE_V`.
 
-Each battery watches its own cells and temperature with the manual's thresholds and hysteresis
-(../shared/btv.md) and raises its BTV signals; the loop is the series chain of all batteries:
-one battery's alarm is the loop's alarm. `Bank.loop()` gives the signals the BMS sees.
+Each battery watches its own cells and temperature with the manual's thresholds and hysteresis (the
+Lithium Battery Smart manual; docs/simulator.md, "Models") and raises its BTV signals; the loop is
+the series chain of all batteries: one battery's alarm is the loop's alarm. `Bank.loop()` gives the
+signals the BMS sees.
 """
 
 import bisect
@@ -168,6 +169,7 @@ class Loop:
         "prealarm",
         "low_temp",
         "high_temp",
+        "high_cell",
     )
 
     def __init__(self):
@@ -183,6 +185,7 @@ class Loop:
         self.prealarm = self.intact and "prealarm" in c
         self.low_temp = "low_temp" in c
         self.high_temp = "high_temp" in c
+        self.high_cell = "high_cell" in c
         self.condition = next(n for n in CONDITIONS if n in c)
 
 

@@ -26,6 +26,7 @@ SIM_DEFAULTS = {"vebus_mode": "bms"}
 BOARD_EVENT_BASE = 32  # firmware/app.py's own event codes start here (core's are below)
 HEARTBEAT_LOST_S = 12.0  # no status flash for this long: the status LED is off
 BOOTLOADER_FLASHES_PER_S = 5
+LISTEN_PAIR_S = 1.0  # listen mode: two status flashes this close together
 
 
 def initial_inputs():
@@ -153,7 +154,7 @@ class FirmwareHost:
 
     def _boot(self):
         """Power the board up: build its Board and App as main.py does, start the app's tasks."""
-        from firmware.app import App  # pyright: ignore[reportMissingImports]  (issue 5)
+        from firmware.app import App  # pyright: ignore[reportMissingImports]
         from firmware.hw.board import Board
 
         self.boots += 1
@@ -238,6 +239,8 @@ class FirmwareHost:
                 ok |= _bit(w.lt)
             if not lp.high_temp:
                 ok |= _bit(w.ht)
+            if not lp.high_cell:
+                ok |= _bit(w.hc)
         stuck = inputs.get("input_stuck")
         if stuck == "atd":
             ok |= _bit(w.dis)
@@ -297,7 +300,11 @@ class FirmwareHost:
         if len(recent) >= BOOTLOADER_FLASHES_PER_S:
             status = "bootloader"
         elif rises and now - rises[-1] <= HEARTBEAT_LOST_S:
-            status = "heartbeat"
+            # listen mode's double flash: two flashes within 1 s among the last three
+            last = rises[-3:]
+            pairs = [(a, b) for a, b in zip(last, last[1:]) if b - a <= LISTEN_PAIR_S]
+            listen = any(now - a <= HEARTBEAT_LOST_S + LISTEN_PAIR_S for a, _b in pairs)
+            status = "listen" if listen else "heartbeat"
         elif self._status_level:
             status = "on"
         else:

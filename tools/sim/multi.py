@@ -1,8 +1,8 @@
 """The MultiPlus/Quattro as the BMS sees it: what it decides, given what it hears on VE.Bus.
 
 This module is the Multi's behaviour only (no bytes): tools/sim/wire.py turns frames on the
-virtual bus into calls here and the Multi's state into frames. Rules (../shared/vebus.md, "What
-the seed manual fixes about the Multi's side"):
+virtual bus into calls here and the Multi's state into frames. Rules (docs/simulator.md,
+"Models"):
 
 - firmware below 415 with a BMS on the bus: VE.Bus error 15, the Multi stays off;
 - it obeys the switch frames (0x3F) it hears: sleep (off), charger-only, inverter-only, on;

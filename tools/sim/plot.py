@@ -105,7 +105,7 @@ def render(tl, duration, path, title=""):
     lanes(
         axes[3],
         (
-            ("led_status", "status (heartbeat)", ("heartbeat", "bootloader")),
+            ("led_status", "status (flashing)", ("heartbeat", "listen", "bootloader")),
             ("led_cell_ok", "cell > 2.8 V", ("on",)),
             ("led_high_cell", "cell > 4 V (red)", ("on",)),
         ),

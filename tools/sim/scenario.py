@@ -1,4 +1,5 @@
-"""Scenario files: load, validate, fill in the defaults. The format is normative (issue 6).
+"""Scenario files: load, validate, fill in the defaults. The format is normative
+(docs/simulator.md).
 
 A scenario is a JSON object:
 
@@ -17,9 +18,9 @@ import json
 
 BTV_VALUES = ("ok", "prealarm", "low_cell", "high_cell", "low_temp", "high_temp", "open", "model")
 
-# The defaults when a scenario does not say (issue 6): one 12.8 V battery at 80 %, loop driven by
-# the battery model, remote on, AC in present, one Multi with firmware 502, a GX, no DMC, no mains
-# detector.
+# The defaults when a scenario does not say (docs/simulator.md): one 12.8 V battery at 80 %, loop
+# driven by the battery model, remote on, AC in present, one Multi with firmware 502, a GX, no
+# DMC, no mains detector.
 SYSTEM_DEFAULTS = {
     "batteries": 1,
     "series": 1,

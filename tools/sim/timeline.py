@@ -1,10 +1,11 @@
 """The timeline: one record per change of a signal, the normative output of a simulation.
 
 `timeline.jsonl` holds `{"t": seconds, "signal": name, "value": v}` objects in time order; the
-first record of every signal is its value at t = 0. The signals and their values (issue 6):
+first record of every signal is its value at t = 0. The signals and their values
+(docs/simulator.md):
 
     load_disconnect, charge_disconnect, pre_alarm   "high" | "floating"
-    led_status                                      "off" | "heartbeat" | "bootloader"
+    led_status                          "off" | "heartbeat" | "listen" | "bootloader"
     led_cell_ok, led_high_cell                      "on" | "off"
     multi_mode        "on" | "charger_only" | "inverter_only" | "off" | "low_power" | "emergency"
     multi_error                                     int or null

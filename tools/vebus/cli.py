@@ -5,7 +5,7 @@ import sys
 
 import vebus
 from tools.vebus import render
-from tools.vebus.inputs import InputError, binary_chunks, hex_chunks, read_file
+from tools.vebus.inputs import InputError, binary_chunks, hex_lines, open_input
 from vebus import mk2
 
 DESCRIPTION = """\
@@ -15,13 +15,15 @@ shown with their reason, messages are named from the catalogue and marked [infer
 public capture confirms them."""
 
 DECODE_HELP = """\
-Input: hex text from FILE or stdin (any spacing and case; `#` comments and `|` notes as in
-../shared/vebus-vectors.txt), or with --raw a binary file: plain bytes or a timestamped capture
-written by `sniff --save`. Output: one line per frame (time if known, source, N, message, fields,
-checksum status) or with --json one JSON object per line with ok, kind (sync, data, short, mk2,
-garbage), frame_no, type, payload (hex, de-stuffed), error (null, checksum, overlong, truncated,
-garbage, short, stuffing) and more. Exit 0 when the input was read (rejected frames included),
-1 on unreadable or malformed input."""
+Input: hex text from FILE or stdin, one input per line (any spacing and case; `#` comments and
+`|` notes as in tests/vectors.txt: a line's note is shown with what it decodes to), or with --raw
+a binary file: plain bytes or a timestamped capture written by `sniff --save` (replayed with the
+same frames and rejects as the live sniff showed). Output: one line per frame (time if known,
+source, N, message, fields, checksum status) or with --json one JSON object per line with ok,
+kind (sync, data, short, mk2, garbage), frame_no, type, payload (hex, de-stuffed), error (null,
+checksum, overlong, truncated, garbage, short, stuffing), note and more.
+Example: python -m tools.vebus decode tests/vectors.txt
+Exit 0 when the input was read (rejected frames included), 2 on unreadable or malformed input."""
 
 
 class Session:
@@ -113,22 +115,35 @@ def _common(p):
     )
 
 
-def emit(records, as_json, out=None):
+def emit(records, as_json, out=None, note=""):
     out = out or sys.stdout
     fmt = render.json_line if as_json else render.text_line
     for rec in records:
+        if note:
+            rec["note"] = note
         out.write(fmt(rec) + "\n")
 
 
 def decode(args, out=None):
-    if args.raw:
-        chunks = binary_chunks(read_file(args.raw, binary=True))
-    else:
-        chunks = hex_chunks(read_file(args.file, binary=False))
     session = Session(args.mk2, strict=not args.any_addr)
-    for t, data in chunks:
-        emit(session.feed(data, t), args.json, out)
-    emit(session.finish(), args.json, out)
+    path = args.raw or args.file
+    f = open_input(path, binary=bool(args.raw))
+    try:
+        if args.raw:
+            for t, data in binary_chunks(f, path):
+                # b"": the live sniff's read timed out here and cut a partial frame
+                emit(session.feed(data, t) if data else session.finish(), args.json, out)
+        else:
+            for data, note in hex_lines(f, path):
+                emit(session.feed(data) + session.finish(), args.json, out, note)
+        emit(session.finish(), args.json, out)
+    except OSError as e:  # a read error mid-file (stdout's BrokenPipeError is main's)
+        if isinstance(e, BrokenPipeError):
+            raise
+        raise InputError("cannot read %s: %s" % (path, e.strerror or e)) from None
+    finally:
+        if path != "-":
+            f.close()
     return 0
 
 
@@ -146,6 +161,6 @@ def main(argv=None):
         return sniff(args, Session)
     except InputError as e:
         print("vebus %s: %s" % (args.command, e), file=sys.stderr)
-        return 1
+        return 2
     except BrokenPipeError:
         return 0

@@ -4,7 +4,8 @@ Record keys (JSON): ok (complete and checksum valid), kind (sync, data, short, m
 frame_no (int or null), type (message type / MK2 command, int or null), payload (hex of the
 de-stuffed payload; MK2: the bytes between len and cs), error (null or checksum, overlong,
 truncated, garbage, short, stuffing), and besides: time (host seconds or null), src, name, tag
-(confirmed / inferred), fields, raw (hex of the bytes received).
+(confirmed / inferred), fields, raw (hex of the bytes received), note (the input line's `|` note
+or null).
 """
 
 import json
@@ -38,6 +39,7 @@ def frame_record(f, t=None):
         "payload": payload.hex(),
         "raw": bytes(f.raw).hex(),
         "error": None,
+        "note": None,
     }
 
 
@@ -70,6 +72,7 @@ def reject_record(reason_name, raw, t=None):
         "payload": "",
         "raw": raw.hex(),
         "error": reason_name,
+        "note": None,
     }
     if reason_name == "short":
         rec["kind"] = "short"
@@ -110,6 +113,7 @@ def mk2_record(f, t=None):
         "payload": body.hex(),
         "raw": bytes(f.raw).hex(),
         "error": None,
+        "note": None,
     }
 
 
@@ -137,7 +141,12 @@ def _field(k, v):
 
 
 def text_line(rec):
-    """One readable line: time, source, N, type name, fields, checksum status."""
+    """One readable line: time, source, N, type name, fields, checksum status, `| note`."""
+    line = _text(rec)
+    return line + "  | " + rec["note"] if rec.get("note") else line
+
+
+def _text(rec):
     t = _stamp(rec["time"])
     if not rec["ok"]:
         what = rec["kind"] if rec["kind"] != "garbage" else "bytes"

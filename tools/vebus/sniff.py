@@ -1,7 +1,8 @@
 """`python -m tools.vebus sniff`: live frames from an RS485 adapter (pyserial), host timestamps.
 
 --save FILE writes a timestamped capture (tools.vebus.inputs format) that `decode --raw FILE`
-reads back. Ctrl-C (or --duration) ends it with a one-line summary on stderr.
+replays with the same frames and rejects. Ctrl-C (or --duration) ends it with a one-line summary on
+stderr.
 """
 
 import sys
@@ -63,6 +64,8 @@ def sniff(args, session_cls, open_port=open_serial, clock=time.time, out=None, e
             data = port.read(max(1, port.in_waiting))
             if not data:  # a read timeout: the line is idle, a held partial frame is cut off
                 if session.dec.pending():
+                    if save:  # an empty record: the replay cuts the frame here too
+                        write_record(save, clock(), b"")
                     emit(session.finish(), args.json, out)
                 continue
             t = clock()

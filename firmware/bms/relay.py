@@ -1,0 +1,200 @@
+"""Frames between the two VE.Bus segments: the Multi port and the Remote panel port.
+
+    relay = Relay()
+    v = relay.from_multi(f, now)    # a good frame on the Multi side -> queued for the panel
+    v = relay.from_panel(f, now)    # a good frame decoded on the panel side -> V_* verdict
+    relay.own(raw, n)               # one of the BMS's own frames, for the panel side too
+    n = relay.take_panel(out, now, quiet)  # next frame for the panel port (raw bytes; 0: none)
+    n = relay.take_multi(out, sync_no)  # next panel frame for the BMS's slot on the Multi side
+
+How a real VE.Bus BMS relays is not public: these rules are INFERRED (docs/protocol.md) and kept
+here in one place so a bench capture can correct them.
+  - Multi side -> panel side: every good frame (the syncs included) goes out verbatim, in order.
+    The panel devices then see the Multi's syncs and answer in the slot after each, as they would
+    on the Multi's own segment: after a relayed sync the panel port keeps quiet for SLOT_MS and
+    then until the panel bus is quiet. A frame that failed its checksum never reached here (the
+    decoder drops it), so it is never relayed.
+  - Panel side -> Multi side: a good data frame numbered for the last relayed sync waits in a
+    bounded queue for the BMS's next slot on the Multi side, where it goes out renumbered for
+    that sync (the Multi ignores a wrong number) with its checksum made anew.
+  - Control from the panel side (switch frames, Winmon writes) is not relayed here: the caller
+    hands it to core's arbitration (V_CONTROL), which passes, blocks or rewrites it.
+  - Refused, each counted, and reported once per episode (`news()`): a frame from the Multi's
+    address or a sync on the panel side (a looped cable, or a second Multi), a frame numbered for
+    another slot, a payload longer than a slot frame may be, a full queue (a device flooding).
+Bounded: two rings of fixed slots, made once; nothing is allocated per frame.
+"""
+
+import time
+
+from micropython import const
+
+from vebus import ADDR_MULTI, T_SYNC, encode_data, next_frame_no
+from vebus import catalogue as cat
+
+_RAW_MAX = const(48)  # longest relayed frame on the wire, stuffed (a 0x20 info frame: ~21)
+_PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
+_TO_PANEL = const(8)  # frames queued for the panel port: 8 x 0.9 ms of wire, under one sync
+_TO_MULTI = const(4)  # panel frames waiting for a slot on the Multi side (one per 20 ms)
+
+# Verdicts of from_multi / from_panel.
+V_QUEUED = const(0)
+V_CONTROL = const(1)  # a control frame: for the arbitration, not relayed as it is
+V_LOOP = const(2)  # the Multi's address or a sync on the panel side
+V_WRONG_SLOT = const(3)
+V_TOO_LONG = const(4)
+V_FULL = const(5)
+V_NAMES = ("queued", "control", "looped cable", "wrong slot", "too long", "queue full")
+SLOT_MS = const(3)  # the panel devices' slot after a relayed sync (as firmware/bms/role.py's)
+
+
+def is_control(p, plen):
+    """A frame that switches the Multi: a switch frame, or a Winmon write (docs/protocol.md:
+    0x0E set device state -- 0x0E with 0 only asks --, 0x32 / 0x33 / 0x34 writes, 0x37
+    WriteViaID)."""
+    if plen >= 2 and p[0] == cat.MSG_SWITCH:
+        return True
+    if plen < 3 or p[0] != cat.MSG_WINMON:
+        return False
+    c = p[2]
+    if c == 0x0E:
+        return plen > 3 and p[3] != 0
+    return 0x32 <= c <= 0x34 or c == 0x37
+
+
+class _Ring:
+    """`count` buffers of `size` bytes; push copies in, pop hands the oldest out. No growth."""
+
+    def __init__(self, count, size):
+        self.buf = bytearray(count * size)
+        self.lens = bytearray(count)
+        self.addr = [0] * count  # the sender's address (panel -> Multi only)
+        self.size = size
+        self.count = count
+        self.head = 0
+        self.n = 0
+        self.last_addr = 0
+
+    def push(self, src, n, addr=0):
+        if self.n == self.count:
+            return False
+        k = (self.head + self.n) % self.count
+        o = k * self.size
+        b = self.buf
+        for i in range(n):
+            b[o + i] = src[i]
+        self.lens[k] = n
+        self.addr[k] = addr
+        self.n += 1
+        return True
+
+    def pop_into(self, out):
+        """Copy the oldest entry into out and drop it; its length (0: empty). Its sender's
+        address stays in `self.last_addr` (no tuple: a tuple would allocate per frame)."""
+        if not self.n:
+            return 0
+        k = self.head
+        o = k * self.size
+        n = self.lens[k]
+        b = self.buf
+        for i in range(n):
+            out[i] = b[o + i]
+        self.last_addr = self.addr[k]
+        self.drop()
+        return n
+
+    def drop(self):
+        self.head = (self.head + 1) % self.count
+        self.n -= 1
+
+    def clear(self):
+        self.head = 0
+        self.n = 0
+
+
+class Relay:
+    def __init__(self):
+        self.to_panel = _Ring(_TO_PANEL, _RAW_MAX)
+        self.to_multi = _Ring(_TO_MULTI, _PAY_MAX)
+        self.sync_no = -1  # N of the last sync relayed to the panel side
+        self._pay = bytearray(_PAY_MAX)
+        self._hold_at = 0  # when the last sync went out on the panel side
+        self._hold = False
+        self.relayed = [0, 0]  # frames delivered: [to the panel side, to the Multi side]
+        self.refused = bytearray(len(V_NAMES))  # per verdict, saturating at 255
+        self._news = 0  # bit per verdict seen since news() was last asked
+        self._told = 0  # bit per verdict already reported in this episode
+
+    def _refuse(self, v):
+        if self.refused[v] < 255:
+            self.refused[v] += 1
+        self._news |= 1 << v
+        return v
+
+    def news(self):
+        """Bits (1 << V_*) of refusals new in this episode; an episode ends when a call finds
+        none of that kind since the last one, so a flood is reported once, not once per frame."""
+        fresh = self._news & ~self._told
+        self._told = self._news
+        self._news = 0
+        return fresh
+
+    def from_multi(self, f, now):
+        raw = f.raw
+        n = len(raw)
+        if n > _RAW_MAX:
+            return self._refuse(V_TOO_LONG)
+        if f.is_sync():
+            self.sync_no = f.frame_no
+        if not self.to_panel.push(raw, n):
+            return self._refuse(V_FULL)
+        return V_QUEUED
+
+    def own(self, raw, n):
+        """The BMS's own frame (sent on the Multi side) goes to the panel side too."""
+        if n <= _RAW_MAX and self.to_panel.push(raw, n):
+            return V_QUEUED
+        return self._refuse(V_FULL)
+
+    def from_panel(self, f, now):
+        if f.addr == ADDR_MULTI or f.is_sync():
+            return self._refuse(V_LOOP)
+        p = f.payload
+        plen = len(p)
+        if is_control(p, plen):
+            return V_CONTROL
+        if self.sync_no < 0 or f.frame_no != next_frame_no(self.sync_no):
+            return self._refuse(V_WRONG_SLOT)
+        if plen > _PAY_MAX:
+            return self._refuse(V_TOO_LONG)
+        if not self.to_multi.push(p, plen, f.addr):
+            return self._refuse(V_FULL)
+        return V_QUEUED
+
+    def take_panel(self, out, now, quiet):
+        """The next frame for the panel port, unless its devices' slot after a sync is open."""
+        r = self.to_panel
+        if not r.n:
+            return 0
+        if self._hold:
+            if time.ticks_diff(now, self._hold_at) < SLOT_MS or not quiet:
+                return 0
+            self._hold = False
+        n = r.pop_into(out)
+        self.relayed[0] += 1
+        if out[2] == T_SYNC:
+            self._hold = True
+            self._hold_at = now
+        return n
+
+    def take_multi(self, out, sync_no):
+        """Encode the oldest panel frame for the slot after the sync numbered sync_no."""
+        r = self.to_multi
+        n = r.pop_into(self._pay)
+        if not n:
+            return 0
+        self.relayed[1] += 1
+        return encode_data(out, r.last_addr, next_frame_no(sync_no), self._pay, n)
+
+    def pending_multi(self):
+        return self.to_multi.n

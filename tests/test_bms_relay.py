@@ -1,0 +1,190 @@
+"""The relay between the Multi port and the Remote panel port (firmware/bms/relay.py).
+
+The wire facts come from vebus.md: a sync `83 83 FD N 55 ...`, a node's frame numbered N + 1 in
+the slot after it, the checksum rule (frame_sum_ok), switch frames `3F s`, Winmon commands.
+The relay rules themselves are inferred (docs/protocol.md); these tests hold them to the manual's
+aim (3.5: the GX on the Remote panel port sees the Multi and the BMS) and to the bounds.
+"""
+
+from vmtest import alloc_bytes, locked, requires_vm
+
+from firmware.bms import relay as rl
+from vebus import (
+    ADDR_CONTROLLER,
+    ADDR_MULTI,
+    Decoder,
+    encode_data,
+    encode_sync,
+    frame_sum_ok,
+    next_frame_no,
+)
+from vebus import catalogue as cat
+
+
+class _Seg:
+    """One segment's wire: frames encoded as their senders would, decoded as the BMS does."""
+
+    def __init__(self, on):
+        self.dec = Decoder(on)
+        self.buf = bytearray(80)
+
+    def sync(self, n):
+        k = encode_sync(self.buf, n, b"\x55\x51\x18\x02")
+        self.dec.feed(self.buf, 0, k)
+        return bytes(self.buf[:k])
+
+    def data(self, addr, n, payload):
+        k = encode_data(self.buf, addr, n, payload)
+        self.dec.feed(self.buf, 0, k)
+        return bytes(self.buf[:k])
+
+
+class _Verdicts:
+    """What the relay said of each panel-side frame: a count per verdict and the last one."""
+
+    def __init__(self):
+        self.count = [0] * len(rl.V_NAMES)
+        self.last = -1
+
+    def note(self, v):
+        self.count[v] += 1
+        self.last = v
+
+
+def _rig():
+    r = rl.Relay()
+    got = _Verdicts()
+    multi = _Seg(lambda f: r.from_multi(f, 0))
+    panel = _Seg(lambda f: got.note(r.from_panel(f, 0)))
+    return r, multi, panel, got
+
+
+def _drain_panel(r, now=100):
+    out = bytearray(64)
+    frames = []
+    while True:
+        n = r.take_panel(out, now, True)
+        if not n:
+            return frames
+        frames.append(bytes(out[:n]))
+        now += rl.SLOT_MS  # the panel devices' slot after a sync has passed
+
+
+def test_the_multis_frames_reach_the_panel_side_byte_for_byte_in_order():
+    r, multi, _, _ = _rig()
+    wire = [multi.sync(0x10)]
+    led = bytearray(cat.LED_LEN)
+    cat.build_led(led, 1, 0, 0, 100, 300, 160, 0x30)
+    wire.append(multi.data(ADDR_MULTI, 0x11, led))
+    wire.append(multi.sync(0x12))
+    assert _drain_panel(r) == wire
+    assert r.relayed[0] == 3
+
+
+def test_a_frame_failing_its_checksum_is_never_relayed():
+    r, multi, _, _ = _rig()
+    k = encode_sync(multi.buf, 5, b"\x55\x51\x18\x02")
+    multi.buf[5] ^= 0x01
+    multi.dec.feed(multi.buf, 0, k)
+    assert _drain_panel(r) == []
+
+
+def test_the_panel_side_keeps_its_devices_slot_after_a_relayed_sync():
+    r, multi, _, _ = _rig()
+    multi.sync(0x20)
+    multi.data(ADDR_MULTI, 0x21, b"\xe4" + bytes(14))
+    out = bytearray(64)
+    assert r.take_panel(out, 1000, True)  # the sync goes out
+    assert r.take_panel(out, 1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
+    assert r.take_panel(out, 1000 + rl.SLOT_MS, False) == 0  # a device is still talking
+    assert r.take_panel(out, 1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
+
+
+def test_a_panel_frame_goes_out_in_the_bms_slot_renumbered_with_a_good_checksum():
+    r, multi, panel, got = _rig()
+    multi.sync(0x30)
+    _drain_panel(r)
+    read = b"\x00\x52\x30\x04"  # Winmon 0x30: read RAM variable 4 (no control)
+    panel.data(ADDR_CONTROLLER, next_frame_no(0x30), read)
+    assert got.last == rl.V_QUEUED
+    out = bytearray(64)
+    n = r.take_multi(out, 0x34)  # the next sync on the Multi side
+    assert frame_sum_ok(out, n)
+    seen = []
+    Decoder(lambda f: seen.append((f.addr, f.frame_no, bytes(f.payload)))).feed(out, 0, n)
+    assert seen == [(ADDR_CONTROLLER, 0x35, read)]
+    assert r.take_multi(out, 0x36) == 0 and r.relayed[1] == 1
+
+
+def test_control_frames_go_to_the_arbitration_not_across():
+    r, multi, panel, got = _rig()
+    multi.sync(0x40)
+    for payload in (
+        b"\x3f\x07\x00\x00\x00",  # switch: on
+        b"\x00\x52\x37\x02\x83\x2c\x01",  # WriteViaID
+        b"\x00\x52\x0e\x02",  # set device state
+    ):
+        panel.data(ADDR_CONTROLLER, 0x41, payload)
+        assert got.last == rl.V_CONTROL, payload
+    panel.data(ADDR_CONTROLLER, 0x41, b"\x00\x52\x0e\x00")  # device state: only asks
+    assert got.last == rl.V_QUEUED
+    assert r.pending_multi() == 1
+
+
+def test_a_looped_cable_and_a_device_in_the_wrong_slot_are_refused_and_told_once():
+    r, multi, panel, got = _rig()
+    multi.sync(0x50)
+    for _ in range(50):  # the Multi's own frames coming back on the panel side
+        panel.sync(0x50)
+        panel.data(ADDR_MULTI, 0x51, b"\xe4" + bytes(14))
+    assert got.count[rl.V_LOOP] == 100
+    assert r.news() == 1 << rl.V_LOOP
+    panel.data(ADDR_CONTROLLER, 0x51, b"\x00\x52\x30\x04")
+    panel.sync(0x50)
+    assert r.news() == 0  # still the same episode: said once
+    assert r.refused[rl.V_LOOP] == 101
+    assert r.news() == 0  # a quiet check ends the episode ...
+    panel.sync(0x50)
+    assert r.news() == 1 << rl.V_LOOP  # ... and a new one is told again
+    panel.data(ADDR_CONTROLLER, 0x60, b"\x00\x52\x30\x04")  # numbered for another slot
+    assert got.last == rl.V_WRONG_SLOT and r.pending_multi() == 1
+
+
+def test_a_flooding_panel_device_is_bounded():
+    r, multi, panel, got = _rig()
+    multi.sync(0x00)
+    for _ in range(1000):
+        panel.data(ADDR_CONTROLLER, 0x01, b"\x00\x52\x30\x04")
+    assert r.pending_multi() == 4
+    assert got.count[rl.V_FULL] == 996 and r.refused[rl.V_FULL] == 255
+    for k in range(100):  # the Multi side too: a full panel queue drops, never grows
+        multi.sync(k & 0x7F)
+    assert r.to_panel.n == 8
+    long = b"\x00\x52\x30" + bytes(30)  # longer than a slot frame may be
+    panel.data(ADDR_CONTROLLER, next_frame_no(99), long)
+    assert got.last == rl.V_TOO_LONG
+
+
+def test_relaying_allocates_nothing():
+    requires_vm()
+    r, multi, panel, _ = _rig()
+    out = bytearray(64)
+    sync = bytearray(16)
+    ks = encode_sync(sync, 7, b"\x55\x51\x18\x02")
+    data = bytearray(32)
+    kd = encode_data(data, ADDR_CONTROLLER, 8, b"\x00\x52\x30\x04")
+    sums = [0, 0]
+    wire = (multi.dec, sync, ks, panel.dec, data, kd)
+
+    def run():  # few free variables: a closure with more than 5 allocates per call
+        mdec, sync, ks, pdec, data, kd = wire
+        for k in range(50):
+            mdec.feed(sync, 0, ks)
+            pdec.feed(data, 0, kd)
+            sums[0] += r.take_panel(out, k * 10, True)
+            sums[1] += r.take_multi(out, 7)
+
+    run()
+    locked(run)
+    assert sums[0] > 0 and sums[1] > 0
+    assert alloc_bytes(run) == 0
