@@ -9,7 +9,7 @@
 # the REPL. A file /.deploy_hold (written by tools/deploy.py) is consumed and parks the firmware
 # for a copy: outputs floating, no app, no watchdog.
 #
-# On flash (tools/deploy.py writes it): /img/a/ and /img/b/ hold an image each (firmware/, lib/,
+# On flash (tools/deploy.py writes it): /img_a/ and /img_b/ hold an image each (firmware/, lib/,
 # MANIFEST); /active says which runs: "a" (confirmed) or "b a 1" (b on trial, a before it, 1 boot
 # tried). MANIFEST lines: "version STR", "mpy 6.3", "file PATH SIZE CRC32", last "end CRC32" over
 # every byte before it. A CRC-32, not sha256: it finds any damage as surely for a fraction of the
@@ -20,7 +20,7 @@ import sys
 HOLD_FILE = ".deploy_hold"
 POINTER = "active"
 MANIFEST = "MANIFEST"
-IMG = "img/"
+IMG = "img_"
 TRIAL_BOOTS = 3
 CONFIRM_MS = 30000
 # firmware/core/leds.py PAT_FAULTY_APP: ~15 flashes a second; the status LED per platform as in

@@ -58,8 +58,8 @@ def _board(name, pointer="a", images=("a",)):
     _write(root + main.MANIFEST, main.manifest(top).encode())
     for i, slot in enumerate(images):
         for p, b in FILES:
-            _write(root + "img/" + slot + "/" + p, b)
-        _manifest(root, "img/" + slot + "/", FILES, "%d-abc%d" % (40 + i, i), _mpy())
+            _write(root + "img_" + slot + "/" + p, b)
+        _manifest(root, "img_" + slot + "/", FILES, "%d-abc%d" % (40 + i, i), _mpy())
     if pointer:
         _write(root + main.POINTER, pointer.encode())
     return root
@@ -120,7 +120,7 @@ def test_a_good_image_runs_from_its_folder_and_logs_its_build():
     root = _board("update-good")
     started, path = _start(root)
     assert started == ("a", None)
-    assert path[:2] == [root + "img/a", root + "img/a/lib"]
+    assert path[:2] == [root + "img_a", root + "img_a/lib"]
     assert _events(root) == [(main.EV_IMAGE, 0, 40)]
     assert machine.timers == [] and _pointer(root) == "a"
 
@@ -139,8 +139,8 @@ def test_one_flipped_bit_anywhere_in_any_deployed_file_stops_at_the_safe_state()
     import main
 
     checked = 0
-    for rel in ["boot.py", "main.py", "MANIFEST", "img/a/MANIFEST"] + [
-        "img/a/" + p for p, b in FILES if b
+    for rel in ["boot.py", "main.py", "MANIFEST", "img_a/MANIFEST"] + [
+        "img_a/" + p for p, b in FILES if b
     ]:
         for at in (0, 7, -2):
             root = _board("update-flip")
@@ -158,11 +158,11 @@ def test_missing_or_truncated_files_and_no_image_stop_at_the_safe_state():
     import main
 
     root = _board("update-missing")
-    os.remove(root + "img/a/lib/vebus/y.py")
+    os.remove(root + "img_a/lib/vebus/y.py")
     assert _start(root)[0] is None
     _assert_safe_state(root, main.BAD_FILE)
     root = _board("update-trunc")
-    _write(root + "img/a/firmware/x.py", FILES[1][1][:-1])  # cut short by one byte
+    _write(root + "img_a/firmware/x.py", FILES[1][1][:-1])  # cut short by one byte
     assert _start(root)[0] is None
     _assert_safe_state(root, main.BAD_FILE)
     root = _board("update-none", pointer="")
@@ -174,7 +174,7 @@ def test_an_image_for_another_mpy_version_stops_at_the_safe_state():
     import main
 
     root = _board("update-mpy")
-    _manifest(root, "img/a/", FILES, "40-abc0", "5.0")
+    _manifest(root, "img_a/", FILES, "40-abc0", "5.0")
     if not ON_VM:  # CPython has no _mpy (nothing to compare): an rp2 board's for this test
         assert main.mpy_version() is None
         sys.implementation._mpy = 4870  # pyright: ignore[reportAttributeAccessIssue]
@@ -195,7 +195,7 @@ def test_a_new_image_on_trial_counts_its_boots_and_rolls_back_after_the_last():
         assert _start(root)[0] == ("b", "a")
         assert _pointer(root) == "b a %d" % n
     started, path = _start(root)  # not confirmed within TRIAL_BOOTS boots
-    assert started == ("a", None) and path[0] == root + "img/a"
+    assert started == ("a", None) and path[0] == root + "img_a"
     assert _pointer(root) == "a" and machine.timers == []
     ev = _events(root)
     assert ev[-2:] == [(main.EV_ROLLBACK, main.BAD_TRIAL, main.BAD_TRIAL), (main.EV_IMAGE, 0, 40)]
@@ -206,13 +206,13 @@ def test_a_damaged_new_image_rolls_back_at_once_and_two_damaged_ones_stop_safe()
     import main
 
     root = _board("update-trial-bad", pointer="b a 0", images=("a", "b"))
-    _damage(root + "img/b/firmware/x.py", 100)
+    _damage(root + "img_b/firmware/x.py", 100)
     assert _start(root)[0] == ("a", None)
     assert _pointer(root) == "a"
     assert _events(root)[0] == (main.EV_ROLLBACK, main.BAD_FILE, main.BAD_FILE)
     root = _board("update-trial-both", pointer="b a 1", images=("a", "b"))
-    _damage(root + "img/b/MANIFEST", 3)
-    _damage(root + "img/a/lib/vebus/y.py", 0)
+    _damage(root + "img_b/MANIFEST", 3)
+    _damage(root + "img_a/lib/vebus/y.py", 0)
     assert _start(root)[0] is None
     _assert_safe_state(root, main.BAD_FILE)
 
@@ -277,7 +277,7 @@ def test_damaged_pointer_and_manifest_texts_are_refused_not_misread():
         _write(root + "active", text)
         assert main.pointer(root) is None, text
     good = main.manifest([("f", 1, 2)], "1-x", "6.3").encode()
-    assert main.read_manifest(root + "img/a/MANIFEST") is not None
+    assert main.read_manifest(root + "img_a/MANIFEST") is not None
     for bad in (good[:-1] + b"0", good.replace(b"end", b"enx"), good[:20], b""):
         _write(root + "m", bad)
         assert main.read_manifest(root + "m") is None, bad

@@ -4,7 +4,7 @@
     python -m tools.deploy --port /dev/ttyACM0 --info   the running image's version and state
     python -m tools.deploy --dry-run                no board needed: list files and .mpy sizes
 
-The board keeps two images, /img/a and /img/b; /active names the one that runs (main.py's header
+The board keeps two images, /img_a and /img_b; /active names the one that runs (main.py's header
 has the layout). Steps on a board:
  1. Lock the port (a second deploy is refused), ask the board for its platform and mpy version
     (sys.implementation._mpy) and refuse to go on if mpy-cross emits another version.
@@ -13,7 +13,7 @@ has the layout). Steps on a board:
  3. Read the board's images (the boot check of each, the running one's manifest) and free space;
     refuse if the new image does not fit. Stage the new image in the other slot: the files the
     running image has unchanged are copied on the board, the others over USB, its MANIFEST last;
-    changed boot.py/main.py wait in /img/top.new/.
+    changed boot.py/main.py wait in /img_top.new/.
  4. Run main.py's boot check on the staged files, on the board. Only if it passes: rename the top
     files into place and write /active (one rename): "NEW OLD 0", the new image on trial. Reset.
     The board's main.py confirms it after it ran for a while, or goes back to the old one.
@@ -202,9 +202,9 @@ def flash_tree(items, dest, version="0-unknown", mpy="6.3"):
     for p, local in top.items():
         shutil.copyfile(local, dest / p)
     for p, local in image.items():
-        (dest / "img/a" / p).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(local, dest / "img/a" / p)
-    (dest / "img/a/MANIFEST").write_text(
+        (dest / "img_a" / p).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, dest / "img_a" / p)
+    (dest / "img_a/MANIFEST").write_text(
         main.manifest([(p, *sums[p]) for p in sorted(image)], version, mpy)
     )
     (dest / "MANIFEST").write_text(main.manifest([(p, *sums[p]) for p in sorted(top)]))
@@ -242,7 +242,7 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
         board.exec(bd.script(bd.ACTIVATE, broot, [], *ptr, extra, bd.TOP_STAGE, bd.TOP_STAGE))
         log("deploy: settings verified on the board and installed; image %s unchanged" % cur)
         return cur, []
-    dirs = sorted({"/img/%s/%s" % (slot, Path(p).parent) for p in image} | {"/img/" + slot})
+    dirs = sorted({"/img_%s/%s" % (slot, Path(p).parent) for p in image} | {"/img_" + slot})
     dirs = [d.rstrip("/.") for d in dirs] + (["/" + bd.TOP_STAGE] if top_send else [])
     bs = st["block"]
     need = sum(_blocks(sums[p][0], bs) for p in list(image) + top_send) + 2 * len(dirs) + 8
@@ -263,8 +263,8 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     top_man = work / "MANIFEST.top"
     top_man.write_text(main.manifest([(p, *sums[p]) for p in top_send]))
     board.exec(bd.script(bd.STAGE, broot, slot, dirs, same, cur, bd.TOP_STAGE))
-    files += [(image[p], "/img/%s/%s" % (slot, p)) for p in send]
-    files.append((man, "/img/%s/MANIFEST" % slot))  # after its files: whole once it is there
+    files += [(image[p], "/img_%s/%s" % (slot, p)) for p in send]
+    files.append((man, "/img_%s/MANIFEST" % slot))  # after its files: whole once it is there
     files += [(top[p], "/" + bd.TOP_STAGE + p) for p in top_send]
     if top_send:
         files.append((top_man, "/" + bd.TOP_STAGE + "MANIFEST"))
@@ -272,7 +272,7 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     verify(
         board,
         broot,
-        ["img/%s/" % slot] + ([bd.TOP_STAGE] if top_send else []),
+        ["img_%s/" % slot] + ([bd.TOP_STAGE] if top_send else []),
         checks,
         main.CAUSES,
     )
@@ -281,7 +281,7 @@ def install(board, items, version, mpy, log=print, settings=None, broot=".", wor
     board.exec(bd.script(bd.ACTIVATE, broot, *args))
     trial = ", on trial (image %s comes back if it fails its first boots)" % cur if cur else ""
     log("deploy: image %s verified on the board and active%s" % (slot, trial))
-    return slot, ["/img/%s/%s" % (slot, p) for p in send] + ["/" + p for p in top_send]
+    return slot, ["/img_%s/%s" % (slot, p) for p in send] + ["/" + p for p in top_send]
 
 
 def verify(board, broot, staged, checks, causes):

@@ -18,7 +18,7 @@ import time
 from tools.board_files import ROOT
 
 HOLD_FILE = "/.deploy_hold"
-TOP_STAGE = "img/top.new/"  # boot.py, main.py and their MANIFEST wait here for the switch
+TOP_STAGE = "img_top.new/"  # boot.py, main.py and their MANIFEST wait here for the switch
 SLOTS = ("a", "b")
 
 # main.py's functions in G; rm / mk / cp are the scripts' own file operations.
@@ -78,7 +78,7 @@ def used(p, bs):
     except OSError:
         pass
     return n
-for name, d in (('top', ''),) + tuple((s, 'img/' + s + '/') for s in %r):
+for name, d in (('top', ''),) + tuple((s, 'img_' + s + '/') for s in %r):
     cause, what = G['check'](R + '/', d)
     print('C', name, cause, used('/' + d.rstrip('/'), bs) if d else 0, what)
     m = G['read_manifest'](R + '/' + d + 'MANIFEST') if cause == 0 else None
@@ -91,12 +91,12 @@ print('END')
 # running image on the board itself (no USB transfer).
 STAGE = """
 slot, dirs, same, src = %r, %r, %r, %r
-rm('/img/' + slot)
+rm('/img_' + slot)
 rm('/' + %r.rstrip('/'))
 for d in dirs:
     mk(d)
 for p in same:
-    cp('/img/' + src + '/' + p, '/img/' + slot + '/' + p)
+    cp('/img_' + src + '/' + p, '/img_' + slot + '/' + p)
 print('END')
 """
 

@@ -46,7 +46,7 @@ def _running(board):
         sys.path[:] = saved
     if started is None:
         return None
-    m = main.read_manifest("%s/img/%s/MANIFEST" % (board.root, started[0]))
+    m = main.read_manifest("%s/img_%s/MANIFEST" % (board.root, started[0]))
     return started[0], m["version"] if m else None
 
 
@@ -76,7 +76,7 @@ def test_install_sends_only_what_changed_and_runs_the_new_image_on_trial(tmp_pat
     assert (board.root / "settings.json").read_text() == "{}"  # not deploy's to touch
     for dest, local, _ in items:  # each file where main.py looks for it, byte for byte
         rel = dest.lstrip("/")
-        on_board = board.root / (rel if rel in deploy.AS_SOURCE else "img/a/" + rel)
+        on_board = board.root / (rel if rel in deploy.AS_SOURCE else "img_a/" + rel)
         assert on_board.read_bytes() == local.read_bytes()
     log = []
     assert _install(board, items, "2-a", log=log.append) is None
@@ -84,7 +84,7 @@ def test_install_sends_only_what_changed_and_runs_the_new_image_on_trial(tmp_pat
 
     changed = deploy.build(_changed_source(tmp_path), tmp_path / "b", march="x64")
     done = _install(board, changed, "3-b", log=log.append)
-    assert done == ("b", ["/img/b/firmware/core/leds.mpy"])
+    assert done == ("b", ["/img_b/firmware/core/leds.mpy"])
     assert "%d copied on the board" % (len(items) - 3) in log[-2]  # 3: boot.py, main.py, leds
     assert (board.root / "active").read_text() == "b a 0"
     assert _running(board) == ("b", "3-b")
@@ -130,18 +130,18 @@ def test_a_full_filesystem_is_refused_before_anything_is_written(tmp_path):
 
 def test_a_manifest_or_file_damaged_on_the_way_is_refused(tmp_path):
     changed = _old_board(tmp_path)
-    board = FolderBoard(tmp_path / "board", damage="/img/b/MANIFEST")
+    board = FolderBoard(tmp_path / "board", damage="/img_b/MANIFEST")
     _refused(
         board,
         changed,
-        r"verify failed on the board: manifest missing or damaged \(img/b/MANIFEST\); "
+        r"verify failed on the board: manifest missing or damaged \(img_b/MANIFEST\); "
         r"the running image stays",
     )
-    board = FolderBoard(tmp_path / "board", damage="/img/b/firmware/core/leds.mpy")
+    board = FolderBoard(tmp_path / "board", damage="/img_b/firmware/core/leds.mpy")
     _refused(
         board,
         changed,
-        r"verify failed on the board: file missing or damaged \(img/b/firmware/core/leds.mpy\); "
+        r"verify failed on the board: file missing or damaged \(img_b/firmware/core/leds.mpy\); "
         r"the running image stays",
     )
 
@@ -174,11 +174,11 @@ def test_a_second_deploy_on_the_same_port_is_one_clear_line(tmp_path):
 
 def test_board_answers_are_parsed_and_mpy_versions_decoded():
     st = bd.parse_state(
-        "P b a 2\nS 4096 100\nC top 0 0 \nC a 3 4 img/a/x.mpy\nnoise\n"
+        "P b a 2\nS 4096 100\nC top 0 0 \nC a 3 4 img_a/x.mpy\nnoise\n"
         "C b 0 9 7-abc\nF b x.mpy 12 345\nEND\n"
     )
     assert st["pointer"] == ("b", "a", 2) and st["free"] == 409600
-    assert st["images"]["a"]["what"] == "img/a/x.mpy" and st["images"]["b"]["blocks"] == 9
+    assert st["images"]["a"]["what"] == "img_a/x.mpy" and st["images"]["b"]["blocks"] == 9
     assert st["images"]["b"]["files"] == {"x.mpy": (12, 345)}
     assert deploy.decode_mpy(2822) == (6, 3, "x64")
     assert deploy.decode_mpy(6 | 3 << 8 | 4 << 10) == (6, 3, "armv6m")  # RP2040

@@ -46,7 +46,7 @@ def _boot(board):
     if started is None:
         assert len(machine.timers) == 1 and machine.timers[0].period == 33
         return "safe"
-    m = main.read_manifest("%s/img/%s/MANIFEST" % (board, started[0]))
+    m = main.read_manifest("%s/img_%s/MANIFEST" % (board, started[0]))
     assert m is not None
     return {"1-old": "old", "2-new": "new"}[m["version"]]
 

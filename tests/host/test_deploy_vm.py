@@ -99,7 +99,7 @@ def test_deploy_installs_an_image_on_a_micropython_over_a_pty_and_switches(tmp_p
         assert slot == "a" and len(sent) == len(items)  # everything, the first time
         for dest, local, _ in items:
             rel = dest.lstrip("/")
-            on_board = board / (rel if rel in deploy.AS_SOURCE else "img/a/" + rel)
+            on_board = board / (rel if rel in deploy.AS_SOURCE else "img_a/" + rel)
             assert on_board.read_bytes() == local.read_bytes(), dest
         assert (board / "active").read_text() == "a"
         assert "deploy: linux on %s, mpy v6.3 (x64)" % vm.port in log
@@ -117,7 +117,7 @@ def test_deploy_installs_an_image_on_a_micropython_over_a_pty_and_switches(tmp_p
         with open(src / "firmware" / "core" / "leds.py", "a") as f:
             f.write("\nDEPLOY_TEST = 1\n")
         done = deploy.deploy(vm.port, log=log.append, reset=False, root=src, out=tmp_path / "o3")
-        assert done == ("b", ["/img/b/firmware/core/leds.mpy"])
+        assert done == ("b", ["/img_b/firmware/core/leds.mpy"])
         assert (board / "active").read_text() == "b a 0"
 
         proc = cli("--port", vm.port, "--no-reset", "--info")

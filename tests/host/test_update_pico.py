@@ -62,10 +62,10 @@ def test_a_flipped_byte_in_a_deployed_file_is_caught_at_boot(tmp_path):
     data = bytearray(local.read_bytes())
     data[len(data) // 2] ^= 0x10
     bad.write_bytes(bytes(data))
-    run = _run("update-flip", max_ms=2200, extra={"/img/a/firmware/core/protection.mpy": str(bad)})
+    run = _run("update-flip", max_ms=2200, extra={"/img_a/firmware/core/protection.mpy": str(bad)})
     failed = run.trace.console_at("boot check failed")
     assert failed is not None, run.console
-    assert "file missing or damaged (img/a/firmware/core/protection.mpy)" in run.console
+    assert "file missing or damaged (img_a/firmware/core/protection.mpy)" in run.console
     _assert_safe_state(run, failed)
     assert run.trace.resets() == []  # no reset loop
 
@@ -93,7 +93,7 @@ def test_a_new_image_that_crashes_on_its_first_boot_rolls_back(tmp_path):
     run = _run(
         "update-rollback",
         max_ms=2300,
-        extra={"/img/b": str(tree / "img" / "a"), "/active": str(active)},
+        extra={"/img_b": str(tree / "img_a"), "/active": str(active)},
     )
     c = run.console
     assert "main: image b, version 2-new, on trial (boot 1 of 3)" in c, c

@@ -6,7 +6,7 @@ The board's files after a deploy (tools/pico builds them with deploy.flash_tree)
 reads it too) between cycle markers:
     pico_main_compile_ms      reading and compiling main.py's source (every boot does it)
     pico_boot_check_ms        the check: boot.py/main.py and the whole image against their
-                              MANIFESTs, and /active (goal <= 150)
+                              MANIFESTs, and /active (GOALS: <= 150)
     pico_boot_start_ms        all of main.start(): the check, the event record (a flash write),
                               the console line, sys.path
     pico_image_crc_ms         the image's files alone: open, read, CRC-32
@@ -14,12 +14,13 @@ reads it too) between cycle markers:
     pico_image_read_ms        the same files only opened and read (the floor of any check)
 """
 
+import sys
 import tempfile
 from pathlib import Path
 
 from tools.board_files import ROOT
 
-GOAL_MS = 150
+GOALS = {"pico_boot_check_ms": ("<=", 150)}
 START, STOP = 0x40058014, 0x40058018
 
 PROBE = """
@@ -32,17 +33,17 @@ mem32[%(stop)d] = 1
 mem32[%(start)d] = 6
 g['check']('/', '')
 p = g['pointer']('/')
-g['check']('/', 'img/' + p[0] + '/')
+g['check']('/', 'img_' + p[0] + '/')
 mem32[%(stop)d] = 6
 mem32[%(start)d] = 2
 r = g['start']('/')
 mem32[%(stop)d] = 2
-m = g['read_manifest']('/img/a/MANIFEST')
-files = ['/img/a/' + f[0] for f in m['files']]
+m = g['read_manifest']('/img_a/MANIFEST')
+files = ['/img_a/' + f[0] for f in m['files']]
 buf = bytearray(4096)
 mv = memoryview(buf)
 mem32[%(start)d] = 3
-g['check']('/', 'img/a/')
+g['check']('/', 'img_a/')
 mem32[%(stop)d] = 3
 mem32[%(start)d] = 4
 for p in files:
@@ -89,7 +90,8 @@ def run():
         try:
             r = emu.run("bench-boot-check", [], max_ms=3000, extra=extra)
         except emu.PicoSkip as e:
-            return {"pico_boot_check_ms": "skipped: %s" % e}
+            print("bench: pico_boot_check_ms skipped: %s" % e, file=sys.stderr)
+            return {}
     if "PROBE ('a', None)" not in r.console:
         raise emu.PicoError("boot check probe failed: %s" % r.console.strip()[-200:])
     out = {}
@@ -97,7 +99,6 @@ def run():
         ((_, _, us),) = r.trace.sections(sid)
         out[key] = round((us - MARKER_US) / 1000, 1)
     n, size = r.console.split("PROBE ('a', None)")[1].split()[:2]
-    out["pico_boot_check_goal_ms"] = GOAL_MS
     out["pico_image_files"] = int(n)
     out["pico_image_bytes"] = int(size)
     return out
