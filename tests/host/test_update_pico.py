@@ -113,7 +113,7 @@ def _deploy_steps(tmp_path, new_items):
     board = tmp_path / "folder"
     board.mkdir()
     deploy.flash_tree(old, board, deploy.version_string())
-    steps = []
+    steps, uploads = [], []
 
     class Recorder(FolderBoard):
         def exec(self, code, timeout=60):
@@ -126,11 +126,10 @@ def _deploy_steps(tmp_path, new_items):
                 for i, (local, dest) in enumerate(files)
             ]
             steps.append("".join("cp(%r, %r)\n" % (u, d) for u, _, d in up))
-            self.uploads.extend(up)
+            uploads.extend(up)
             return super().put(files)
 
     rec = Recorder(board)
-    rec.uploads = []
     deploy.install(rec, new_items, "2-new", "6.3", broot=str(board), work=tmp_path)
     drv = tmp_path / "drv"
     (drv / "up").mkdir(parents=True)
@@ -140,7 +139,7 @@ def _deploy_steps(tmp_path, new_items):
     )
     for n, code in enumerate(steps):
         (drv / ("%d.py" % n)).write_text((cp if code.startswith("cp(") else "") + code)
-    for up, local, _ in rec.uploads:
+    for up, local, _ in uploads:
         shutil.copyfile(local, drv / "up" / Path(up).name)
     runner = "for n in range(%d):\n    print('STEP', n)\n" % len(steps)
     runner += "    exec(open('/drv/%d.py' % n).read(), {})\nprint('DEPLOYED')\n"
