@@ -96,6 +96,9 @@ EV_SETTINGS_MISSING = const(41)
 EV_CONTROL_DROPPED = const(42)
 EV_ASSISTANT_NEEDED = const(43)
 EV_HANG = const(44)
+EV_IMAGE = const(45)  # main.py writes these three (the boot check runs before the app exists)
+EV_IMAGE_BAD = const(46)
+EV_ROLLBACK = const(47)
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
     EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
@@ -116,6 +119,11 @@ EVENT_TEXTS = {
         " it (without it the Multi shows VE.Bus error 7)"
     ),
     EV_HANG: "hang: the supervisor did not run for %d ms, outputs floating until the reset",
+    EV_IMAGE: "firmware build %d started: boot check passed (deploy.py --info: its version)",
+    EV_IMAGE_BAD: "boot check failed (cause %d, see docs/bench-testing.md): outputs floating, "
+    "status LED at 15 Hz, no app; deploy again",
+    EV_ROLLBACK: "new firmware image failed (cause %d, see docs/bench-testing.md): back to the "
+    "previous image",
 }
 
 T_INPUTS = const(0)

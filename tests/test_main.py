@@ -11,6 +11,11 @@ ROOT = _HERE.rpartition("/")[0] or "."
 OUTS = (13, 14, 9)
 
 
+def _copy_boot_py(root):
+    with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
+        dst.write(src.read())
+
+
 def _outputs_live():
     machine.reset_fakes()
     for p in OUTS:
@@ -24,6 +29,7 @@ def test_deploy_hold_parks_the_firmware_once():
     root = fresh_root("main-hold")
     with open(root + main.HOLD_FILE, "w") as f:
         f.write("")
+    _copy_boot_py(root)  # what floats the outputs: the image is not used before its check
     _outputs_live()
     main.main(root)  # returns: no app, no watchdog
     assert all(machine.pins[p].is_floating() for p in OUTS)
@@ -32,22 +38,24 @@ def test_deploy_hold_parks_the_firmware_once():
     assert not main.held(root)
 
 
-def test_an_exception_floats_outputs_logs_the_crash_and_resets():
+def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     import main
     from firmware.core.eventfile import EventFile
 
     root = fresh_root("main-crash")
     _outputs_live()
-    real_build = main.build
+    real = main.start, main.build
 
-    def broken(root="/", ticks_ms=None, settings=None):
-        raise OSError(5, "planted")
+    class Broken:
+        async def run(self):
+            raise OSError(5, "planted")
 
-    main.build = broken
+    main.start = lambda root: ("a", None)  # the boot check passed (tests/test_update.py)
+    main.build = lambda root: Broken()
     try:
         raises(machine.ResetRequested, main.main, root)
     finally:
-        main.build = real_build
+        main.start, main.build = real
     assert all(machine.pins[p].is_floating() for p in OUTS)
     assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
 
@@ -57,8 +65,7 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
     from firmware.hw import safe
 
     root = fresh_root("main-crash-nohw")
-    with open(ROOT + "/boot.py") as src, open(root + "boot.py", "w") as dst:
-        dst.write(src.read())
+    _copy_boot_py(root)
     _outputs_live()
     real = safe.outputs_safe
 

@@ -23,12 +23,28 @@ def mkdirs(path):
                 pass
 
 
+def rmtree(path):
+    """Remove a file or a folder with everything in it (MicroPython has no shutil)."""
+    try:
+        os.remove(path)
+        return
+    except OSError:
+        pass
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        rmtree(path + "/" + n)
+    os.rmdir(path)
+
+
 def fresh_root(name):
     """An empty folder (out/tests/NAME/) for one test's files: settings, event log, latch."""
     path = OUT + "/" + name
     mkdirs(path)
     for f in os.listdir(path):
-        os.remove(path + "/" + f)
+        rmtree(path + "/" + f)
     return path + "/"
 
 

@@ -1,21 +1,25 @@
-"""Deploy the firmware to a board: compile with mpy-cross, copy what changed, verify, reset.
+"""Deploy the firmware to a board: compile with mpy-cross, install as a new image, verify, switch.
 
     python -m tools.deploy --port /dev/ttyACM0      (or: make deploy PORT=/dev/ttyACM0)
+    python -m tools.deploy --port /dev/ttyACM0 --info   the running image's version and state
     python -m tools.deploy --dry-run                no board needed: list files and .mpy sizes
 
-Steps on a board:
- 1. Ask the board for its platform and mpy version (sys.implementation._mpy) and refuse to go on
-    if mpy-cross emits another version (a board would refuse the .mpy files at import).
+The board keeps two images, /img_a and /img_b; /active names the one that runs (main.py's header
+has the layout). Steps on a board:
+ 1. Lock the port (a second deploy is refused), ask the board for its platform and mpy version
+    (sys.implementation._mpy) and refuse to go on if mpy-cross emits another version.
  2. Park the firmware: write /.deploy_hold and reset. main.py sees the file, deletes it, keeps the
-    outputs floating and stops at the REPL without starting the app or the watchdog (a running
-    watchdog would reset the board in the middle of the copy).
- 3. Compile every board file except boot.py/main.py (which the board only runs as .py) into
-    out/deploy/, read the board's sha256 of each target file, copy only the ones that differ,
-    delete stale files in /firmware and /lib (a stale .py would shadow its new .mpy).
- 4. Read every hash back and compare; then reset so the new firmware starts.
-Settings (/settings.json) stay untouched unless --settings FILE is given (checked on the host
-against the firmware's settings table first, for the board's profile); the event log is never
-touched.
+    outputs floating and stops at the REPL without starting the app or the watchdog.
+ 3. Read the board's images (the boot check of each, the running one's manifest) and free space;
+    refuse if the new image does not fit. Stage the new image in the other slot: the files the
+    running image has unchanged are copied on the board, the others over USB, its MANIFEST last;
+    changed boot.py/main.py wait in /img_top.new/.
+ 4. Run main.py's boot check on the staged files, on the board. Only if it passes: rename the top
+    files into place and write /active (one rename): "NEW OLD 0", the new image on trial. Reset.
+    The board's main.py confirms it after it ran for a while, or goes back to the old one.
+An interrupted deploy leaves /active as it was: the old image runs. Settings (/settings.json) stay
+untouched unless --settings FILE is given (checked on the host against the firmware's settings
+table first, for the board's profile); the event log is never touched.
 --park only parks the firmware, so mpremote can work at the REPL (a reset runs it again).
 --no-reset is for a MicroPython that cannot reset (the unix port behind a pty, as
 tests/host/test_deploy_vm.py drives it): mpremote resumes instead of soft-resetting (Ctrl-D ends
@@ -23,22 +27,25 @@ that process), and steps 2 and 4's resets are skipped, so no firmware is parked 
 """
 
 import argparse
-import hashlib
+import contextlib
+import fcntl
+import os
 import re
 import shutil
 import subprocess
 import sys
-import time
+import tempfile
+import zlib
 from pathlib import Path
 
+from tools import deploy_board as bd
 from tools.board_files import ROOT, board_files
+from tools.deploy_board import DeployError
 
 OUT = ROOT / "out" / "deploy"
-HOLD_FILE = "/.deploy_hold"
 AS_SOURCE = ("boot.py", "main.py")
 SETTINGS = "/settings.json"
 PLATFORM_BOARDS = {"rp2": "pico", "esp32": "esp32"}  # sys.platform -> board profile
-OWNED_DIRS = ("firmware", "lib")
 ARCHS = (
     None,
     "x86",
@@ -54,73 +61,6 @@ ARCHS = (
     "rv32imc",
     "rv64imc",
 )
-
-# Runs on the board: "H path sha256" for every file under the owned folders and the top files
-# (boot.py, main.py and settings.json, which --settings installs and verify must see).
-# R is the filesystem root ("" on a board; a folder when tests run it on the unix port).
-HASH_SCRIPT = """
-import os, hashlib, binascii
-R = %r
-def h(p):
-    d = hashlib.sha256()
-    b = bytearray(512)
-    with open(R + p, 'rb') as f:
-        while True:
-            n = f.readinto(b)
-            if not n:
-                break
-            d.update(b[:n] if n < 512 else b)
-    return binascii.hexlify(d.digest()).decode()
-def walk(p):
-    try:
-        items = list(os.ilistdir(R + p))
-    except OSError:
-        return
-    for it in items:
-        q = p + '/' + it[0]
-        if it[1] == 0x4000:
-            walk(q)
-        else:
-            print('H', q, h(q))
-for top in %r:
-    try:
-        print('H', '/' + top, h('/' + top))
-    except OSError:
-        pass
-for d in %r:
-    walk('/' + d)
-print('END')
-"""
-
-# Runs on the board: make the folders the copies need, remove stale files.
-PREPARE_SCRIPT = """
-import os
-R = %r
-for d in %r:
-    p = ''
-    for part in d.strip('/').split('/'):
-        p += '/' + part
-        try:
-            os.mkdir(R + p)
-        except OSError:
-            pass
-for f in %r:
-    os.remove(R + f)
-print('END')
-"""
-
-
-def hash_script(root=""):
-    return HASH_SCRIPT % (root, AS_SOURCE + (SETTINGS.lstrip("/"),), OWNED_DIRS)
-
-
-def prepare_script(copy, stale, root=""):
-    dirs = sorted({str(Path(dest).parent) for dest, _ in copy} - {"/"})
-    return PREPARE_SCRIPT % (root, dirs, list(stale))
-
-
-class DeployError(Exception):
-    """One clear line for the user; main() prints it and exits non-zero."""
 
 
 def find_tool(name):
@@ -185,104 +125,6 @@ def compile_mpy(mpy_cross, src, name, local, march=None):
         raise DeployError("mpy-cross rejects %s: %s" % (name, proc.stderr.strip()))
 
 
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def plan(items, remote):
-    """(to copy, stale board files to delete) from local items and the board's {path: sha256}."""
-    copy = [(dest, local) for dest, local, _ in items if remote.get(dest) != sha256(local)]
-    wanted = {dest for dest, _, _ in items}
-    stale = sorted(
-        p
-        for p in remote
-        if p not in wanted and p.split("/")[1] in OWNED_DIRS and p.count("/") >= 2
-    )
-    return copy, stale
-
-
-def parse_hashes(text):
-    if "END" not in text:
-        raise DeployError("the board did not answer the hash query: %s" % text.strip()[-200:])
-    out = {}
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "H":
-            out[parts[1]] = parts[2]
-    return out
-
-
-class Board:
-    """The board behind one serial port, driven through the mpremote CLI."""
-
-    def __init__(self, port, mpremote=None, resume=False):
-        self.port = port
-        self.mpremote = mpremote or find_tool("mpremote")
-        self.resume = ["resume"] if resume else []  # no soft reset on connecting
-
-    def run(self, *args, timeout=60):
-        cmd = [self.mpremote, "connect", self.port, *self.resume, *args]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise DeployError("no board answers on %s (timed out)" % self.port) from None
-        out = proc.stdout + proc.stderr
-        if proc.returncode != 0:
-            if "failed to access" in out or "could not enter raw repl" in out or not out.strip():
-                raise DeployError(
-                    "no board answers on %s (plugged in? port held by another program?)"
-                    % self.port
-                )
-            raise DeployError("mpremote failed: %s" % out.strip().splitlines()[-1])
-        return out
-
-    def exec(self, code, timeout=60):
-        return self.run("exec", code, timeout=timeout)
-
-    def wait(self, seconds=10.0):
-        """After a reset: retry until the board answers again (USB re-enumerates on a Pico)."""
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                return self.exec("print('up')", timeout=10)
-            except DeployError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-
-    def identify(self):
-        out = self.exec("import sys; print('ID', sys.platform, sys.implementation._mpy)")
-        m = re.search(r"ID (\S+) (\d+)", out)
-        if not m:
-            raise DeployError("unexpected answer from the board: %r" % out.strip())
-        return m.group(1), int(m.group(2))
-
-    def hold(self):
-        code = "open(%r, 'w').close()\nimport machine\nmachine.reset()" % HOLD_FILE
-        try:
-            self.exec(code, timeout=15)
-        except DeployError:
-            pass  # the reset cuts the connection: expected
-        time.sleep(1.0)
-        self.wait()
-
-    def hashes(self):
-        return parse_hashes(self.exec(hash_script(), timeout=120))
-
-    def copy(self, copy, stale):
-        mk = prepare_script(copy, stale)
-        args = ["exec", mk]
-        for dest, local in copy:
-            args += ["+", "fs", "cp", "-f", str(local), ":" + dest]
-        self.run(*args, timeout=300)
-
-    def reset(self):
-        try:
-            self.run("reset", timeout=15)
-        except DeployError:
-            pass
-
-
 def dry_run(items, out=None):
     out = out or sys.stdout
     total = 0
@@ -310,11 +152,207 @@ def check_settings(path, board=None):
     return Path(path).read_bytes()
 
 
-def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
-    """Returns the board paths it copied. reset=False: --no-reset (no park, no resets)."""
+def loader(root=ROOT):
+    """main.py as a module (its CAUSES, manifest()): the one owner of the image format."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bms_main", Path(root) / "main.py")
+    mod = importlib.util.module_from_spec(spec)  # pyright: ignore[reportArgumentType]
+    spec.loader.exec_module(mod)  # pyright: ignore[reportOptionalMemberAccess]
+    return mod
+
+
+def version_string(root=ROOT):
+    """ "BUILD-COMMIT" ("-dirty" with uncommitted board files): BUILD counts the commits, so it
+    grows with every release; "0-unknown" outside a git checkout."""
+
+    def git(*args):
+        p = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else ""
+
+    count, commit = git("rev-list", "--count", "HEAD"), git("rev-parse", "--short=7", "HEAD")
+    if not count or not commit:
+        return "0-unknown"
+    dirty = git("status", "--porcelain", "--", "boot.py", "main.py", "firmware", "lib")
+    return "%s-%s%s" % (count, commit, "-dirty" if dirty else "")
+
+
+def crc(path):
+    """(size, CRC-32) of a local file, as main.py's check computes them on the board."""
+    data = Path(path).read_bytes()
+    return len(data), zlib.crc32(data)
+
+
+def _blocks(size, bs):
+    return -(-size // bs)
+
+
+def split(items):
+    """deploy.build's items -> (top files, image files) as {path: local Path}, and
+    {path: (size, crc)} of both."""
+    top = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") in AS_SOURCE}
+    image = {d.lstrip("/"): Path(lo) for d, lo, _ in items if d.lstrip("/") not in AS_SOURCE}
+    return top, image, {p: crc(lo) for p, lo in {**top, **image}.items()}
+
+
+def flash_tree(items, dest, version="0-unknown", mpy="6.3"):
+    """The files of a board after a first deploy, in a folder (for an emulator's --fs): image a
+    with its MANIFEST, boot.py and main.py with theirs, /active."""
+    main = loader()
+    dest = Path(dest)
+    top, image, sums = split(items)
+    for p, local in top.items():
+        shutil.copyfile(local, dest / p)
+    for p, local in image.items():
+        (dest / "img_a" / p).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, dest / "img_a" / p)
+    (dest / "img_a/MANIFEST").write_text(
+        main.manifest([(p, *sums[p]) for p in sorted(image)], version, mpy)
+    )
+    (dest / "MANIFEST").write_text(main.manifest([(p, *sums[p]) for p in sorted(top)]))
+    (dest / "active").write_text("a")
+
+
+def install(board, items, version, mpy, log=print, settings=None, broot=".", work=OUT):
+    """Stage, verify on the board, switch. Returns (new image, board paths sent over USB), or
+    None if the board already runs these files. broot: the board's root (tests: a folder)."""
+    main = loader()
+    st = bd.state(board, broot)
+    images = st["images"]
+    ptr = st["pointer"]
+    cur = ptr[0] if ptr and images.get(ptr[0], {}).get("cause") == 0 else None
+    slot = "b" if cur == "a" else "a"
+    top, image, sums = split(items)
+    have = images[cur]["files"] if cur else {}
+    same = sorted(p for p in image if have.get(p) == sums[p])
+    send = sorted(p for p in image if p not in same)
+    top_have = images["top"]["files"]
+    top_send = sorted(top) if any(top_have.get(p) != sums[p] for p in top) else []
+    unchanged = cur and not send and not top_send and len(have) == len(image)
+    if unchanged and settings is None:
+        log("deploy: the board runs these files already (image %s); nothing to install" % cur)
+        return None
+    files, extra, checks = [], [], []
+    if settings is not None:
+        log("deploy: settings from %s" % settings)
+        files.append((Path(settings), SETTINGS + ".new"))
+        extra.append((SETTINGS + ".new", SETTINGS))
+        checks.append((SETTINGS + ".new", crc(settings)))
+    if unchanged:  # only the settings: the image and /active stay as they are
+        board.put(files)
+        verify(board, broot, [], checks, main.CAUSES)
+        board.exec(bd.script(bd.ACTIVATE, broot, [], *ptr, extra, bd.TOP_STAGE, bd.TOP_STAGE))
+        log("deploy: settings verified on the board and installed; image %s unchanged" % cur)
+        return cur, []
+    dirs = sorted({"/img_%s/%s" % (slot, Path(p).parent) for p in image} | {"/img_" + slot})
+    dirs = [d.rstrip("/.") for d in dirs] + (["/" + bd.TOP_STAGE] if top_send else [])
+    bs = st["block"]
+    need = sum(_blocks(sums[p][0], bs) for p in list(image) + top_send) + 2 * len(dirs) + 8
+    free = st["free"] + bs * images.get(slot, {}).get("blocks", 0)
+    if st["free"] >= 0 and need * bs > free:
+        raise DeployError(
+            "the board's filesystem is full: the new image needs %d KB, %d KB are free; "
+            "the running image stays" % (need * bs // 1024, free // 1024)
+        )
+    log(
+        "deploy: staging image %s (version %s): %d files over USB, %d copied on the board"
+        % (slot, version, len(send), len(same))
+    )
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    man = work / "MANIFEST"
+    man.write_text(main.manifest([(p, *sums[p]) for p in sorted(image)], version, mpy))
+    top_man = work / "MANIFEST.top"
+    top_man.write_text(main.manifest([(p, *sums[p]) for p in top_send]))
+    board.exec(bd.script(bd.STAGE, broot, slot, dirs, same, cur, bd.TOP_STAGE))
+    files += [(image[p], "/img_%s/%s" % (slot, p)) for p in send]
+    files.append((man, "/img_%s/MANIFEST" % slot))  # after its files: whole once it is there
+    files += [(top[p], "/" + bd.TOP_STAGE + p) for p in top_send]
+    if top_send:
+        files.append((top_man, "/" + bd.TOP_STAGE + "MANIFEST"))
+    board.put(files)
+    verify(
+        board,
+        broot,
+        ["img_%s/" % slot] + ([bd.TOP_STAGE] if top_send else []),
+        checks,
+        main.CAUSES,
+    )
+    switch = top_send + (["MANIFEST"] if top_send else [])
+    args = (switch, slot, cur, 0, extra, bd.TOP_STAGE, bd.TOP_STAGE)
+    board.exec(bd.script(bd.ACTIVATE, broot, *args))
+    trial = ", on trial (image %s comes back if it fails its first boots)" % cur if cur else ""
+    log("deploy: image %s verified on the board and active%s" % (slot, trial))
+    return slot, ["/img_%s/%s" % (slot, p) for p in send] + ["/" + p for p in top_send]
+
+
+def verify(board, broot, staged, checks, causes):
+    """The board's boot check on the staged folders, and (size, CRC) of each other file."""
+    paths = [p for p, _ in checks]
+    for parts in bd.answer(board.exec(bd.script(bd.VERIFY, broot, staged, paths)), "verify"):
+        if parts[0] == "V" and parts[2] != "0":
+            raise DeployError(
+                "verify failed on the board: %s (%s); the running image stays"
+                % (causes[int(parts[2])], " ".join(parts[3:]))
+            )
+        if parts[0] == "X" and (int(parts[3]), int(parts[2])) != dict(checks)[parts[1]]:
+            raise DeployError(
+                "verify failed on the board: %s differs from what was sent; the running image "
+                "stays" % parts[1]
+            )
+
+
+def describe(st, causes):
+    """--info's lines from the board's state."""
+    images = st["images"]
+    ptr = st["pointer"]
+    lines = []
+    if images["top"]["cause"]:
+        lines.append(
+            "boot.py/main.py: boot check FAILED: %s (%s)"
+            % (causes[images["top"]["cause"]], images["top"]["what"])
+        )
+    if ptr is None:
+        return lines + ["no image installed (no /active): the board is in its safe state"]
+    cur, prev, tries = ptr
+    for name, role in ((cur, "running"), (prev, "previous")):
+        if name is None or name not in images:
+            continue
+        im = images[name]
+        if im["cause"]:
+            state = "boot check FAILED: %s (%s)" % (causes[im["cause"]], im["what"])
+        else:
+            state = "version %s, boot check passed" % im["what"]
+        lines.append("image %s (%s): %s" % (name, role, state))
+    if prev is not None:
+        lines.append(
+            "image %s is on trial: %d boot(s) so far; it is confirmed after running %d s, "
+            "image %s comes back if it fails" % (cur, tries, loader().CONFIRM_MS // 1000, prev)
+        )
+    return lines
+
+
+@contextlib.contextmanager
+def port_lock(port):
+    """One deploy per port at a time (an flock, released when the process ends)."""
+    name = re.sub(r"[^A-Za-z0-9]+", "_", os.path.realpath(port))
+    path = Path(tempfile.gettempdir()) / ("bms-deploy%s.lock" % name)
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise DeployError(
+                "another deploy is using %s: wait for it to end (the board keeps its image)" % port
+            ) from None
+        yield
+
+
+def connect(port, reset, log):
+    """The board, after the mpy version check: (Board, arch for mpy-cross, mpy-cross, "v.s",
+    its sys.platform)."""
     mpy_cross = find_tool("mpy-cross")
     want = mpy_cross_version(mpy_cross)
-    board = Board(port, resume=not reset)
+    board = bd.Board(port, find_tool("mpremote"), resume=not reset)
     platform, mpy = board.identify()
     ver, sub, arch = decode_mpy(mpy)
     if (ver, sub) != want:
@@ -323,45 +361,54 @@ def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
             % (platform, ver, sub, want[0], want[1])
         )
     log("deploy: %s on %s, mpy v%d.%d (%s)" % (platform, port, ver, sub, arch or "no native"))
-    if settings is not None and platform in PLATFORM_BOARDS:
-        check_settings(settings, PLATFORM_BOARDS[platform])  # as this board will read them
-    items = build(root, out, march=arch, mpy_cross=mpy_cross)
-    if reset:
-        log("deploy: parking the firmware (outputs floating, no watchdog) for the copy")
-        board.hold()
-    copy, stale = plan(items, board.hashes())
-    log("deploy: %d of %d files changed, %d stale" % (len(copy), len(items), len(stale)))
-    if settings is not None:
-        items.append((SETTINGS, Path(settings), Path(settings).stat().st_size))
-        copy.append((SETTINGS, Path(settings)))
-        log("deploy: settings from %s" % settings)
-    if copy or stale:
-        board.copy(copy, stale)
-    after = board.hashes()
-    bad = [dest for dest, local, _ in items if after.get(dest) != sha256(local)]
-    if bad:
-        raise DeployError("verify failed for %d files, e.g. %s" % (len(bad), bad[0]))
-    if not reset:
-        log("deploy: verified %d files by sha256; not resetting (--no-reset)" % len(items))
-        return [dest for dest, _ in copy]
-    log("deploy: verified %d files by sha256; resetting" % len(items))
-    board.reset()
-    return [dest for dest, _ in copy]
+    return board, arch, mpy_cross, "%d.%d" % want, platform
+
+
+def deploy(port, log=print, settings=None, reset=True, root=ROOT, out=OUT):
+    """Install root's firmware; returns install()'s answer. reset=False: --no-reset."""
+    with port_lock(port):
+        board, arch, mpy_cross, mpy, platform = connect(port, reset, log)
+        if settings is not None and platform in PLATFORM_BOARDS:
+            check_settings(settings, PLATFORM_BOARDS[platform])  # as this board will read them
+        items = build(root, out, march=arch, mpy_cross=mpy_cross)
+        if reset:
+            log("deploy: parking the firmware (outputs floating, no watchdog) for the copy")
+            board.hold()
+        done = install(board, items, version_string(root), mpy, log, settings, work=out)
+        if not reset:
+            log("deploy: not resetting (--no-reset)")
+        elif done is not None:
+            log("deploy: resetting")
+            board.reset()
+        return done
+
+
+def info(port, log=print, reset=True):
+    """Print the board's images; the connection stops the firmware, so reset it after."""
+    with port_lock(port):
+        board = bd.Board(port, find_tool("mpremote"), resume=not reset)
+        for line in describe(bd.state(board), loader().CAUSES):
+            log("deploy: " + line)
+        if reset:
+            board.reset()
 
 
 def park(port, log=print):
     """Park the firmware: outputs floating, no app, no watchdog, the REPL free for mpremote."""
-    board = Board(port)
-    board.identify()
-    board.hold()
+    with port_lock(port):
+        board = bd.Board(port, find_tool("mpremote"))
+        board.identify()
+        board.hold()
     log("deploy: firmware parked on %s (outputs floating, no watchdog); reset to run it" % port)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="python -m tools.deploy",
-        description="Compile the board files with mpy-cross, copy only what changed with "
-        "mpremote, verify by sha256 and reset the board.",
+        description="Compile the board files with mpy-cross and install them on the board as "
+        "a new image beside the running one (only changed files go over USB); the board checks "
+        "it, then it becomes active in one step and runs on trial after a reset. An interrupted "
+        "or refused deploy leaves the running image as it was.",
     )
     ap.add_argument("--port", help="serial port of the board, e.g. /dev/ttyACM0")
     ap.add_argument(
@@ -389,6 +436,12 @@ def main(argv=None):
         "the REPL; a reset runs it again",
     )
     ap.add_argument(
+        "--info",
+        action="store_true",
+        help="show the board's images: the running one's version string, its boot check, "
+        "trial state and the previous image (stops the firmware to ask; resets it after)",
+    )
+    ap.add_argument(
         "--no-reset",
         action="store_true",
         help="for a MicroPython that cannot reset (the unix port behind a pty, used by the "
@@ -407,6 +460,9 @@ def main(argv=None):
             if args.no_reset:
                 ap.error("--park resets the board: it cannot go with --no-reset")
             park(args.port)
+            return 0
+        if args.info:
+            info(args.port, reset=not args.no_reset)
             return 0
         deploy(args.port, settings=args.settings, reset=not args.no_reset)
         return 0

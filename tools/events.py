@@ -111,7 +111,8 @@ def fetch(port, dest, reset=True, log=print):
     """Copy /events.log and /events.log.1 off the board into folder dest; returns FILE's path.
     The firmware is parked for the copy (outputs floating: mpremote needs the REPL) and reset
     after, as tools/deploy.py does; reset=False for a MicroPython that cannot reset."""
-    from tools.deploy import Board, DeployError, park
+    from tools.deploy import DeployError, find_tool, park
+    from tools.deploy_board import Board
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ def fetch(port, dest, reset=True, log=print):
         if reset:
             log("events: parking the firmware (outputs floating) to read its log; reset after")
             park(port, log=lambda _: None)
-        board = Board(port, resume=not reset)
+        board = Board(port, find_tool("mpremote"), resume=not reset)
         have = board.exec(
             "import os\nfor n in ('events.log', 'events.log.1'):\n"
             " try:\n  os.stat(n); print('HAVE', n)\n except OSError:\n  pass"

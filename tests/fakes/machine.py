@@ -1,6 +1,6 @@
 """A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
 
-Real API subset (what firmware/hw and boot.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
+Real API subset (what firmware/hw, boot.py and main.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
 PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, flush, init),
 WDT(timeout).feed(), Timer (init, deinit), reset(), lightsleep(), idle(), unique_id(),
 reset_cause() and the reset-cause constants.

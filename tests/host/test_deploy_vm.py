@@ -5,20 +5,22 @@ The MicroPython unix port runs `micropython -i` on pty B with its "/" remounted 
 master, and mpremote opens pty A's slave path as the board's serial port. The unix port has a
 raw REPL, hashlib.sha256, binascii, os.ilistdir/mkdir/remove, but cannot reset (no
 machine.reset; Ctrl-D ends the process), so deploy runs with --no-reset: nothing is parked or
-reset. First deploy: every file copied and verified; again: nothing copied, a stale file
-removed; one source changed: that one file copied.
+reset. First deploy: every file copied into image a and verified by the board; again: nothing
+to install; one source changed: that one file over USB into image b, now active on trial;
+--info: both images' versions.
 """
 
-import hashlib
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
 import sys
 import threading
 import tty
-from pathlib import Path
+
+from folderboard import cli
 
 from tools import deploy
 from tools.board_files import board_files
@@ -84,40 +86,29 @@ class PtyBoard:
             os.close(fd)
 
 
-def _sha(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _on_board(root, items):
-    """Board paths whose file in the board's folder has the local artifact's sha256."""
-    return {dest for dest, local, _ in items if _sha(root / dest.lstrip("/")) == _sha(local)}
-
-
-def test_deploy_copies_what_changed_to_a_micropython_over_a_pty_and_verifies(tmp_path):
+def test_deploy_installs_an_image_on_a_micropython_over_a_pty_and_switches(tmp_path):
     board = tmp_path / "board"
     board.mkdir()
     (board / "settings.json").write_text('{"board": "pico"}')  # not deploy's to touch
     with PtyBoard(board, tmp_path / "setup.py") as vm:
         log = []
-        copied = deploy.deploy(vm.port, log=log.append, reset=False, out=tmp_path / "o1")
+        done = deploy.deploy(vm.port, log=log.append, reset=False, out=tmp_path / "o1")
+        assert done is not None
+        slot, sent = done
         items = deploy.build(out=tmp_path / "ref", march="x64")
-        assert sorted(copied) == sorted(d for d, _, _ in items)  # everything, the first time
-        assert _on_board(board, items) == {d for d, _, _ in items}
+        assert slot == "a" and len(sent) == len(items)  # everything, the first time
+        for dest, local, _ in items:
+            rel = dest.lstrip("/")
+            on_board = board / (rel if rel in deploy.AS_SOURCE else "img_a/" + rel)
+            assert on_board.read_bytes() == local.read_bytes(), dest
+        assert (board / "active").read_text() == "a"
         assert "deploy: linux on %s, mpy v6.3 (x64)" % vm.port in log
-        assert "deploy: %d of %d files changed, 0 stale" % (len(items), len(items)) in log
-        assert log[-1].endswith("not resetting (--no-reset)")
+        assert "deploy: image a verified on the board and active" in log
+        assert log[-1] == "deploy: not resetting (--no-reset)"
 
-        (board / "firmware" / "stale.py").write_text("x = 1\n")  # would shadow stale.mpy
-        cli = subprocess.run(
-            [sys.executable, "-m", "tools.deploy", "--port", vm.port, "--no-reset"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
-        assert cli.returncode == 0, cli.stdout + cli.stderr
-        assert "deploy: 0 of %d files changed, 1 stale" % len(items) in cli.stdout
-        assert not (board / "firmware" / "stale.py").exists()
+        proc = cli("--port", vm.port, "--no-reset")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "deploy: the board runs these files already (image a)" in proc.stdout
 
         src = tmp_path / "src"  # the repo's board files, one of them changed
         for rel in board_files(ROOT):
@@ -125,10 +116,17 @@ def test_deploy_copies_what_changed_to_a_micropython_over_a_pty_and_verifies(tmp
             shutil.copyfile(ROOT / rel, src / rel)
         with open(src / "firmware" / "core" / "leds.py", "a") as f:
             f.write("\nDEPLOY_TEST = 1\n")
-        copied = deploy.deploy(vm.port, log=log.append, reset=False, root=src, out=tmp_path / "o3")
-        assert copied == ["/firmware/core/leds.mpy"]
-        changed = deploy.build(src, tmp_path / "ref3", march="x64")
-        assert _on_board(board, changed) == {d for d, _, _ in changed}
+        done = deploy.deploy(vm.port, log=log.append, reset=False, root=src, out=tmp_path / "o3")
+        assert done == ("b", ["/img_b/firmware/core/leds.mpy"])
+        assert (board / "active").read_text() == "b a 0"
+
+        proc = cli("--port", vm.port, "--no-reset", "--info")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        lines = proc.stdout.splitlines()
+        assert re.fullmatch(
+            r"deploy: image b \(running\): version \S+, boot check passed", lines[0]
+        )
+        assert lines[1].startswith("deploy: image a (previous): version ")
         assert vm.proc.poll() is None  # the VM was never reset
     assert (board / "settings.json").read_text() == '{"board": "pico"}'
     assert not (board / ".deploy_hold").exists()

@@ -121,11 +121,14 @@ def find_tools():
 
 
 def build_image(dest, settings=None):
-    """deploy.build's files (+ /settings.json) in a folder tree for run.mjs --fs."""
+    """The board's files after a deploy (deploy.flash_tree: image a, the manifests, /active;
+    + /settings.json) in a folder tree for run.mjs --fs."""
     from tools import deploy
 
     dest = Path(dest)
-    items = deploy.build(out=dest, march=MARCH)
+    items = deploy.build(out=dest.parent / "build", march=MARCH)
+    dest.mkdir(parents=True, exist_ok=True)
+    deploy.flash_tree(items, dest, deploy.version_string())
     if settings is not None:
         (dest / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
     return items
