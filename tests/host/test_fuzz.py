@@ -114,7 +114,7 @@ def test_ctrl_c_gives_a_summary_not_a_traceback():
     from pathlib import Path
 
     p = subprocess.Popen(
-        [sys.executable, "-m", "tools.fuzz", "--count", "100000", "--jobs", "2", "-q"],
+        [sys.executable, "-m", "tools.fuzz", "--count", "10000000", "--jobs", "2", "-q"],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -126,7 +126,7 @@ def test_ctrl_c_gives_a_summary_not_a_traceback():
     time.sleep(3)
     os.killpg(p.pid, signal.SIGINT)
     out, err = p.communicate(timeout=60)
-    assert first.startswith("fuzz: 100000 inputs per decoder on 2 jobs: about ")
+    assert first.startswith("fuzz: 10000000 inputs per decoder on 2 jobs: about ")
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     lines = out.splitlines()
     assert lines[0].startswith("fuzz vebus: stopped at ") and "no check failed" in lines[0]

@@ -134,6 +134,19 @@ def build_image(dest, settings=None):
     return items
 
 
+def _top_manifest(fs):
+    """Rewrite fs/MANIFEST over fs's boot.py and main.py as they are now."""
+    import zlib
+
+    from tools import deploy
+
+    files = []
+    for name in ("boot.py", "main.py"):
+        data = (fs / name).read_bytes()
+        files.append((name, len(data), zlib.crc32(data)))
+    (fs / "MANIFEST").write_text(deploy.loader().manifest(files))
+
+
 class Run:
     """The result of one emulated run: its folder, run.mjs's summary and the parsed trace."""
 
@@ -189,9 +202,11 @@ def run(
         build_image(folder / "fs", settings)
         cmd += ["--fs", str(folder / "fs")]
     extra = dict(extra or {})
-    if probe:
-        extra["/fw_main.py"] = folder / "fs" / "main.py"
-        extra["/main.py"] = PROBE
+    if probe:  # the probe is main.py now: the boot check's top MANIFEST says so
+        fs = folder / "fs"
+        shutil.copyfile(fs / "main.py", fs / "fw_main.py")
+        shutil.copyfile(PROBE, fs / "main.py")
+        _top_manifest(fs)
     for dest, local in extra.items():
         cmd += ["--fs", "%s:%s" % (local, dest)]
     if save_fs is not None:

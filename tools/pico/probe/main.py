@@ -1,17 +1,14 @@
 # The measurement probe of tools/pico: on the emulated Pico only, never deployed to a board.
-# Installed as /main.py with the deployed main.py beside it as /fw_main.py: it wraps a few App
-# methods with cycle markers (rp2emu's watchdog scratch registers; see its README), then runs the
-# firmware's main() unchanged. Trigger pins driven by the stimulus ask for a measurement or a
-# fault: HEAP (gc.mem_free after gc.collect, printed), STOP (a task cancelled: it never checks in
-# again), BUSY (a busy loop in Python code inside a step): GPIO 28, 27, 26 as in
-# tools/pico/stim.py. A real board never has this file.
+# Installed as /main.py with the deployed main.py beside it as /fw_main.py: it runs the firmware's
+# main() unchanged, and once main's boot check has put the image on the path (its build()), wraps a
+# few App methods with cycle markers (rp2emu's watchdog scratch registers; see its README). Trigger
+# pins driven by the stimulus ask for a measurement or a fault: HEAP (gc.mem_free after gc.collect,
+# printed), STOP (a task cancelled: it never checks in again), BUSY (a busy loop in Python code
+# inside a step): GPIO 28, 27, 26 as in tools/pico/stim.py. A real board never has this file.
 import gc
 
 import fw_main  # pyright: ignore[reportMissingImports]  (the deployed main.py, renamed)
 from machine import Pin, mem32
-
-from firmware import app as fw_app
-from firmware.bms import role as fw_role
 
 START = 0x40058014
 STOP = 0x40058018
@@ -45,17 +42,12 @@ def wrap(cls, name, sid):
     setattr(cls, name, marked)
 
 
-wrap(fw_app.App, "protect_step", S_PROTECT)
-wrap(fw_app.App, "inputs_step", S_INPUTS)
-wrap(fw_app.App, "bus_step", S_BUS)
-wrap(fw_app.App, "log_step", S_LOG)
-wrap(fw_role.BmsRole, "feed", S_FEED)
-_leds_step = fw_app.App.leds_step
 _done = set()
+_orig = {}
 
 
 def leds_step(self, now):
-    _leds_step(self, now)
+    _orig["leds_step"](self, now)
     if pin(28).value() and 28 not in _done:
         _done.add(28)
         gc.collect()
@@ -63,12 +55,29 @@ def leds_step(self, now):
     if pin(27).value() and 27 not in _done:
         _done.add(27)
         print("PROBE stop task protect")
-        self.tasks[fw_app.T_PROTECT].cancel()
+        self.tasks[_orig["T_PROTECT"]].cancel()
     if pin(26).value():
         print("PROBE busy loop")
         while True:
             pass
 
 
-fw_app.App.leds_step = leds_step
+def build(*a, **k):
+    """main's build, after the markers are in: the image is on the path by now."""
+    from firmware import app as fw_app
+    from firmware.bms import role as fw_role
+
+    wrap(fw_app.App, "protect_step", S_PROTECT)
+    wrap(fw_app.App, "inputs_step", S_INPUTS)
+    wrap(fw_app.App, "bus_step", S_BUS)
+    wrap(fw_app.App, "log_step", S_LOG)
+    wrap(fw_role.BmsRole, "feed", S_FEED)
+    _orig["leds_step"] = fw_app.App.leds_step
+    _orig["T_PROTECT"] = fw_app.T_PROTECT
+    fw_app.App.leds_step = leds_step
+    return _build(*a, **k)
+
+
+_build = fw_main.build
+fw_main.build = build
 fw_main.main()
