@@ -21,8 +21,8 @@ SETTINGS = {"vebus_mode": "bms"}
 # Known firmware defects (being fixed), named where a check fails because of them.
 D_DE = "DE released late (txdone polled between tasks)"
 D_SLOT = (
-    "slot offset: the RX-idle IRQ is soft, so a sync that arrives during a flash write of the"
-    " event log (or the first after boot) is answered late"
+    "slot offset: the median is steady (~1.7 ms) but the worst frame comes late (3-3.7 ms);"
+    " suspected, not shown: a sync during an event-log flash write (the soft IRQ waits)"
 )
 D_BUSY = "busy-loop hang keeps the outputs driven until the watchdog reset"
 D_GPIO15 = "GPIO15 (pre-alarm) borrowed by pico-sdk's USB enumeration fix"
