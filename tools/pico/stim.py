@@ -9,8 +9,9 @@ remote on/off, the mains detector, a GX's BMS probe, console input and the probe
     s.gx_probe(3500)                 # on the Remote panel port, as a GX's MK3 sends it
     json.dump(s.records(), f)        # run.mjs --stim
 
-Pins are the Pico profile's (firmware/hw/board_pico.py); levels follow the settings' defaults
-(firmware/core/settings.py): BTV lines high = OK, remote L low = on, mains high = AC present.
+Pins are the Pico profile's (firmware/hw/board_pico.py); levels are docs/hardware.md's front
+ends: BTV lines high = OK, remote L pulled low = on, the mains detector's optocoupler pulls its
+pulled-up input low while AC is present.
 Times are emulated ms since power-on. Each byte on the wire takes 39.06 us (256000 8N1).
 """
 
@@ -73,7 +74,8 @@ class Stim:
         self.gpio(t_ms, REMOTE_H, 0)
 
     def mains(self, t_ms, present):
-        self.gpio(t_ms, MAINS, 1 if present else 0)
+        """AC present: the optocoupler pulls the pin low; absent: released to the pull-up."""
+        self.gpio(t_ms, MAINS, 0 if present else None)
 
     def heap(self, t_ms):
         """Ask the probe for the free heap after a collection (printed on the console)."""
