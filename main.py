@@ -220,7 +220,10 @@ def fail(root, cause, what):
     global _blinker
     outputs_safe(root)
     log_event(root, EV_IMAGE_BAD, cause, cause)
-    import machine  # the image is not to be trusted: nothing of it is imported here
+    # `machine` directly, the one place outside firmware/hw and boot.py on purpose: the image is
+    # not to be trusted (nothing of it is imported here) and boot.py may be the damaged file
+    # (tests/test_update.py flips a bit in it), yet the 15 Hz sign must show.
+    import machine
 
     led = machine.Pin(STATUS_LED.get(sys.platform, 25), machine.Pin.OUT, value=1)
     _blinker = machine.Timer(
