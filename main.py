@@ -27,7 +27,7 @@ CONFIRM_MS = 30000
 # the board profiles (tests/test_update.py keeps both equal)
 FAULTY_HALF_PERIOD_MS = 33
 STATUS_LED = {"esp32": 2, "rp2": 25}
-# Event codes (firmware.app's EVENT_TEXTS has their words; repeated: this path must not depend
+# Event codes (firmware/app_texts.py has their words; repeated: this path must not depend
 # on the image). The boot check's causes go in the event's reason field.
 EV_CRASH = 32
 EV_IMAGE = 45

@@ -82,7 +82,8 @@ from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS
 
-# Board-side event codes (core's codes are 1..31): texts in EVENT_TEXTS.
+# Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
+# which the board never imports.
 EV_CRASH = const(32)
 EV_WATCHDOG_RESET = const(33)
 EV_MULTI_UP = const(34)
@@ -99,32 +100,6 @@ EV_HANG = const(44)
 EV_IMAGE = const(45)  # main.py writes these three (the boot check runs before the app exists)
 EV_IMAGE_BAD = const(46)
 EV_ROLLBACK = const(47)
-EVENT_TEXTS = {
-    EV_CRASH: "crash: unhandled exception, outputs floating, reset",
-    EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
-    EV_MULTI_UP: "Multi present (syncs on VE.Bus)",
-    EV_MULTI_DOWN: "Multi absent: no sync for 1 s",
-    EV_MULTI_VERSION: "Multi firmware read: %d (its last three digits are the VE.Bus version)",
-    EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
-    EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
-    EV_CONTROL_REQUEST: (
-        "switch request from the GX / VRM or DMC: %d (4 off, 5 charger-only, 6 inverter-only,"
-        " 7 on); it holds until changed or no longer repeated"
-    ),
-    EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
-    EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
-    EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",
-    EV_ASSISTANT_NEEDED: (
-        "Multi firmware %d needs the VE.Bus BMS or ESS assistant: not readable on the bus, check"
-        " it (without it the Multi shows VE.Bus error 7)"
-    ),
-    EV_HANG: "hang: the supervisor did not run for %d ms, outputs floating until the reset",
-    EV_IMAGE: "firmware build %d started: boot check passed (deploy.py --info: its version)",
-    EV_IMAGE_BAD: "boot check failed (cause %d, see docs/bench-testing.md): outputs floating, "
-    "status LED at 15 Hz, no app; deploy again",
-    EV_ROLLBACK: "new firmware image failed (cause %d, see docs/bench-testing.md): back to the "
-    "previous image",
-}
 
 T_INPUTS = const(0)
 T_PROTECT = const(1)

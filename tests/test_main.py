@@ -84,6 +84,7 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
 
 def test_crash_code_matches_the_app():
     import main
-    from firmware.app import EV_CRASH, EVENT_TEXTS
+    from firmware.app import EV_CRASH
+    from firmware.app_texts import EVENT_TEXTS
 
     assert main.EV_CRASH == EV_CRASH and EV_CRASH in EVENT_TEXTS

@@ -288,12 +288,12 @@ def test_damaged_pointer_and_manifest_texts_are_refused_not_misread():
 
 def test_event_codes_texts_and_led_pattern_match_the_app():
     import main
-    from firmware import app
+    from firmware import app, app_texts
     from firmware.core import leds
     from firmware.hw import board_esp32, board_pico
 
     for code in (main.EV_IMAGE, main.EV_IMAGE_BAD, main.EV_ROLLBACK):
-        assert code in app.EVENT_TEXTS
+        assert code in app_texts.EVENT_TEXTS
     assert (main.EV_IMAGE, main.EV_IMAGE_BAD, main.EV_ROLLBACK) == (
         app.EV_IMAGE,
         app.EV_IMAGE_BAD,

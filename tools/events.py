@@ -31,8 +31,8 @@ class EventsError(Exception):
 
 def event_text(code, reason, arg):
     """An event in the manual's words: core's (firmware/core/texts.py) or the board's
-    (firmware/app.py EVENT_TEXTS)."""
-    from firmware.app import EVENT_TEXTS
+    (firmware/app_texts.py)."""
+    from firmware.app_texts import EVENT_TEXTS
     from firmware.core.events import text
 
     if code < BOARD_EVENT_BASE:

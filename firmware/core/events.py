@@ -10,7 +10,7 @@ with its cause; the text is made only when read, in the manual's words, for exam
     log.drain(fn)     # fn(t, code, reason, arg) for each event not drained yet (to flash)
 
 The flash format of the same records is in eventfile.py. Codes 1..31 belong to firmware/core;
-32 and up are the board's (firmware/app.py EVENT_TEXTS); text() names them "unknown event".
+32 and up are the board's (firmware/app_texts.py); text() names them "unknown event".
 """
 
 from micropython import const

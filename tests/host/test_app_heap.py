@@ -19,7 +19,12 @@ def test_ten_minutes_of_bus_traffic_from_romfs_in_a_fixed_heap_budget():
     assert r["not_from_rom"] == [] and r["imports_not_from_rom"] == []
     # the words of the event log and of the message catalogue stay in flash: no RAM on a board
     assert "firmware.app" in r["modules"] and "vebus.catalogue" in r["modules"]
-    for name in ("firmware.core.texts", "firmware.core.settings_help", "vebus.describe"):
+    for name in (
+        "firmware.core.texts",
+        "firmware.app_texts",
+        "firmware.core.settings_help",
+        "vebus.describe",
+    ):
         assert name not in r["modules"], name
     assert r["budget"] == bench_board.VM_BUDGET and r["image_bytes"] > 40000
     assert 0 < r["heap_free_min"] and r["budget_used_max"] <= r["budget"]

@@ -1,0 +1,49 @@
+"""The words of the board-side events (firmware/app.py's EV_* codes 32 and up), for host tools
+and logs: the board never imports this module, so these strings take no RAM there (core's event
+words are in firmware/core/texts.py)."""
+
+from firmware.app import (
+    EV_ASSISTANT_NEEDED,
+    EV_BMS_PROBE,
+    EV_CONTROL_DROPPED,
+    EV_CONTROL_REQUEST,
+    EV_CRASH,
+    EV_HANG,
+    EV_IMAGE,
+    EV_IMAGE_BAD,
+    EV_MULTI_DOWN,
+    EV_MULTI_UP,
+    EV_MULTI_VERSION,
+    EV_ROLLBACK,
+    EV_SETTINGS,
+    EV_SETTINGS_MISSING,
+    EV_TASK_STALE,
+    EV_WATCHDOG_RESET,
+)
+
+EVENT_TEXTS = {
+    EV_CRASH: "crash: unhandled exception, outputs floating, reset",
+    EV_WATCHDOG_RESET: "watchdog reset: a task stopped, outputs were floating through it",
+    EV_MULTI_UP: "Multi present (syncs on VE.Bus)",
+    EV_MULTI_DOWN: "Multi absent: no sync for 1 s",
+    EV_MULTI_VERSION: "Multi firmware read: %d (its last three digits are the VE.Bus version)",
+    EV_BMS_PROBE: "GX BMS probe seen (answered: %d)",
+    EV_TASK_STALE: "watchdog not fed: task %d stopped checking in",
+    EV_CONTROL_REQUEST: (
+        "switch request from the GX / VRM or DMC: %d (4 off, 5 charger-only, 6 inverter-only,"
+        " 7 on); it holds until changed or no longer repeated"
+    ),
+    EV_SETTINGS: "settings file: %d problem(s), defaults kept for those (details on the console)",
+    EV_SETTINGS_MISSING: "settings file missing: every setting at its default",
+    EV_CONTROL_DROPPED: "switch request of the GX / DMC dropped: not repeated for %d s",
+    EV_ASSISTANT_NEEDED: (
+        "Multi firmware %d needs the VE.Bus BMS or ESS assistant: not readable on the bus, check"
+        " it (without it the Multi shows VE.Bus error 7)"
+    ),
+    EV_HANG: "hang: the supervisor did not run for %d ms, outputs floating until the reset",
+    EV_IMAGE: "firmware build %d started: boot check passed (deploy.py --info: its version)",
+    EV_IMAGE_BAD: "boot check failed (cause %d, see docs/bench-testing.md): outputs floating, "
+    "status LED at 15 Hz, no app; deploy again",
+    EV_ROLLBACK: "new firmware image failed (cause %d, see docs/bench-testing.md): back to the "
+    "previous image",
+}
