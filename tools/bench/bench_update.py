@@ -76,7 +76,7 @@ MARKER_US = 744 / 125  # a start/stop pair with nothing between (rp2emu README)
 
 
 def run():
-    from tools import deploy
+    from tools import deploy, deploy_image
     from tools.pico import emu
 
     main = deploy.loader()
@@ -85,7 +85,7 @@ def run():
         probe, top = tmp / "probe.py", tmp / "MANIFEST"
         probe.write_text(PROBE)
         files = {"boot.py": ROOT / "boot.py", "main.py": probe, "loader.py": ROOT / "main.py"}
-        top.write_text(main.manifest([(p, *deploy.crc(lo)) for p, lo in files.items()]))
+        top.write_text(main.manifest([(p, *deploy_image.crc(lo)) for p, lo in files.items()]))
         extra = {"/main.py": str(probe), "/loader.py": str(ROOT / "main.py"), "/MANIFEST": top}
         try:
             r = emu.run("bench-boot-check", [], max_ms=3000, extra=extra)
