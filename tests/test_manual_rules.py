@@ -3,6 +3,8 @@ machine, in virtual time, a scripted Multi on VE.Bus). Each test names the manua
 was written from (../shared/btv.md quotes them; docs/manual-readings.md gives the readings where
 the manual is ambiguous). Runs on CPython and on the MicroPython VM."""
 
+import gc
+
 from faultrig import Rig
 from vmtest import fresh_root
 
@@ -176,6 +178,8 @@ def test_remote_on_off_every_wiring_mode_through_the_app():
                 rig.run(1500)
                 texts = [ev.text(c, r, a) for _t, c, r, a in rig.app.log.entries()]
                 assert "remote on/off: off (outputs floating, Multi in low power)" in texts
+            rig = None  # the next board is built with this one gone (a Pico-sized heap)
+            gc.collect()
 
 
 def test_cold_empty_battery_is_told_from_an_open_loop_where_the_wiring_allows():
