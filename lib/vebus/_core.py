@@ -179,7 +179,7 @@ def load(native=True):
     if native:
         # ptr8, ptr32 and int are viper's own: the machine code keeps nothing of this module
         # alive (decoder.py lets it go)
-        ns = {"micropython": micropython}
+        ns = {"micropython": micropython}  # type: dict
         try:
             exec(source(), ns)
             if type(ns["collect"]) is not type(_plain):
