@@ -6,7 +6,8 @@
 
 Construction reads the latched-fault record and the boot counter from `root` (latch.bin), opens
 the event log (events.log), floats every output and builds everything once; nothing is allocated
-per tick afterwards. The watchdog starts with the first supervisor step.
+per tick afterwards. The settings are read then and not kept (on a board main.py lets their
+module go). The watchdog starts with the first supervisor step.
 
 Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-power mode):
     inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core
@@ -129,7 +130,6 @@ _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 
 class App:
     def __init__(self, board, settings, ticks_ms=time.ticks_ms, root="/", log_size=64):
         self.board = board
-        self.settings = settings
         self.ticks = ticks_ms
         board.safe()
         now = ticks_ms()

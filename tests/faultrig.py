@@ -365,9 +365,8 @@ class Rig:
         gc.collect()
         machine.set_clock(self.clock)
         self.boots.append(cause)
-        self.settings_errors = st.load(self.settings_path(), platform_board_name())[1]
+        self.settings, self.settings_errors = st.load(self.settings_path(), platform_board_name())
         self.app = board_main.build(self.root, ticks_ms=self.clock)
-        self.settings = self.app.settings
         self.board = self.app.board
         self.wdt_ms = self.board.profile["wdt_ms"]
         self.app.wd.clock = self.clock  # the hang guard's clock

@@ -88,3 +88,42 @@ def test_crash_code_matches_the_app():
     from firmware.app_texts import EVENT_TEXTS
 
     assert main.EV_CRASH == EV_CRASH and EV_CRASH in EVENT_TEXTS
+
+
+def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_resets():
+    """main.py on a board: once the app is built, the boot check's code and the settings
+    module leave the heap (ON_BOARD); what runs afterwards (the app, a crash) still works."""
+    import gc
+    import sys
+
+    import firmware.core
+    import firmware.core.settings as st_mod
+    from firmware.core.eventfile import EventFile
+
+    # A fresh main.py: the shared `main` module keeps its code for the other tests.
+    g = {"__name__": "main_copy"}  # type: dict
+    with open(ROOT + "/main.py") as f:
+        src = f.read()
+    gc.collect()  # the compile's parse tree needs one piece of heap (the VM's is Pico-sized)
+    exec(src, g)
+    del src
+    root = fresh_root("main-let-go")
+    _outputs_live()
+    real_build = g["build"]
+
+    class Broken:
+        async def run(self):
+            raise OSError(5, "planted")
+
+    g["start"] = lambda root: ("a", None)  # the boot check passed (tests/test_update.py)
+    g["build"] = lambda root: (real_build(root), Broken())[1]  # settings read, then a crash
+    try:
+        raises(machine.ResetRequested, g["main"], root, True)
+        assert "firmware.core.settings" not in sys.modules
+        assert "settings" not in firmware.core.__dict__
+    finally:
+        sys.modules["firmware.core.settings"] = st_mod
+        firmware.core.settings = st_mod  # pyright: ignore[reportAttributeAccessIssue]
+    assert [n for n in g["START_ONLY"] if n in g] == []  # their code can leave the heap
+    assert all(machine.pins[p].is_floating() for p in OUTS)
+    assert [r[0] for r in EventFile(root + "events.log").records()] == [g["EV_CRASH"]]

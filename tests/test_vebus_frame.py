@@ -290,7 +290,7 @@ def test_native_core_on_the_vm_and_the_same_code_as_bytecode():
     collect_p, check_p, native = _core.load(native=False)
     assert not native
     buf, pay, pay2 = bytearray(80), bytearray(80), bytearray(80)
-    st, st2 = _core.state(80, True), _core.state(80, True)
+    st, st2 = decoder.state(80, True), decoder.state(80, True)
     for data, _ in raw_vectors():
         for i in range(-1, len(data)):
             for bit in (0, 3, 7) if i >= 0 else (0,):
@@ -325,7 +325,7 @@ def test_native_core_on_the_vm_and_the_same_code_as_bytecode():
             got.append((f.addr, f.t, f.frame_no, f.msg, bytes(f.payload), bytes(f.raw)))
 
         ctx[5] = on
-        st = _core.state(80, True)
+        st = decoder.state(80, True)
         st[3] = len(d)
         while True:
             r = fn(d, st, ctx, f)

@@ -102,8 +102,9 @@ def target_path(rel):
     return "/" + rel
 
 
-def build(root=ROOT, out=OUT, march=None, mpy_cross=None):
-    """Compile into out/; returns [(board path, local artifact Path, size)] in deploy order."""
+def build(root=ROOT, out=OUT, march=None, mpy_cross=None, lines=False):
+    """Compile into out/; returns [(board path, local artifact Path, size)] in deploy order.
+    lines=True keeps line numbers (see compile_mpy): for tests, never for a board."""
     root, out = Path(root), Path(out)
     mpy_cross = mpy_cross or find_tool("mpy-cross")
     if out.exists():
@@ -116,14 +117,18 @@ def build(root=ROOT, out=OUT, march=None, mpy_cross=None):
         if rel.as_posix() in AS_SOURCE:
             shutil.copyfile(root / rel, local)
         else:
-            compile_mpy(mpy_cross, root / rel, rel.as_posix(), local, march)
+            compile_mpy(mpy_cross, root / rel, rel.as_posix(), local, march, lines)
         items.append((dest, local, local.stat().st_size))
     return items
 
 
-def compile_mpy(mpy_cross, src, name, local, march=None):
-    """mpy-cross src -> local (.mpy), `name` as the source name in tracebacks."""
-    cmd = [mpy_cross, "-s", name]
+def compile_mpy(mpy_cross, src, name, local, march=None, lines=False):
+    """mpy-cross src -> local (.mpy), `name` as the source name in tracebacks.
+
+    -O3 (unless lines): no line numbers in the bytecode, 2 KB less heap on a Pico, where the
+    bytecode of a .mpy is loaded into RAM; a traceback still names each file and function, its
+    line numbers read 1 (the same code on the VM, `make vmtest`, shows the lines)."""
+    cmd = [mpy_cross, "-s", name] + ([] if lines else ["-O3"])
     if march:
         cmd.append("-march=" + march)
     cmd += ["-o", str(local), str(src)]

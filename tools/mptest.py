@@ -62,10 +62,11 @@ def vm_env(root=ROOT, compiled=None):
 
 
 def compile_board(root, out):
-    """mpy-cross every board file of root into out (as deploy does); None if there are none."""
+    """mpy-cross every board file of root into out (as deploy does, but with line numbers for
+    the tracebacks of a failing test); None if there are none."""
     from tools.deploy import build
 
-    return out if build(root, out) else None
+    return out if build(root, out, lines=True) else None
 
 
 def run_module(mp, path, heapsize, root=ROOT, compiled=None):

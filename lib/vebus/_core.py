@@ -19,10 +19,10 @@ check(buf, pay, st, j) -> payload length > 0, or -reason (decoder.py's codes)
     verifies the frame buf[j:st[4]] (FF last): header (st[5] != 0: known addresses only),
     length, checksum (sync frames leave their 0x55 out), canonical checksum escape and byte
     stuffing; de-stuffs the payload into pay.
-st: array('i') [n held, capacity, read index, read end, segment length, strict, result].
+st: array('i') [n held, capacity, read index, read end, segment length, strict, result]
+(decoder.state makes it).
 """
 
-import array
 import gc
 
 import micropython
@@ -177,10 +177,13 @@ def _plain(x):
 def load(native=True):
     """(collect, check, native): native is True when viper compiled them."""
     if native:
-        ns = {"micropython": micropython, "ptr8": _same, "ptr32": _same, "int": int}
+        # ptr8, ptr32 and int are viper's own: the machine code keeps nothing of this module
+        # alive (decoder.py lets it go)
+        ns = {"micropython": micropython}  # type: dict
         try:
             exec(source(), ns)
-            return _done(ns, type(ns["collect"]) is not type(_plain))
+            if type(ns["collect"]) is not type(_plain):
+                return _done(ns, True)
         except Exception:  # no native emitter on this port: the same code as bytecode
             pass
     ns = {"micropython": micropython, "ptr8": _same, "ptr32": _same, "int": int}
@@ -195,7 +198,3 @@ def _done(ns, native):
     # budget in tools/bench/bench_board.py: 11 KB less).
     gc.collect()
     return ns["collect"], ns["check"], native
-
-
-def state(cap, strict):
-    return array.array("i", [0, cap, 0, 0, 0, 1 if strict else 0, 0])

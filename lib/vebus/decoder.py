@@ -8,6 +8,9 @@ without an FF (overlong frame or garbage) is cut back to the next possible frame
 stays bounded whatever the input. Nothing is allocated per byte or per frame.
 """
 
+import array
+import sys
+
 from micropython import const
 
 from vebus import _core
@@ -15,6 +18,12 @@ from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, MIN_LEN, NO_MASK, SYNC_MARK
 
 # The per-byte loops (vebus/_core.py): viper native code where the port has the emitter.
 _collect, _check, NATIVE = _core.load()
+if NATIVE:
+    # Machine code now: _core (its source text, the compile's helpers) is not needed again and,
+    # unreferenced, leaves the heap (3 KB on an RP2040, where .mpy code is loaded into RAM).
+    del _core
+    del sys.modules["vebus._core"]
+    delattr(sys.modules["vebus"], "_core")
 
 # Reject reasons: index into Decoder.counts (counts[OK] is the number of good frames).
 OK = const(0)
@@ -49,6 +58,11 @@ class Frame:
         return self.t == T_SYNC
 
 
+def state(cap, strict):
+    """The loops' state (vebus/_core.py's `st`) for a buffer of cap bytes."""
+    return array.array("i", [0, cap, 0, 0, 0, 1 if strict else 0, 0])
+
+
 def _nop_frame(frame):
     pass
 
@@ -79,7 +93,7 @@ class Decoder:
         # frame allocates nothing once a frame of that length has been seen.
         self._rviews = [None] * (maxlen + 1)  # type: list[memoryview | None]
         self._pviews = [None] * (maxlen + 1)  # type: list[memoryview | None]
-        self._st = _core.state(maxlen, strict)
+        self._st = state(maxlen, strict)
         self._on_frame = on_frame or _nop_frame
         self._on_reject = on_reject or _nop_reject
         self.strict = strict  # read-only after construction

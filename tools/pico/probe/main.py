@@ -75,9 +75,10 @@ def build(*a, **k):
     _orig["leds_step"] = fw_app.App.leds_step
     _orig["T_PROTECT"] = fw_app.T_PROTECT
     fw_app.App.leds_step = leds_step
-    return _build(*a, **k)
+    real = _orig.pop("build")  # not kept: on a board main() lets build's code go
+    return real(*a, **k)
 
 
-_build = fw_main.build
+_orig["build"] = fw_main.build
 fw_main.build = build
 fw_main.main()
