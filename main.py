@@ -337,6 +337,7 @@ async def confirm(root, cur):
 
 
 def main(root="/"):
+    app = None
     try:
         if held(root):
             outputs_safe(root)
@@ -362,6 +363,8 @@ def main(root="/"):
 
         asyncio.run(run(app, root, cur, prev))
     except KeyboardInterrupt:
+        if app is not None:
+            app.stop()
         outputs_safe(root)
         print("main: stopped (outputs floating)")
         raise

@@ -19,7 +19,9 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 time after the sync whatever task is running; the task then only reads the
                 panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
-    log         RAM event log -> flash; the latched-fault record when it changed
+    log         RAM event log -> flash (new events in one write); the latched-fault record when
+                it changed; both right after the BMS's slot, so the write (C code the RX-idle
+                soft IRQ cannot interrupt) ends before the next sync
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
                 stops, the outputs float and stay floating until the watchdog resets the chip;
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
@@ -123,6 +125,7 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+_FLASH_MS = const(5)  # the longest event-log write (latch record included) on an RP2040
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -158,6 +161,7 @@ class App:
         self.crashed = None
         self._rx_at = now
         self._slept = False
+        self._log_wait = 0  # ms the log task waits for the slot to pass (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
@@ -216,7 +220,7 @@ class App:
         ev = role.tick(now)
         if ev:
             self._role_events(now, ev)
-        if role.slot_open and not self.rx_irq:
+        if role.slot_open and not self.rx_irq and not self.halted:
             self.bus_tx_start(now, fresh)
 
     def _read(self, port, feed, now):
@@ -232,6 +236,8 @@ class App:
 
         The only reader of that port while the IRQ is on, so its decoder is never re-entered;
         what it shares with the tasks (the role's fields) are single attribute reads/writes."""
+        if self.halted:  # stale decisions: the Multi hears nothing rather than them
+            return
         try:
             now = self.ticks()
             self.role.timed = True  # read as it arrived: it tells the sync period
@@ -282,11 +288,37 @@ class App:
         leds.set(2, p.level(out.led_high, now))
 
     def log_step(self, now):
-        """Flash writes live here only: the event log and the latched-fault record."""
+        """Flash writes live here only: the event log and the latched-fault record, right after
+        the BMS's slot (see flash_wait_ms)."""
+        self._log_wait = 0
+        if not self._latch_dirty and not self.log.pending():
+            return
+        wait = self.flash_wait_ms(now)
+        if wait:
+            self._log_wait = wait
+            return
         if self._latch_dirty:
             self._latch_dirty = False
             self.latch.save(self.out.latched, self.out.latch_reason)
-        self.log.drain(self.events.append)
+        self.events.save(self.log)
+
+    def flash_wait_ms(self, now):
+        """0 when a flash write may start now, else how long until it may.
+
+        A flash write is C code (littlefs) that runs 3-5 ms on an RP2040 without a bytecode
+        boundary, so the RX-idle soft IRQ waits for it: a sync arriving then gets its frame late.
+        With the Multi's syncs known, writes start after this sync's slot (SLOT_MS) and early
+        enough to end before the next sync's guard (_FLASH_MS before it)."""
+        role = self.role
+        p = role.sync_period
+        if not role.multi_present or p <= SLOT_MS + SYNC_GUARD_MS + _FLASH_MS:
+            return 0  # no sync period known (or one too short to fit a write: write anyway)
+        d = time.ticks_diff(now, role.last_sync) % p  # a sync missed: the Multi keeps its phase
+        if d <= SLOT_MS:
+            return SLOT_MS + 1 - d
+        if d <= p - SYNC_GUARD_MS - _FLASH_MS:
+            return 0
+        return p - d + SLOT_MS + 1
 
     def supervisor_step(self, now):
         wd = self.wd
@@ -315,6 +347,13 @@ class App:
             if ms > 0:
                 self._slept = self.board.lightsleep(ms)
 
+    def stop(self):
+        """The app stops (Ctrl-C on the console): outputs floating, and nothing more on the bus
+        (the Multi port's IRQ would otherwise keep answering syncs under the REPL)."""
+        self.halted = True
+        self.board.safe()
+        self.port.rx_idle_off()
+
     # ---- failure ----
     def fail(self, exc):
         """A step raised: outputs floating first, then log, flush and reset."""
@@ -325,7 +364,7 @@ class App:
             try:
                 now = self.ticks()
                 self.log.record(now, EV_CRASH, 0, 0)
-                self.log.drain(self.events.append)
+                self.events.save(self.log)
             finally:
                 self.board.reset()
 
@@ -356,6 +395,8 @@ class App:
                 return ms if ms > 0 else role.poll_ms(now, period[0])
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             return role.poll_ms(now, period[0])
+        if i == T_LOG and self._log_wait:
+            return self._log_wait
         if i == T_IDLE:
             # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after it;
             # in normal running, rarely.

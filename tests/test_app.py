@@ -67,7 +67,7 @@ class _IrqBusUart(_BusUart):
         self.handler = None
 
     def irq(self, handler, trigger):
-        assert trigger == self.IRQ_RXIDLE
+        assert trigger == (self.IRQ_RXIDLE if handler else 0)
         self.handler = handler
 
     def arrive(self):
@@ -215,3 +215,72 @@ def test_hang_guard_floats_the_outputs_from_its_irq_without_allocating():
     clock.t += 200
     locked(wd.guard)
     assert machine.pins[13].is_floating() and app.halted and not wd.supervise(clock.t)
+
+
+class _CountOpens:
+    """A stand-in for `open` in firmware/core/eventfile.py: counts the writes to flash."""
+
+    def __init__(self):
+        self.writes = 0
+
+    def __call__(self, path, mode="r"):
+        if "a" in mode or "w" in mode:
+            self.writes += 1
+        return open(path, mode)
+
+
+def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
+    # vebus.md: the BMS's frame follows the sync (a 20 ms cycle); a littlefs write is C code
+    # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
+    # interrupt: it goes after the slot, and ends before the next sync.
+    from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
+    from firmware.core import eventfile
+
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(3):  # the sync period becomes known
+        clock.t += 20
+        uart.arrive()
+    p = app.role.sync_period  # the Multi's 20 ms, as the role measures it (+1 ms a sync)
+    assert 20 <= p <= 21
+    last = p - SYNC_GUARD_MS - 5  # the write (5 ms at most) ends SYNC_GUARD_MS before the sync
+    opens = _CountOpens()
+    eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        app.log.record(clock.t, 2, 0, 0)
+        sync = clock.t
+        written = []
+        for d in range(p):  # the log task woken at each ms of the cycle
+            clock.t = sync + d
+            before = opens.writes
+            app.log_step(clock.t)
+            if opens.writes > before:
+                written.append(d)
+                app.log.record(clock.t, 2, 0, 0)  # one more to write
+            else:
+                wait = app.sleep_after(T_LOG, clock.t)
+                assert 0 < wait <= p and SLOT_MS < (d + wait) % p <= last, (d, wait)
+        assert written == list(range(SLOT_MS + 1, last + 1)), written
+        assert app.log.pending() == 1
+        app.role.multi_present = False  # no syncs to keep clear of: written at once
+        app.log_step(clock.t)
+        assert app.log.pending() == 0
+    finally:
+        del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_a_stopped_app_sends_nothing_more():
+    # Ctrl-C on the console (main.py): outputs floating, and the Multi hears nothing more from
+    # a BMS whose protection no longer runs (the IRQ would otherwise answer under the REPL).
+    uart = _IrqBusUart()
+    app, clock, _ = _app(uart)
+    clock.t += 20
+    uart.arrive()
+    assert uart.writes == 1
+    app.stop()
+    assert uart.handler is None and app.halted
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 9))
+    for _ in range(3):
+        clock.t += 20
+        uart.arrive()
+        app.bus_step(clock.t)
+    assert uart.writes == 1

@@ -76,6 +76,12 @@ class Rs485:
         self.uart.irq(self._irq, trigger)
         return True
 
+    def rx_idle_off(self):
+        """No more RX-idle IRQ (the app stopped): nothing is read or sent from it."""
+        if self._handler is not None:
+            self._handler = None
+            self.uart.irq(None, 0)
+
     def _rx_idle(self, uart):
         self._idle_us = time.ticks_us()
         self._in_irq = True
