@@ -55,6 +55,7 @@ goes through asyncio's sleep_ms, so the whole app runs in virtual time:
 """
 
 import asyncio
+import gc
 import time
 
 from micropython import const
@@ -126,6 +127,12 @@ _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
 _FLASH_MS = const(5)  # the longest event-log write (latch record included) on an RP2040
+# Steady running allocates nothing but the flash writes (~1.3 kB each: littlefs's buffers). A
+# collection then costs ~16 ms (rp2, the whole app's heap) with the soft IRQs held: rather than
+# let the heap run out inside a write, the log task collects after this many writes, in a sync
+# cycle whose slot has no frame due.
+_GC_SAVES = const(48)
+_GC_NEVER = const(1 << 20)  # no Multi: no frame is ever due
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -162,6 +169,7 @@ class App:
         self._rx_at = now
         self._slept = False
         self._log_wait = 0  # ms the log task waits for the slot to pass (log_step)
+        self._saves = 0  # flash writes since the last garbage collection
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
@@ -288,19 +296,35 @@ class App:
         leds.set(2, p.level(out.led_high, now))
 
     def log_step(self, now):
-        """Flash writes live here only: the event log and the latched-fault record, right after
+        """Flash writes live here only: the latched-fault record, the event log, and the
+        garbage collection their allocations call for; one of them per sync cycle, right after
         the BMS's slot (see flash_wait_ms)."""
         self._log_wait = 0
-        if not self._latch_dirty and not self.log.pending():
+        collect = self._saves >= _GC_SAVES
+        if not self._latch_dirty and not self.log.pending() and not collect:
             return
         wait = self.flash_wait_ms(now)
         if wait:
             self._log_wait = wait
             return
+        role = self.role
         if self._latch_dirty:
             self._latch_dirty = False
             self.latch.save(self.out.latched, self.out.latch_reason)
-        self.events.save(self.log)
+            self._saves += 1
+        elif self.log.pending():
+            self.events.save(self.log)
+            self._saves += 1
+        else:
+            due = role.frame_due_in(now) if role.multi_present else _GC_NEVER
+            if due > role.sync_period:
+                gc.collect()  # it runs into the next sync: no frame due in its slot
+                self._saves = 0
+                return
+            self._log_wait = (due if due > 0 else 0) + role.sync_period  # after that frame
+            return
+        if self._latch_dirty or self.log.pending() or collect:  # in a later cycle's window
+            self._log_wait = role.sync_period or 1
 
     def flash_wait_ms(self, now):
         """0 when a flash write may start now, else how long until it may.

@@ -284,3 +284,40 @@ def test_a_stopped_app_sends_nothing_more():
         uart.arrive()
         app.bus_step(clock.t)
     assert uart.writes == 1
+
+
+def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
+    # A collection holds the soft IRQs ~16 ms (the emulated Pico, the whole app): the log task
+    # runs it after the slot of a sync cycle in which this BMS has no frame to send.
+    from firmware import app as app_mod
+    from firmware.app import T_LOG
+
+    class Gc:
+        runs = 0
+
+        @staticmethod
+        def collect():
+            Gc.runs += 1
+
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(5):
+        clock.t += 20
+        uart.arrive()
+    app.log_step(clock.t + 4)  # the boot's events
+    app_mod.gc = Gc  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        app._saves = 1 << 20  # the writes that call for a collection are done
+        app.log.record(clock.t, 2, 0, 0)
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) == app.role.sync_period
+        app.role.probe_pending = True  # a GX probe to answer in the next slot: not now
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) >= app.role.sync_period
+        app.role.probe_pending = False  # the next frame is a status, ~1 s away
+        assert app.role.frame_due_in(clock.t + 4) > app.role.sync_period
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 1 and app._saves == 0
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 1
+    finally:
+        app_mod.gc = __import__("gc")
