@@ -55,7 +55,6 @@ goes through asyncio's sleep_ms, so the whole app runs in virtual time:
 """
 
 import asyncio
-import gc
 import time
 
 from micropython import const
@@ -84,6 +83,7 @@ from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, 
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS
+from firmware.logwriter import LogWriter
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
 # which the board never imports.
@@ -126,13 +126,6 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
-_FLASH_MS = const(5)  # the longest event-log write (latch record included) on an RP2040
-# Steady running allocates nothing but the flash writes (~1.3 kB each: littlefs's buffers). A
-# collection then costs ~16 ms (rp2, the whole app's heap) with the soft IRQs held: rather than
-# let the heap run out inside a write, the log task collects after this many writes, in a sync
-# cycle whose slot has no frame due.
-_GC_SAVES = const(48)
-_GC_NEVER = const(1 << 20)  # no Multi: no frame is ever due
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -156,20 +149,19 @@ class App:
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
         self.role = BmsRole(settings)
+        self.writer = LogWriter(self.log, self.events, self.latch, self.role)
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog
         self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
             self.wd.register(TASK_NAMES[i], PERIODS[i][2], now)
-        self._latch_dirty = False
         self.halted = False  # a task stopped checking in: outputs held floating until reset
         self._hang_logged = False
         self.crashed = None
         self._rx_at = now
         self._slept = False
-        self._log_wait = 0  # ms the log task waits for the slot to pass (log_step)
-        self._saves = 0  # flash writes since the last garbage collection
+        self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
@@ -211,7 +203,7 @@ class App:
             outputs.set(PRE_ALARM, out.prealarm == HIGH)
         role.set_protection(out)
         if out.changed & CH_LATCH:
-            self._latch_dirty = True
+            self.writer.latch_dirty = True
 
     def bus_step(self, now):
         port = self.port
@@ -296,53 +288,8 @@ class App:
         leds.set(2, p.level(out.led_high, now))
 
     def log_step(self, now):
-        """Flash writes live here only: the latched-fault record, the event log, and the
-        garbage collection their allocations call for; one of them per sync cycle, right after
-        the BMS's slot (see flash_wait_ms)."""
-        self._log_wait = 0
-        collect = self._saves >= _GC_SAVES
-        if not self._latch_dirty and not self.log.pending() and not collect:
-            return
-        wait = self.flash_wait_ms(now)
-        if wait:
-            self._log_wait = wait
-            return
-        role = self.role
-        if self._latch_dirty:
-            self._latch_dirty = False
-            self.latch.save(self.out.latched, self.out.latch_reason)
-            self._saves += 1
-        elif self.log.pending():
-            self.events.save(self.log)
-            self._saves += 1
-        else:
-            due = role.frame_due_in(now) if role.multi_present else _GC_NEVER
-            if due > role.sync_period:
-                gc.collect()  # it runs into the next sync: no frame due in its slot
-                self._saves = 0
-                return
-            self._log_wait = (due if due > 0 else 0) + role.sync_period  # after that frame
-            return
-        if self._latch_dirty or self.log.pending() or collect:  # in a later cycle's window
-            self._log_wait = role.sync_period or 1
-
-    def flash_wait_ms(self, now):
-        """0 when a flash write may start now, else how long until it may.
-
-        A flash write is C code (littlefs) that runs 3-5 ms on an RP2040 without a bytecode
-        boundary, so the RX-idle soft IRQ waits for it: a sync arriving then gets its frame late.
-        With the Multi's syncs known, writes start after this sync's slot (SLOT_MS) and early
-        enough to end before the next sync's guard (_FLASH_MS before it)."""
-        role = self.role
-        p = role.sync_period
-        if not role.multi_present or p <= SLOT_MS + SYNC_GUARD_MS + _FLASH_MS:
-            return 0  # no sync period known (or one too short to fit a write: write anyway)
-        d = time.ticks_diff(now, role.last_sync) % p  # a sync missed: the Multi keeps its phase
-        if d <= SLOT_MS:
-            return SLOT_MS + 1 - d
-        if d <= p - SYNC_GUARD_MS - _FLASH_MS:
-            return 0
-        return p - d + SLOT_MS + 1
+        """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
+        self._log_wait = self.writer.step(now, self.out)
 
     def supervisor_step(self, now):
         wd = self.wd

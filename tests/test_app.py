@@ -235,6 +235,7 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     # interrupt: it goes after the slot, and ends before the next sync.
     from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
     from firmware.core import eventfile
+    from firmware.logwriter import FLASH_MS
 
     app, clock, uart = _app(_IrqBusUart())
     for _ in range(3):  # the sync period becomes known
@@ -242,7 +243,7 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
         uart.arrive()
     p = app.role.sync_period  # the Multi's 20 ms, as the role measures it (+1 ms a sync)
     assert 20 <= p <= 21
-    last = p - SYNC_GUARD_MS - 5  # the write (5 ms at most) ends SYNC_GUARD_MS before the sync
+    last = p - SYNC_GUARD_MS - FLASH_MS  # the write ends SYNC_GUARD_MS before the next sync
     opens = _CountOpens()
     eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
     try:
@@ -289,7 +290,7 @@ def test_a_stopped_app_sends_nothing_more():
 def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
     # A collection holds the soft IRQs ~16 ms (the emulated Pico, the whole app): the log task
     # runs it after the slot of a sync cycle in which this BMS has no frame to send.
-    from firmware import app as app_mod
+    from firmware import logwriter
     from firmware.app import T_LOG
 
     class Gc:
@@ -304,9 +305,9 @@ def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
         clock.t += 20
         uart.arrive()
     app.log_step(clock.t + 4)  # the boot's events
-    app_mod.gc = Gc  # pyright: ignore[reportAttributeAccessIssue]
+    logwriter.gc = Gc  # pyright: ignore[reportAttributeAccessIssue]
     try:
-        app._saves = 1 << 20  # the writes that call for a collection are done
+        app.writer.saves = logwriter.GC_SAVES  # the writes that call for a collection are done
         app.log.record(clock.t, 2, 0, 0)
         app.log_step(clock.t + 4)
         assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) == app.role.sync_period
@@ -316,8 +317,8 @@ def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
         app.role.probe_pending = False  # the next frame is a status, ~1 s away
         assert app.role.frame_due_in(clock.t + 4) > app.role.sync_period
         app.log_step(clock.t + 4)
-        assert Gc.runs == 1 and app._saves == 0
+        assert Gc.runs == 1 and app.writer.saves == 0
         app.log_step(clock.t + 4)
         assert Gc.runs == 1
     finally:
-        app_mod.gc = __import__("gc")
+        logwriter.gc = __import__("gc")
