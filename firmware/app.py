@@ -149,7 +149,7 @@ class App:
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
         self.role = BmsRole(settings)
-        self.writer = LogWriter(self.log, self.events, self.latch, self.role)
+        self.writer = LogWriter(self.log, self.events, self.latch, self.role, now)
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog

@@ -1,7 +1,7 @@
 """The log task's work: flash writes (the latched-fault record, the event log) and the garbage
 collection their allocations call for, each in a sync cycle's quiet part.
 
-    w = LogWriter(log, events, latch, role)
+    w = LogWriter(log, events, latch, role, now)
     w.latch_dirty = True                 # protect: the latched-fault state changed
     wait = w.step(now, out)              # 0, or ms until the log task should come back
 
@@ -26,18 +26,19 @@ from firmware.bms.role import SLOT_MS, SYNC_GUARD_MS
 FLASH_MS = const(5)  # the longest write (event batch or latch record) on an RP2040
 GC_SAVES = const(48)  # writes (~62 kB allocated) between collections; the heap has ~140 kB free
 _NEVER = const(1 << 20)  # no Multi: no frame is ever due
-_FIRST_SYNCS = const(4)  # the sync period is known after these (BmsRole._on_frame)
-_FIRST_SYNCS_MS = const(10)
+_LISTEN_MS = const(200)  # from boot: ten syncs of a Multi that is there
+_LISTEN_STEP_MS = const(10)
 
 
 class LogWriter:
-    def __init__(self, log, events, latch, role):
+    def __init__(self, log, events, latch, role, now):
         self.log = log  # core.events.EventLog (RAM)
         self.events = events  # core.eventfile.EventFile (flash)
         self.latch = latch  # core.latch.LatchStore
         self.role = role
         self.latch_dirty = False
         self.saves = 0  # flash writes since the last collection
+        self._start = now
 
     def step(self, now, out):
         """Do the one thing due now, if its time in the sync cycle has come; returns 0 or the
@@ -71,10 +72,9 @@ class LogWriter:
         """0 when a write may start now, else the ms until it may."""
         role = self.role
         p = role.sync_period
-        if not role.multi_present:
-            return 0
-        if not p:  # measured from the first syncs after boot: wait for it there, not forever
-            return _FIRST_SYNCS_MS if role.syncs < _FIRST_SYNCS else 0
+        if not role.multi_present or not p:
+            # after boot, the Multi's syncs first (their period places the writes), not forever
+            return _LISTEN_STEP_MS if time.ticks_diff(now, self._start) < _LISTEN_MS else 0
         if p <= SLOT_MS + SYNC_GUARD_MS + FLASH_MS:
             return 0  # a period too short to fit a write between two slots: write anyway
         d = time.ticks_diff(now, role.last_sync) % p  # a sync missed: the Multi keeps its phase
