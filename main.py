@@ -369,6 +369,7 @@ async def confirm(root, cur):
 
 
 def main(root="/", on_board=ON_BOARD):
+    app = None
     try:
         if held(root):
             outputs_safe(root)
@@ -396,6 +397,8 @@ def main(root="/", on_board=ON_BOARD):
 
         asyncio.run(run(app, root, cur, prev))
     except KeyboardInterrupt:
+        if app is not None:
+            app.stop()
         outputs_safe(root)
         print("main: stopped (outputs floating)")
         raise

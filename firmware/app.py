@@ -20,7 +20,9 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 time after the sync whatever task is running; the task then only reads the
                 panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
-    log         RAM event log -> flash; the latched-fault record when it changed
+    log         RAM event log -> flash (new events in one write); the latched-fault record when
+                it changed; both right after the BMS's slot, so the write (C code the RX-idle
+                soft IRQ cannot interrupt) ends before the next sync
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
                 stops, the outputs float and stay floating until the watchdog resets the chip;
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
@@ -82,6 +84,7 @@ from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, 
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS
+from firmware.logwriter import LogWriter
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
 # which the board never imports.
@@ -146,18 +149,19 @@ class App:
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
         self.role = BmsRole(settings)
+        self.writer = LogWriter(self.log, self.events, self.latch, self.role, now)
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog
         self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
             self.wd.register(TASK_NAMES[i], PERIODS[i][2], now)
-        self._latch_dirty = False
         self.halted = False  # a task stopped checking in: outputs held floating until reset
         self._hang_logged = False
         self.crashed = None
         self._rx_at = now
         self._slept = False
+        self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
@@ -199,7 +203,7 @@ class App:
             outputs.set(PRE_ALARM, out.prealarm == HIGH)
         role.set_protection(out)
         if out.changed & CH_LATCH:
-            self._latch_dirty = True
+            self.writer.latch_dirty = True
 
     def bus_step(self, now):
         port = self.port
@@ -216,7 +220,7 @@ class App:
         ev = role.tick(now)
         if ev:
             self._role_events(now, ev)
-        if role.slot_open and not self.rx_irq:
+        if role.slot_open and not self.rx_irq and not self.halted:
             self.bus_tx_start(now, fresh)
 
     def _read(self, port, feed, now):
@@ -232,6 +236,8 @@ class App:
 
         The only reader of that port while the IRQ is on, so its decoder is never re-entered;
         what it shares with the tasks (the role's fields) are single attribute reads/writes."""
+        if self.halted:  # stale decisions: the Multi hears nothing rather than them
+            return
         try:
             now = self.ticks()
             self.role.timed = True  # read as it arrived: it tells the sync period
@@ -282,11 +288,8 @@ class App:
         leds.set(2, p.level(out.led_high, now))
 
     def log_step(self, now):
-        """Flash writes live here only: the event log and the latched-fault record."""
-        if self._latch_dirty:
-            self._latch_dirty = False
-            self.latch.save(self.out.latched, self.out.latch_reason)
-        self.log.drain(self.events.append)
+        """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
+        self._log_wait = self.writer.step(now, self.out)
 
     def supervisor_step(self, now):
         wd = self.wd
@@ -315,6 +318,13 @@ class App:
             if ms > 0:
                 self._slept = self.board.lightsleep(ms)
 
+    def stop(self):
+        """The app stops (Ctrl-C on the console): outputs floating, and nothing more on the bus
+        (the Multi port's IRQ would otherwise keep answering syncs under the REPL)."""
+        self.halted = True
+        self.board.safe()
+        self.port.rx_idle_off()
+
     # ---- failure ----
     def fail(self, exc):
         """A step raised: outputs floating first, then log, flush and reset."""
@@ -325,7 +335,7 @@ class App:
             try:
                 now = self.ticks()
                 self.log.record(now, EV_CRASH, 0, 0)
-                self.log.drain(self.events.append)
+                self.events.save(self.log)
             finally:
                 self.board.reset()
 
@@ -356,6 +366,8 @@ class App:
                 return ms if ms > 0 else role.poll_ms(now, period[0])
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             return role.poll_ms(now, period[0])
+        if i == T_LOG and self._log_wait:
+            return self._log_wait
         if i == T_IDLE:
             # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after it;
             # in normal running, rarely.

@@ -67,13 +67,21 @@ class _IrqBusUart(_BusUart):
         self.handler = None
 
     def irq(self, handler, trigger):
-        assert trigger == self.IRQ_RXIDLE
+        assert trigger == (self.IRQ_RXIDLE if handler else 0)
         self.handler = handler
 
     def arrive(self):
         self.i = 0
         if self.handler is not None:
             self.handler(self)
+
+
+class _HardIrqBusUart(_IrqBusUart):
+    """rp2's UART: the RX-idle IRQ may be hard (it runs the moment the line goes idle)."""
+
+    def irq(self, handler, trigger, hard=False):
+        assert trigger == (self.IRQ_RXIDLE if handler else 0) and hard == bool(handler)
+        self.handler = handler
 
 
 class _Clock:
@@ -215,3 +223,139 @@ def test_hang_guard_floats_the_outputs_from_its_irq_without_allocating():
     clock.t += 200
     locked(wd.guard)
     assert machine.pins[13].is_floating() and app.halted and not wd.supervise(clock.t)
+
+
+class _CountOpens:
+    """A stand-in for `open` in firmware/core/eventfile.py: counts the writes to flash."""
+
+    def __init__(self):
+        self.writes = 0
+
+    def __call__(self, path, mode="r"):
+        if "a" in mode or "w" in mode:
+            self.writes += 1
+        return open(path, mode)
+
+
+def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
+    # vebus.md: the BMS's frame follows the sync (a 20 ms cycle); a littlefs write is C code
+    # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
+    # interrupt: it goes after the slot, and ends before the next sync.
+    from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
+    from firmware.core import eventfile
+    from firmware.logwriter import FLASH_MS
+
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(3):  # the sync period becomes known
+        clock.t += 20
+        uart.arrive()
+    p = app.role.sync_period  # the Multi's 20 ms, as the role measures it (+1 ms a sync)
+    assert 20 <= p <= 21
+    last = p - SYNC_GUARD_MS - FLASH_MS  # the write ends SYNC_GUARD_MS before the next sync
+    opens = _CountOpens()
+    eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        app.log.record(clock.t, 2, 0, 0)
+        sync = clock.t
+        written = []
+        for d in range(p):  # the log task woken at each ms of the cycle
+            clock.t = sync + d
+            before = opens.writes
+            app.log_step(clock.t)
+            if opens.writes > before:
+                written.append(d)
+                app.log.record(clock.t, 2, 0, 0)  # one more to write
+            else:
+                wait = app.sleep_after(T_LOG, clock.t)
+                assert 0 < wait <= p and SLOT_MS < (d + wait) % p <= last, (d, wait)
+        assert written == list(range(SLOT_MS + 1, last + 1)), written
+        assert app.log.pending() == 1
+        app.role.multi_present = False  # no syncs to keep clear of (once the boot's listening
+        clock.t += 200  # for them is over): written at once
+        app.log_step(clock.t)
+        assert app.log.pending() == 0
+    finally:
+        del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_a_stopped_app_sends_nothing_more():
+    # Ctrl-C on the console (main.py): outputs floating, and the Multi hears nothing more from
+    # a BMS whose protection no longer runs (the IRQ would otherwise answer under the REPL).
+    uart = _IrqBusUart()
+    app, clock, _ = _app(uart)
+    clock.t += 20
+    uart.arrive()
+    assert uart.writes == 1
+    app.stop()
+    assert uart.handler is None and app.halted
+    assert all(machine.pins[p].is_floating() for p in (13, 14, 9))
+    for _ in range(3):
+        clock.t += 20
+        uart.arrive()
+        app.bus_step(clock.t)
+    assert uart.writes == 1
+
+
+def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
+    # A collection holds the soft IRQs ~16 ms (the emulated Pico, the whole app): the log task
+    # runs it after the slot of a sync cycle in which this BMS has no frame to send.
+    from firmware import logwriter
+    from firmware.app import T_LOG
+
+    class Gc:
+        runs = 0
+
+        @staticmethod
+        def collect():
+            Gc.runs += 1
+
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(5):
+        clock.t += 20
+        uart.arrive()
+    app.log_step(clock.t + 4)  # the boot's events
+    logwriter.gc = Gc  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        app.writer.saves = logwriter.GC_SAVES  # the writes that call for a collection are done
+        app.log.record(clock.t, 2, 0, 0)
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) == app.role.sync_period
+        app.role.probe_pending = True  # a GX probe to answer in the next slot: not now
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) >= app.role.sync_period
+        app.role.probe_pending = False  # the next frame is a status, ~1 s away
+        assert app.role.frame_due_in(clock.t + 4) > app.role.sync_period
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 1 and app.writer.saves == 0
+        app.log_step(clock.t + 4)
+        assert Gc.runs == 1
+    finally:
+        logwriter.gc = __import__("gc")
+
+
+def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler():
+    # The hard IRQ stamps the moment the sync ended; the Python handler (scheduled, a soft IRQ)
+    # may start later (C code running then: 0.4 ms seen on the emulated Pico): the frame still
+    # starts SLOT_US after the stamp, not SLOT_US after the handler.
+    from firmware.hw import rs485
+
+    queued = []
+    rs485.schedule = lambda f, arg: queued.append((f, arg))  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        uart = _HardIrqBusUart()
+        app, clock, _ = _app(uart)
+        for k in range(3):
+            clock.t += 20
+            t0 = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
+            uart.arrive()  # the hard part: a stamp, the handler queued
+            stamp = app.port._idle_us
+            assert len(queued) == 1 and uart.writes == k
+            assert 0 <= time.ticks_diff(stamp, t0) < 200  # pyright: ignore[reportAttributeAccessIssue]
+            while time.ticks_diff(time.ticks_us(), t0) < 400:  # pyright: ignore[reportAttributeAccessIssue]
+                pass
+            f, arg = queued.pop()
+            f(arg)  # the handler, 0.4 ms later: the frame is timed from the stamp
+            assert uart.writes == k + 1 and app.port._idle_us == stamp
+            assert time.ticks_diff(uart.write_us, stamp) >= SLOT_US  # pyright: ignore[reportAttributeAccessIssue]
+    finally:
+        rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]

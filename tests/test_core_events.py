@@ -138,6 +138,36 @@ def test_event_file_appends_rotates_and_reads_back():
     _rm(p)
 
 
+def test_event_file_saves_a_batch_in_one_write_and_rotates_at_the_limit():
+    # On littlefs each write costs a metadata commit and a copy of the file's last block, 3-5 ms
+    # on the emulated Pico whatever its length: new events go out in one write, not one each.
+    p = _path("batch")
+    _rm(p)
+    opens = []
+
+    def counting_open(path, mode="r"):
+        if "a" in mode:
+            opens.append(path)
+        return open(path, mode)
+
+    f = ef.EventFile(p, max_bytes=ef.RECORD_SIZE * 5, boot=2, batch=4)
+    log = ev.EventLog(16)
+    ef.open = counting_open  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        for k in range(3):
+            log.record(k, ev.EV_CHARGE_ON, 0, k)
+        assert f.save(log) == 3 and len(opens) == 1 and f.save(log) == 0 and len(opens) == 1
+        for k in range(3, 9):  # 6 more: two batches (4 + 2); the file is full after 2 of them
+            log.record(k, ev.EV_CHARGE_ON, 0, k)
+        f.save(log)
+    finally:
+        del ef.open  # pyright: ignore[reportAttributeAccessIssue]
+    assert [r[2] for r in f.records()] == list(range(9))
+    assert os.stat(p + ".1")[6] == 5 * ef.RECORD_SIZE  # filled to the limit, then rotated
+    assert os.stat(p)[6] == 4 * ef.RECORD_SIZE
+    _rm(p)
+
+
 def test_event_file_works_with_any_file_like_object():
     class Sink:
         def __init__(self):

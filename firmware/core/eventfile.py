@@ -16,7 +16,8 @@ reader resynchronises byte by byte after a bad record, so records appended after
     buf = bytearray(RECORD_SIZE)
     encode(buf, code, reason, arg, tick, boot); f.write(buf)
     for code, reason, arg, tick, boot in decode_all(data): ...
-    log = EventFile("/events.log", max_bytes)    # path-based: append() rotates to <path>.1
+    log = EventFile("/events.log", max_bytes)    # path-based, rotates to <path>.1
+    log.save(event_log)                          # the RAM log's new events, one write
 """
 
 import os
@@ -29,14 +30,14 @@ RECORD_SIZE = 16
 _FMT = "<BBHiIH"
 
 
-def encode(buf, code, reason, arg, tick, boot):
-    """Fill a 16-byte buffer with one record."""
+def encode(buf, code, reason, arg, tick, boot, at=0):
+    """Fill buf[at:at + 16] with one record."""
     struct.pack_into(
-        _FMT, buf, 0, MAGIC, code & 0xFF, reason & 0xFFFF, arg, tick & 0xFFFFFFFF, boot & 0xFFFF
+        _FMT, buf, at, MAGIC, code & 0xFF, reason & 0xFFFF, arg, tick & 0xFFFFFFFF, boot & 0xFFFF
     )
-    c = crc16(buf, 0, 14)
-    buf[14] = c & 0xFF
-    buf[15] = c >> 8
+    c = crc16(buf, at, at + 14)
+    buf[at + 14] = c & 0xFF
+    buf[at + 15] = c >> 8
 
 
 def _valid_at(data, i):
@@ -83,31 +84,76 @@ def read_records(f):
 
 
 class EventFile:
-    """The event log file on flash, rotated to <path>.1 once it reaches max_bytes."""
+    """The event log file on flash, rotated to <path>.1 once it reaches max_bytes.
 
-    def __init__(self, path, max_bytes=16384, boot=0):
+    Records are collected in RAM (`add`) and written by `flush` with one open/write/close: on
+    littlefs each write costs a metadata commit and a copy of the file's last block, whatever
+    its length (rp2: 3-5 ms for one record or six), so a batch costs what one record did. The
+    file's size is kept in RAM (one stat, at the first write): a stat is a path lookup."""
+
+    def __init__(self, path, max_bytes=16384, boot=0, batch=16):
         self.path = path
         self.old = path + ".1"
         self.max_bytes = max_bytes
         self.boot = boot
-        self._buf = bytearray(RECORD_SIZE)
+        self._buf = bytearray(RECORD_SIZE * batch)
+        self._mv = memoryview(self._buf)
+        self._n = 0  # bytes collected, not written yet
+        self._size = -1  # bytes in the file; -1: not known (read it before the next write)
 
-    def _size(self):
+    def _file_size(self):
         try:
             return os.stat(self.path)[6]
         except OSError:
             return 0
 
+    def add(self, tick, code, reason, arg):
+        """Collect one record (the signature of EventLog.drain's callback); a full batch is
+        written at once."""
+        if self._n == len(self._buf):
+            self.flush()
+        encode(self._buf, code, reason, arg, tick, self.boot, self._n)
+        self._n += RECORD_SIZE
+
     def append(self, tick, code, reason, arg):
-        """Append one record (the signature of EventLog.drain's callback)."""
-        if self._size() + RECORD_SIZE > self.max_bytes:
+        """Write one record now."""
+        self.add(tick, code, reason, arg)
+        self.flush()
+
+    def save(self, log):
+        """Every event of `log` (events.EventLog) not written yet, in one write; how many."""
+        n = log.drain(self.add)
+        if self._n:
+            self.flush()
+        return n
+
+    def flush(self):
+        """Write the collected records: they fill the file up to max_bytes, the rest goes into
+        a fresh one after the rotation."""
+        n = self._n
+        if not n:
+            return
+        self._n = 0
+        size = self._size if self._size >= 0 else self._file_size()
+        self._size = -1  # unknown until this write is done (a power cut may tear it)
+        room = (self.max_bytes - size) // RECORD_SIZE * RECORD_SIZE
+        done = 0
+        if n > room:
+            if room > 0:
+                self._write(0, room)
+                done = room
             try:
                 os.remove(self.old)
             except OSError:
                 pass
             os.rename(self.path, self.old)
+            size = 0
+        self._write(done, n)
+        self._size = size + n - done
+
+    def _write(self, a, b):
         with open(self.path, "ab") as f:
-            write_record(f, self._buf, code, reason, arg, tick, self.boot)
+            f.write(self._mv[a:b])
 
     def records(self):
         """Every intact record, the rotated file first."""

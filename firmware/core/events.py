@@ -85,6 +85,10 @@ class EventLog:
         i = (self.seq - 1) % self.size
         return (self._t[i], self._code[i], self._reason[i], self._arg[i])
 
+    def pending(self):
+        """Events recorded and not drained yet."""
+        return self.seq - self._drained
+
     def drain(self, fn):
         """Call fn(t, code, reason, arg) for each event not drained yet; return how many.
 

@@ -10,8 +10,12 @@ collisions on a real bus); a machine.Timer or PIO side-set would need the frame'
 second program and still hand the release to an IRQ. Blocking costs the frame's own wire time (39
 us a byte: 0.5 ms for a status frame, 2.5 ms for the longest), a few times a second. If flush()
 times out (a stuck UART), DE drops anyway and `tx_timeouts` counts it.
-A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after that IRQ began, so it
-starts a fixed time after the sync whatever decoding and building it took.
+A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after the line went idle, so
+it starts a fixed time after the sync whatever decoding and building it took. That moment is
+stamped by a hard IRQ where the port has one (rp2): the Python handler is a soft IRQ (it
+allocates nothing, but it runs Python code and may not interrupt C code), which waits for the C
+code running when the sync ends (a 0.4 ms call, seen on the emulated Pico) and, stamped from
+there, would start the frame as much later. The hard part only stamps and schedules it.
 The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
 consumes exactly that echo (compared with what was sent: a difference is a collision), then hands
 out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after transmit done.
@@ -28,14 +32,14 @@ length (no slice), readinto with an explicit count never blocks on a UART built 
 import time
 
 from machine import Pin
-from micropython import const
+from micropython import const, schedule
 
 BAUD = const(256000)
 _CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
-# A frame sent from the RX-idle IRQ starts this long after the IRQ began (which is 32 bit times,
+# A frame sent from the RX-idle IRQ starts this long after the line went idle (32 bit times,
 # 125 us, after the sync's last byte): decoding the sync and building the frame take 1.0-1.5 ms
 # of Python on an RP2040 (its kind decides), so without the wait the slot would move with them.
 SLOT_US = const(1500)
@@ -49,7 +53,9 @@ class Rs485:
         self._flush = uart.flush
         self._handler = None
         self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
+        self._stamp = self._rx_idle_stamp  # bound once too (hard IRQ)
         self._idle_us = 0
+        self._stamped = False  # _idle_us was set by the hard IRQ for the handler to come
         self._in_irq = False
         self.rx = bytearray(chunk)
         self._echo_rx = bytearray(max_frame)
@@ -67,17 +73,42 @@ class Rs485:
 
     def on_rx_idle(self, handler):
         """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
-        UART.irq with IRQ_RXIDLE, a soft IRQ run between two bytecodes, 32 bit times after the
-        last byte). False where the UART has no such IRQ: the caller polls read() instead."""
+        UART.irq with IRQ_RXIDLE, 32 bit times after the last byte; the handler runs as a soft
+        IRQ, between two bytecodes). False where the UART has no such IRQ: the caller polls
+        read() instead."""
         trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
         if not trigger:
             return False
         self._handler = handler
-        self.uart.irq(self._irq, trigger)
+        # What arrived before (since the port opened, during the app's construction) is older
+        # than any slot: dropped, so the first call decodes one frame, not a backlog.
+        uart = self.uart
+        while uart.any():
+            uart.readinto(self.rx, len(self.rx))
+        try:  # rp2: a hard IRQ stamps the moment, then schedules the handler
+            self.uart.irq(self._stamp, trigger, hard=True)
+        except (TypeError, ValueError, OSError):  # no hard UART IRQ: the handler stamps it
+            self.uart.irq(self._irq, trigger)
         return True
 
-    def _rx_idle(self, uart):
+    def _rx_idle_stamp(self, uart):
         self._idle_us = time.ticks_us()
+        self._stamped = True
+        try:
+            schedule(self._irq, uart)
+        except Exception:  # the scheduler's queue is full: the next idle reads these bytes
+            self._stamped = False
+
+    def rx_idle_off(self):
+        """No more RX-idle IRQ (the app stopped): nothing is read or sent from it."""
+        if self._handler is not None:
+            self._handler = None
+            self.uart.irq(None, 0)
+
+    def _rx_idle(self, uart):
+        if not self._stamped:
+            self._idle_us = time.ticks_us()
+        self._stamped = False
         self._in_irq = True
         try:
             self._handler(uart)  # pyright: ignore[reportOptionalCall]  (set with the IRQ)

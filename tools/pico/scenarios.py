@@ -215,6 +215,16 @@ def normal(log=None, smoke=False):
             "%s ms; console: %s" % (fl, _tail(r.console)),
         )
     )
+    # A stopped BMS says nothing more to the Multi (its last word would still allow).
+    after = [f for f in tr.tx_frames(fg.MULTI_UART) if f.start_us > (t_ctrl_c + 100) * 1000]
+    checks.append(
+        Check(
+            "Ctrl-C on the console: no frame on the bus from 100 ms after it",
+            not after,
+            "%d frames, the first at %s ms"
+            % (len(after), round(after[0].start_us / 1000, 1) if after else None),
+        )
+    )
     return Result(r, checks, s, spans)
 
 

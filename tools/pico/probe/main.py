@@ -28,18 +28,26 @@ def pin(n):
 
 
 def wrap(cls, name, sid):
+    """Markers around cls.name(self, now), or (for feed) cls.name(self, buf, n, now). No *args:
+    a tuple per call would allocate, and the collections that follow would be the probe's."""
     f = getattr(cls, name, None)
     if f is None:
         print("probe: no %s.%s: its figure is missing" % (cls.__name__, name))
         return
 
-    def marked(self, *a):
+    def marked(self, now):
         mem32[START] = sid
-        r = f(self, *a)
+        r = f(self, now)
         mem32[STOP] = sid
         return r
 
-    setattr(cls, name, marked)
+    def marked3(self, buf, n, now):
+        mem32[START] = sid
+        r = f(self, buf, n, now)
+        mem32[STOP] = sid
+        return r
+
+    setattr(cls, name, marked3 if name == "feed" else marked)
 
 
 _done = set()
