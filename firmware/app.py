@@ -9,7 +9,11 @@ the event log (events.log), floats every output and builds everything once; noth
 per tick afterwards. The watchdog starts with the first supervisor step.
 
 Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-power mode):
-    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core
+    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core;
+                when a debounced level changed, the protect step at once (the outputs follow
+                within the debounce). A BTV edge (pin IRQ) stamps its levels with the edge's
+                tick, and the task wakes when that debounce ends: edge -> output = debounce_ms
+                + a few ms, whatever the poll's phase.
     protect     core Protection.step -> output pins, the bus role, the latched-fault record
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
                 sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
@@ -20,8 +24,9 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
-    supervisor  feeds the watchdog only while every task checked in recently; the moment one
-                stops, the outputs float and stay floating until the watchdog resets the chip;
+    supervisor  feeds the watchdog only while every task checked in within its gap (PERIODS);
+                once one misses it, the outputs float and stay floating until the watchdog
+                resets the chip;
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
@@ -80,7 +85,7 @@ from firmware.core.mains import Mains
 from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
-from firmware.hw.watchdog import GUARD_MS
+from firmware.hw.watchdog import GUARD_MS, STALL_MS
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
 # which the board never imports.
@@ -109,15 +114,22 @@ T_LOG = const(4)
 T_SUPERVISOR = const(5)
 T_IDLE = const(6)
 TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
-# (period ms, period in low-power mode, longest gap between check-ins)
+# (period ms, period in low-power mode, longest gap between check-ins): a gap is the task's
+# longest period + STALL_MS, so a task that stops floats the outputs at most its gap + the
+# supervisor's period (+ one step) after its last check-in: under 1 s for every task.
+# Longest gaps seen on the emulated Pico (tools/bench, check_in_gap_ms_*: full Multi traffic,
+# BTV edges, a GX probe, event-log writes, a collection; low power after remote off, with and
+# without the Multi), ms: inputs 87, protect 119, bus 75, leds 216, log 297, supervisor 135,
+# idle 312.
 PERIODS = (
-    (10, 50, 1000),
-    (20, 100, 1000),
-    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle IRQ
-    (50, 200, 1000),
-    (1000, 1000, 2500),
-    (250, 250, 1000),
-    (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
+    (10, 50, 50 + STALL_MS),
+    (20, 100, 100 + STALL_MS),
+    (2, 20, POLL_MAX_MS + STALL_MS),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle
+    # IRQ; in low power with the Multi up to POLL_MAX_MS
+    (50, 200, 200 + STALL_MS),
+    (250, 250, 250 + STALL_MS),  # drains the event log: writes only when there are events
+    (100, 100, 100 + STALL_MS),
+    (250, 1, 250 + STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
 _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
 _FW_NATIVE = const(489)
@@ -164,18 +176,43 @@ class App:
         self._feed = self.role.feed
         self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        # A BTV edge (soft IRQ) stamps the levels with the edge's tick: the debounce runs from
+        # the edge, not from the next poll, and the inputs task wakes the moment it ends.
+        self._edge_levels = -1  # levels read at the last edge not yet fed, -1 none
+        self._edge_at = now
+        self._wake_at = now  # the inputs task wakes no later than this (a debounce's end)
+        self._btv_edge = self.btv_edge
+        board.btv.on_edge(self._btv_edge)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
 
     # ---- steps (one per task; `now` from the injected clock) ----
+    def btv_edge(self, _pin):
+        """A BTV input changed (soft IRQ): its levels and tick, for the next inputs step."""
+        self._edge_at = self.ticks()
+        self._edge_levels = self.board.read_btv()
+
     def inputs_step(self, now):
         b = self.board
-        b.btv_test.value(self.btv.drive(now))
-        self.btv.sample(now, b.read_btv())
+        btv = self.btv
+        b.btv_test.value(btv.drive(now))
+        moved = False
+        lv = self._edge_levels
+        if lv >= 0:
+            self._edge_levels = -1
+            at = self._edge_at
+            moved = btv.sample(at, lv)
+            self._wake_at = time.ticks_add(at, self.settings.debounce_ms)
+        if btv.sample(now, b.read_btv()):
+            moved = True
         rm = b.read_remote_mains()
-        self.remote.sample(now, rm[0], rm[1])
-        self.mains.sample(now, rm[2])
+        if self.remote.sample(now, rm[0], rm[1]):
+            moved = True
+        if self.mains.sample(now, rm[2]):
+            moved = True
+        if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
+            self.protect_step(now)
 
     def protect_step(self, now):
         inp = self.prot.inputs
@@ -362,6 +399,14 @@ class App:
             if self._slept:
                 return period[1]
             return SYNC_GUARD_MS if low else period[0]
+        if i == T_INPUTS:
+            # From step start to step start, or sooner when an edge's debounce ends first.
+            ms = period[1 if low else 0]
+            wake = time.ticks_diff(self._wake_at, now)
+            if 0 < wake < ms:
+                ms = wake
+            ms -= time.ticks_diff(self.ticks(), now)
+            return ms if ms > 0 else 0
         return period[1] if low else period[0]
 
     def start(self):

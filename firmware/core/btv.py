@@ -2,7 +2,8 @@
 
     dec = BtvDecoder(settings)          # wire=Wire(settings) by default (btv_wire.py)
     lvl = dec.drive(now)                # level for the self-test output (0 when the test is off)
-    dec.sample(now, levels)             # levels: int, bit n = raw level of input n
+    dec.sample(now, levels)             # levels: int, bit n = raw level of input n; True when
+                                        # a debounced level changed
     cond = dec.condition(now)           # the same preallocated Condition object every call
 
 Condition fields: loop_ok, discharge_ok, charge_ok, prealarm (bools), reasons (codes.R_* bits).
@@ -133,7 +134,8 @@ class BtvDecoder:
 
     # --- samples --------------------------------------------------------------------------------
     def sample(self, now, levels, mask=0xFF):
-        """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read."""
+        """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read.
+        True when a debounced level changed (the condition may have changed with it)."""
         ph = self._phase
         if ph == _PULSE:
             if not self._checked and ticks_diff(now, self._t_phase) >= self._settle:
@@ -147,8 +149,9 @@ class BtvDecoder:
             self._fresh = 0xFF
             self._stale = 0
             self._all_at = now
-            return
+            return False
         settled = full
+        moved = False
         for n in range(N_INPUTS):
             bit = 1 << n
             if mask & bit:
@@ -158,12 +161,14 @@ class BtvDecoder:
                 if ph == _IDLE:
                     lv = (levels >> n) & 1
                     d = deb[n]
-                    d.feed(now, lv)
+                    if d.feed(now, lv):
+                        moved = True
                     if settled and not d.settled(lv):
                         settled = False
         if full:
             self._all_at = now
         self._settled = levels if settled else -1
+        return moved
 
     def condition(self, now):
         """Decode the debounced levels into self.cond (also returned)."""
