@@ -229,13 +229,19 @@ class App:
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request
         out = self.prot.step(now, inp)
-        if out.changed & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
+        ch = out.changed
+        if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
-            outputs.set(LOAD_DISCONNECT, out.load == HIGH)
-            outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
-            outputs.set(PRE_ALARM, out.prealarm == HIGH)
-        role.set_protection(out)
-        if out.changed & CH_LATCH:
+            if ch & CH_LOAD:
+                outputs.set(LOAD_DISCONNECT, out.load == HIGH)
+            if ch & CH_CHARGE:
+                outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
+            if ch & CH_PREALARM:
+                outputs.set(PRE_ALARM, out.prealarm == HIGH)
+        # The role reads the mode, the rate and the fields the CH_* bits cover.
+        if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
+            role.set_protection(out)
+        if ch & CH_LATCH:
             self._latch_dirty = True
 
     def bus_step(self, now):

@@ -73,6 +73,11 @@ class BtvDecoder:
         # Samples equal to it change no debouncer, and condition() needs no per-input loop.
         self._settled = -1
         self._all_at = 0  # tick of the last sample of every input
+        # The debounced levels as of the last sample (bit n: input n), and the inputs with no
+        # debounced level yet: condition() decodes them without a per-input loop.
+        self._deb = 0
+        self._unk = 0xFF
+        self._decoded = -1  # the levels self.cond was decoded from (-1: a fault since)
         # self-test
         self.selftest = s.btv_selftest
         self._period = s.btv_selftest_period_ms
@@ -152,19 +157,28 @@ class BtvDecoder:
             return False
         settled = full
         moved = False
+        dl = 0
+        unk = 0
         for n in range(N_INPUTS):
             bit = 1 << n
+            d = deb[n]
             if mask & bit:
                 last[n] = now
                 self._fresh |= bit
                 self._stale &= ~bit
                 if ph == _IDLE:
                     lv = (levels >> n) & 1
-                    d = deb[n]
                     if d.feed(now, lv):
                         moved = True
                     if settled and not d.settled(lv):
                         settled = False
+            lv = d.level
+            if lv < 0:
+                unk |= bit
+            elif lv:
+                dl |= bit
+        self._deb = dl
+        self._unk = unk
         if full:
             self._all_at = now
         self._settled = levels if settled else -1
@@ -176,8 +190,8 @@ class BtvDecoder:
             self._pass_init = True  # the no-pass timer runs from the first call
             self._t_pass = now
         used = self._used
-        if self._settled >= 0 and ticks_diff(now, self._all_at) <= self.stale_ms:
-            return self._decode(now, self._settled & used, False)  # all fresh and debounced
+        if ticks_diff(now, self._all_at) <= self.stale_ms:  # every input fresh
+            return self._decode(now, self._deb & used, self._unk & used != 0)
         levels = 0
         unknown = False
         deb = self.deb
@@ -213,10 +227,13 @@ class BtvDecoder:
                     self._pass_ripe = True
             if self._pass_ripe:
                 return self._fault(R_STUCK)
-        self.wire.decode(levels, c)
+        if levels != self._decoded:  # the same levels decode to the same condition
+            self._decoded = levels
+            self.wire.decode(levels, c)
         return c
 
     def _fault(self, reason):
+        self._decoded = -1
         c = self.cond
         c.loop_ok = False
         c.discharge_ok = False
