@@ -9,11 +9,9 @@ the event log (events.log), floats every output and builds everything once; noth
 per tick afterwards. The watchdog starts with the first supervisor step.
 
 Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-power mode):
-    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core;
-                when a debounced level changed, the protect step at once (the outputs follow
-                within the debounce). A BTV edge (pin IRQ) stamps its levels with the edge's
-                tick, and the task wakes when that debounce ends: edge -> output = debounce_ms
-                + a few ms, whatever the poll's phase.
+    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core; a
+                debounced change runs the protect step at once. A BTV edge (pin IRQ) starts its
+                debounce, and the task wakes when that ends: whatever the poll's phase.
     protect     core Protection.step -> output pins, the bus role, the latched-fault record
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
                 sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
@@ -114,18 +112,12 @@ T_LOG = const(4)
 T_SUPERVISOR = const(5)
 T_IDLE = const(6)
 TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
-# (period ms, period in low-power mode, longest gap between check-ins): a gap is the task's
-# longest period + STALL_MS, so a task that stops floats the outputs at most its gap + the
-# supervisor's period (+ one step) after its last check-in: under 1 s for every task.
-# Longest gaps seen on the emulated Pico (tools/bench, check_in_gap_ms_*: full Multi traffic,
-# BTV edges, a GX probe, event-log writes, a collection; low power after remote off, with and
-# without the Multi), ms: inputs 87, protect 119, bus 75, leds 216, log 297, supervisor 135,
-# idle 312.
+# (period ms, period in low-power mode, longest gap between check-ins: the task's longest
+# period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
 PERIODS = (
     (10, 50, 50 + STALL_MS),
     (20, 100, 100 + STALL_MS),
-    (2, 20, POLL_MAX_MS + STALL_MS),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle
-    # IRQ; in low power with the Multi up to POLL_MAX_MS
+    (2, 20, POLL_MAX_MS + STALL_MS),  # 2 around each sync (BmsRole.poll_ms), 20 with the IRQ
     (50, 200, 200 + STALL_MS),
     (250, 250, 250 + STALL_MS),  # drains the event log: writes only when there are events
     (100, 100, 100 + STALL_MS),
@@ -176,11 +168,6 @@ class App:
         self._feed = self.role.feed
         self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
-        # A BTV edge (soft IRQ) stamps the levels with the edge's tick: the debounce runs from
-        # the edge, not from the next poll, and the inputs task wakes the moment it ends.
-        self._edge_levels = -1  # levels read at the last edge not yet fed, -1 none
-        self._edge_at = now
-        self._wake_at = now  # the inputs task wakes no later than this (a debounce's end)
         self._btv_edge = self.btv_edge
         board.btv.on_edge(self._btv_edge)
         self.tasks = []
@@ -189,23 +176,13 @@ class App:
 
     # ---- steps (one per task; `now` from the injected clock) ----
     def btv_edge(self, _pin):
-        """A BTV input changed (soft IRQ): its levels and tick, for the next inputs step."""
-        self._edge_at = self.ticks()
-        self._edge_levels = self.board.read_btv()
+        """A BTV input changed (soft IRQ): its levels at the edge's tick."""
+        self.btv.edge(self.ticks(), self.board.read_btv())
 
     def inputs_step(self, now):
         b = self.board
-        btv = self.btv
-        b.btv_test.value(btv.drive(now))
-        moved = False
-        lv = self._edge_levels
-        if lv >= 0:
-            self._edge_levels = -1
-            at = self._edge_at
-            moved = btv.sample(at, lv)
-            self._wake_at = time.ticks_add(at, self.settings.debounce_ms)
-        if btv.sample(now, b.read_btv()):
-            moved = True
+        b.btv_test.value(self.btv.drive(now))
+        moved = self.btv.sample(now, b.read_btv())
         rm = b.read_remote_mains()
         if self.remote.sample(now, rm[0], rm[1]):
             moved = True
@@ -408,7 +385,7 @@ class App:
         if i == T_INPUTS:
             # From step start to step start, or sooner when an edge's debounce ends first.
             ms = period[1 if low else 0]
-            wake = time.ticks_diff(self._wake_at, now)
+            wake = time.ticks_diff(self.btv.settle_at, now)
             if 0 < wake < ms:
                 ms = wake
             ms -= time.ticks_diff(self.ticks(), now)

@@ -4,6 +4,8 @@
     lvl = dec.drive(now)                # level for the self-test output (0 when the test is off)
     dec.sample(now, levels)             # levels: int, bit n = raw level of input n; True when
                                         # a debounced level changed
+    dec.edge(at, levels)                # levels read at an edge (pin IRQ): the debounce runs
+                                        # from `at`, ends at dec.settle_at
     cond = dec.condition(now)           # the same preallocated Condition object every call
 
 Condition fields: loop_ok, discharge_ok, charge_ok, prealarm (bools), reasons (codes.R_* bits).
@@ -63,6 +65,10 @@ class BtvDecoder:
         self.wire = wire if wire is not None else Wire(s)
         self.cond = Condition()
         self.stale_ms = s.stale_ms
+        self._debounce_ms = s.debounce_ms
+        self._edge_levels = -1  # levels read at the last edge(), not yet fed; -1 none
+        self._edge_at = 0
+        self.settle_at = 0  # tick at which the debounce of the last edge's levels ends
         self.deb = [Debounce(s.debounce_ms) for _ in range(N_INPUTS)]
         self._last = [0] * N_INPUTS  # tick of the last fresh sample of each input
         self._fresh = 0  # bit n: input n has a sample younger than stale_ms
@@ -138,9 +144,25 @@ class BtvDecoder:
         self._t_phase = now
 
     # --- samples --------------------------------------------------------------------------------
+    def edge(self, at, levels):
+        """Levels read at an input's edge (a pin IRQ: two stores, nothing allocated): the next
+        sample() feeds them first, so that level's debounce runs from the edge's tick, and
+        settle_at says when it ends (wake then, not at the next poll)."""
+        self._edge_at = at
+        self._edge_levels = levels
+        self.settle_at = ticks_add(at, self._debounce_ms)
+
     def sample(self, now, levels, mask=0xFF):
         """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read.
         True when a debounced level changed (the condition may have changed with it)."""
+        lv = self._edge_levels
+        if lv < 0:
+            return self._feed(now, levels, mask)
+        self._edge_levels = -1
+        moved = self._feed(self._edge_at, lv, 0xFF)
+        return self._feed(now, levels, mask) or moved
+
+    def _feed(self, now, levels, mask):
         ph = self._phase
         if ph == _PULSE:
             if not self._checked and ticks_diff(now, self._t_phase) >= self._settle:
