@@ -10,7 +10,9 @@ per tick afterwards. The settings are read then and not kept (on a board main.py
 module go). The watchdog starts with the first supervisor step.
 
 Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-power mode):
-    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core
+    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core; a
+                debounced change runs the protect step at once. A BTV edge (pin IRQ) starts its
+                debounce, and the task wakes when that ends: whatever the poll's phase.
     protect     core Protection.step -> output pins, the bus role, the latched-fault record
     bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
                 sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
@@ -23,8 +25,9 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
     log         RAM event log -> flash (new events in one write); the latched-fault record when
                 it changed; both right after the BMS's slot, so the write (C code the RX-idle
                 soft IRQ cannot interrupt) ends before the next sync
-    supervisor  feeds the watchdog only while every task checked in recently; the moment one
-                stops, the outputs float and stay floating until the watchdog resets the chip;
+    supervisor  feeds the watchdog only while every task checked in within its gap (PERIODS);
+                once one misses it, the outputs float and stay floating until the watchdog
+                resets the chip;
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
@@ -83,7 +86,7 @@ from firmware.core.mains import Mains
 from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
-from firmware.hw.watchdog import GUARD_MS
+from firmware.hw.watchdog import GUARD_MS, STALL_MS
 from firmware.logwriter import LogWriter
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
@@ -113,15 +116,16 @@ T_LOG = const(4)
 T_SUPERVISOR = const(5)
 T_IDLE = const(6)
 TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
-# (period ms, period in low-power mode, longest gap between check-ins)
+# (period ms, period in low-power mode, longest gap between check-ins: the task's longest
+# period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
 PERIODS = (
-    (10, 50, 1000),
-    (20, 100, 1000),
-    (2, 20, 1000),  # 2 around each sync (BmsRole.poll_ms); 20 with the RX-idle IRQ
-    (50, 200, 1000),
-    (1000, 1000, 2500),
-    (250, 250, 1000),
-    (250, 1, 1000),  # low power: awake 1 ms after each _SLEEP_MS light sleep
+    (10, 50, 50 + STALL_MS),
+    (20, 100, 100 + STALL_MS),
+    (2, 20, POLL_MAX_MS + STALL_MS),  # 2 around each sync (BmsRole.poll_ms), 20 with the IRQ
+    (50, 200, 200 + STALL_MS),
+    (250, 250, 250 + STALL_MS),  # drains the event log: writes only when there are events
+    (100, 100, 100 + STALL_MS),
+    (250, 1, 250 + STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
 _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
 _FW_NATIVE = const(489)
@@ -168,18 +172,28 @@ class App:
         self._feed = self.role.feed
         self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        self._btv_edge = self.btv_edge
+        board.btv.on_edge(self._btv_edge, self.btv.wire.used_mask)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
 
     # ---- steps (one per task; `now` from the injected clock) ----
+    def btv_edge(self, _pin):
+        """A BTV input changed (soft IRQ): its levels at the edge's tick."""
+        self.btv.edge(self.ticks(), self.board.read_btv())
+
     def inputs_step(self, now):
         b = self.board
         b.btv_test.value(self.btv.drive(now))
-        self.btv.sample(now, b.read_btv())
+        moved = self.btv.sample(now, b.read_btv())
         rm = b.read_remote_mains()
-        self.remote.sample(now, rm[0], rm[1])
-        self.mains.sample(now, rm[2])
+        if self.remote.sample(now, rm[0], rm[1]):
+            moved = True
+        if self.mains.sample(now, rm[2]):
+            moved = True
+        if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
+            self.protect_step(now)
 
     def protect_step(self, now):
         inp = self.prot.inputs
@@ -196,13 +210,19 @@ class App:
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request
         out = self.prot.step(now, inp)
-        if out.changed & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
+        ch = out.changed
+        if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
-            outputs.set(LOAD_DISCONNECT, out.load == HIGH)
-            outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
-            outputs.set(PRE_ALARM, out.prealarm == HIGH)
-        role.set_protection(out)
-        if out.changed & CH_LATCH:
+            if ch & CH_LOAD:
+                outputs.set(LOAD_DISCONNECT, out.load == HIGH)
+            if ch & CH_CHARGE:
+                outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
+            if ch & CH_PREALARM:
+                outputs.set(PRE_ALARM, out.prealarm == HIGH)
+        # The role reads the mode, the rate and the fields the CH_* bits cover.
+        if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
+            role.set_protection(out)
+        if ch & CH_LATCH:
             self.writer.latch_dirty = True
 
     def bus_step(self, now):
@@ -374,6 +394,14 @@ class App:
             if self._slept:
                 return period[1]
             return SYNC_GUARD_MS if low else period[0]
+        if i == T_INPUTS:
+            # From step start to step start, or sooner when an edge's debounce ends first.
+            ms = period[1 if low else 0]
+            wake = time.ticks_diff(self.btv.settle_at, now)
+            if 0 < wake < ms:
+                ms = wake
+            ms -= time.ticks_diff(self.ticks(), now)
+            return ms if ms > 0 else 0
         return period[1] if low else period[0]
 
     def start(self):

@@ -359,3 +359,47 @@ def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler(
             assert time.ticks_diff(uart.write_us, stamp) >= SLOT_US  # pyright: ignore[reportAttributeAccessIssue]
     finally:
         rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_a_btv_edge_reaches_the_output_one_debounce_later_whatever_the_polls_phase():
+    # The manual: a battery pre-alarm -> pre-alarm output high (loads on), and back; the
+    # debounce (settings debounce_ms) rejects shorter glitches. The edge's pin IRQ stamps it, so
+    # the output follows debounce_ms after the edge wherever it falls between two polls (a poll
+    # alone would add up to one inputs tick), never sooner.
+    from firmware.app import T_INPUTS, T_PROTECT
+
+    from firmware.core.settings import Settings
+
+    app, clock, _ = _app()
+    debounce = Settings().debounce_ms  # _app keeps the defaults' debounce
+    pa = machine.pins[app.board.profile["outputs"][2][0]]
+    line = machine.Pin(app.board.profile["btv_inputs"][2][1])  # the pre-alarm line (input 2)
+    due = [clock.t, clock.t]
+    polls = []
+    tasks = ((T_INPUTS, app.inputs_step), (T_PROTECT, app.protect_step))
+
+    def run(ms):
+        for _ in range(ms):
+            clock.t += 1
+            t = clock.t
+            for k, (i, step) in enumerate(tasks):
+                if t >= due[k]:
+                    step(t)
+                    if i == T_INPUTS:
+                        polls.append(t)
+                    due[k] = t + app.sleep_after(i, t)  # the test clock never wraps
+
+    run(3000)  # start-up: loop OK for startup_ok_ms, then the outputs on
+    assert machine.pins[13].is_driven_high() and not pa.is_driven_high()
+    took = set()
+    for phase in range(1, 10):  # ms after the last poll
+        while clock.t - polls[-1] != phase:
+            run(1)
+        level = 0 if not pa.is_driven_high() else 1  # 0: pre-alarm, 1: clear
+        t_edge = clock.t
+        line.edge(level)
+        while pa.is_driven_high() != (level == 0) and clock.t - t_edge < 200:
+            run(1)
+        took.add(clock.t - t_edge)
+        run(20)
+    assert took == {debounce}, took

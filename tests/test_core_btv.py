@@ -72,6 +72,27 @@ def test_unknown_until_debounced_then_ok():
     assert c.loop_ok and c.discharge_ok and c.charge_ok and not c.prealarm and c.reasons == 0
 
 
+def test_an_edge_stamp_starts_the_debounce_at_the_edge_and_a_glitch_still_resets_it():
+    dec = BtvDecoder(Settings())  # debounce_ms 50
+    f = Feed(dec)
+    f.run(OK, 100, dt=10)
+    t_edge = time.ticks_add(f.t, 3)  # between two 10 ms polls
+    dec.edge(t_edge, 0b110)  # the discharge line drops (low cell), read at its edge
+    assert dec.settle_at == time.ticks_add(t_edge, 50)
+    f.run(0b110, 40, dt=10)  # polls at edge + 7 .. + 47
+    assert dec.condition(f.t).discharge_ok
+    t = dec.settle_at
+    assert dec.sample(t, 0b110)  # 50 ms after the edge, not after the first poll that saw it
+    c = dec.condition(t)
+    assert not c.discharge_ok and c.reasons == R_LOW_CELL
+    f.run(0b110, 30, dt=10)
+    t_edge = time.ticks_add(f.t, 2)
+    dec.edge(t_edge, OK)  # back OK at an edge ...
+    f.run(0b110, 10, dt=10)  # ... but the next poll reads low again: a glitch
+    assert not dec.sample(time.ticks_add(t_edge, 51), 0b110)
+    assert not dec.condition(f.t).discharge_ok
+
+
 def test_a_short_glitch_does_not_reach_the_condition():
     dec = BtvDecoder(Settings())
     f = Feed(dec)

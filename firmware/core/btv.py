@@ -2,7 +2,10 @@
 
     dec = BtvDecoder(settings)          # wire=Wire(settings) by default (btv_wire.py)
     lvl = dec.drive(now)                # level for the self-test output (0 when the test is off)
-    dec.sample(now, levels)             # levels: int, bit n = raw level of input n
+    dec.sample(now, levels)             # levels: int, bit n = raw level of input n; True when
+                                        # a debounced level changed
+    dec.edge(at, levels)                # levels read at an edge (pin IRQ): the debounce runs
+                                        # from `at`, ends at dec.settle_at
     cond = dec.condition(now)           # the same preallocated Condition object every call
 
 Condition fields: loop_ok, discharge_ok, charge_ok, prealarm (bools), reasons (codes.R_* bits).
@@ -62,6 +65,10 @@ class BtvDecoder:
         self.wire = wire if wire is not None else Wire(s)
         self.cond = Condition()
         self.stale_ms = s.stale_ms
+        self._debounce_ms = s.debounce_ms
+        self._edge_levels = -1  # levels read at the last edge(), not yet fed; -1 none
+        self._edge_at = 0
+        self.settle_at = 0  # tick at which the debounce of the last edge's levels ends
         self.deb = [Debounce(s.debounce_ms) for _ in range(N_INPUTS)]
         self._last = [0] * N_INPUTS  # tick of the last fresh sample of each input
         self._fresh = 0  # bit n: input n has a sample younger than stale_ms
@@ -72,6 +79,11 @@ class BtvDecoder:
         # Samples equal to it change no debouncer, and condition() needs no per-input loop.
         self._settled = -1
         self._all_at = 0  # tick of the last sample of every input
+        # The debounced levels as of the last sample (bit n: input n), and the inputs with no
+        # debounced level yet: condition() decodes them without a per-input loop.
+        self._deb = 0
+        self._unk = 0xFF
+        self._decoded = -1  # the levels self.cond was decoded from (-1: a fault since)
         # self-test
         self.selftest = s.btv_selftest
         self._period = s.btv_selftest_period_ms
@@ -132,8 +144,25 @@ class BtvDecoder:
         self._t_phase = now
 
     # --- samples --------------------------------------------------------------------------------
+    def edge(self, at, levels):
+        """Levels read at an input's edge (a pin IRQ: two stores, nothing allocated): the next
+        sample() feeds them first, so that level's debounce runs from the edge's tick, and
+        settle_at says when it ends (wake then, not at the next poll)."""
+        self._edge_at = at
+        self._edge_levels = levels
+        self.settle_at = ticks_add(at, self._debounce_ms)
+
     def sample(self, now, levels, mask=0xFF):
-        """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read."""
+        """Feed raw levels (bit n = input n) read at `now`; `mask` marks the inputs just read.
+        True when a debounced level changed (the condition may have changed with it)."""
+        lv = self._edge_levels
+        if lv < 0:
+            return self._feed(now, levels, mask)
+        self._edge_levels = -1
+        moved = self._feed(self._edge_at, lv, 0xFF)
+        return self._feed(now, levels, mask) or moved
+
+    def _feed(self, now, levels, mask):
         ph = self._phase
         if ph == _PULSE:
             if not self._checked and ticks_diff(now, self._t_phase) >= self._settle:
@@ -147,23 +176,35 @@ class BtvDecoder:
             self._fresh = 0xFF
             self._stale = 0
             self._all_at = now
-            return
+            return False
         settled = full
+        moved = False
+        dl = 0
+        unk = 0
         for n in range(N_INPUTS):
             bit = 1 << n
+            d = deb[n]
             if mask & bit:
                 last[n] = now
                 self._fresh |= bit
                 self._stale &= ~bit
                 if ph == _IDLE:
                     lv = (levels >> n) & 1
-                    d = deb[n]
-                    d.feed(now, lv)
+                    if d.feed(now, lv):
+                        moved = True
                     if settled and not d.settled(lv):
                         settled = False
+            lv = d.level
+            if lv < 0:
+                unk |= bit
+            elif lv:
+                dl |= bit
+        self._deb = dl
+        self._unk = unk
         if full:
             self._all_at = now
         self._settled = levels if settled else -1
+        return moved
 
     def condition(self, now):
         """Decode the debounced levels into self.cond (also returned)."""
@@ -171,8 +212,8 @@ class BtvDecoder:
             self._pass_init = True  # the no-pass timer runs from the first call
             self._t_pass = now
         used = self._used
-        if self._settled >= 0 and ticks_diff(now, self._all_at) <= self.stale_ms:
-            return self._decode(now, self._settled & used, False)  # all fresh and debounced
+        if ticks_diff(now, self._all_at) <= self.stale_ms:  # every input fresh
+            return self._decode(now, self._deb & used, self._unk & used != 0)
         levels = 0
         unknown = False
         deb = self.deb
@@ -208,10 +249,13 @@ class BtvDecoder:
                     self._pass_ripe = True
             if self._pass_ripe:
                 return self._fault(R_STUCK)
-        self.wire.decode(levels, c)
+        if levels != self._decoded:  # the same levels decode to the same condition
+            self._decoded = levels
+            self.wire.decode(levels, c)
         return c
 
     def _fault(self, reason):
+        self._decoded = -1
         c = self.cond
         c.loop_ok = False
         c.discharge_ok = False

@@ -8,7 +8,7 @@ present (needed for older Multis that cannot report AC while off). Disabled (`ma
 false) or stale for `stale_ms`: reads no AC.
 
     m = Mains(settings)
-    m.sample(now, level)
+    m.sample(now, level)            # True when the debounced level changed
     present = m.present(now)
 """
 
@@ -27,9 +27,10 @@ class Mains:
         self._fresh = False
 
     def sample(self, now, level):
+        """True when the debounced level changed."""
         self._t = now
         self._fresh = True
-        self.d.feed(now, level)
+        return self.d.feed(now, level)
 
     def present(self, now):
         if self._fresh and ticks_diff(now, self._t) > self.stale_ms:

@@ -10,7 +10,8 @@ high (the same levels as H driven high with L open: that front end cannot tell t
 Levels are debounced like the BTV inputs; a missing sample for `stale_ms` reads OFF.
 
     r = Remote(settings)
-    r.sample(now, l_level, h_level, bridged)   # raw levels (0/1); bridged: 0/1 or -1 = no test
+    r.sample(now, l_level, h_level, bridged)   # raw levels (0/1); bridged: 0/1 or -1 = no test;
+                                               # True when a debounced level changed
     on = r.on(now)                             # bool
     r.known()                                  # False until debounced, and when stale
 """
@@ -40,13 +41,17 @@ class Remote:
         self._fresh = False
 
     def sample(self, now, l_level, h_level, bridged=-1):
+        """True when a debounced level changed."""
         self._t = now
         self._fresh = True
-        self.l.feed(now, l_level)
-        self.h.feed(now, h_level)
+        moved = self.l.feed(now, l_level)
+        if self.h.feed(now, h_level):
+            moved = True
         if bridged < 0:  # no bridge test on the board: L not low and H high (docs/hardware.md)
             bridged = 1 if l_level != self.l_on and h_level == self.h_on else 0
-        self.b.feed(now, bridged)
+        if self.b.feed(now, bridged):
+            moved = True
+        return moved
 
     def known(self):
         """True once L and H have debounced levels (call after on(), which drops stale ones)."""

@@ -75,6 +75,12 @@ class Inputs:
     def index(self, name):
         return self.names.index(name)
 
+    def on_edge(self, handler, mask):
+        """handler(pin) at each edge of input n for every bit n of mask (soft IRQ)."""
+        for i in range(len(self.pins)):
+            if mask >> i & 1:
+                self.pins[i].irq(handler, Pin.IRQ_RISING | Pin.IRQ_FALLING)
+
     def read_bits(self):
         """The raw levels as an int, bit n = input n (one pass, nothing stored)."""
         pins = self.pins

@@ -1,10 +1,11 @@
 """The hardware watchdog, fed only by the supervisor and only while every task is alive.
 
-Each task registers with the longest gap it may leave between two check-ins (a few of its
-periods). `supervise(now)` feeds `machine.WDT` only when every task checked in within its gap; one
-stale task, and the feeding stops: the chip resets after `timeout_ms` and boot.py floats the
-outputs again. Once started, a WDT cannot be stopped (RP2040: at most 8388 ms; ESP32: at least
-1000 ms). Check-in times are small ints in a preallocated list: no allocation per call.
+Each task registers with the longest gap it may leave between two check-ins (its longest
+period + STALL_MS). `supervise(now)` feeds `machine.WDT` only when every task checked in within
+its gap; one stale task, and the feeding stops: the chip resets after `timeout_ms` and boot.py
+floats the outputs again. Once started, a WDT cannot be stopped (RP2040: at most 8388 ms;
+ESP32: at least 1000 ms). Check-in times are small ints in a preallocated list: no allocation
+per call.
 
 The hang guard: a stopped task leaves the other tasks running, so the supervisor sees it and
 floats the outputs; a busy loop (or a blocking call) stops every task, the supervisor included,
@@ -20,7 +21,16 @@ import time
 from machine import WDT, Timer
 from micropython import const
 
-GUARD_MS = const(600)  # the supervisor runs every 250 ms: two missed runs and some slack
+# The longest the event loop may stall every task at once in normal running: an event-log
+# drain to flash (~6 ms an event: a full 64-event ring ~0.4 s), a collection, a light sleep.
+# A task's check-in gap is its longest period + STALL_MS (firmware/app.py, PERIODS), so a task
+# that stops floats the outputs at most its gap + the supervisor's 100 ms (+ a step) after its
+# last check-in: under 1 s for every task. The longest gaps seen on the emulated Pico (make
+# bench, check_in_gap_ms_*: full Multi traffic, BTV edges, a GX probe, event-log writes, a
+# collection; low power after remote off, with and without the Multi), ms: inputs 87,
+# protect 119, bus 75, leds 216, log 297, supervisor 135, idle 312.
+STALL_MS = const(500)
+GUARD_MS = const(600)  # the supervisor's 100 ms period + STALL_MS
 GUARD_TICK_MS = const(100)  # worst case, outputs float GUARD_MS + GUARD_TICK_MS after a feed
 
 

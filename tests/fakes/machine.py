@@ -123,6 +123,7 @@ class _PinState:
         self.out = 0
         self.external = None
         self.transitions = 0
+        self.irq = None  # the handler given to Pin.irq (edge(): the test says when it fires)
 
 
 class Pin:
@@ -215,6 +216,16 @@ class Pin:
     @property
     def transitions(self):
         return self._s.transitions
+
+    def irq(self, handler=None, trigger=None, hard=False):
+        self._s.irq = handler
+
+    def edge(self, level):
+        """The outside world moves the pin to level; its IRQ handler (if any) runs, as a soft
+        IRQ would, before the tasks see the level."""
+        self.external = level
+        if self._s.irq is not None:
+            self._s.irq(self)
 
     def __repr__(self):
         s = self._s

@@ -95,21 +95,11 @@ def test_no_collision_with_the_multis_frames(smoke):
 
 
 @needs_emu
-def test_outputs_follow_the_btv_lines_within_the_debounce_and_the_task_ticks(smoke):
-    # debounce_ms + 2 inputs ticks + 1 protect tick (figures.EDGE_LIMIT_MS), never sooner than
-    # the debounce: a shorter glitch must not switch an output
-    limit = fg.EDGE_LIMIT_MS
-    tr = smoke.run.trace
-    pa, chg = fg.OUTPUT_PINS["pre-alarm"], fg.OUTPUT_PINS["charge disconnect"]
-    for pin, t_ms, want in ((pa, 3600, True), (pa, 4000, False), (chg, 4200, False)):
-        d = fg.output_change_after(tr, pin, t_ms * 1000, want)
-        assert d is not None and fg.DEBOUNCE_MS <= d <= limit, (pin, t_ms, d)
-
-
-@needs_emu
-@pytest.mark.xfail(strict=False, reason=sc.D_EDGE)
 def test_outputs_follow_the_btv_lines_within_debounce_and_one_inputs_tick(smoke):
+    # never sooner than the debounce: a shorter glitch must not switch an output
     passes(smoke, "BTV GPIO")
+    for c in check(smoke, "BTV GPIO"):
+        assert c.value >= fg.DEBOUNCE_MS, repr(c)
 
 
 @needs_emu

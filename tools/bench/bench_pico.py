@@ -10,7 +10,11 @@ pico_heap_free_bytes          gc.mem_free() after gc.collect(), whole app, full 
 pico_busy_pct_median / _max   busy share of each 20 ms window, 3 s .. 7.6 s of "normal"
 pico_decode_full_window_pct   BmsRole.feed's cycles for a saturated 20 ms window / 20 ms
 pico_bus_step_full_window_pct the same for the whole bus task step (reads, echo, decode, send)
-pico_protect_step_max_ms      the longest App.protect_step (the whole task step)
+pico_protect_step_max_ms      the longest App.protect_step (the whole task step), less the Multi
+                              port's RX-idle soft IRQs that interrupted it (another context)
+protect_step_with_irq_max_ms  the same with those IRQs' cycles left in
+check_in_gap_ms_<task>        the longest gap between two watchdog check-ins of each task, in
+                              "normal" and in "remote" (low power: remote off, the Multi off)
 pico_log_step_max_ms          the longest App.log_step (event log and latch record to flash)
 pico_slot_offset_us_max       our frame's start - the sync's end, largest; pico_slot_jitter_us
                               largest - smallest
@@ -51,8 +55,10 @@ def run():
     out["pico_bus_step_full_window_pct"] = fg.decode_window_pct(
         tr, normal.stim.saturated, fg.S_BUS
     )
-    steps = fg.section_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
+    steps = fg.step_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
     out["pico_protect_step_max_ms"] = round(max(steps), 3) if steps else None
+    steps = fg.section_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
+    out["protect_step_with_irq_max_ms"] = round(max(steps), 3) if steps else None
     logs = fg.section_ms(tr, fg.S_LOG, t0 * 1000, t1 * 1000)
     out["pico_log_step_max_ms"] = round(max(logs), 3) if logs else None
     slots = fg.slot_figures(tr)
@@ -67,6 +73,10 @@ def run():
     out["pico_btv_edge_to_output_ms"] = (
         None if not edges or None in edges else round(max(e for e in edges if e is not None), 1)
     )
+    gaps = fg.check_in_gaps_ms(tr, 3000_000)  # after the boot check and start-up
+    for name, ms in fg.check_in_gaps_ms(sc.remote(log=log).run.trace, 3000_000).items():
+        both = [g for g in (ms, gaps[name]) if g is not None]
+        out["check_in_gap_ms_" + name] = max(both) if both else None
     hangs = [sc.hang(busy, log=log).checks[-1].value for busy in (False, True)]
     out["pico_hang_to_outputs_floating_ms"] = (
         None if None in hangs else round(max(h for h in hangs if h is not None), 1)

@@ -18,7 +18,10 @@ Definitions:
                    second (a lower bound: two wake-ups inside one ms count once)
   decode share     cycles in BmsRole.feed (probe marker 2) for a saturated window's bytes /
                    the cycles of 20 ms
-  protect step     App.protect_step (probe marker 1), the whole task step
+  protect step     App.protect_step (probe marker 1), the whole task step less the Multi port's
+                   RX-idle soft IRQs that ran inside it (probe marker 6: another context; their
+                   cycles and one marker pair each are taken out, their dispatch stays in)
+  check-in gap     time between two watchdog check-ins of a task (probe markers 10 + task)
   edge -> output   a BTV input's stimulus edge -> the output pin's change (outputs are "on" when
                    driven, "off" when not driven: floating, a pull, the reset state)
   hang -> floating the probe's hang trigger -> every output no longer driven
@@ -26,7 +29,7 @@ Definitions:
 
 import statistics
 
-from firmware.app import PERIODS, T_INPUTS, T_PROTECT
+from firmware.app import PERIODS, T_INPUTS, TASK_NAMES
 from firmware.core import settings as st
 from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
@@ -43,7 +46,7 @@ MULTI_UART, DE_PIN = PROFILE["bus"][0][1], PROFILE["bus"][0][4]
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
-S_PROTECT, S_FEED, S_BUS, S_LOG = 1, 2, 4, 5  # marker ids of tools/pico/probe/main.py
+S_PROTECT, S_FEED, S_BUS, S_LOG, S_RX_IRQ, S_CHECK_IN = 1, 2, 4, 5, 6, 10  # tools/pico/probe
 
 
 def default(key):
@@ -53,9 +56,10 @@ def default(key):
 
 DEBOUNCE_MS = default("debounce_ms")
 INPUTS_TICK_MS = PERIODS[T_INPUTS][0]
-# What the task design gives today: the edge waits up to one inputs tick to be sampled, the
-# debouncer needs samples debounce_ms apart (up to one more tick), then the protect task's step.
-EDGE_LIMIT_MS = DEBOUNCE_MS + 2 * INPUTS_TICK_MS + PERIODS[T_PROTECT][0]
+# A polled input (remote on/off; no edge IRQ): the edge waits up to one inputs tick to be
+# sampled, the debouncer needs samples debounce_ms apart (up to one more tick); the protect
+# step runs in that inputs step.
+EDGE_LIMIT_MS = DEBOUNCE_MS + 2 * INPUTS_TICK_MS
 
 # key -> (">=" or "<=", goal)
 GOALS = {
@@ -270,6 +274,28 @@ def section_ms(tr, sid, t0_us=0, t1_us=float("inf")):
     return [
         (c - MARKER_CYCLES) * 1000 / CLK_HZ for t, c, _ in tr.sections(sid) if t0_us <= t <= t1_us
     ]
+
+
+def step_ms(tr, sid, t0_us=0, t1_us=float("inf"), inner=S_RX_IRQ):
+    """Durations (ms) of the sections with id sid that ended in [t0, t1], less the `inner`
+    sections (an IRQ: another context) that ran inside each, with their marker pairs."""
+    irqs = tr.section_cycles(inner)
+    out = []
+    for t, a, b in tr.section_cycles(sid):
+        if t0_us <= t <= t1_us:
+            nested = sum(d - c + MARKER_CYCLES for _, c, d in irqs if a <= c and d <= b)
+            out.append((b - a - nested - MARKER_CYCLES) * 1000 / CLK_HZ)
+    return out
+
+
+def check_in_gaps_ms(tr, t0_us=0, t1_us=float("inf")):
+    """{task name: the longest gap (ms) between two of its watchdog check-ins in [t0, t1]}."""
+    out = {}
+    for i, name in enumerate(TASK_NAMES):
+        ts = [t for t, _, _ in tr.sections(S_CHECK_IN + i) if t0_us <= t <= t1_us]
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        out[name] = round(max(gaps) / 1000, 1) if gaps else None
+    return out
 
 
 def decode_window_pct(tr, windows_ms, sid=S_FEED):

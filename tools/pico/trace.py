@@ -160,6 +160,14 @@ class Trace:
         """[(t_us at the stop, cycles, us)] of every marker section with this id."""
         return [(r["t_us"], r["cycles"], r["us"]) for r in self.ev("section") if r["id"] == sid]
 
+    def section_cycles(self, sid):
+        """[(t_us at the stop, start cycle, stop cycle)] of every marker section with this id."""
+        return [
+            (r["t_us"], r["start_cycle"], r["start_cycle"] + r["cycles"])
+            for r in self.ev("section")
+            if r["id"] == sid
+        ]
+
     def waiting(self):
         """[(t_us, True if the core was sleeping (WFE/WFI))] of every --pc-at sample."""
         return [(r["t_us"], bool(r["waiting"])) for r in self.ev("pc")]

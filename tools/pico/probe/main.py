@@ -17,6 +17,8 @@ S_FEED = 2
 S_INPUTS = 3
 S_BUS = 4
 S_LOG = 5
+S_RX_IRQ = 6  # the Multi port's RX-idle soft IRQ: another context, inside the step it interrupts
+S_CHECK_IN = 10  # + the task's index: each watchdog check-in (the gaps between them)
 _pins = {}
 
 
@@ -74,12 +76,22 @@ def build(*a, **k):
     """main's build, after the markers are in: the image is on the path by now."""
     from firmware import app as fw_app
     from firmware.bms import role as fw_role
+    from firmware.hw import watchdog as fw_wd
 
     wrap(fw_app.App, "protect_step", S_PROTECT)
     wrap(fw_app.App, "inputs_step", S_INPUTS)
     wrap(fw_app.App, "bus_step", S_BUS)
     wrap(fw_app.App, "log_step", S_LOG)
+    wrap(fw_app.App, "multi_rx_idle", S_RX_IRQ)
     wrap(fw_role.BmsRole, "feed", S_FEED)
+    check_in = fw_wd.Watchdog.check_in
+
+    def marked_check_in(self, i, now):
+        mem32[START] = S_CHECK_IN + i
+        check_in(self, i, now)
+        mem32[STOP] = S_CHECK_IN + i
+
+    fw_wd.Watchdog.check_in = marked_check_in
     _orig["leds_step"] = fw_app.App.leds_step
     _orig["T_PROTECT"] = fw_app.T_PROTECT
     fw_app.App.leds_step = leds_step
