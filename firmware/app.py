@@ -232,11 +232,8 @@ class App:
             self._role_events(now, ev)
         if role.slot_open and not self.rx_irq:
             self.bus_tx_start(now, fresh)
-        panel = self.panel
-        if panel is not None:
-            if not self.rx_irq:
-                panel.serve(now)
-            panel.log_events(now, self.log)
+        if self.panel is not None and not self.rx_irq:
+            self.panel.serve(now)
 
     def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
@@ -317,6 +314,8 @@ class App:
         if self._latch_dirty:
             self._latch_dirty = False
             self.latch.save(self.out.latched, self.out.latch_reason)
+        if self.panel is not None:
+            self.panel.log_events(now, self.log)
         self.log.drain(self.events.append)
 
     def supervisor_step(self, now):
@@ -385,6 +384,8 @@ class App:
                 # Only the syncs around the next duty are read within 2 ms of arrival.
                 ms = role.sleep_ms(now, POLL_MAX_MS)
                 return ms if ms > 0 else role.poll_ms(now, period[0])
+            if self.panel is not None and self.panel.busy():
+                return period[0]  # the Remote panel port has bytes to read or frames to send
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             return role.poll_ms(now, period[0])
         if i == T_IDLE:
