@@ -67,7 +67,7 @@ class Panel:
         self.relay = role.relay  # None in "listen": nothing crosses
         self.ticks = ticks_ms
         self.dmc = settings.dmc_present
-        self.decoder = Decoder(self._on_frame)
+        self.decoder = Decoder(self._on_frame, maxlen=_FRAME)  # longer: not relayable anyway
         self.out = bytearray(_FRAME)
         self.pay = bytearray(cat.ANSWER_LEN)
         self.ceiling = MODE_OFF  # until protection says more
