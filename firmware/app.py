@@ -19,8 +19,8 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
                 Where the UART has an RX-idle IRQ (rp2, ESP32), the Multi port is read and the
                 slot's frame sent from that IRQ (multi_rx_idle), so the frame starts a fixed
-                time after the sync whatever task is running; the task then only reads the
-                panel port and tracks presence. Without it the task polls around each sync.
+                time after the sync whatever task is running; the task then only tracks
+                presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash (new events in one write); the latched-fault record when
                 it changed; both right after the BMS's slot, so the write (C code the RX-idle
@@ -32,6 +32,17 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
 No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
+
+The Remote panel port (board.ports[1], setting panel_port; firmware/bms/panel.py: the relay and
+the arbitration) is read and written in the same context as the Multi port, never in a task:
+with the RX-idle IRQ, from its own RX-idle IRQ (a device's frame, or the echo of our last one,
+which clocks out the next) and from multi_rx_idle right after the slot's frame. Soft IRQs run
+one at a time, so the relay and its decoder are never re-entered. Why not the bus task: a frame
+sent on the panel port blocks for its wire time, and a soft IRQ waits for it between two
+bytecodes, so a panel send that overlapped a sync's arrival would move the Multi slot's frame.
+Panel.serve() therefore does nothing from SYNC_GUARD_MS before the next sync is due until that
+sync is read; what waits meanwhile stays in bounded queues (relay.py). Without the IRQ the bus
+task serves it after its slot step, every 2 ms while the port has work.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
 
 Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
@@ -74,6 +85,7 @@ from firmware.bms.role import (
     REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
+    TX_RELAY,
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
@@ -152,10 +164,22 @@ class App:
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
-        self.role = BmsRole(settings)
-        self.writer = LogWriter(self.log, self.events, self.latch, self.role, now)
         self.port = board.ports[0]
-        self.panel = board.ports[1] if len(board.ports) > 1 else None
+        panel = board.ports[1] if len(board.ports) > 1 else None
+        # With a Remote panel port, frames cross between the ports (firmware/bms/panel.py); its
+        # modules are imported only then: a one-port board spends no RAM on them.
+        relay = None
+        if panel is not None and settings.vebus_mode == "bms":
+            from firmware.bms.relay import Relay
+
+            relay = Relay()
+        self.role = BmsRole(settings, relay)
+        self.writer = LogWriter(self.log, self.events, self.latch, self.role, now)
+        self.panel = None
+        if panel is not None:
+            from firmware.bms.panel import Panel
+
+            self.panel = Panel(self.role, panel, settings, ticks_ms)
         self.wd = board.watchdog
         self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
@@ -170,10 +194,12 @@ class App:
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
         self._feed = self.role.feed
-        self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
         self._btv_edge = self.btv_edge
         board.btv.on_edge(self._btv_edge, self.btv.wire.used_mask)
+        if self.rx_irq and panel is not None:
+            self._panel_idle = self.panel_rx_idle
+            panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -222,6 +248,8 @@ class App:
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
+        if self.panel is not None:  # its ceiling and remote off: no change bit covers them
+            self.panel.set_protection(out)
         if ch & CH_LATCH:
             self.writer.latch_dirty = True
 
@@ -234,14 +262,13 @@ class App:
         if not self.rx_irq:
             role.timed = fresh  # a sync read after a longer gap tells nothing of its period
             self._read(port, self._feed, now)
-        panel = self.panel
-        if panel is not None:
-            self._read(panel, self._feed_panel, now)
         ev = role.tick(now)
         if ev:
             self._role_events(now, ev)
         if role.slot_open and not self.rx_irq and not self.halted:
             self.bus_tx_start(now, fresh)
+        if self.panel is not None and not self.rx_irq:
+            self.panel.serve(now)
 
     def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
@@ -264,6 +291,16 @@ class App:
             self._read(self.port, self._feed, now)
             if self.role.slot_open:
                 self.bus_tx_start(now)
+            if self.panel is not None:
+                self.panel.serve(now)  # after the slot's frame, never before it
+        except Exception as e:
+            self.fail(e)
+
+    def panel_rx_idle(self, _uart):
+        """The panel port went idle after bytes (a device's frame, or the echo of ours): read
+        it and send what waits for it (soft IRQ, as multi_rx_idle: the two never interleave)."""
+        try:
+            self.panel.serve(self.ticks())  # pyright: ignore[reportOptionalMemberAccess]
         except Exception as e:
             self.fail(e)
 
@@ -297,6 +334,8 @@ class App:
         if not n:
             return False
         port.send(role.frame, n, now)
+        if role.relay is not None and role.last_tx != TX_RELAY:
+            role.relay.own(role.frame, n)  # the panel side hears the BMS too
         return True
 
     def leds_step(self, now):
@@ -309,6 +348,8 @@ class App:
 
     def log_step(self, now):
         """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
+        if self.panel is not None:
+            self.panel.log_events(now, self.log)
         self._log_wait = self.writer.step(now, self.out)
 
     def supervisor_step(self, now):
@@ -384,6 +425,8 @@ class App:
                 # Only the syncs around the next duty are read within 2 ms of arrival.
                 ms = role.sleep_ms(now, POLL_MAX_MS)
                 return ms if ms > 0 else role.poll_ms(now, period[0])
+            if self.panel is not None and self.panel.busy():
+                return period[0]  # the Remote panel port has bytes to read or frames to send
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             return role.poll_ms(now, period[0])
         if i == T_LOG and self._log_wait:

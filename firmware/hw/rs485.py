@@ -71,11 +71,13 @@ class Rs485:
         self.echo_missing = 0
         self.tx_timeouts = 0
 
-    def on_rx_idle(self, handler):
+    def on_rx_idle(self, handler, slot=True):
         """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
         UART.irq with IRQ_RXIDLE, 32 bit times after the last byte; the handler runs as a soft
         IRQ, between two bytecodes). False where the UART has no such IRQ: the caller polls
-        read() instead."""
+        read() instead.
+        slot: a frame sent from the handler starts SLOT_US after the line went idle (the Multi
+        port's slot); False: at once (the Remote panel port)."""
         trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
         if not trigger:
             return False
@@ -85,10 +87,13 @@ class Rs485:
         uart = self.uart
         while uart.any():
             uart.readinto(self.rx, len(self.rx))
+        if not slot:
+            uart.irq(handler, trigger)
+            return True
         try:  # rp2: a hard IRQ stamps the moment, then schedules the handler
-            self.uart.irq(self._stamp, trigger, hard=True)
+            uart.irq(self._stamp, trigger, hard=True)
         except (TypeError, ValueError, OSError):  # no hard UART IRQ: the handler stamps it
-            self.uart.irq(self._irq, trigger)
+            uart.irq(self._irq, trigger)
         return True
 
     def _rx_idle_stamp(self, uart):
