@@ -26,7 +26,7 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         "multi_firmware": 502,
         "multis": 1,
         "gx": True,
-        "dmc": False,
+        "panel": "none",
         "mains_detector": False,
         "soc": 0.8,
         "multi_assistant": True,
