@@ -59,9 +59,9 @@ class RelayTap:
 
 
 def percentile(values, q):
-    """The q-th percentile (0..100) of values, nearest rank; None for no values."""
+    """The q-th percentile (an integer 0..100) of values, nearest rank; None for no values."""
     if not values:
         return None
     v = sorted(values)
-    k = max(0, min(len(v) - 1, int(round(q / 100.0 * len(v) + 0.5)) - 1))
-    return v[k]
+    rank = -(-q * len(v) // 100)  # ceil(q / 100 * n), in integers
+    return v[max(rank, 1) - 1]
