@@ -156,13 +156,13 @@ def render(tl, duration, path, title="", ports=None):
     lanes(
         axes[5],
         (
-            ("gx_allow_to_charge", "GX AllowToCharge" + gx_port(ports), (1,)),
+            ("gx_allow_to_charge", "GX AllowToCharge", (1,)),
             ("gx_allow_to_discharge", "GX AllowToDischarge", (1,)),
             ("gx_prealarm", "GX PreAlarm", (1,)),
             ("bus", "bus ok", ("ok",)),
             ("ac_in", "AC in", (True,)),
         ),
-        "GX / bus",
+        "GX%s / bus" % gx_port(ports),
     )
     axes[5].set_xlabel(xlabel)
     axes[5].set_xlim(0, end / div)
