@@ -2,7 +2,7 @@
 can hear there, and the relay tap that times what crosses the BMS (tools/sim/relaytap.py).
 
 The wiring is the manual's (3.5: the GX on the Remote panel port; 3.6: a DMC or a VE.Bus Smart
-dongle there too; ../shared/vebus.md "Two VE.Bus ports": with a DMC, a GX may sit on the Multi
+dongle there too; docs/hardware.md 9.5: with a DMC, a GX sits on the Multi
 port). A device on the panel segment hears the Multi only through the BMS.
 """
 
@@ -35,7 +35,7 @@ def _sim(panel, duration=6.0, inputs=(), gx=True):
         ("none", True, ["Multi", "GX"], []),
         ("none", False, ["Multi"], []),
         ("gx", True, ["Multi"], ["GX"]),
-        ("dmc", True, ["Multi", "GX"], ["DMC"]),  # vebus.md: with a DMC the GX may sit there
+        ("dmc", True, ["Multi", "GX"], ["DMC"]),  # docs/hardware.md 9.5
         ("dongle", True, ["Multi", "GX"], ["Smart dongle"]),
         ("gx+dmc", True, ["Multi"], ["GX", "DMC"]),
     ],

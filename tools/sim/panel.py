@@ -1,11 +1,11 @@
 """The devices on the BMS's Remote panel port (system.panel), as nodes on the panel segment.
 
-They hear only that segment (../shared/vebus.md, "Two VE.Bus ports"; manual 3.5, 3.6): the
+They hear only that segment (the manual's two VE.Bus ports, 3.5 and 3.6): the
 Multi's syncs and frames reach them only as the BMS passes them on, and what they send reaches
-the Multi only through the BMS. Each behaves as a VE.Bus controller does (vebus.md, "Timing in
-practice"): it sends one data frame right after a sync it heard, numbered for that sync, and
+the Multi only through the BMS. Each behaves as a VE.Bus controller does (docs/protocol.md, the
+sync frame): it sends one data frame right after a sync it heard, numbered for that sync, and
 only if no other controller on the segment took that slot; with no sync heard it waits.
-Built from the manual and vebus.md, never from the firmware's choices:
+Built from the manual and docs/protocol.md's confirmed facts, never from the firmware's choices:
 
 - GX device (PanelGx): probes for the BMS every few seconds until a V2 answers, shows the BMS's
   status frames (/Bms/AllowToCharge ..., DVCC: tools/sim/gx.py), sends the scenario's
@@ -29,8 +29,8 @@ from vebus import ADDR_CONTROLLER, ADDR_MULTI
 from vebus import catalogue as cat
 
 AFTER_SYNC_S = 0.0002  # a controller starts right after the sync's last byte
-SYNC_LOST_S = 1.0  # no sync for this long: no slot to send in (vebus.md: bus lost)
-POLL_ID = 0xE4  # the Winmon message id Venus OS uses (vebus.md)
+SYNC_LOST_S = 1.0  # no sync for this long: no slot to send in (docs/protocol.md: bus lost)
+POLL_ID = 0xE4  # the Winmon message id Venus OS uses (docs/protocol.md)
 POLL_RAM_VAR = 0x04  # which RAM variable it reads does not matter to the bus
 POLL_RETRY_S = 0.1
 DMC_EVERY_S = 1.0
