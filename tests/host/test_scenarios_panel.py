@@ -12,6 +12,7 @@ came across the BMS.
 from pathlib import Path
 
 import pytest
+from test_scenarios import at, changes, first
 
 from tools.sim import fwhost, scenario
 from tools.sim.runner import Sim
@@ -71,28 +72,9 @@ def run(name):
     return _cache[name]
 
 
-def changes(sim, signal, after=0.0, before=1e12):
-    return [(t, v) for t, v in sim.timeline.series(signal) if after <= t < before]
-
-
-def first(sim, signal, value, after=0.0):
-    for t, v in changes(sim, signal, after):
-        if v == value:
-            return t
-    return None
-
-
-def at(sim, signal, t):
-    return sim.timeline.value_at(signal, t)
-
-
 def heard(sim, after=0.0, before=1e12):
     """The switch commands the Multi heard (each change), in [after, before)."""
     return [(t, c) for t, c in sim.multi_node.switch_log if after <= t < before]
-
-
-def texts(sim):
-    return [e["text"] for e in sim.events]
 
 
 def sent(sim, device, kind):

@@ -7,13 +7,13 @@ unmodified firmware in the simulator at the bus's full load: the Multi's traffic
 active GX on the Remote panel port (its probe, a switch command, and a Winmon poll always out:
 tools/sim/panel.py). Per direction too (`_to_multi`, `_to_panel`) and the number of frames.
 
-Goals, from the bus (docs/protocol.md, the sync frame): a controller's frame is valid only in the slot after a
-sync (SLOT_MS, firmware/bms/role.py), so a panel frame should go out on the Multi side in the
-next slot after it arrived, as it would from a controller wired to the Multi: within one sync
-period plus the slot, 23 ms (p99). The worst may wait for the slot after that, when the BMS's own
-frame (its status, a probe answer) needs the next one: 43 ms (max). The other way, the Multi's
-frames reach the panel devices before the next sync (20 ms, p99), so their slots line up with
-the Multi's.
+Goals, from the bus (docs/protocol.md, the sync frame): a controller's frame is valid only in the
+slot after a sync (SLOT_MS, firmware/bms/role.py), so a panel frame should go out on the Multi
+side in the next slot after it arrived, as it would from a controller wired to the Multi: within
+one sync period plus the slot, 23 ms (p99). The worst may wait for the slot after that, when the
+BMS's own frame (its status, a probe answer) needs the next one: 43 ms (max). The other way, the
+Multi's frames reach the panel devices before the next sync (20 ms, p99), so their slots line up
+with the Multi's.
 """
 
 import json
