@@ -248,6 +248,7 @@ class UART:
         self.de = None
         self.tx_busy_polls = 1
         self.tx_stuck = False
+        self.on_tx = None  # a simulator's wire: called after each write that reached the line
         self._busy = 0
         self.rxbuf = 256
         self.baudrate = 9600
@@ -303,6 +304,8 @@ class UART:
         self.tx.extend(buf)
         if self.echo:
             self.inject(buf)
+        if self.on_tx is not None:
+            self.on_tx()
         return n
 
     def txdone(self):

@@ -43,8 +43,8 @@ def run(name, **kw):
     return _cache[key]
 
 
-def changes(sim, signal, after=0.0):
-    return [(t, v) for t, v in sim.timeline.series(signal) if t >= after]
+def changes(sim, signal, after=0.0, before=1e12):
+    return [(t, v) for t, v in sim.timeline.series(signal) if after <= t < before]
 
 
 def first(sim, signal, value, after=0.0):

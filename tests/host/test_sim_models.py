@@ -26,7 +26,7 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         "multi_firmware": 502,
         "multis": 1,
         "gx": True,
-        "dmc": False,
+        "panel": "none",
         "mains_detector": False,
         "soc": 0.8,
         "multi_assistant": True,
@@ -62,6 +62,17 @@ def test_defaults_exactly_as_the_issue_lists(tmp_path):
         ({"name": "x", "duration_s": 5, "inputs": [{"t": 1, "ac_in": 1}]}, "inputs[0].ac_in"),
         ({"name": "x", "duration_s": 5, "inputs": {"t": 1}}, "inputs"),
         ({"name": "x", "duration_s": 5, "settings": []}, "settings"),
+        ({"name": "x", "duration_s": 5, "system": {"dmc": True}}, "system.dmc"),
+        ({"name": "x", "duration_s": 5, "system": {"panel": "mk3"}}, "system.panel"),
+        ({"name": "x", "duration_s": 5, "system": {"panel": "gx", "gx": False}}, "system.panel"),
+        (
+            {"name": "x", "duration_s": 5, "inputs": [{"t": 1, "dmc_switch": "off"}]},
+            "inputs[0].dmc_switch",
+        ),
+        (
+            {"name": "x", "duration_s": 5, "inputs": [{"t": 1, "panel_fault": "fire"}]},
+            "inputs[0].panel_fault",
+        ),
     ],
 )
 def test_malformed_scenario_names_the_key(tmp_path, doc, key):

@@ -193,7 +193,7 @@ class FirmwareHost:
     def _after_reboot(self):
         self._boot()
         for port, name in ((self.sim.fw_multi, "multi"), (self.sim.fw_panel, "panel")):
-            port.uart = self.uart(name)
+            port.plug(self.uart(name))
 
     def check_watchdog(self, now_ms):
         """A watchdog the firmware started and stopped feeding resets the board."""

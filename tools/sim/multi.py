@@ -163,7 +163,9 @@ class Multi:
         """The reply payload to a Winmon command (`00 ID code ...`) addressed to this Multi.
 
         Software version (MK2 protocol 3.14): 0x05 -> `00 ID 82 lo hi` (bits 0..15), 0x06 ->
-        `00 ID 83 lo hi` (bits 16..31). Anything else: `00 ID 80` (command not supported).
+        `00 ID 83 lo hi` (bits 16..31). 0x30 read RAM var -> `00 ID 85 lo hi` (RAM read ok; the
+        value is 0: the Multi's RAM is not modelled, a GX's polls only need their answer).
+        Anything else: `00 ID 80` (command not supported).
         """
         msg_id, code = payload[1], payload[2]
         self.version_queries += 1
@@ -172,6 +174,8 @@ class Multi:
             return bytes((0x00, msg_id, 0x82, v & 0xFF, (v >> 8) & 0xFF))
         if code == 0x06:
             return bytes((0x00, msg_id, 0x83, (v >> 16) & 0xFF, (v >> 24) & 0xFF))
+        if code == 0x30:
+            return bytes((0x00, msg_id, 0x85, 0x00, 0x00))
         return bytes((0x00, msg_id, 0x80))
 
     def reports_ac(self, now):

@@ -2,7 +2,7 @@
 
 Panels, top to bottom: lowest/highest cell voltage with the BTV thresholds; temperature and battery
 current; the three outputs; the three LEDs; the Multi's mode and charge; the GX's flags and
-the bus.
+the bus. Under the title: which device sits on which of the BMS's two VE.Bus ports.
 """
 
 import matplotlib
@@ -37,7 +37,25 @@ def _scale(duration):
     return 1.0, "time (s)"
 
 
-def render(tl, duration, path, title=""):
+def ports_line(ports):
+    """ "MultiPlus/Quattro port: Multi, GX | Remote panel port: DMC" (the port names of the
+    manual; a GX's flags are what it hears on its port)."""
+    if not ports:
+        return ""
+    return "MultiPlus/Quattro port: %s  |  Remote panel port: %s" % (
+        ", ".join(ports.get("multi", [])) or "-",
+        ", ".join(ports.get("panel", [])) or "-",
+    )
+
+
+def gx_port(ports):
+    for seg in ("multi", "panel"):
+        if "GX" in (ports or {}).get(seg, []):
+            return " (%s port)" % ("Multi" if seg == "multi" else "panel")
+    return ""
+
+
+def render(tl, duration, path, title="", ports=None):
     div, xlabel = _scale(duration)
     end = duration
 
@@ -144,11 +162,12 @@ def render(tl, duration, path, title=""):
             ("bus", "bus ok", ("ok",)),
             ("ac_in", "AC in", (True,)),
         ),
-        "GX / bus",
+        "GX%s / bus" % gx_port(ports),
     )
     axes[5].set_xlabel(xlabel)
     axes[5].set_xlim(0, end / div)
-    fig.suptitle(title or "simulation", fontsize=11)
+    line = ports_line(ports)
+    fig.suptitle((title or "simulation") + ("\n" + line if line else ""), fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -24,14 +24,17 @@ from typing import Any
 
 import machine  # tests/fakes/machine.py on the simulator's path
 
-from tools.sim import fwhost, plot, sched, vclock, world
+from tools.sim import fwhost, plot, sched, vclock, wire, world
 from tools.sim.battery import Bank
 from tools.sim.bus import Segment, UartPort
 from tools.sim.gx import Gx
 from tools.sim.multi import Multi
+from tools.sim.panel import Flooder, PanelDmc, PanelGx
+from tools.sim.scenario import ScenarioError
 from tools.sim.timeline import NORMATIVE, Timeline
 from tools.sim.wire import GxNode, MultiNode
 
+LABELS = {"gx": "GX", "dmc": "DMC", "dongle": "Smart dongle"}
 PHYS_DT = 1.0  # seconds between battery model steps
 SYNC_MS = {"full": 20, "fast": 200}
 AUTO_FULL_MAX_S = 3600.0
@@ -65,6 +68,7 @@ class Sim:
             for i in range(s["multis"])
         ]
         self.gx = Gx() if s["gx"] else None
+        self.dongle: Any = None  # a VE.Bus Smart dongle's view (system.panel "dongle")
         self.inputs = dict(fwhost.initial_inputs())
         self.timeline = Timeline()
         self.events = []
@@ -94,34 +98,11 @@ class Sim:
         self.fw_multi = self.seg_multi.attach(UartPort(self.seg_multi, self.fw.uart("multi")))
         panel_uart = self.fw.uart("panel")
         self.fw_panel = self.seg_panel.attach(UartPort(self.seg_panel, panel_uart))
-        # The GX (and a DMC) speak on the BMS's Remote panel port; without one, on the Multi's
-        # segment. The GX reads the BMS as Venus OS does, through the Multi: it hears the
-        # Multi's segment, where the BMS talks in its slot.
-        # With a DMC on the panel port the GX sits on the Multi port (the manual): the firmware
-        # tells them apart by port (setting dmc_present).
-        dmc = self.scn.system["dmc"]
-        on_panel = panel_uart is not None
-        gx_seg = self.seg_panel if on_panel and not dmc else self.seg_multi
-        gx_port = self.fw_panel if on_panel and not dmc else self.fw_multi
-        dmc_seg = self.seg_panel if on_panel else self.seg_multi
-        self.multi_node = self.seg_multi.attach(
-            MultiNode(self.seg_multi, self.multis, self.sync_ms, self.fw_multi)
-        )
-        self.multi_node.dc_volts = lambda: self.bank.volts
-        self.multi_node.dc_amps = lambda: self.amps
-        self.multi_node.on_change = self.observe
-        self.gx_node = None
-        if self.gx is not None or self.scn.system["dmc"]:
-            self.gx_node = GxNode(gx_seg, self.gx, dmc, gx_port, dmc_seg)
-            if dmc:
-                self.multi_node.ignore_switch_from = self.gx_node
-            self.seg_multi.attach(self.gx_node)
-            self.gx_node.on_change = self.observe
+        self._wire(panel_uart is not None)
         for m in self.multis:
             m.power_up(0.0)
-        self.multi_node.start(loop)
-        if self.gx_node is not None:
-            self.gx_node.start(loop)
+        for _name, node in self.nodes:
+            node.start(loop)
         for rec in self.scn.inputs:
             loop.call_at(rec["t"], self._apply, rec)
         for t, fn, args in self._hooks:
@@ -129,6 +110,48 @@ class Sim:
         self._apply_world()
         self.observe()
         loop.call_at(PHYS_DT, self._physics)
+
+    def _wire(self, have_panel_port):
+        """The devices on their segments (system.panel): the Multi(s) on the Multi's side; what
+        the panel names on the Remote panel port; a GX not named there beside the Multi."""
+        on_panel = self.scn.system["panel"].split("+")
+        if on_panel != ["none"] and not have_panel_port:
+            raise ScenarioError(
+                "system.panel: the board (setting board) has no Remote panel port for a %s"
+                % " and a ".join(on_panel)
+            )
+        seg_m, seg_p = self.seg_multi, self.seg_panel
+        self.multi_node = mn = seg_m.attach(MultiNode(seg_m, self.multis, self.sync_ms))
+        mn.dc_volts = lambda: self.bank.volts
+        mn.dc_amps = lambda: self.amps
+        mn.on_change = self.observe
+        self.nodes: list[tuple[str, Any]] = [("multi", mn)]
+        n = len(self.multis)
+        self.ports = {"multi": ["Multi" if n == 1 else "%d Multis" % n], "panel": []}
+        self.dmc_node: Any = None
+        self.flooder: Any = None
+        if self.gx is not None:
+            if "gx" in on_panel:
+                self.nodes.append(("gx", seg_p.attach(PanelGx(seg_p, "gx", self.gx))))
+            else:
+                self.nodes.append(("gx", seg_m.attach(GxNode(seg_m, self.gx))))
+        if "dongle" in on_panel:
+            self.dongle = Gx()
+            self.nodes.append(("dongle", seg_p.attach(PanelGx(seg_p, "dongle", self.dongle))))
+        if "dmc" in on_panel:
+            self.dmc_node = seg_p.attach(PanelDmc(seg_p))
+            self.nodes.append(("dmc", self.dmc_node))
+            if self.gx is not None and "gx" not in on_panel:
+                # docs/hardware.md 9.5: a GX beside the Multis has its on/off control disabled
+                # while a DMC is present
+                mn.ignore_switch_from = self.nodes[1][1]
+        for name, node in self.nodes:
+            node.on_change = self.observe
+            if node is not mn:
+                self.ports[node.segment.name].append(LABELS[name])
+        if have_panel_port:  # silent until a scenario's panel_fault says "flood"
+            self.flooder = seg_p.attach(Flooder(seg_p))
+            self.nodes.append(("flood", self.flooder))
 
     # ---- scenario inputs ----
     def _apply(self, rec):
@@ -143,6 +166,10 @@ class Sim:
         for key in ("load_a", "charge_a", "remote", "ac_in", "input_stuck", "gx_command"):
             if key in rec:
                 self.inputs[key] = rec[key]
+        for key in ("dongle_command", "dmc_switch", "panel_fault"):
+            if key in rec:
+                self.inputs[key] = rec[key]
+                self._panel_input(key, rec[key])
         if "bus_noise" in rec:
             self.inputs["bus_noise"] = rec["bus_noise"]
             self.seg_multi.noise = self.seg_panel.noise = rec["bus_noise"]
@@ -161,6 +188,17 @@ class Sim:
             self.fw_multi.connected = self.fw_panel.connected = rec["bms"] == "running"
         self._apply_world()
         self.observe()
+
+    def _panel_input(self, key, v):
+        if key == "dongle_command":
+            self.dongle.command = v
+        elif key == "dmc_switch":
+            self.dmc_node.position = v
+        elif self.flooder is None:
+            raise ScenarioError("inputs.panel_fault: the board has no Remote panel port")
+        else:
+            self.flooder.set(v == "flood")
+            self.seg_panel.join(self.seg_multi if v == "loop" else None)
 
     def _apply_world(self):
         for m in self.multis:
@@ -282,8 +320,9 @@ class Sim:
             "normative_signals": list(NORMATIVE),
             "events": len(self.events),
             "bus": {
-                "frames_by_type": self.multi_node.frame_counts(self.gx_node),
-                "rejects_by_reason": self.multi_node.reject_counts(self.gx_node),
+                "frames_by_type": wire.frame_counts(self.nodes),
+                "rejects_by_reason": wire.reject_counts(self.nodes),
+                "ports": self.ports,
                 "firmware_rejects_by_reason": self.fw.rejects(),
                 "bytes_corrupted": self.seg_multi.corrupted + self.seg_panel.corrupted,
             },
@@ -308,4 +347,5 @@ class Sim:
                 self.scn.duration_s,
                 os.path.join(out_dir, "timeline.png"),
                 title="%s (%s bus)" % (self.scn.name, self.fidelity),
+                ports=self.ports,
             )

@@ -6,7 +6,7 @@ A scenario is a JSON object:
     {"name": "low cell", "duration_s": 600,
      "settings": {...firmware settings overrides...},
      "system": {"batteries": 4, "series": 4, "multi_firmware": 502, "multis": 1,
-                "gx": true, "dmc": false, "mains_detector": false, "soc": 0.8,
+                "gx": true, "panel": "none", "mains_detector": false, "soc": 0.8,
                 "remote_wiring": "bridge"},
      "inputs": [{"t": 0, "load_a": 20}, {"t": 60, "btv": "low_cell"}, ...]}
 
@@ -22,18 +22,21 @@ import json
 
 from tools.sim.frontend import BTV_SIGNALS, REMOTE_WIRINGS
 
+PANELS = ("none", "gx", "dmc", "dongle", "gx+dmc")
 BTV_VALUES = ("ok", "prealarm", "low_cell", "high_cell", "low_temp", "high_temp", "open", "model")
 
 # The defaults when a scenario does not say (docs/simulator.md): one 12.8 V battery at 80 %, loop
-# driven by the battery model, remote on, AC in present, one Multi with firmware 502, a GX, no
-# DMC, no mains detector.
+# driven by the battery model, remote on, AC in present, one Multi with firmware 502, a GX on the
+# Multi's side of the bus, nothing on the Remote panel port, no mains detector.
 SYSTEM_DEFAULTS = {
     "batteries": 1,
     "series": 1,
     "multi_firmware": 502,
     "multis": 1,
     "gx": True,
-    "dmc": False,
+    # what sits on the BMS's Remote panel port: a GX there no longer hears the Multi directly;
+    # a GX not named here sits on the Multi's side of the bus
+    "panel": "none",
     "mains_detector": False,
     "soc": 0.8,
     # the board's wiring (docs/hardware.md; tools/sim/frontend.py): how the user wired remote
@@ -53,6 +56,9 @@ INITIAL_INPUTS = {
     "multi_switch": "on",
     "bms": "running",
     "gx_command": None,
+    "dongle_command": None,
+    "dmc_switch": "on",
+    "panel_fault": None,
     "input_stuck": None,
     "bus_noise": 0.0,
     "load_a": 0.0,
@@ -118,6 +124,8 @@ def _system(raw):
     if not isinstance(raw, dict):
         raise ScenarioError("system: expected an object, got %s" % json.dumps(raw))
     for key in raw:
+        if key == "dmc":
+            raise ScenarioError('system.dmc: a DMC sits on the Remote panel port: "panel": "dmc"')
         if key not in SYSTEM_DEFAULTS:
             raise ScenarioError(
                 "system.%s: unknown key (known: %s)" % (key, ", ".join(SYSTEM_DEFAULTS))
@@ -133,8 +141,14 @@ def _system(raw):
         )
     s["multi_firmware"] = _int("system.multi_firmware", s["multi_firmware"], 0, 9999)
     s["multis"] = _int("system.multis", s["multis"], 1, 12)
-    for key in ("gx", "dmc", "mains_detector", "multi_assistant"):
+    for key in ("gx", "mains_detector", "multi_assistant"):
         s[key] = _bool("system." + key, s[key])
+    s["panel"] = _choice("system.panel", s["panel"], PANELS)
+    if "gx" in s["panel"].split("+") and not s["gx"]:
+        raise ScenarioError(
+            'system.panel: "%s" puts a GX on the Remote panel port, but system.gx'
+            " is false" % s["panel"]
+        )
     s["soc"] = _num("system.soc", s["soc"], 0, 1)
     s["remote_wiring"] = _choice("system.remote_wiring", s["remote_wiring"], REMOTE_WIRINGS)
     s["btv_ok_level"] = _int("system.btv_ok_level", s["btv_ok_level"], 0, 1)
@@ -186,8 +200,12 @@ def _input(i, raw, duration_s, batteries):
             rec[key] = _choice(w, v, ("on", "off"))
         elif key == "bms":
             rec[key] = _choice(w, v, ("running", "absent"))
-        elif key == "gx_command":
+        elif key in ("gx_command", "dongle_command"):
             rec[key] = _choice(w, v, ("on", "off", "charger_only", None))
+        elif key == "dmc_switch":
+            rec[key] = _choice(w, v, ("on", "off", "charger_only"))
+        elif key == "panel_fault":
+            rec[key] = _choice(w, v, ("flood", "loop", None))
         elif key == "input_stuck":
             rec[key] = _choice(w, v, ("atd", "atc", None))
         elif key == "bus_noise":
@@ -226,6 +244,14 @@ def parse(doc, settings_check=None):
     if not isinstance(raw_inputs, list):
         raise ScenarioError("inputs: expected a list, got %s" % json.dumps(raw_inputs))
     inputs = [_input(i, r, duration, system["batteries"]) for i, r in enumerate(raw_inputs)]
+    on_panel = system["panel"].split("+")
+    for i, rec in enumerate(inputs):
+        for key, device in (("dongle_command", "dongle"), ("dmc_switch", "dmc")):
+            if key in rec and device not in on_panel:
+                raise ScenarioError(
+                    'inputs[%d].%s: no %s on the Remote panel port (system.panel is "%s")'
+                    % (i, key, device, system["panel"])
+                )
     inputs.sort(key=lambda r: r["t"])  # stable: records at the same t keep file order
     return Scenario(name, duration, settings, system, inputs)
 

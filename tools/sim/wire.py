@@ -1,19 +1,21 @@
-"""The simulated devices' bytes: the Multi(s) and the GX/DMC as nodes on virtual VE.Bus segments.
+"""The simulated devices' bytes: the Multi(s) and a GX beside them on the Multi's VE.Bus segment.
 
 Frames are built and read with lib/vebus (codec, stream decoder, message catalogue) -- the same
 code the firmware uses, so what is INFERRED about the BMS's frames stays in one catalogue module.
 
 MultiNode (the master, and the slaves of a parallel / three-phase system): every sync period the
-master sends a sync frame numbered N; the slot right after it belongs to the BMS. `SLOT_S` later
-the node puts on the wire what the firmware wrote in that slot, then each Multi's 0xE4 (AC phase
-info, DC voltage), Winmon replies, and once a second 0x41 (LEDs) and 0x80 (charger/inverter
-condition), all numbered N + 1. It reads the BMS's status frames,
-switch frames and Winmon commands; a data frame whose number is not (last sync + 1) is ignored,
-as the Multi does.
+master sends a sync frame numbered N; the slot right after it belongs to the BMS (what the
+firmware writes goes on the wire as it writes it: tools/sim/bus.py). `SLOT_S` later come each
+Multi's 0xE4 (AC phase info, DC voltage), Winmon replies, and once a second 0x41 (LEDs) and 0x80
+(charger/inverter condition), all numbered N + 1. It reads the BMS's status frames, switch frames
+and Winmon commands; a data frame whose number is not (last sync + 1) is ignored, as the Multi
+does.
 
-GxNode: probes for the BMS every few seconds until a V2 answers, shows the status frames it hears,
-and sends the scenario's `gx_command` as switch frames. With `dmc`, a Digital Multi Control on the
-same port sends its own switch position (on) once a second.
+GxNode: a GX on the Multi's segment (system.panel without "gx"): probes for the BMS every few
+seconds until a V2 answers, shows the status frames it hears, and sends the scenario's
+`gx_command` as switch frames. Its own polling of the Multi is not modelled there: on one wire the
+BMS and the GX's interface would compete for the slot after each sync, and the simulator has no
+collisions. The devices of the Remote panel port are tools/sim/panel.py.
 """
 
 from typing import Any
@@ -32,7 +34,6 @@ SLOW_EVERY_S = 1.0  # 0x41 and 0x80
 SLOT_S = 0.005  # the BMS's slot after the sync; the Multi's own frames follow it
 GX_TICK_S = 1.0
 GX_RESEND_S = cat.SWITCH_REPEAT_MS / 1000  # a GX repeats its switch command (inferred)
-DMC_EVERY_S = 1.0
 
 
 def _count(d, key):
@@ -91,12 +92,11 @@ class _Node:
 
 
 class MultiNode(_Node):
-    def __init__(self, segment, multis, sync_ms, fw_port):
+    def __init__(self, segment, multis, sync_ms):
         super().__init__(segment)
         self.multis = multis
         self.master = multis[0]
         self.period = sync_ms / 1000.0
-        self.fw_port = fw_port
         self.n = 0  # number of the last sync sent
         self.next_sync = 0.0  # when the next sync is due (the Multi keeps its own time)
         self.next_slow = 0.0
@@ -104,6 +104,7 @@ class MultiNode(_Node):
         self.ignored_frame_no = 0
         self.ignore_switch_from: Any = None  # a GX node when a DMC is fitted
         self.ignored_switches = 0
+        self.switch_log = []  # (t, command) each time the switch command heard changes
         self.cache = {}  # encoded frames by content: the same sync / 0xE4 repeats all day
         self.on_change: Any = None  # called when what a Multi decides may have changed
         self.dc_volts: Any = lambda: 12.8  # the world the Multi measures; set by the runner
@@ -117,7 +118,6 @@ class MultiNode(_Node):
     def tick(self):
         loop = self.loop
         now = loop.time()
-        self.fw_port.pump()
         if self.master.present:
             self.n = n = (self.n + 1) & 0x7F
             self.send_cached(("sync", n), "sync")
@@ -130,9 +130,8 @@ class MultiNode(_Node):
         loop.call_at(self.next_sync, self.tick)
 
     def after_slot(self):
-        """The BMS's slot is over: its frame (if any) goes on the wire, then the Multi's own."""
+        """The BMS's slot is over: the Multi's own frames follow it."""
         now = self.loop.time()
-        self.fw_port.pump()
         m = self.master
         if m.present:
             nn = (self.n + 1) & 0x7F
@@ -204,6 +203,8 @@ class MultiNode(_Node):
                 return
             cmd = SWITCH_OF.get(p[1])
             if cmd is not None:
+                if not self.switch_log or self.switch_log[-1][1] != cmd:
+                    self.switch_log.append((round(now, 3), cmd))
                 changed = False
                 for m in self.multis:
                     if m.present:
@@ -213,88 +214,75 @@ class MultiNode(_Node):
         elif f.msg == cat.MSG_WINMON and plen >= 3:
             self.replies.append(self.master.winmon_reply(bytes(p)))
 
-    def frame_counts(self, gx_node):
-        return _merge("multi", self, gx_node)
-
-    def reject_counts(self, gx_node):
-        out = {}
-        for node in (self, gx_node):
-            if node is not None:
-                for k, v in node.rejects.items():
-                    out[k] = out.get(k, 0) + v
-        return out
-
 
 class GxNode(_Node):
-    def __init__(self, segment, gx, dmc, fw_port, dmc_segment=None):
+    def __init__(self, segment, gx):
         super().__init__(segment)
         self.gx = gx
-        self.dmc = dmc
-        self.dmc_segment = dmc_segment  # the DMC's own segment when the GX sits elsewhere
-        self.fw_port = fw_port
         self.last_sync = -1
         self.sent_command = None
         self.next_command = 0.0
-        self.next_dmc = 0.0
         self.on_change: Any = None
 
     def start(self, loop):
         self.loop = loop
         loop.call_at(0.5, self.tick)
 
-    def _no(self):
-        return (self.last_sync + 1) & 0x7F
-
     def tick(self):
         loop = self.loop
         now = loop.time()
-        self.fw_port.pump()
         gx = self.gx
-        if gx is not None:
-            if gx.want_probe(now):
-                plen = cat.build_probe(self.pay, cat.PROBE_BMS)
-                self.send_data(ADDR_CONTROLLER, self._no(), plen, "bms_probe")
-            cmd = gx.command
-            if cmd is not None and (cmd != self.sent_command or now >= self.next_command):
-                self.sent_command = cmd
-                self.next_command = now + GX_RESEND_S
-                plen = cat.build_switch(self.pay, CODE_OF[cmd])
-                self.send_data(ADDR_CONTROLLER, self._no(), plen, "switch")
-        if self.dmc and now >= self.next_dmc:
-            self.next_dmc = now + DMC_EVERY_S
-            plen = cat.build_switch(self.pay, cat.SWITCH_ON)
-            self.send_data(ADDR_CONTROLLER, self._no(), plen, "dmc_switch", self.dmc_segment)
+        no = (self.last_sync + 1) & 0x7F
+        if gx.want_probe(now):
+            plen = cat.build_probe(self.pay, cat.PROBE_BMS)
+            self.send_data(ADDR_CONTROLLER, no, plen, "bms_probe")
+        cmd = gx.command
+        if cmd is not None and (cmd != self.sent_command or now >= self.next_command):
+            self.sent_command = cmd
+            self.next_command = now + GX_RESEND_S
+            plen = cat.build_switch(self.pay, CODE_OF[cmd])
+            self.send_data(ADDR_CONTROLLER, no, plen, "switch")
         loop.call_at(now + GX_TICK_S, self.tick)
 
     def frame(self, f):
         if f.is_sync():
             self.last_sync = f.frame_no
-            return
-        gx = self.gx
-        if gx is None:
-            return
-        now = self.loop.time()
-        p = f.payload
-        plen = len(p)
-        v = cat.answer_version(p, plen)
-        if v >= 0:
-            gx.heard_probe_answer(now, v)
-        elif cat.is_bms_status(p, plen):
-            flags = cat.get(p, cat.STATUS_FLAGS)
-            changed = gx.heard_bms(
-                now,
-                not flags & cat.STATUS_HIGH_CELL,
-                not flags & cat.STATUS_LOW_CELL,
-                bool(flags & cat.STATUS_PRE_ALARM),
-                cat.get(p, cat.STATUS_CODE) if flags & cat.STATUS_ERROR else 0,
-            )
-            if changed and self.on_change is not None:
-                self.on_change()
+        elif read_bms(self.gx, f, self.loop.time()) and self.on_change is not None:
+            self.on_change()
 
 
-def _merge(name, multi_node, gx_node):
-    out = {"sent_by_multi": dict(multi_node.sent), "heard_by_multi": dict(multi_node.heard)}
-    if gx_node is not None:
-        out["sent_by_gx"] = dict(gx_node.sent)
-        out["heard_by_gx"] = dict(gx_node.heard)
+def read_bms(gx, f, now):
+    """What a GX (or a dongle) reads from a frame: the probe answer, the BMS's status frames.
+    True when what it shows changed."""
+    p = f.payload
+    plen = len(p)
+    v = cat.answer_version(p, plen)
+    if v >= 0:
+        gx.heard_probe_answer(now, v)
+    elif cat.is_bms_status(p, plen):
+        flags = cat.get(p, cat.STATUS_FLAGS)
+        return gx.heard_bms(
+            now,
+            not flags & cat.STATUS_HIGH_CELL,
+            not flags & cat.STATUS_LOW_CELL,
+            bool(flags & cat.STATUS_PRE_ALARM),
+            cat.get(p, cat.STATUS_CODE) if flags & cat.STATUS_ERROR else 0,
+        )
+    return False
+
+
+def frame_counts(nodes):
+    """{"sent_by_NAME": {kind: n}, "heard_by_NAME": {...}} for each (name, node)."""
+    out = {}
+    for name, node in nodes:
+        out["sent_by_" + name] = dict(node.sent)
+        out["heard_by_" + name] = dict(node.heard)
+    return out
+
+
+def reject_counts(nodes):
+    out = {}
+    for _name, node in nodes:
+        for k, v in node.rejects.items():
+            out[k] = out.get(k, 0) + v
     return out
