@@ -30,6 +30,7 @@ from firmware.hw.board_pico import PROFILE
 from tools.pico import emu
 from tools.pico import figures as fg
 from tools.pico import scenarios as sc
+from tools.pico.trace import BYTE_US
 from vebus import ADDR_MULTI, next_frame_no
 from vebus import catalogue as cat
 
@@ -100,12 +101,12 @@ def de_figures(tr, uart=PANEL_UART, pin=PANEL_DE):
     sent = tr.tx_bytes(uart)
     releases, outside = [], 0
     for t, _ in sent:
-        if not any(lo <= t and t + fg.BYTE_US <= hi for lo, hi in de):
+        if not any(lo <= t and t + BYTE_US <= hi for lo, hi in de):
             outside += 1
     for lo, hi in de:
         last = [t for t, _ in sent if lo <= t < hi]
         if last and hi != float("inf"):
-            releases.append(hi - (last[-1] + fg.BYTE_US))
+            releases.append(hi - (last[-1] + BYTE_US))
     return releases, outside
 
 
