@@ -117,6 +117,56 @@ def test_ctrl_c_floats_the_outputs(smoke):
     passes(smoke, "Ctrl-C on the console")
 
 
+# ---- the relay between the ports (tools/pico/relay.py's scenario, 5 emulated s) ----
+# What a bench tester sees with both ports at full traffic: docs/protocol.md ("Between the two
+# ports", inferred rules), the manual 3.5 (the GX on the Remote panel port sees the Multi and
+# the BMS), vebus.md (a node's frame numbered sync + 1 right after the sync; DE released at once).
+@pytest.fixture(scope="module")
+def relay_smoke():
+    from tools.pico import relay
+
+    res = relay.scenario(smoke=True)
+    if not relay.figures(res.run.trace)["relayed"]:
+        pytest.skip(relay.D_NO_RELAY)
+    return res
+
+
+@needs_emu
+def test_relay_the_multis_frames_reach_the_panel_port_unchanged_and_in_order(relay_smoke):
+    passes(relay_smoke, "the Multi's frames relayed to UART1")
+    passes(relay_smoke, "no Multi frame left out")
+    passes(relay_smoke, "pico_relay_latency_ms_max")
+
+
+@needs_emu
+def test_relay_panel_de_released_within_100_us_and_never_low_while_sending(relay_smoke):
+    passes(relay_smoke, "pico_panel_de_release_us_max")
+    passes(relay_smoke, "no byte sent on UART1 with its DE low")
+
+
+@needs_emu
+def test_relay_the_gx_has_the_panel_bus_in_its_slot(relay_smoke):
+    passes(relay_smoke, "the stimulus' GX answered each sync after it was relayed")
+    passes(relay_smoke, "the panel bus left to the GX in its slot")
+
+
+@needs_emu
+def test_relay_gx_requests_reach_the_multi_in_the_bms_slot_renumbered(relay_smoke):
+    passes(relay_smoke, "every GX request on UART0")
+    passes(relay_smoke, "each frame numbered")
+
+
+@needs_emu
+def test_relay_the_gx_probe_is_answered_on_the_panel_port(relay_smoke):
+    passes(relay_smoke, "the GX's probe answered on UART1")
+
+
+@needs_emu
+def test_relay_both_ports_busy_no_overrun_no_reset_and_the_multi_side_de_in_time(relay_smoke):
+    for name in ("no traceback", "no RX overrun once", "no reset", "pico_de_release_us_max"):
+        passes(relay_smoke, name)
+
+
 # ---- bad input: one clear line each ----
 def test_a_damaged_firmware_image_is_refused(tmp_path):
     bad = tmp_path / "firmware.bin"
