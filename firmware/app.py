@@ -68,6 +68,7 @@ from firmware.bms.role import (
     REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
+    TX_RELAY,
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
@@ -145,9 +146,21 @@ class App:
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
-        self.role = BmsRole(settings)
         self.port = board.ports[0]
-        self.panel = board.ports[1] if len(board.ports) > 1 else None
+        panel = board.ports[1] if len(board.ports) > 1 else None
+        # With a Remote panel port, frames cross between the ports (firmware/bms/panel.py); its
+        # modules are imported only then: a one-port board spends no RAM on them.
+        relay = None
+        if panel is not None and settings.vebus_mode == "bms":
+            from firmware.bms.relay import Relay
+
+            relay = Relay()
+        self.role = BmsRole(settings, relay)
+        self.panel = None
+        if panel is not None:
+            from firmware.bms.panel import Panel
+
+            self.panel = Panel(self.role, panel, settings, ticks_ms)
         self.wd = board.watchdog
         self.wd.on_hang = self._hung  # bound once: the guard's hard IRQ allocates nothing
         for i in range(len(TASK_NAMES)):
@@ -162,8 +175,10 @@ class App:
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
         self._feed = self.role.feed
-        self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        if self.rx_irq and panel is not None:
+            self._panel_idle = self.panel_rx_idle
+            panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -198,6 +213,8 @@ class App:
             outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
             outputs.set(PRE_ALARM, out.prealarm == HIGH)
         role.set_protection(out)
+        if self.panel is not None:
+            self.panel.set_protection(out)
         if out.changed & CH_LATCH:
             self._latch_dirty = True
 
@@ -210,14 +227,16 @@ class App:
         if not self.rx_irq:
             role.timed = fresh  # a sync read after a longer gap tells nothing of its period
             self._read(port, self._feed, now)
-        panel = self.panel
-        if panel is not None:
-            self._read(panel, self._feed_panel, now)
         ev = role.tick(now)
         if ev:
             self._role_events(now, ev)
         if role.slot_open and not self.rx_irq:
             self.bus_tx_start(now, fresh)
+        panel = self.panel
+        if panel is not None:
+            if not self.rx_irq:
+                panel.serve(now)
+            panel.log_events(now, self.log)
 
     def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
@@ -238,6 +257,16 @@ class App:
             self._read(self.port, self._feed, now)
             if self.role.slot_open:
                 self.bus_tx_start(now)
+            if self.panel is not None:
+                self.panel.serve(now)  # after the slot's frame, never before it
+        except Exception as e:
+            self.fail(e)
+
+    def panel_rx_idle(self, _uart):
+        """The panel port went idle after bytes (a device's frame, or the echo of ours): read
+        it and send what waits for it (soft IRQ, as multi_rx_idle: the two never interleave)."""
+        try:
+            self.panel.serve(self.ticks())  # pyright: ignore[reportOptionalMemberAccess]
         except Exception as e:
             self.fail(e)
 
@@ -271,6 +300,8 @@ class App:
         if not n:
             return False
         port.send(role.frame, n, now)
+        if role.relay is not None and role.last_tx != TX_RELAY:
+            role.relay.own(role.frame, n)  # the panel side hears the BMS too
         return True
 
     def leds_step(self, now):

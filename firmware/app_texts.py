@@ -1,6 +1,7 @@
-"""The words of the board-side events (firmware/app.py's EV_* codes 32 and up), for host tools
-and logs: the board never imports this module, so these strings take no RAM there (core's event
-words are in firmware/core/texts.py)."""
+"""The words of the board-side events (firmware/app.py's EV_* codes 32 and up, the Remote panel
+port's from 48: firmware/bms/panel.py), for host tools and logs: the board never imports this
+module, so these strings take no RAM there (core's event words are in firmware/core/texts.py).
+A text with two %d takes the event's arg as (arg >> 8, arg & 0xFF)."""
 
 from firmware.app import (
     EV_ASSISTANT_NEEDED,
@@ -20,6 +21,18 @@ from firmware.app import (
     EV_TASK_STALE,
     EV_WATCHDOG_RESET,
 )
+from firmware.bms.panel import (
+    EV_PANEL_DMC,
+    EV_PANEL_PROTECTION,
+    EV_PANEL_REMOTE_OFF,
+    EV_PANEL_REWRITTEN,
+    EV_RELAY_FULL,
+    EV_RELAY_LOOP,
+    EV_RELAY_TOO_LONG,
+    EV_RELAY_WRONG_SLOT,
+)
+
+_MODES = "(4 off, 5 charger-only, 6 inverter-only, 7 on; 0 a setting write)"
 
 EVENT_TEXTS = {
     EV_CRASH: "crash: unhandled exception, outputs floating, reset",
@@ -46,4 +59,19 @@ EVENT_TEXTS = {
     "status LED at 15 Hz, no app; deploy again",
     EV_ROLLBACK: "new firmware image failed (cause %d, see docs/bench-testing.md): back to the "
     "previous image",
+    EV_PANEL_REWRITTEN: "switch request %d from the Remote panel port sent to the Multi as %d: "
+    "protection allows no more " + _MODES,
+    EV_PANEL_PROTECTION: "setting write from the Remote panel port dropped: protection restricts "
+    "the Multi now (low cell, loop fault, start-up or a VE.Bus error)",
+    EV_PANEL_REMOTE_OFF: "control %d from the Remote panel port dropped: remote off holds the "
+    "Multi in low power, only off passes " + _MODES,
+    EV_PANEL_DMC: "control %d of the GX / Smart dongle dropped: with a Digital Multi Control "
+    "only the DMC switches the Multi " + _MODES,
+    EV_RELAY_LOOP: "Remote panel port: the Multi's own frames or syncs came back (a looped "
+    "cable or a second Multi), not relayed (%d so far)",
+    EV_RELAY_WRONG_SLOT: "Remote panel port: a device sent in the wrong slot, not relayed "
+    "(%d so far)",
+    EV_RELAY_TOO_LONG: "Remote panel port: a frame too long for a slot, not relayed (%d so far)",
+    EV_RELAY_FULL: "Remote panel port: frames dropped, a queue between the ports was full (a "
+    "device flooding the bus, or the panel bus never quiet; %d so far)",
 }

@@ -341,7 +341,7 @@ class Rig:
         self.power_cuts = 0
         self.max_late_ms = 0  # worst lateness of a task step behind its due time
         self.step_us = []  # set to [0] * 7: the longest wall time of each task's step (us)
-        values = {"vebus_mode": mode}
+        values = {"vebus_mode": mode, "panel_port": False}  # the Multi's port only
         if settings:
             values.update(settings)
         s = st.Settings()

@@ -103,6 +103,11 @@ def _app(uart=None):
     app.port._write = uart.write
     app.port._flush = uart.flush
     app.rx_irq = app.port.on_rx_idle(app.multi_rx_idle)
+    panel = app.board.ports[1]  # the Remote panel port: nothing arrives, its writes echo
+    panel.uart = _BusUart()
+    panel.uart.i = panel.uart.n
+    panel._write = panel.uart.write
+    panel._flush = panel.uart.flush
     return app, clock, uart
 
 

@@ -119,6 +119,7 @@ def test_a_panel_frame_goes_out_in_the_bms_slot_renumbered_with_a_good_checksum(
 def test_control_frames_go_to_the_arbitration_not_across():
     r, multi, panel, got = _rig()
     multi.sync(0x40)
+    _drain_panel(r)
     for payload in (
         b"\x3f\x07\x00\x00\x00",  # switch: on
         b"\x00\x52\x37\x02\x83\x2c\x01",  # WriteViaID
@@ -134,6 +135,7 @@ def test_control_frames_go_to_the_arbitration_not_across():
 def test_a_looped_cable_and_a_device_in_the_wrong_slot_are_refused_and_told_once():
     r, multi, panel, got = _rig()
     multi.sync(0x50)
+    _drain_panel(r)  # the panel devices hear the sync
     for _ in range(50):  # the Multi's own frames coming back on the panel side
         panel.sync(0x50)
         panel.data(ADDR_MULTI, 0x51, b"\xe4" + bytes(14))
@@ -153,6 +155,7 @@ def test_a_looped_cable_and_a_device_in_the_wrong_slot_are_refused_and_told_once
 def test_a_flooding_panel_device_is_bounded():
     r, multi, panel, got = _rig()
     multi.sync(0x00)
+    _drain_panel(r)
     for _ in range(1000):
         panel.data(ADDR_CONTROLLER, 0x01, b"\x00\x52\x30\x04")
     assert r.pending_multi() == 4
@@ -160,6 +163,9 @@ def test_a_flooding_panel_device_is_bounded():
     for k in range(100):  # the Multi side too: a full panel queue drops, never grows
         multi.sync(k & 0x7F)
     assert r.to_panel.n == 8
+    _drain_panel(r, 1000)
+    multi.sync(99)
+    _drain_panel(r, 2000)
     long = b"\x00\x52\x30" + bytes(30)  # longer than a slot frame may be
     panel.data(ADDR_CONTROLLER, next_frame_no(99), long)
     assert got.last == rl.V_TOO_LONG

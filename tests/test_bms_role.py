@@ -62,6 +62,11 @@ def _feed(role, data, now):
     role.feed(bytearray(data), len(data), now)
 
 
+def _feed_panel(role, data, now):
+    """A frame heard on the Remote panel port, decoded as firmware/bms/panel.py does."""
+    Decoder(lambda f: role.controller(f.payload, f.msg, True, now)).feed(data)
+
+
 class _Got:
     def __init__(self):
         self.frames = []
@@ -242,11 +247,13 @@ def test_switch_frames_when_protection_restricts_the_multi_then_released():
     assert [k for k, s in switches if s == cat.SWITCH_ON] == [150, 200, 250]
 
 
-def test_gx_probe_is_answered_first_as_a_v2_from_either_port():
+def test_gx_probe_on_the_multi_port_is_answered_there_first_as_a_v2():
     role = _role()
     plen = cat.build_probe(_pay)
     probe = _controller(3, plen)
-    role.feed_panel(bytearray(probe), len(probe), _t(0))
+    _feed_panel(role, probe, _t(0))  # heard on the panel port: answered there (panel.py)
+    assert role.tick(_t(0)) & EV_PROBE and not role.probe_pending
+    _feed(role, probe, _t(0))
     assert role.tick(_t(0)) & EV_PROBE and role.probe_pending
     _feed(role, _sync(4), _t(10))
     f = _sent(role, _t(10))
@@ -266,12 +273,12 @@ def test_switch_requests_are_the_dmcs_on_the_panel_port_when_one_is_fitted():
     plen = cat.build_switch(_pay, cat.SWITCH_SLEEP)
     multi_port = bytearray(_controller(7, plen))
     role = _role()  # no DMC: any controller's request is the GX's
-    role.feed_panel(panel, len(panel), _t(0))
+    _feed_panel(role, panel, _t(0))
     assert role.gx_request == cat.SWITCH_CHARGER_ONLY and role.dmc_request == 0
     s = Settings()
     s.set("dmc_present", True)
     role = BmsRole(s)
-    role.feed_panel(panel, len(panel), _t(0))
+    _feed_panel(role, panel, _t(0))
     role.feed(multi_port, len(multi_port), _t(1))
     assert role.dmc and role.dmc_request == cat.SWITCH_CHARGER_ONLY
     assert role.gx_request == cat.SWITCH_SLEEP  # core ignores it with a DMC present

@@ -3,7 +3,17 @@ the role's docstring): AC in from the LED frame only, switch requests only from 
 the status frame's flags, each change out in the next slot, one answer per probe, "on" said three
 times after a restriction, the firmware version only from both halves. Both VMs."""
 
-from test_bms_role import _controller, _feed, _multi, _pay, _role, _sent, _sync, _t
+from test_bms_role import (
+    _controller,
+    _feed,
+    _feed_panel,
+    _multi,
+    _pay,
+    _role,
+    _sent,
+    _sync,
+    _t,
+)
 
 from firmware.bms.role import (
     EV_REQUEST,
@@ -59,7 +69,7 @@ def test_only_a_switch_frame_is_a_switch_request():
     plen = cat.build_winmon(_pay, 0x10, 0x0E, b"\x04\x05\x06\x07", 4)  # a command, 7 bytes
     f = _controller(5, plen)
     _feed(role, f, _t(0))
-    role.feed_panel(bytearray(f), len(f), _t(0))
+    _feed_panel(role, f, _t(0))
     assert role.gx_request == 0 and role.dmc_request == 0
     plen = cat.build_switch(_pay, cat.SWITCH_CHARGER_ONLY)
     _feed(role, _controller(6, plen), _t(1))

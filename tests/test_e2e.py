@@ -47,8 +47,9 @@ def _floating():
     return [machine.Pin(p).is_floating() for p in OUTS]
 
 
-def _power_up(root, clock):
-    """boot.py, then main.build (as main.py does) with the virtual clock."""
+def _power_up(root, clock, panel=False):
+    """boot.py, then main.build (as main.py does) with the virtual clock; panel: the Remote
+    panel port is used too (setting panel_port)."""
     import vclock  # pyright: ignore[reportMissingImports]
 
     import main
@@ -61,6 +62,7 @@ def _power_up(root, clock):
     _battery_ok()
     s = Settings()
     s.set("vebus_mode", "bms")
+    s.set("panel_port", panel)
     return main.build(root, clock.ticks_ms, s)
 
 
@@ -268,29 +270,36 @@ def test_low_power_mode_sleeps_between_ticks_while_the_multi_is_off():
     assert not app.out.low_power and _floating() == [False, False, True]
 
 
-def test_gx_probe_on_the_panel_port_is_answered_as_a_v2_in_the_next_slot():
+def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
     from firmware.app import EV_BMS_PROBE
-    from vebus import encode_data
+    from vebus import T_SYNC, Decoder, encode_data, next_frame_no
 
     root = fresh_root("e2e-probe")
     clock = vclock.VClock()
-    app = _power_up(root, clock)
+    app = _power_up(root, clock, panel=True)
     multi = ScriptedMulti(machine.uarts[0], clock.t)
     clock.hooks.append(multi)
     _run(app, 500)
     pay = bytearray(8)
     frame = bytearray(32)
     n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, cat.build_probe(pay))
-    machine.uarts[1].inject(bytes(frame[:n]))  # the GX's MK3 on the Remote panel port
+    panel = machine.uarts[1]
+    panel.take_tx()
+    panel.inject(bytes(frame[:n]))  # the GX's MK3 on the Remote panel port (manual 3.5)
     _run(app, 100)
-    answers = [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
-    assert len(answers) == 1 and answers[0][1] == answers[0][2]  # N + 1 of its sync
-    assert cat.answer_version(answers[0][3], len(answers[0][3])) == 1146100
-    assert answers[0][0] <= 3 and EV_BMS_PROBE in [e[1] for e in app.log.entries()]
+    # answered on the port it came from, numbered N + 1 of the sync relayed before it
+    wire = []
+    Decoder(lambda f: wire.append((f.t, f.frame_no, bytes(f.payload)))).feed(panel.take_tx())
+    answers = [k for k in range(len(wire)) if cat.answer_version(wire[k][2], 10) >= 0]
+    assert len(answers) == 1 and cat.answer_version(wire[answers[0]][2], 10) == 1146100
+    syncs = [w[1] for w in wire[: answers[0]] if w[0] == T_SYNC]
+    assert wire[answers[0]][1] == next_frame_no(syncs[-1])
+    assert not [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
+    assert EV_BMS_PROBE in [e[1] for e in app.log.entries()]
 
 
 def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():

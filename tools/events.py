@@ -38,7 +38,8 @@ def event_text(code, reason, arg):
     if code < BOARD_EVENT_BASE:
         return text(code, reason, arg)
     msg = EVENT_TEXTS.get(code) or "unknown event %d" % code
-    return msg % arg if "%d" in msg else msg
+    n = msg.count("%d")
+    return msg % (arg >> 8, arg & 0xFF) if n == 2 else msg % arg if n else msg
 
 
 def read(paths):

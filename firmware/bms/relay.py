@@ -3,6 +3,7 @@
     relay = Relay()
     v = relay.from_multi(f, now)    # a good frame on the Multi side -> queued for the panel
     v = relay.from_panel(f, now)    # a good frame decoded on the panel side -> V_* verdict
+    v = relay.queue_multi(p, plen, addr)  # a control the arbitration passed (or rewrote)
     relay.own(raw, n)               # one of the BMS's own frames, for the panel side too
     n = relay.take_panel(out, now, quiet)  # next frame for the panel port (raw bytes; 0: none)
     n = relay.take_multi(out, sync_no)  # next panel frame for the BMS's slot on the Multi side
@@ -14,7 +15,8 @@ here in one place so a bench capture can correct them.
     on the Multi's own segment: after a relayed sync the panel port keeps quiet for SLOT_MS and
     then until the panel bus is quiet. A frame that failed its checksum never reached here (the
     decoder drops it), so it is never relayed.
-  - Panel side -> Multi side: a good data frame numbered for the last relayed sync waits in a
+  - Panel side -> Multi side: a good data frame numbered for the last sync relayed (sent on
+    the panel side, not just queued: a device answers the sync it heard) waits in a
     bounded queue for the BMS's next slot on the Multi side, where it goes out renumbered for
     that sync (the Multi ignores a wrong number) with its checksum made anew.
   - Control from the panel side (switch frames, Winmon writes) is not relayed here: the caller
@@ -116,7 +118,8 @@ class Relay:
     def __init__(self):
         self.to_panel = _Ring(_TO_PANEL, _RAW_MAX)
         self.to_multi = _Ring(_TO_MULTI, _PAY_MAX)
-        self.sync_no = -1  # N of the last sync relayed to the panel side
+        self.sync_no = -1  # N of the last sync sent on the panel side
+        self.queued_no = -1  # N of the last sync queued for it (the BMS's frames follow it)
         self._pay = bytearray(_PAY_MAX)
         self._hold_at = 0  # when the last sync went out on the panel side
         self._hold = False
@@ -145,7 +148,7 @@ class Relay:
         if n > _RAW_MAX:
             return self._refuse(V_TOO_LONG)
         if f.is_sync():
-            self.sync_no = f.frame_no
+            self.queued_no = f.frame_no
         if not self.to_panel.push(raw, n):
             return self._refuse(V_FULL)
         return V_QUEUED
@@ -165,9 +168,13 @@ class Relay:
             return V_CONTROL
         if self.sync_no < 0 or f.frame_no != next_frame_no(self.sync_no):
             return self._refuse(V_WRONG_SLOT)
+        return self.queue_multi(p, plen, f.addr)
+
+    def queue_multi(self, p, plen, addr):
+        """Payload p[0:plen] from `addr` waits for the BMS's slot on the Multi side."""
         if plen > _PAY_MAX:
             return self._refuse(V_TOO_LONG)
-        if not self.to_multi.push(p, plen, f.addr):
+        if not self.to_multi.push(p, plen, addr):
             return self._refuse(V_FULL)
         return V_QUEUED
 
@@ -183,6 +190,7 @@ class Relay:
         n = r.pop_into(out)
         self.relayed[0] += 1
         if out[2] == T_SYNC:
+            self.sync_no = out[3]
             self._hold = True
             self._hold_at = now
         return n

@@ -1,14 +1,16 @@
 """The BMS on VE.Bus: follow the Multi's syncs, talk only in the slot after one, say what it must.
 
-    role = BmsRole(settings)
+    role = BmsRole(settings, relay=None)  # relay: firmware/bms/relay.Relay with a panel port
     role.feed(buf, n, now)          # bytes from the Multi port (own echo already removed)
-    role.feed_panel(buf, n, now)    # bytes from the Remote panel port (decoded, never relayed)
+    role.controller(p, msg, panel, now)  # a controller's frame (firmware/bms/panel.py's too)
     role.tick(now)                  # Multi presence; returns the role's event bits (EV_*)
     role.set_protection(out)        # core Protection outputs: mode, allow flags, error, low power
     n = role.take(now, txbuf, quiet)  # a frame for this slot (0: nothing); quiet = bus idle
     role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
     role.multi_mode (the switch state the Multi reports in its LED frame; 0 = not known)
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
+With a relay, every good frame from the Multi goes to it (for the panel side), and the panel's
+frames it holds take the slot after the BMS's probe answer and switch frames (below).
 
 A GX / DMC switch request (on, off, charger-only) holds until the controller sends another one or
 stays silent for REQUEST_HOLD_MS (three of its repeat periods, catalogue.SWITCH_REPEAT_MS).
@@ -21,9 +23,12 @@ driver and the decoder), and vebus_mode is "bms". One frame per sync, in this or
   1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
   2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
      repeated each _SWITCH_REPEAT_MS; "on" said _RELEASE_REPEATS times when the restriction ends
-  3. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
+  3. a frame from the Remote panel port (firmware/bms/relay.py), renumbered      INFERRED
+     -- but after one of those, the version query or the status when due: relayed traffic
+     never holds the BMS's own frames back by more than one sync
+  4. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
      for _VERSION_FAST_TRIES rounds, then every _VERSION_SLOW_MS                     CONFIRMED
-  4. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
+  5. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
 In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
 (presence, AC in from the LED frame, requests from other controllers); protection still runs on
@@ -80,7 +85,8 @@ TX_PROBE_ANSWER = const(1)
 TX_SWITCH = const(2)
 TX_VERSION = const(3)
 TX_STATUS = const(4)
-TX_NAMES = ("none", "probe answer", "switch", "version query", "status")
+TX_RELAY = const(5)
+TX_NAMES = ("none", "probe answer", "switch", "version query", "status", "relayed")
 
 EV_MULTI_PRESENT = const(0x01)
 EV_MULTI_ABSENT = const(0x02)
@@ -93,19 +99,20 @@ _PAYLOAD = const(32)
 
 
 class BmsRole:
-    def __init__(self, settings):
+    def __init__(self, settings, relay=None):
         self.transmit = settings.vebus_mode == "bms"
         self.bms_version = settings.bms_version
         self.status_ms = settings.status_interval_ms
         self.status_low_power_ms = settings.status_interval_low_power_ms
         self.decoder = Decoder(self._on_frame)
-        # Frames nothing here reads are only counted (a callback is most of a frame's cost on
-        # a board: 50 AC info frames a second, a full window of them at times); the slot still
-        # closes on them (_sync_count).
-        self.decoder.skip(cat.MSG_AC_INFO)
-        self.decoder.skip(cat.MSG_CONDITION)
+        self.relay = relay
+        if relay is None:
+            # Frames nothing here reads are only counted (a callback is most of a frame's cost
+            # on a board: 50 AC info frames a second, a full window of them at times); the slot
+            # still closes on them (_sync_count). A relay needs every frame.
+            self.decoder.skip(cat.MSG_AC_INFO)
+            self.decoder.skip(cat.MSG_CONDITION)
         self._sync_count = 0  # decoder.counts[OK] right after the last sync
-        self.panel_decoder = Decoder(self._on_panel_frame)
         self.payload = bytearray(_PAYLOAD)
         self.frame = bytearray(max_encoded_len(_PAYLOAD))
         self._now = 0
@@ -169,22 +176,11 @@ class BmsRole:
         if n:
             self.decoder.feed(buf, 0, n)
 
-    def feed_panel(self, buf, n, now):
-        """Bytes from the Remote panel port: controller frames count (probe, switch requests).
-
-        How the real BMS passes frames between its ports is not public: nothing is relayed."""
-        self._now = now
-        if n:
-            self.panel_decoder.feed(buf, 0, n)
-
-    def _on_panel_frame(self, f):
-        self.frames += 1
-        if f.addr != ADDR_MULTI and not f.is_sync():
-            self._controller(f.payload, f.msg, True)
-
     def _on_frame(self, f):
         now = self._now
         self.frames += 1
+        if self.relay is not None:
+            self.relay.from_multi(f, now)  # a copy for the panel side (nothing sent here)
         if f.is_sync():
             self.syncs += 1
             self.sync_no = f.frame_no
@@ -226,28 +222,32 @@ class BmsRole:
                 ):
                     self.multi_mode = cat.switch_state(cat.get(p, cat.LED_SWITCH))
             return
-        self._controller(p, msg, False)
+        self.controller(p, msg, False, now)
 
-    def _controller(self, p, msg, panel):
-        """A frame from another controller (GX via its MK3, DMC, ...); panel: on that port."""
+    def controller(self, p, msg, panel, now):
+        """A frame from another controller (GX via its MK3, DMC, ...); panel: on that port.
+        True for the GX's BMS probe: answered on the port it came from (the panel's by
+        firmware/bms/panel.py)."""
         plen = len(p)
         if cat.probe_kind(p, plen) == cat.PROBE_BMS:
             self.probes += 1
-            self.probe_pending = True
+            self.probe_pending = self.probe_pending or not panel
             self._events |= EV_PROBE
-        elif msg == cat.MSG_SWITCH and plen >= cat.SWITCH_LEN:
+            return True
+        if msg == cat.MSG_SWITCH and plen >= cat.SWITCH_LEN:
             req = p[1]
             if self.dmc and panel:
                 old = self.dmc_request
                 self.dmc_request = req
-                self._dmc_at = self._now
+                self._dmc_at = now
             else:
                 old = self.gx_request
                 self.gx_request = req
-                self._request_at = self._now
+                self._request_at = now
             if req != old:  # controllers repeat their request: log a change only
                 self.last_request = req
                 self._events |= EV_REQUEST
+        return False
 
     def _version_reply(self, p):
         code = p[2]
@@ -391,6 +391,10 @@ class BmsRole:
         p = self.payload
         kind = TX_NONE
         plen = 0
+        ver = not self.multi_version and time.ticks_diff(now, self._version_at) >= 0
+        status = time.ticks_diff(now, self._status_at) >= 0
+        own = ver or status
+        r = self.relay
         if self.probe_pending:
             plen = cat.build_probe_answer(p, self.bms_version)
             self.probe_pending = False
@@ -409,7 +413,9 @@ class BmsRole:
             self._switch_sent_at = now
             self.multi_mode = 0  # what the Multi reports now may predate this frame
             kind = TX_SWITCH
-        elif not self.multi_version and time.ticks_diff(now, self._version_at) >= 0:
+        elif r is not None and r.pending_multi() and (self.last_tx != TX_RELAY or not own):
+            kind = TX_RELAY
+        elif ver:
             plen = cat.build_winmon(p, WINMON_ID, self._version_part, b"", 0)
             if self._version_part == _WINMON_VERSION_LO:
                 self._version_part = _WINMON_VERSION_HI
@@ -421,7 +427,7 @@ class BmsRole:
                     wait = _VERSION_SLOW_MS
                 self._version_at = time.ticks_add(now, wait)
             kind = TX_VERSION
-        elif time.ticks_diff(now, self._status_at) >= 0:
+        elif status:
             rate = self.charge_rate * 255 // 100
             plen = cat.build_bms_status(
                 p,
@@ -442,4 +448,6 @@ class BmsRole:
         self.last_tx = kind
         if self.sent[kind] < 255:
             self.sent[kind] += 1
+        if kind == TX_RELAY:
+            return r.take_multi(out, self.sync_no)  # pyright: ignore[reportOptionalMemberAccess]
         return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)

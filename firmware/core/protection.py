@@ -11,7 +11,8 @@ Multi reports, codes.MODE_*, MODE_NONE = not known: MODE_OFF while the BMS does 
 is the Multi switched off),
 dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 
-Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*), allow_charge,
+Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*),
+multi_ceiling (the most protection alone lets the Multi do, requests aside), allow_charge,
 allow_discharge, charge_rate (0..100 %), bat_prealarm, low_power (BMS low-power mode), error
 (0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (leds.PAT_*), state (codes.ST_*),
 reasons (codes.R_* bits: why not everything is on), latched + latch_reason (persist with latch.py
@@ -94,6 +95,16 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
 
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
+
+
+def _mode(charge, invert, want_invert, ac):
+    """The Multi's mode from what it may do; charger-only without AC is off when inverting was
+    wanted (nothing would run)."""
+    if charge and invert:
+        return MODE_ON
+    if charge:
+        return MODE_OFF if want_invert and not ac else MODE_CHARGER_ONLY
+    return MODE_INVERTER_ONLY if invert else MODE_OFF
 
 
 class Protection:
@@ -256,17 +267,13 @@ class Protection:
             why |= R_STARTUP if startup else (fault_why or self._chg_why)
         if req_i and not i_ok:
             why |= R_STARTUP if startup else (self._shutdown or fault_why)
-        if c_ok and i_ok:
-            mode = MODE_ON
-        elif c_ok:
-            mode = MODE_CHARGER_ONLY
-            if req_i and not (inp.mains or inp.ac_in):
-                mode = MODE_OFF  # charger-only without AC: off
-                why |= R_NO_AC
-        elif i_ok:
-            mode = MODE_INVERTER_ONLY
-        else:
-            mode = MODE_OFF
+        ac = inp.mains or inp.ac_in
+        mode = _mode(c_ok, i_ok, req_i, ac)
+        if c_ok and mode == MODE_OFF:
+            why |= R_NO_AC  # charger-only without AC: off
+        # The most protection alone lets the Multi do (no request, remote aside): what control
+        # from the Remote panel port is measured against (firmware/core/control.py).
+        ceiling = _mode(mchg.on, load.on, True, ac)
         err = 0
         v = inp.multi_version
         if inp.multi_present and v > 0:
@@ -275,7 +282,7 @@ class Protection:
             elif v < _MIN_FW_NATIVE and inp.multi_assistant == 0:
                 err = 7
         if err:
-            mode = MODE_OFF
+            mode = ceiling = MODE_OFF
             why = R_VEBUS_ERROR
         if err != o.error:
             if err == 15:
@@ -324,6 +331,7 @@ class Protection:
         o.charge = HIGH if chg.on else FLOAT
         o.prealarm = HIGH if self._pa else FLOAT
         o.multi_mode = mode
+        o.multi_ceiling = ceiling
         o.allow_discharge = load.on
         o.allow_charge = chg.on
         if not mchg.on:

@@ -20,6 +20,7 @@ SPEC = (
     # board and bus side (lib/vebus)
     ("board", "pico|esp32", "pico", 0, 0),
     ("vebus_mode", "listen|bms", "listen", 0, 0),
+    ("panel_port", "bool", True, 0, 0),
     ("bms_version", "int", 1146100, 1146100, 1146999),
     ("status_interval_ms", "int", 1000, 100, 10000),
     ("status_interval_low_power_ms", "int", 10000, 1000, 60000),

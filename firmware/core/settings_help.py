@@ -12,6 +12,11 @@ HELP = {
     "vebus_mode": (
         "listen: never transmit; bms: answer probes and send status frames (INFERRED layout)"
     ),
+    "panel_port": (
+        "the Remote panel port is fitted: in bms mode frames cross between the two VE.Bus ports,"
+        " so a GX, Smart dongle or DMC there sees the Multi and the BMS (INFERRED); false: the"
+        " Multi port only"
+    ),
     "bms_version": "version told to the GX (1146 + firmware)",
     "status_interval_ms": "status frame interval (INFERRED)",
     "status_interval_low_power_ms": "BMS status frame interval in low-power mode",

@@ -41,6 +41,7 @@ class Outputs:
         self.charge = FLOAT
         self.prealarm = FLOAT
         self.multi_mode = MODE_OFF
+        self.multi_ceiling = MODE_OFF
         self.allow_charge = False
         self.allow_discharge = False
         self.charge_rate = 0

@@ -6,6 +6,7 @@
     l, h, mains = board.read_remote_mains()    # raw levels (meaning: firmware/core)
     board.leds.set(i, on); board.btv_test.value(1)
     port = board.ports[0]                      # rs485.Rs485 of the "multi" port; [1] = "panel"
+                                               # (with setting panel_port: the default)
     board.watchdog                             # watchdog.Watchdog (started by the app)
     board.lightsleep(ms)                       # not while USB is plugged in (Pico VBUS sense)
     board.reset()
@@ -63,7 +64,7 @@ class Board:
     @classmethod
     def from_settings(cls, settings):
         levels = tuple(getattr(settings, k, 1) for k in _OUT_LEVEL_KEYS)
-        return cls(settings.board, levels)
+        return cls(settings.board, levels, 2 if settings.panel_port else 1)
 
     def read_btv(self):
         """Raw levels of the BTV inputs as an int: bit n = input n."""

@@ -65,15 +65,17 @@ class Rs485:
         self.echo_missing = 0
         self.tx_timeouts = 0
 
-    def on_rx_idle(self, handler):
+    def on_rx_idle(self, handler, slot=True):
         """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
         UART.irq with IRQ_RXIDLE, a soft IRQ run between two bytecodes, 32 bit times after the
-        last byte). False where the UART has no such IRQ: the caller polls read() instead."""
+        last byte). False where the UART has no such IRQ: the caller polls read() instead.
+        slot: a frame sent from the handler starts SLOT_US after the IRQ (the Multi port's slot);
+        False: at once (the Remote panel port)."""
         trigger = getattr(self.uart, "IRQ_RXIDLE", 0)
         if not trigger:
             return False
         self._handler = handler
-        self.uart.irq(self._irq, trigger)
+        self.uart.irq(self._irq if slot else handler, trigger)
         return True
 
     def _rx_idle(self, uart):

@@ -16,7 +16,8 @@ Test side:
   uarts                dict id -> fake UART
   uart.inject(data)    bytes arriving from the wire (an rx overrun drops what does not fit in
                        rxbuf and counts `uart.overruns`, like the real ring buffer)
-  uart.take_tx()       bytes the firmware put on the wire since the last call
+  uart.take_tx()       bytes the firmware put on the wire since the last call; until its first
+                       call at most TX_KEEP bytes are kept (nobody listens: the bytes vanish)
   uart.de              optional Pin: when set, a write while that pin is not driven high is lost
                        (counted in `uart.lost`) as on a real transceiver with DE low
   uart.echo            True (default): written bytes come back on rx, receiver always enabled
@@ -42,6 +43,8 @@ HARD_RESET = 2
 WDT_RESET = 3
 DEEPSLEEP_RESET = 4
 SOFT_RESET = 5
+
+TX_KEEP = 256
 
 pins = {}
 uarts = {}
@@ -226,6 +229,7 @@ class UART:
         self.id = id
         self.rx = bytearray()
         self.tx = bytearray()
+        self.listened = False
         self.overruns = 0
         self.lost = 0
         self.writes = 0
@@ -283,6 +287,8 @@ class UART:
         if self.de is not None and not self.de.is_driven_high():
             self.lost += n
             return n
+        if not self.listened and len(self.tx) + n > TX_KEEP:
+            self.tx = bytearray()
         self.tx.extend(buf)
         if self.echo:
             self.inject(buf)
@@ -308,6 +314,7 @@ class UART:
         self.rx.extend(data)
 
     def take_tx(self):
+        self.listened = True
         out = bytes(self.tx)
         self.tx = bytearray()
         return out

@@ -1,0 +1,178 @@
+"""The Remote panel port: a GX device, a VE.Bus Smart dongle or a Digital Multi Control.
+
+    panel = Panel(role, port, settings, ticks_ms)  # port: board.ports[1]; role.relay set in "bms"
+    panel.serve(now)             # read the port, send what waits for it (only when clear: below)
+    panel.set_protection(out)    # core Protection's outputs: the ceiling, remote off
+    panel.log_events(now, log)   # from a task: each block, rewrite or refusal, once (EV_PANEL_*)
+
+What crosses (the relay's rules, firmware/bms/relay.py; INFERRED: docs/protocol.md):
+  - every good frame from the Multi side (the role hands each to the relay) and the BMS's own
+    frames go out here; a device's data frames go to the Multi side in the BMS's slot;
+  - control (switch frames, Winmon writes) goes through core's arbitration (core/control.py,
+    manual 3.5 / 3.6): passed as it came, rewritten (a switch frame asking more than protection
+    allows becomes a switch frame with what it allows), or dropped. With setting dmc_present a
+    switch frame here is the DMC's, a Winmon write a GX's or a dongle's (a DMC only switches);
+  - the GX's BMS probe heard here is answered here (numbered for the sync queued last), so the
+    GX finds the BMS; its status frames reach the GX with the Multi's frames.
+In "listen" nothing is relayed or sent: frames are decoded for the role (probe, requests).
+
+When: serve() does nothing from SYNC_GUARD_MS before the Multi's next sync is due until that
+sync is read: a frame going out here blocks for its wire time (firmware/hw/rs485.py) and
+decoding takes time too, and either would push the Multi slot's frame later. Reads are bounded
+(_RX_CHUNKS a call): a device flooding this port costs a bounded time per call, and its bytes
+are dropped by the UART, never stored here.
+"""
+
+import time
+
+from micropython import const
+
+from firmware.bms.relay import V_CONTROL, V_FULL, V_LOOP
+from firmware.bms.role import SYNC_GUARD_MS
+from firmware.core.codes import MODE_NONE, MODE_OFF, ST_REMOTE_OFF
+from firmware.core.control import (
+    SRC_DMC,
+    SRC_GX,
+    WHY_DMC,
+    WHY_PASSED,
+    WHY_REMOTE_OFF,
+    panel_control,
+)
+from vebus import ADDR_MULTI, Decoder, encode_data, next_frame_no
+from vebus import catalogue as cat
+
+# Event codes (after firmware/app.py's; words in firmware/app_texts.py). arg: the request
+# (codes.MODE_*, 0 for a Winmon write); EV_PANEL_REWRITTEN: request << 8 | mode sent.
+EV_PANEL_REWRITTEN = const(48)
+EV_PANEL_PROTECTION = const(49)
+EV_PANEL_REMOTE_OFF = const(50)
+EV_PANEL_DMC = const(51)
+# Refused by the relay, once per episode (arg: how many so far, at most 255): EV_RELAY_LOOP +
+# verdict - V_LOOP: looped cable, wrong slot, too long, queue full.
+EV_RELAY_LOOP = const(52)
+EV_RELAY_WRONG_SLOT = const(53)
+EV_RELAY_TOO_LONG = const(54)
+EV_RELAY_FULL = const(55)
+
+_RX_CHUNKS = const(2)  # chunks read per serve() (2 x 128 bytes: 10 ms of a busy bus)
+_NOMINAL_MS = const(16)  # the sync period assumed until one is measured (60 Hz: 16.7 ms)
+_FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
+
+
+class Panel:
+    def __init__(self, role, port, settings, ticks_ms):
+        self.role = role
+        self.port = port
+        self.relay = role.relay  # None in "listen": nothing crosses
+        self.ticks = ticks_ms
+        self.dmc = settings.dmc_present
+        self.decoder = Decoder(self._on_frame)
+        self.out = bytearray(_FRAME)
+        self.pay = bytearray(cat.ANSWER_LEN)
+        self.ceiling = MODE_OFF  # until protection says more
+        self.remote_off = False
+        self.frames = 0
+        self._now = 0
+        self._told = [0, 0, 0]  # per SRC_*: the last block / rewrite logged (0: it passed)
+        self._ev = 0  # an event for log_events(): code, arg
+        self._ev_arg = 0
+
+    def set_protection(self, out):
+        self.ceiling = out.multi_ceiling
+        self.remote_off = out.state == ST_REMOTE_OFF
+
+    def clear(self, now):
+        """True while work here cannot delay the Multi's next slot frame (see "When")."""
+        role = self.role
+        if not role.multi_present:
+            return True
+        p = role.sync_period or _NOMINAL_MS
+        return time.ticks_diff(now, role.last_sync) < p - SYNC_GUARD_MS
+
+    def serve(self, now):
+        port = self.port
+        self._now = now
+        reads = 0
+        while self.clear(now):
+            n = port.read(now)  # our own echo is consumed first
+            if n:
+                self.decoder.feed(port.rx, 0, n)
+                reads += 1
+                if reads == _RX_CHUNKS:
+                    return
+                continue
+            r = self.relay
+            if r is None or not port.quiet():
+                return  # a device is talking, or our echo is not all back yet
+            n = r.take_panel(self.out, now, True)
+            if not n:
+                return
+            port.send(self.out, n, now)
+            now = self.ticks()
+
+    def _on_frame(self, f):
+        self.frames += 1
+        role = self.role
+        p = f.payload
+        if f.addr != ADDR_MULTI and not f.is_sync() and role.controller(p, f.msg, True, self._now):
+            self._answer_probe()
+            return
+        r = self.relay
+        if r is not None and role.multi_present and r.from_panel(f, self._now) == V_CONTROL:
+            self._control(p, f.msg, f.addr)
+
+    def _answer_probe(self):
+        r = self.relay
+        if r is None or r.queued_no < 0:
+            return  # listening, or no sync to number it for yet
+        plen = cat.build_probe_answer(self.pay, self.role.bms_version)
+        n = encode_data(self.out, cat.BMS_ADDR, next_frame_no(r.queued_no), self.pay, plen)
+        r.own(self.out, n)
+
+    def _control(self, p, msg, addr):
+        """Core's arbitration decides; passed or rewritten goes to the Multi side."""
+        switch = msg == cat.MSG_SWITCH
+        src = SRC_DMC if self.dmc and switch else SRC_GX
+        req = p[1] if switch else MODE_NONE
+        res = panel_control(src, req, self.dmc, self.remote_off, self.ceiling)
+        mode = res & 0xFF
+        why = res >> 8
+        if mode:
+            if switch and mode != req:
+                p = self.pay
+                self.relay.queue_multi(p, cat.build_switch(p, mode), addr)  # pyright: ignore
+            else:
+                self.relay.queue_multi(p, len(p), addr)  # pyright: ignore
+        told = self._told
+        if why == WHY_PASSED:
+            told[src] = 0  # a later block is news again
+            return
+        key = why << 16 | req << 8 | mode
+        if told[src] == key:
+            return  # controllers repeat their request: a change only
+        told[src] = key
+        arg = req
+        if why == WHY_DMC:
+            code = EV_PANEL_DMC
+        elif why == WHY_REMOTE_OFF:
+            code = EV_PANEL_REMOTE_OFF
+        elif mode:
+            code = EV_PANEL_REWRITTEN
+            arg = req << 8 | mode
+        else:
+            code = EV_PANEL_PROTECTION
+        self._ev = code
+        self._ev_arg = arg
+
+    def log_events(self, now, log):
+        if self._ev:
+            log.record(now, self._ev, 0, self._ev_arg)
+            self._ev = 0
+        r = self.relay
+        if r is None:
+            return
+        bits = r.news()
+        if bits:
+            for v in range(V_LOOP, V_FULL + 1):
+                if bits & (1 << v):
+                    log.record(now, EV_RELAY_LOOP + v - V_LOOP, 0, r.refused[v])
