@@ -111,7 +111,7 @@ class Panel:
             r = self.relay
             if r is None or not port.quiet():
                 return  # a device is talking, or our echo is not all back yet
-            n = r.take_panel(self.out, now, True)
+            n = r.take_panel(self.out, self.ticks(), True)
             if not n:
                 return
             port.send(self.out, n, now)

@@ -107,6 +107,56 @@ def test_ctrl_c_floats_the_outputs(smoke):
     passes(smoke, "Ctrl-C on the console")
 
 
+# ---- the relay between the ports (tools/pico/relay.py's scenario, 5 emulated s) ----
+# What a bench tester sees with both ports at full traffic: docs/protocol.md ("Between the two
+# ports", inferred rules), the manual 3.5 (the GX on the Remote panel port sees the Multi and
+# the BMS), vebus.md (a node's frame numbered sync + 1 right after the sync; DE released at once).
+@pytest.fixture(scope="module")
+def relay_smoke():
+    from tools.pico import relay
+
+    res = relay.scenario(smoke=True)
+    if not relay.figures(res.run.trace)["relayed"]:
+        pytest.skip(relay.D_NO_RELAY)
+    return res
+
+
+@needs_emu
+def test_relay_the_multis_frames_reach_the_panel_port_unchanged_and_in_order(relay_smoke):
+    passes(relay_smoke, "the Multi's frames relayed to UART1")
+    passes(relay_smoke, "no Multi frame left out")
+    passes(relay_smoke, "pico_relay_latency_ms_max")
+
+
+@needs_emu
+def test_relay_panel_de_released_within_100_us_and_never_low_while_sending(relay_smoke):
+    passes(relay_smoke, "pico_panel_de_release_us_max")
+    passes(relay_smoke, "no byte sent on UART1 with its DE low")
+
+
+@needs_emu
+def test_relay_the_gx_has_the_panel_bus_in_its_slot(relay_smoke):
+    passes(relay_smoke, "the stimulus' GX answered each sync after it was relayed")
+    passes(relay_smoke, "the panel bus left to the GX in its slot")
+
+
+@needs_emu
+def test_relay_gx_requests_reach_the_multi_in_the_bms_slot_renumbered(relay_smoke):
+    passes(relay_smoke, "every GX request on UART0")
+    passes(relay_smoke, "each frame numbered")
+
+
+@needs_emu
+def test_relay_the_gx_probe_is_answered_on_the_panel_port(relay_smoke):
+    passes(relay_smoke, "the GX's probe answered on UART1")
+
+
+@needs_emu
+def test_relay_both_ports_busy_no_overrun_no_reset_and_the_multi_side_de_in_time(relay_smoke):
+    for name in ("no traceback", "no RX overrun once", "no reset", "pico_de_release_us_max"):
+        passes(relay_smoke, name)
+
+
 # ---- bad input: one clear line each ----
 def test_a_damaged_firmware_image_is_refused(tmp_path):
     bad = tmp_path / "firmware.bin"
@@ -160,3 +210,72 @@ def test_an_unreadable_trace_is_one_clear_error(tmp_path):
         Trace.load(p)
     with pytest.raises(TraceError, match="cannot be read"):
         Trace.load(os.path.join(tmp_path, "none.jsonl"))
+
+
+# ---- the relay's figures, read off a hand-made trace (no emulator needed) ----
+def _multi_frames():
+    """A sync N=5, the AC info numbered 6, the next sync N=6 (vebus.md's layout)."""
+    from vebus import catalogue as cat
+    from vebus import encode_data, encode_sync
+
+    buf, pay = bytearray(40), bytearray(32)
+    s5 = bytes(buf[: encode_sync(buf, 5, pay, cat.build_sync(pay, 0, 0))])
+    info = bytes(buf[: encode_data(buf, 0x8383, 6, pay, cat.build_ac_info(pay, 50000, 1300))])
+    s6 = bytes(buf[: encode_sync(buf, 6, pay, cat.build_sync(pay, 0, 90))])
+    return [(1000.0, s5), (6000.0, info), (21000.0, s6)]
+
+
+def _relay_trace(panel, de=True):
+    """The Multi's frames on UART0; ours on UART1, panel = [(start_us, bytes)], each inside its
+    own DE-high interval (DE up 5 us before, down 20 us after the last stop bit) unless not de."""
+    from tools.pico.trace import BYTE_US
+
+    recs = []
+    for t0, data in _multi_frames():
+        for i, x in enumerate(data):
+            s = t0 + i * BYTE_US
+            recs.append(
+                {"ev": "uart_rx", "t_us": s + BYTE_US, "uart": 0, "byte": x, "start_us": s}
+            )
+    for t0, data in panel:
+        if de:
+            recs.append({"ev": "gpio", "t_us": t0 - 5, "pin": 3, "dir": "out", "level": 1})
+        for i, x in enumerate(data):
+            recs.append({"ev": "uart_tx", "t_us": t0 + i * BYTE_US, "uart": 1, "byte": x})
+        if de:
+            end = t0 + len(data) * BYTE_US + 20
+            recs.append({"ev": "gpio", "t_us": end, "pin": 3, "dir": "out", "level": 0})
+    return Trace(sorted(recs, key=lambda r: r["t_us"]))
+
+
+def test_relay_figures_see_each_multi_frame_on_the_panel_side_and_its_latency():
+    from tools.pico import relay
+    from tools.pico.trace import BYTE_US
+
+    (_, s5), (_, info), (_, s6) = _multi_frames()
+    tr = _relay_trace([(2500.0, s5), (9000.0, info), (22000.0, s6)])
+    pairs, foreign, skipped = relay.relayed(tr)
+    assert (len(pairs), foreign, skipped) == (3, 0, 0)
+    # latency: the Multi frame's last stop bit -> our first start bit on UART1
+    lat = relay.latencies_ms(pairs)
+    assert abs(lat[0] - (2500 - (1000 + len(s5) * BYTE_US)) / 1000) < 1e-6
+    assert abs(lat[1] - (9000 - (6000 + len(info) * BYTE_US)) / 1000) < 1e-6
+    releases, outside = relay.de_figures(tr)
+    assert [round(r) for r in releases] == [20, 20, 20] and outside == 0
+
+
+def test_relay_figures_count_a_changed_a_skipped_and_an_undriven_frame():
+    from tools.pico import relay
+
+    (_, s5), (_, info), (_, s6) = _multi_frames()
+    bad = bytearray(info)
+    bad[6] ^= 1  # one payload bit changed on the way
+    pairs, foreign, _ = relay.relayed(_relay_trace([(2500.0, s5), (9000.0, bytes(bad))]))
+    assert len(pairs) == 1 and foreign == 1
+    # out of order: the second sync before the AC info
+    _, foreign, _ = relay.relayed(_relay_trace([(2500.0, s5), (9000.0, s6), (23000.0, info)]))
+    assert foreign == 1
+    _, _, skipped = relay.relayed(_relay_trace([(2500.0, s5), (22000.0, s6)]))
+    assert skipped == 1  # the AC info between two relayed syncs never came
+    tr = _relay_trace([(2500.0, s5)], de=False)
+    assert relay.de_figures(tr) == ([], len(s5))  # every byte went out with DE low

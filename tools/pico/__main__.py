@@ -13,9 +13,11 @@ import argparse
 import sys
 import time
 
-from tools.pico import emu
+from tools.pico import emu, relay
 from tools.pico import figures as fg
 from tools.pico.scenarios import SCENARIOS
+
+SCENARIOS = dict(SCENARIOS, relay=relay.scenario)
 
 
 def state_lines(res):
@@ -51,7 +53,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.list:
         for name, fn in SCENARIOS.items():
-            print("%-10s %s" % (name, (fn.__doc__ or "").strip().splitlines()[0]))
+            doc = (fn.__doc__ or "").strip().splitlines()  # the hang lambdas have none
+            print("%-10s %s" % (name, doc[0] if doc else ""))
         return 0
     unknown = [n for n in args.names if n not in SCENARIOS]
     if unknown:

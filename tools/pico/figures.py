@@ -144,9 +144,9 @@ def slot_figures(tr):
     }
 
 
-def de_high_intervals(tr):
+def de_high_intervals(tr, pin=DE_PIN):
     out, up = [], None
-    for t, s in tr.pin_changes(DE_PIN):
+    for t, s in tr.pin_changes(pin):
         if s == "high" and up is None:
             up = t
         elif s != "high" and up is not None:
@@ -157,20 +157,20 @@ def de_high_intervals(tr):
     return out
 
 
-def bus_overlap(tr):
-    """Bytes the Multi had on the wire while our driver was enabled."""
-    de = de_high_intervals(tr)
+def bus_overlap(tr, uart=MULTI_UART, pin=DE_PIN):
+    """Bytes the other nodes had on the wire while our driver was enabled."""
+    de = de_high_intervals(tr, pin)
     n = 0
-    for a, b in tr.wire(MULTI_UART):
+    for a, b in tr.wire(uart):
         if any(a < hi and b > lo for lo, hi in de):
             n += 1
     return n
 
 
-def probe_answers(tr, after_us):
+def probe_answers(tr, after_us, uart=MULTI_UART):
     """Start times of our frames answering a BMS probe (the V2's version) after after_us."""
     out = []
-    for f in tr.tx_frames(MULTI_UART):
+    for f in tr.tx_frames(uart):
         p = f.payload
         if f.start_us > after_us and p and cat.answer_version(p, len(p)) >= 0:
             out.append(f.start_us)

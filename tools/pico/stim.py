@@ -7,6 +7,7 @@ remote on/off, the mains detector, a GX's BMS probe, console input and the probe
     s.btv_ok(0); s.remote(0, True); s.mains(0, False)
     s.btv(4000, PREALARM, 0)         # the BTV pre-alarm line says "pre-alarm"
     s.gx_probe(3500)                 # on the Remote panel port, as a GX's MK3 sends it
+    s.gx(3000, 8000)                 # a GX on the panel port at full traffic (after multi())
     json.dump(s.records(), f)        # run.mjs --stim
 
 Pins are the Pico profile's (firmware/hw/board_pico.py); levels are docs/hardware.md's front
@@ -16,7 +17,7 @@ Times are emulated ms since power-on. Each byte on the wire takes 39.06 us (2560
 """
 
 from firmware.hw.board_pico import PROFILE
-from vebus import ADDR_MULTI, encode_data, encode_sync, next_frame_no
+from vebus import ADDR_CONTROLLER, ADDR_MULTI, encode_data, encode_sync, next_frame_no
 from vebus import catalogue as cat
 
 BYTE_MS = 10 / 256.0  # one byte at 256000 baud, 8N1
@@ -24,7 +25,25 @@ SYNC_MS = 20
 AC_INFO_AFTER_MS = 5  # the Multi's 0xE4 follows its sync by 5 ms (the BMS's slot is before it)
 SLOW_EVERY_MS = 1000  # 0x41 LEDs and 0x80 condition
 SATURATE_EVERY_MS = 5000
+# The LED frame's switch register of a Multi switched on (the catalogue's inferred bits): with
+# "off" there, the BMS takes the Multi for switched off at its front panel and goes low power.
+_SW_ON = cat.switch_register(cat.SWITCH_ON)
 
+# The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (vebus.md).
+GX_WINMON_ID = 0xE4
+WINMON_READ_RAM, WINMON_RAM_READ_OK = 0x30, 0x85
+# One request every other sync: the MK3 keeps one command open until the Multi's reply, which
+# comes 25-43 ms later (vebus.md), so a GX polling flat out sends about one per 40 ms.
+GX_EVERY = 2
+# The GX's frame starts this long after the end of the Multi's sync on UART0. A panel device
+# answers right after the FF of the sync it hears (vebus.md, "Timing in practice"): on the panel
+# segment that is the relayed sync, which ends RELAY_SYNC_MS_MAX after the Multi's (the relay's
+# latency plus the sync's own 0.4 ms of wire, as measured by the relay scenario), and the
+# device's turnaround (its MCU reading the FF, DE up) takes some 100 us more. Being static, the
+# stimulus cannot follow the relay's jitter: it answers after the latest relayed sync, and the
+# relay scenario checks that every GX frame did start after the sync it answers was relayed.
+RELAY_SYNC_MS_MAX = 2.5
+GX_AFTER_SYNC_MS = RELAY_SYNC_MS_MAX + 0.1
 BTV_PINS = [pin for _, pin, _ in PROFILE["btv_inputs"]]
 DISCHARGE, CHARGE, PREALARM = 0, 1, 2  # input numbers (settings btv_*_input defaults)
 REMOTE_L, REMOTE_H, MAINS = PROFILE["remote_l"][1], PROFILE["remote_h"][1], PROFILE["mains"][1]
@@ -40,6 +59,8 @@ class Stim:
         self.events = []
         self.syncs = []  # (t_ms of the sync's first byte, frame number): the Multi's schedule
         self.saturated = []  # (t_ms start, t_ms end) of each saturated window
+        self.quiet = []  # per sync: (t_ms its last byte ends, t_ms the Multi's frames end)
+        self.gx_sent = []  # (t_ms start, t_ms end, sync number it answers, payload bytes)
         self._buf = bytearray(96)
         self._pay = bytearray(32)
 
@@ -100,14 +121,14 @@ class Stim:
             n = (n + 1) & 0x7F
             nn = next_frame_no(n)
             plen = cat.build_sync(self._pay, 0x00, (n * 222) & 0xFFFF)
-            self.uart(t, self._buf[: encode_sync(self._buf, n, self._pay, plen)])
+            sync_end = self.uart(t, self._buf[: encode_sync(self._buf, n, self._pay, plen)])
             self.syncs.append((t, n))
             frames = [self._data(nn, cat.build_ac_info(self._pay, 50000, 1300))]
             if t >= next_slow:
                 next_slow += SLOW_EVERY_MS
                 frames.append(
                     self._data(
-                        nn, cat.build_led(self._pay, 1 if ac_in else 0, 0, 0, 50, 500, 160, 3)
+                        nn, cat.build_led(self._pay, 1 if ac_in else 0, 0, 0, 50, 500, 160, _SW_ON)
                     )
                 )
                 frames.append(self._data(nn, cat.build_condition(self._pay, True, 0)))
@@ -121,6 +142,7 @@ class Stim:
             else:
                 for f in frames:
                     tt = self.uart(tt, f) + 0.2
+            self.quiet.append((sync_end, tt))
             t += SYNC_MS
         return n
 
@@ -128,3 +150,40 @@ class Stim:
         """A GX's BMS probe on the Remote panel port (the GX's MK3 relays it there)."""
         frame = self._data(0x10, cat.build_probe(self._pay), cat.BMS_ADDR)
         self.uart(t_ms, frame, PANEL_UART)
+
+    def gx(self, t0_ms, t1_ms, probe_every_ms=1000):
+        """A GX (its MK3) on the Remote panel port at full traffic, answering the Multi's syncs
+        as the BMS relays them: after every GX_EVERY-th sync from t0_ms to t1_ms, a Winmon
+        "read RAM var" (0x30) request, or its BMS probe every probe_every_ms (a GX that keeps
+        probing: the worst case). The Multi (UART0) answers each request two syncs later
+        (vebus.md: replies come 25-43 ms after the command), after its own frames, unless that
+        window is saturated. Call after multi()."""
+        next_probe = t0_ms
+        var = 0
+        for i, (t, n) in enumerate(self.syncs):
+            if not t0_ms <= t < t1_ms or i % GX_EVERY:
+                continue
+            at = self.quiet[i][0] + GX_AFTER_SYNC_MS
+            request = t < next_probe
+            if request:
+                var = (var + 1) % 16
+                plen = cat.build_winmon(self._pay, GX_WINMON_ID, WINMON_READ_RAM, bytes([var]))
+            else:
+                next_probe += probe_every_ms
+                plen = cat.build_probe(self._pay)
+            payload = bytes(self._pay[:plen])
+            end = self.uart(at, self._data(next_frame_no(n), plen, ADDR_CONTROLLER), PANEL_UART)
+            self.gx_sent.append((at, end, n, payload))
+            if request:
+                self._multi_reply(i + 2, var)
+
+    def _multi_reply(self, i, var):
+        """The Multi's "RAM read OK" for the GX's request, after sync i's own frames."""
+        if i >= len(self.syncs):
+            return
+        t, n = self.syncs[i]
+        plen = cat.build_winmon(self._pay, GX_WINMON_ID, WINMON_RAM_READ_OK, bytes([var, 0]))
+        frame = self._data(next_frame_no(n), plen)
+        at = self.quiet[i][1] + 0.2
+        if at + len(frame) * BYTE_MS < t + SYNC_MS - 0.5:  # not in a saturated window
+            self.uart(at, frame)

@@ -7,6 +7,7 @@
     t.tx_frames(0)             # our frames on UART0: TxFrame (bytes, start/end of the wire time)
     t.rx_syncs(0)              # (end of the sync's last stop bit us, frame number) of each sync
     t.wire(0)                  # [(start_us, end_us)] of every byte the other nodes sent
+    t.frames(1), t.frames(0, sent=False)  # frames split at their FF: ours / the other nodes'
     t.resets(), t.overruns(), t.console_text(), t.exec_times("main.py"), t.sections(id), t.cpu(),
     t.waiting()
 
@@ -34,13 +35,17 @@ class TxFrame:
         self.start_us = start_us
         self.end_us = end_us
         self.data = bytes(data)
-        self.frame_no = self.msg = None
+        self.addr = self.frame_no = self.msg = None
+        self.sync = False
         self.payload = b""
         got = []
-        d = Decoder(lambda f: got.append((f.frame_no, f.msg, bytes(f.payload))), strict=False)
+        d = Decoder(
+            lambda f: got.append((f.addr, f.is_sync(), f.frame_no, f.msg, bytes(f.payload))),
+            strict=False,
+        )
         d.feed(bytearray(self.data))
         if got:
-            self.frame_no, self.msg, self.payload = got[0]
+            self.addr, self.sync, self.frame_no, self.msg, self.payload = got[0]
 
 
 class Trace:
@@ -114,6 +119,23 @@ class Trace:
         if cur:
             frames.append(TxFrame(start, cur, last + BYTE_US))
         return frames
+
+    def frames(self, uart, sent=True):
+        """Every frame on the UART's wire, split at its FF (so frames sent back to back stay
+        apart), as TxFrame: ours (sent) or the other nodes' (received, our echo left out)."""
+        if sent:  # (start of the start bit, end of the stop bit, byte)
+            recs = [(t, t + BYTE_US, b) for t, b in self.tx_bytes(uart)]
+        else:
+            recs = [(r["start_us"], r["t_us"], r["byte"]) for r in self._rx(uart)]
+        out, cur, start = [], [], 0.0
+        for t0, t1, b in recs:
+            if not cur:
+                start = t0
+            cur.append(b)
+            if b == 0xFF:
+                out.append(TxFrame(start, cur, t1))
+                cur = []
+        return out
 
     def _rx(self, uart):
         return [r for r in self.ev("uart_rx") if r["uart"] == uart and not r.get("echo")]
