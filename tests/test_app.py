@@ -372,7 +372,6 @@ def test_a_btv_edge_reaches_the_output_one_debounce_later_whatever_the_polls_pha
     # the output follows debounce_ms after the edge wherever it falls between two polls (a poll
     # alone would add up to one inputs tick), never sooner.
     from firmware.app import T_INPUTS, T_PROTECT
-
     from firmware.core.settings import Settings
 
     app, clock, _ = _app()
