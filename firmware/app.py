@@ -189,6 +189,8 @@ class App:
         self.crashed = None
         self._rx_at = now
         self._slept = False
+        self._led_cell = -1  # the cell LEDs' patterns last shown (-1: none yet)
+        self._led_high = -1
         self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
@@ -252,6 +254,8 @@ class App:
             self.panel.set_protection(out)
         if ch & CH_LATCH:
             self.writer.latch_dirty = True
+        if out.led_cell != self._led_cell or out.led_high != self._led_high:
+            self.leds_step(now)  # the cell LEDs follow at once, as the outputs do
 
     def bus_step(self, now):
         port = self.port
@@ -343,6 +347,8 @@ class App:
         leds = self.board.leds
         p = self.patterns
         leds.set(0, p.level(out.led_status, now))
+        self._led_cell = out.led_cell
+        self._led_high = out.led_high
         leds.set(1, p.level(out.led_cell, now))
         leds.set(2, p.level(out.led_high, now))
 
