@@ -29,14 +29,14 @@ SATURATE_EVERY_MS = 5000
 # "off" there, the BMS takes the Multi for switched off at its front panel and goes low power.
 _SW_ON = cat.switch_register(cat.SWITCH_ON)
 
-# The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (vebus.md).
+# The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (docs/protocol.md).
 GX_WINMON_ID = 0xE4
 WINMON_READ_RAM, WINMON_RAM_READ_OK = 0x30, 0x85
 # One request every other sync: the MK3 keeps one command open until the Multi's reply, which
-# comes 25-43 ms later (vebus.md), so a GX polling flat out sends about one per 40 ms.
+# comes 25-43 ms later (docs/protocol.md), so a GX polling flat out sends about one per 40 ms.
 GX_EVERY = 2
 # The GX's frame starts this long after the end of the Multi's sync on UART0. A panel device
-# answers right after the FF of the sync it hears (vebus.md, "Timing in practice"): on the panel
+# answers right after the FF of the sync it hears (docs/protocol.md, the sync frame): on the panel
 # segment that is the relayed sync, which ends RELAY_SYNC_MS_MAX after the Multi's (the relay's
 # latency plus the sync's own 0.4 ms of wire, as measured by the relay scenario), and the
 # device's turnaround (its MCU reading the FF, DE up) takes some 100 us more. Being static, the
@@ -156,7 +156,7 @@ class Stim:
         as the BMS relays them: after every GX_EVERY-th sync from t0_ms to t1_ms, a Winmon
         "read RAM var" (0x30) request, or its BMS probe every probe_every_ms (a GX that keeps
         probing: the worst case). The Multi (UART0) answers each request two syncs later
-        (vebus.md: replies come 25-43 ms after the command), after its own frames, unless that
+        (docs/protocol.md: replies 25-43 ms after the command), after its own frames, unless that
         window is saturated. Call after multi()."""
         next_probe = t0_ms
         var = 0
