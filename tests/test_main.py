@@ -93,37 +93,33 @@ def test_crash_code_matches_the_app():
 def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_resets():
     """main.py on a board: once the app is built, the boot check's code and the settings
     module leave the heap (ON_BOARD); what runs afterwards (the app, a crash) still works."""
-    import gc
     import sys
 
     import firmware.core
     import firmware.core.settings as st_mod
+    import main
     from firmware.core.eventfile import EventFile
 
-    # A fresh main.py: the shared `main` module keeps its code for the other tests.
-    g = {"__name__": "main_copy"}  # type: dict
-    with open(ROOT + "/main.py") as f:
-        src = f.read()
-    gc.collect()  # the compile's parse tree needs one piece of heap (the VM's is Pico-sized)
-    exec(src, g)
-    del src
     root = fresh_root("main-let-go")
     _outputs_live()
-    real_build = g["build"]
+    saved = dict(main.__dict__)  # put back after: the other tests use the shared module
+    real_build = main.build
 
     class Broken:
         async def run(self):
             raise OSError(5, "planted")
 
-    g["start"] = lambda root: ("a", None)  # the boot check passed (tests/test_update.py)
-    g["build"] = lambda root: (real_build(root), Broken())[1]  # settings read, then a crash
+    main.start = lambda root: ("a", None)  # the boot check passed (tests/test_update.py)
+    main.build = lambda root: (real_build(root), Broken())[1]  # settings read, then a crash
     try:
-        raises(machine.ResetRequested, g["main"], root, True)
-        assert "firmware.core.settings" not in sys.modules
-        assert "settings" not in firmware.core.__dict__
+        raises(machine.ResetRequested, main.main, root, True)
+        kept = [n for n in main.START_ONLY if n in main.__dict__]
+        settings_kept = "firmware.core.settings" in sys.modules
+        attr_kept = "settings" in firmware.core.__dict__
     finally:
+        main.__dict__.update(saved)
         sys.modules["firmware.core.settings"] = st_mod
         firmware.core.settings = st_mod  # pyright: ignore[reportAttributeAccessIssue]
-    assert [n for n in g["START_ONLY"] if n in g] == []  # their code can leave the heap
+    assert kept == [] and not settings_kept and not attr_kept  # their code can leave the heap
     assert all(machine.pins[p].is_floating() for p in OUTS)
-    assert [r[0] for r in EventFile(root + "events.log").records()] == [g["EV_CRASH"]]
+    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]

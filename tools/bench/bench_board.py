@@ -6,7 +6,9 @@ write them to a board, plus the test harness: fake machine, virtual clock, scrip
 /rom, with no source folder on the path, and blocks the heap so that everything that is not the
 image's bytes gets exactly `budget` bytes; then the app (vebus_mode "bms") runs 10 simulated
 minutes against the scripted Multi. The unix port is 64-bit with 32-byte GC blocks: objects take
-about twice their size on a Pico (32-bit, 16-byte blocks).
+about twice their size on a Pico (32-bit, 16-byte blocks). Code in ROM needs a MicroPython with a
+ROMFS partition; the official RPI_PICO build has none, so on a Pico the code is in RAM too
+(bench_pico's pico_heap_free_bytes).
 
 app_heap_high_water_bytes     highest heap used by everything that is not the ROM image (the
                               launcher, the mount, every imported module's objects, the harness,
