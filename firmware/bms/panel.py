@@ -61,6 +61,8 @@ _FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
 _ECHO_WAITS = const(2)  # character times waited for the end of our echo before the next frame
 _CHAR_US = const(40)
 _EVENTS = const(4)  # control events waiting for the log task (one a change: a few a second)
+_NEWS_MS = const(1000)  # the relay's refusals are looked at once a second: an episode is a run
+# of seconds each with a refusal, however often the log task comes (it follows the sync cycle)
 
 
 class Panel:
@@ -82,6 +84,7 @@ class Panel:
         self._ev = bytearray(_EVENTS)  # events waiting for log_events(): codes, args
         self._ev_arg = [0] * _EVENTS
         self._ev_n = 0
+        self._news_at = ticks_ms()
 
     def set_protection(self, out):
         self.ceiling = out.multi_ceiling
@@ -187,14 +190,15 @@ class Panel:
             self._ev_n = k + 1
 
     def log_events(self, now, log):
-        """Into the event log (the log task, once a second: refusals in consecutive seconds
-        are one episode, told once)."""
+        """Into the event log (the log task): control events as they came; the relay's
+        refusals once a second, so refusals in consecutive seconds are one episode, told once."""
         for k in range(self._ev_n):
             log.record(now, self._ev[k], 0, self._ev_arg[k])
         self._ev_n = 0
         r = self.relay
-        if r is None:
+        if r is None or time.ticks_diff(now, self._news_at) < _NEWS_MS:
             return
+        self._news_at = now
         bits = r.news()
         if self.low_power:  # the board sleeps between its duties: a full queue is expected
             bits &= ~(1 << V_FULL)
