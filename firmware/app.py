@@ -168,8 +168,7 @@ class App:
         self._feed = self.role.feed
         self._feed_panel = self.role.feed_panel
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
-        self._btv_edge = self.btv_edge
-        board.btv.on_edge(self._btv_edge, self.btv.wire.used_mask)
+        board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # a soft IRQ
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
