@@ -197,8 +197,7 @@ class App:
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
         self._feed = self.role.feed
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
-        self._btv_edge = self.btv_edge
-        board.btv.on_edge(self._btv_edge, self.btv.wire.used_mask)
+        board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # a soft IRQ
         if self.rx_irq and panel is not None:
             self._panel_idle = self.panel_rx_idle
             panel.on_rx_idle(self._panel_idle, False)

@@ -145,7 +145,7 @@ class BtvDecoder:
 
     # --- samples --------------------------------------------------------------------------------
     def edge(self, at, levels):
-        """Levels read at an input's edge (a pin IRQ: two stores, nothing allocated): the next
+        """Levels read at an input's edge (from a pin IRQ: nothing allocated): the next
         sample() feeds them first, so that level's debounce runs from the edge's tick, and
         settle_at says when it ends (wake then, not at the next poll)."""
         self._edge_at = at

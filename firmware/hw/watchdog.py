@@ -27,8 +27,8 @@ from micropython import const
 # that stops floats the outputs at most its gap + the supervisor's 100 ms (+ a step) after its
 # last check-in: under 1 s for every task. The longest gaps seen on the emulated Pico (make
 # bench, check_in_gap_ms_*: full Multi traffic, BTV edges, a GX probe, event-log writes, a
-# collection; low power after remote off, with and without the Multi), ms: inputs 87,
-# protect 119, bus 75, leds 216, log 297, supervisor 135, idle 312.
+# collection; low power after remote off, with and without the Multi; the largest of several
+# runs), ms: inputs 87, protect 122, bus 75, leds 223, log 297, supervisor 143, idle 312.
 STALL_MS = const(500)
 GUARD_MS = const(600)  # the supervisor's 100 ms period + STALL_MS
 GUARD_TICK_MS = const(100)  # worst case, outputs float GUARD_MS + GUARD_TICK_MS after a feed

@@ -76,6 +76,8 @@ def _now():
 def reset_fakes(cause=PWRON_RESET):
     """Forget every pin, UART and the watchdog: RAM is lost, files are kept."""
     global wdt, lightsleep_calls, lightsleep_ms, _cause, sleep_hook
+    for p in pins.values():
+        p._s.irq = None  # the old app's handler: a stale pointer to a pin must not keep it
     pins.clear()
     uarts.clear()
     timers.clear()

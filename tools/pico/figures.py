@@ -18,9 +18,10 @@ Definitions:
                    second (a lower bound: two wake-ups inside one ms count once)
   decode share     cycles in BmsRole.feed (probe marker 2) for a saturated window's bytes /
                    the cycles of 20 ms
-  protect step     App.protect_step (probe marker 1), the whole task step less the Multi port's
-                   RX-idle soft IRQs that ran inside it (probe marker 6: another context; their
-                   cycles and one marker pair each are taken out, their dispatch stays in)
+  protect step     App.protect_step (probe marker 1; also where the inputs step runs it on a
+                   debounced change), the whole step less the Multi port's RX-idle soft IRQs
+                   that ran inside it (probe marker 6: another context; their cycles and one
+                   marker pair each are taken out, their dispatch stays in)
   check-in gap     time between two watchdog check-ins of a task (probe markers 10 + task)
   edge -> output   a BTV input's stimulus edge -> the output pin's change (outputs are "on" when
                    driven, "off" when not driven: floating, a pull, the reset state)

@@ -180,7 +180,8 @@ def normal(log=None, smoke=False):
         (3315, 3600, 4000, 4200, 4500) if smoke else (3315, 4500, 5000, 5500, 8000)
     )
     s.gx_probe(t_probe)
-    s.heap(t_ctrl_c - 300)  # after the CPU figures' span (a collection is slow)
+    # after the CPU figures' span and clear of the BTV edges: a collection stalls every task
+    s.heap(t_ctrl_c - 200)
     s.btv(t_pa, PREALARM, 0)
     s.btv(t_pa_end, PREALARM, 1)
     s.btv(t_hc, CHARGE, 0)
