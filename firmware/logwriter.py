@@ -13,7 +13,7 @@ write starts after this sync's slot (SLOT_MS) and early enough to end SYNC_GUARD
 next sync; one write per cycle (the latch record first). Steady running allocates nothing but
 these writes (~1.3 kB each: littlefs's buffers), so after GC_SAVES of them the heap is
 collected here, in a cycle whose slot has no frame due, rather than wherever an allocation
-finds it full. Without the Multi, everything happens at once.
+finds it full. Without the Multi (after listening for it 200 ms from boot), all at once.
 """
 
 import gc
