@@ -20,14 +20,14 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 panel port and tracks presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash (new events in one write); the latched-fault record when
-                it changed; both right after the BMS's slot, so the write (C code the RX-idle
-                soft IRQ cannot interrupt) ends before the next sync
+                it changed; each right after the BMS's slot (flash_wait_ms)
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
                 stops, the outputs float and stay floating until the watchdog resets the chip;
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
-No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
+No task blocks longer than a frame's wire time (< 3 ms) but `log`, whose flash writes (3-7 ms
+of littlefs) go between two slots.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
 
 Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
@@ -83,7 +83,6 @@ from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, 
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS
-from firmware.logwriter import LogWriter
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
 # which the board never imports.
@@ -126,6 +125,9 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+FLASH_MS = const(5)  # the longest event-log write or latch record on an RP2040
+_LISTEN_MS = const(200)  # from boot: ten syncs of a Multi that is there
+_LISTEN_STEP_MS = const(10)
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -149,7 +151,6 @@ class App:
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
         self.role = BmsRole(settings)
-        self.writer = LogWriter(self.log, self.events, self.latch, self.role, now)
         self.port = board.ports[0]
         self.panel = board.ports[1] if len(board.ports) > 1 else None
         self.wd = board.watchdog
@@ -161,6 +162,8 @@ class App:
         self.crashed = None
         self._rx_at = now
         self._slept = False
+        self._latch_dirty = False
+        self._start = now
         self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
         # sends this slot's frame the moment a sync has arrived, whatever task is running.
@@ -203,7 +206,7 @@ class App:
             outputs.set(PRE_ALARM, out.prealarm == HIGH)
         role.set_protection(out)
         if out.changed & CH_LATCH:
-            self.writer.latch_dirty = True
+            self._latch_dirty = True
 
     def bus_step(self, now):
         port = self.port
@@ -288,8 +291,38 @@ class App:
         leds.set(2, p.level(out.led_high, now))
 
     def log_step(self, now):
-        """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
-        self._log_wait = self.writer.step(now, self.out)
+        """Flash writes live here only: the latched-fault record, the event log; one of them
+        per sync cycle, in its quiet part (flash_wait_ms)."""
+        self._log_wait = 0
+        if not self._latch_dirty and not self.log.pending():
+            return
+        self._log_wait = self.flash_wait_ms(now)
+        if self._log_wait:
+            return
+        if self._latch_dirty:
+            self._latch_dirty = False
+            self.latch.save(self.out.latched, self.out.latch_reason)
+            if self.log.pending():  # the events in the next cycle's window
+                self._log_wait = self.role.sync_period or 1
+            return
+        self.events.save(self.log)
+
+    def flash_wait_ms(self, now):
+        """0 when a flash write may start now, else the ms until it may: after this sync's slot
+        and early enough to end SYNC_GUARD_MS before the next sync (the RX-idle soft IRQ waits
+        for C code); after boot, up to _LISTEN_MS for the syncs' period; no Multi: at once."""
+        role = self.role
+        p = role.sync_period
+        if not role.multi_present or not p:
+            return _LISTEN_STEP_MS if time.ticks_diff(now, self._start) < _LISTEN_MS else 0
+        if p <= SLOT_MS + SYNC_GUARD_MS + FLASH_MS:
+            return 0  # a period too short to fit a write between two slots: write anyway
+        d = time.ticks_diff(now, role.last_sync) % p  # a sync missed: the Multi keeps its phase
+        if d <= SLOT_MS:
+            return SLOT_MS + 1 - d
+        if d <= p - SYNC_GUARD_MS - FLASH_MS:
+            return 0
+        return p - d + SLOT_MS + 1
 
     def supervisor_step(self, now):
         wd = self.wd
