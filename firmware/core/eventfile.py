@@ -17,7 +17,7 @@ reader resynchronises byte by byte after a bad record, so records appended after
     encode(buf, code, reason, arg, tick, boot); f.write(buf)
     for code, reason, arg, tick, boot in decode_all(data): ...
     log = EventFile("/events.log", max_bytes)    # path-based, rotates to <path>.1
-    log.save(event_log)                          # the RAM log's new events, one write
+    log.save(event_log)                          # the RAM log's new events, batched
 """
 
 import os
@@ -86,10 +86,11 @@ def read_records(f):
 class EventFile:
     """The event log file on flash, rotated to <path>.1 once it reaches max_bytes.
 
-    Records are collected in RAM (`add`) and written by `flush` with one open/write/close: on
-    littlefs each write costs a metadata commit and a copy of the file's last block, whatever
-    its length (rp2: 3-5 ms for one record or six), so a batch costs what one record did. The
-    file's size is kept in RAM (one stat, at the first write): a stat is a path lookup."""
+    Records are collected in RAM (`add`, up to `batch` of them) and written by `flush` with one
+    open/write/close: on littlefs each write costs a metadata commit and a copy of the file's
+    last block, whatever its length (rp2: 3-5 ms for one record or six), so a batch costs what
+    one record did. The file's size is kept in RAM (one stat, at the first write): a stat is a
+    path lookup."""
 
     def __init__(self, path, max_bytes=16384, boot=0, batch=4):
         self.path = path
@@ -120,7 +121,7 @@ class EventFile:
         self.flush()
 
     def save(self, log):
-        """Every event of `log` (events.EventLog) not written yet, in one write; how many."""
+        """Every event of `log` (events.EventLog) not written yet, one write a batch; how many."""
         n = log.drain(self.add)
         if self._n:
             self.flush()
