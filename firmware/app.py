@@ -31,7 +31,8 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 a hang that stops every task (a busy loop) is the watchdog's hang guard's:
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
-No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
+No task blocks longer than a frame's wire time (< 3 ms) but `log`, whose flash writes (3-7 ms
+of littlefs) go between two slots (firmware/logwriter.py).
 
 The Remote panel port (board.ports[1], setting panel_port; firmware/bms/panel.py: the relay and
 the arbitration) is read and written in the same context as the Multi port, never in a task:

@@ -247,8 +247,8 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
     # interrupt: it goes after the slot, and ends before the next sync.
     from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
-    from firmware.core import eventfile
     from firmware.logwriter import FLASH_MS
+    from firmware.core import eventfile
 
     app, clock, uart = _app(_IrqBusUart())
     for _ in range(3):  # the sync period becomes known
@@ -299,43 +299,6 @@ def test_a_stopped_app_sends_nothing_more():
         uart.arrive()
         app.bus_step(clock.t)
     assert uart.writes == 1
-
-
-def test_the_heap_is_collected_after_a_batch_of_writes_where_no_frame_is_due():
-    # A collection holds the soft IRQs ~16 ms (the emulated Pico, the whole app): the log task
-    # runs it after the slot of a sync cycle in which this BMS has no frame to send.
-    from firmware import logwriter
-    from firmware.app import T_LOG
-
-    class Gc:
-        runs = 0
-
-        @staticmethod
-        def collect():
-            Gc.runs += 1
-
-    app, clock, uart = _app(_IrqBusUart())
-    for _ in range(5):
-        clock.t += 20
-        uart.arrive()
-    app.log_step(clock.t + 4)  # the boot's events
-    logwriter.gc = Gc  # pyright: ignore[reportAttributeAccessIssue]
-    try:
-        app.writer.saves = logwriter.GC_SAVES  # the writes that call for a collection are done
-        app.log.record(clock.t, 2, 0, 0)
-        app.log_step(clock.t + 4)
-        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) == app.role.sync_period
-        app.role.probe_pending = True  # a GX probe to answer in the next slot: not now
-        app.log_step(clock.t + 4)
-        assert Gc.runs == 0 and app.sleep_after(T_LOG, clock.t + 4) >= app.role.sync_period
-        app.role.probe_pending = False  # the next frame is a status, ~1 s away
-        assert app.role.frame_due_in(clock.t + 4) > app.role.sync_period
-        app.log_step(clock.t + 4)
-        assert Gc.runs == 1 and app.writer.saves == 0
-        app.log_step(clock.t + 4)
-        assert Gc.runs == 1
-    finally:
-        logwriter.gc = __import__("gc")
 
 
 def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler():

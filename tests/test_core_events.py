@@ -138,7 +138,7 @@ def test_event_file_appends_rotates_and_reads_back():
     _rm(p)
 
 
-def test_event_file_saves_a_batch_in_one_write_and_rotates_at_the_limit():
+def test_event_file_saves_new_events_in_one_write_and_rotates_before_the_limit():
     # On littlefs each write costs a metadata commit and a copy of the file's last block, 3-5 ms
     # on the emulated Pico whatever its length: new events go out in one write, not one each.
     p = _path("batch")
@@ -157,14 +157,14 @@ def test_event_file_saves_a_batch_in_one_write_and_rotates_at_the_limit():
         for k in range(3):
             log.record(k, ev.EV_CHARGE_ON, 0, k)
         assert f.save(log) == 3 and len(opens) == 1 and f.save(log) == 0 and len(opens) == 1
-        for k in range(3, 9):  # 6 more: two batches (4 + 2); the file is full after 2 of them
+        for k in range(3, 6):  # 3 more do not fit in the 5-record file: a fresh one
             log.record(k, ev.EV_CHARGE_ON, 0, k)
-        f.save(log)
+        assert f.save(log) == 3 and len(opens) == 2
     finally:
         del ef.open  # pyright: ignore[reportAttributeAccessIssue]
-    assert [r[2] for r in f.records()] == list(range(9))
-    assert os.stat(p + ".1")[6] == 5 * ef.RECORD_SIZE  # filled to the limit, then rotated
-    assert os.stat(p)[6] == 4 * ef.RECORD_SIZE
+    assert [r[2] for r in f.records()] == list(range(6))
+    assert os.stat(p + ".1")[6] == 3 * ef.RECORD_SIZE  # rotated whole, never over the limit
+    assert os.stat(p)[6] == 3 * ef.RECORD_SIZE
     _rm(p)
 
 

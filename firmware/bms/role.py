@@ -291,10 +291,6 @@ class BmsRole:
         t = time.ticks_diff(self._status_at, now)
         return t if t < d else d
 
-    def frame_due_in(self, now):
-        """Ms from `now` until this BMS needs a sync's slot for a frame (<= 0: the next one)."""
-        return self._due_in(now, False)
-
     def sleep_ms(self, now, longest):
         """How long the board may light-sleep from `now` (at most `longest`; 0 = stay awake).
 

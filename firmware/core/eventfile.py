@@ -17,7 +17,7 @@ reader resynchronises byte by byte after a bad record, so records appended after
     encode(buf, code, reason, arg, tick, boot); f.write(buf)
     for code, reason, arg, tick, boot in decode_all(data): ...
     log = EventFile("/events.log", max_bytes)    # path-based, rotates to <path>.1
-    log.save(event_log)                          # the RAM log's new events, one write
+    log.save(event_log)                          # the RAM log's new events, batched
 """
 
 import os
@@ -86,18 +86,18 @@ def read_records(f):
 class EventFile:
     """The event log file on flash, rotated to <path>.1 once it reaches max_bytes.
 
-    Records are collected in RAM (`add`) and written by `flush` with one open/write/close: on
-    littlefs each write costs a metadata commit and a copy of the file's last block, whatever
-    its length (rp2: 3-5 ms for one record or six), so a batch costs what one record did. The
-    file's size is kept in RAM (one stat, at the first write): a stat is a path lookup."""
+    Records are collected in RAM (`add`, up to `batch` of them) and written by `flush` with one
+    open/write/close: on littlefs each write costs a metadata commit and a copy of the file's
+    last block, whatever its length (rp2: 3-5 ms for one record or six), so a batch costs what
+    one record did. The file's size is kept in RAM (one stat, at the first write): a stat is a
+    path lookup."""
 
-    def __init__(self, path, max_bytes=16384, boot=0, batch=16):
+    def __init__(self, path, max_bytes=16384, boot=0, batch=4):
         self.path = path
         self.old = path + ".1"
         self.max_bytes = max_bytes
         self.boot = boot
         self._buf = bytearray(RECORD_SIZE * batch)
-        self._mv = memoryview(self._buf)
         self._n = 0  # bytes collected, not written yet
         self._size = -1  # bytes in the file; -1: not known (read it before the next write)
 
@@ -121,39 +121,31 @@ class EventFile:
         self.flush()
 
     def save(self, log):
-        """Every event of `log` (events.EventLog) not written yet, in one write; how many."""
+        """Every event of `log` (events.EventLog) not written yet, one write a batch; how many."""
         n = log.drain(self.add)
         if self._n:
             self.flush()
         return n
 
     def flush(self):
-        """Write the collected records: they fill the file up to max_bytes, the rest goes into
-        a fresh one after the rotation."""
+        """Write the collected records (into a fresh file after the rotation if they do not
+        fit in this one)."""
         n = self._n
         if not n:
             return
         self._n = 0
         size = self._size if self._size >= 0 else self._file_size()
         self._size = -1  # unknown until this write is done (a power cut may tear it)
-        room = (self.max_bytes - size) // RECORD_SIZE * RECORD_SIZE
-        done = 0
-        if n > room:
-            if room > 0:
-                self._write(0, room)
-                done = room
+        if size + n > self.max_bytes:
             try:
                 os.remove(self.old)
             except OSError:
                 pass
             os.rename(self.path, self.old)
             size = 0
-        self._write(done, n)
-        self._size = size + n - done
-
-    def _write(self, a, b):
         with open(self.path, "ab") as f:
-            f.write(self._mv[a:b])
+            f.write(memoryview(self._buf)[:n])
+        self._size = size + n
 
     def records(self):
         """Every intact record, the rotated file first."""

@@ -12,10 +12,10 @@ us a byte: 0.5 ms for a status frame, 2.5 ms for the longest), a few times a sec
 times out (a stuck UART), DE drops anyway and `tx_timeouts` counts it.
 A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after the line went idle, so
 it starts a fixed time after the sync whatever decoding and building it took. That moment is
-stamped by a hard IRQ where the port has one (rp2): the Python handler is a soft IRQ (it
-allocates nothing, but it runs Python code and may not interrupt C code), which waits for the C
-code running when the sync ends (a 0.4 ms call, seen on the emulated Pico) and, stamped from
-there, would start the frame as much later. The hard part only stamps and schedules it.
+stamped by a hard IRQ where the port has one (rp2), which only stamps it and schedules the
+Python handler: that one runs as a soft IRQ once the bytecode or C call running then returns
+(0.1-0.45 ms later on the emulated Pico, as long as a flash write during one), and stamped from
+there it would start the frame as much later.
 The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
 consumes exactly that echo (compared with what was sent: a difference is a collision), then hands
 out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after transmit done.

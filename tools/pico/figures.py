@@ -47,7 +47,16 @@ MULTI_UART, DE_PIN = PROFILE["bus"][0][1], PROFILE["bus"][0][4]
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
-S_PROTECT, S_FEED, S_BUS, S_LOG, S_RX_IRQ, S_CHECK_IN = 1, 2, 4, 5, 6, 10  # tools/pico/probe
+S_PROTECT, S_FEED, S_INPUTS, S_BUS, S_LOG, S_RX_IRQ, S_CHECK_IN = 1, 2, 3, 4, 5, 6, 10
+SECTION_NAMES = {  # marker ids of tools/pico/probe
+    S_PROTECT: "protect",
+    S_FEED: "feed",
+    S_INPUTS: "inputs",
+    S_BUS: "bus",
+    S_LOG: "log",
+    S_RX_IRQ: "rx_irq",
+    S_CHECK_IN: "check_in",
+}
 
 
 def default(key):
@@ -143,6 +152,25 @@ def slot_figures(tr):
         "de_never_released": sum(1 for r in rows if r[3] is None),
         "pico_bus_overlap_bytes": bus_overlap(tr),
     }
+
+
+def late_slots(tr, limit_us):
+    """What ran around each frame that started later than limit_us after its sync: [(sync end
+    ms, offset us, "name@start+us" of each probe section from 5 ms before the sync's end to
+    the frame's start; start relative to the sync's end)]. Read beside --pc-at samples."""
+    secs = [(r["t_us"] - r["us"], r["us"], r["id"]) for r in tr.ev("section")]
+    out = []
+    for f, _no, off, _rel in slots(tr):
+        if off <= limit_us:
+            continue
+        end = f.start_us - off
+        ran = [
+            "%s@%+d+%d" % (SECTION_NAMES.get(i, i), a - end, us)
+            for a, us, i in secs
+            if a < f.start_us and a + us > end - 5000
+        ]
+        out.append((round(end / 1000, 1), round(off), ran))
+    return out
 
 
 def de_high_intervals(tr, pin=DE_PIN):
