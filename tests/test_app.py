@@ -247,8 +247,8 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
     # interrupt: it goes after the slot, and ends before the next sync.
     from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
-    from firmware.logwriter import FLASH_MS
     from firmware.core import eventfile
+    from firmware.logwriter import FLASH_MS
 
     app, clock, uart = _app(_IrqBusUart())
     for _ in range(3):  # the sync period becomes known
