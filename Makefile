@@ -72,7 +72,7 @@ pytest: setup
 	$(PYTHON) -m pytest
 
 vmtest: setup
-	$(PYTHON) -m tools.mptest --heapsize 192k
+	$(PYTHON) -m tools.mptest --heapsize 256k
 
 bench: setup
 	$(PYTHON) -m tools.bench

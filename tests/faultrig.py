@@ -17,7 +17,7 @@ task again at once while a frame is going out), then its watchdog check-in. `hun
 fake WDT, or App.fail() calling machine.reset(), reboots: RAM is lost (a new machine, board and
 App), files are kept -- as on the board.
 
-Heap hygiene on the VM (192 kB): its collector is conservative and scans stale slots of the
+Heap hygiene on the VM (256 kB): its collector is conservative and scans stale slots of the
 calling frames, so a test that reads `rig.app...` or `rig.board...` just before a reboot can keep
 the old App alive next to the new one. Before a reset, use the rig's own accessors (latched(),
 outputs(), wdt_ms); after it, anything.
@@ -600,7 +600,7 @@ def _retire():
 def _scrub(depth=24):
     """Overwrite the stack below us with small ints before a collection: the VM's collector is
     conservative, and a stale pointer left there by the last task step would keep the old App
-    (tens of kB of a 192 kB heap) alive across a simulated reboot."""
+    (tens of kB of the VM test heap) alive across a simulated reboot."""
     a = b = c = d = e = f = g = h = i = j = k = m = depth
     if depth:
         _scrub(depth - 1)
