@@ -16,8 +16,8 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
                 Where the UART has an RX-idle IRQ (rp2, ESP32), the Multi port is read and the
                 slot's frame sent from that IRQ (multi_rx_idle), so the frame starts a fixed
-                time after the sync whatever task is running; the task then only reads the
-                panel port and tracks presence. Without it the task polls around each sync.
+                time after the sync whatever task is running; the task then only tracks
+                presence. Without it the task polls around each sync.
     leds        the manual's LED patterns
     log         RAM event log -> flash; the latched-fault record when it changed
     supervisor  feeds the watchdog only while every task checked in recently; the moment one
@@ -26,6 +26,17 @@ Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-
                 a hard timer IRQ floats the outputs GUARD_MS after the last feed
     idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
 No task blocks longer than a frame's wire time (< 3 ms); flash writes happen in `log` only.
+
+The Remote panel port (board.ports[1], setting panel_port; firmware/bms/panel.py: the relay and
+the arbitration) is read and written in the same context as the Multi port, never in a task:
+with the RX-idle IRQ, from its own RX-idle IRQ (a device's frame, or the echo of our last one,
+which clocks out the next) and from multi_rx_idle right after the slot's frame. Soft IRQs run
+one at a time, so the relay and its decoder are never re-entered. Why not the bus task: a frame
+sent on the panel port blocks for its wire time, and a soft IRQ waits for it between two
+bytecodes, so a panel send that overlapped a sync's arrival would move the Multi slot's frame.
+Panel.serve() therefore does nothing from SYNC_GUARD_MS before the next sync is due until that
+sync is read; what waits meanwhile stays in bounded queues (relay.py). Without the IRQ the bus
+task serves it after its slot step, every 2 ms while the port has work.
 A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
 
 Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
@@ -232,11 +243,8 @@ class App:
             self._role_events(now, ev)
         if role.slot_open and not self.rx_irq:
             self.bus_tx_start(now, fresh)
-        panel = self.panel
-        if panel is not None:
-            if not self.rx_irq:
-                panel.serve(now)
-            panel.log_events(now, self.log)
+        if self.panel is not None and not self.rx_irq:
+            self.panel.serve(now)
 
     def _read(self, port, feed, now):
         for _ in range(_RX_CHUNKS):
@@ -317,6 +325,8 @@ class App:
         if self._latch_dirty:
             self._latch_dirty = False
             self.latch.save(self.out.latched, self.out.latch_reason)
+        if self.panel is not None:
+            self.panel.log_events(now, self.log)
         self.log.drain(self.events.append)
 
     def supervisor_step(self, now):
@@ -385,6 +395,8 @@ class App:
                 # Only the syncs around the next duty are read within 2 ms of arrival.
                 ms = role.sleep_ms(now, POLL_MAX_MS)
                 return ms if ms > 0 else role.poll_ms(now, period[0])
+            if self.panel is not None and self.panel.busy():
+                return period[0]  # the Remote panel port has bytes to read or frames to send
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             return role.poll_ms(now, period[0])
         if i == T_IDLE:

@@ -7,93 +7,22 @@ disconnect and the Multi told to sleep -> open loop (latched) -> a task stops ->
 resets the chip, outputs floating through it -> after the reboot the latched fault is back.
 """
 
-import gc
-
+from apprig import (
+    BTV,
+    OUTS,
+    _battery_ok,
+    _boot,
+    _floating,
+    _fresh,
+    _power_up,
+    _run,
+    _with_multi,
+)
 from vmtest import fresh_root
 
 from vebus import catalogue as cat
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
-
-_HERE = __file__.rpartition("/")[0] or "."
-ROOT = _HERE.rpartition("/")[0] or "."
-OUTS = (13, 14, 9)  # Pico: load disconnect, charge disconnect, pre-alarm
-BTV = (16, 17, 18)  # btv0 discharge line, btv1 charge line, btv2 pre-alarm line
-
-
-def _boot():
-    with open(ROOT + "/boot.py") as f:
-        exec(f.read(), {"__name__": "boot"})
-
-
-def _battery_ok():
-    for p in BTV:
-        machine.Pin(p).external = 1  # btv_ok_low_mask = 0: a line reads 1 when OK
-    machine.Pin(10).external = 1  # remote L open: its front end reads high (not pulled low)
-    machine.Pin(11).external = 1  # remote H high: on
-    machine.Pin(12).external = None  # no mains detector fitted: the board's pull-up
-
-
-def _fresh():
-    """Drop what an earlier test left in asyncio (its tasks keep its app alive), power off."""
-    import vclock  # pyright: ignore[reportMissingImports]
-
-    vclock.fresh()
-    machine.reset_fakes()
-    gc.collect()
-
-
-def _floating():
-    return [machine.Pin(p).is_floating() for p in OUTS]
-
-
-def _power_up(root, clock, panel=False):
-    """boot.py, then main.build (as main.py does) with the virtual clock; panel: the Remote
-    panel port is used too (setting panel_port)."""
-    import vclock  # pyright: ignore[reportMissingImports]
-
-    import main
-    from firmware.core.settings import Settings
-
-    vclock.fresh()
-    vclock.install(clock)
-    gc.collect()
-    _boot()
-    _battery_ok()
-    s = Settings()
-    s.set("vebus_mode", "bms")
-    s.set("panel_port", panel)
-    return main.build(root, clock.ticks_ms, s)
-
-
-def _with_multi(name):
-    """A fresh board powered up with the scripted Multi on its bus."""
-    _fresh()
-    import vclock  # pyright: ignore[reportMissingImports]
-    from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
-
-    clock = vclock.VClock()
-    app = _power_up(fresh_root(name), clock)
-    multi = ScriptedMulti(machine.uarts[0], clock.t)
-    clock.hooks.append(multi)
-    return app, clock, multi
-
-
-def _run(app, ms, check=None):
-    """Run the app's tasks for ms of virtual time; check(t) every 10 ms."""
-    import asyncio
-
-    import vclock  # pyright: ignore[reportMissingImports]
-
-    async def phase():
-        if not app.tasks:
-            app.start()
-        for _ in range(ms // 10):
-            await asyncio.sleep_ms(10)
-            if check is not None:
-                check(app.ticks())
-
-    vclock.run(phase())
 
 
 def test_boot_to_watchdog_reset_with_a_scripted_multi():

@@ -3,7 +3,7 @@
     panel = Panel(role, port, settings, ticks_ms)  # port: board.ports[1]; role.relay set in "bms"
     panel.serve(now)             # read the port, send what waits for it (only when clear: below)
     panel.set_protection(out)    # core Protection's outputs: the ceiling, remote off
-    panel.log_events(now, log)   # from a task: each block, rewrite or refusal, once (EV_PANEL_*)
+    panel.log_events(now, log)   # the log task: each block, rewrite or refusal, once (EV_*)
 
 What crosses (the relay's rules, firmware/bms/relay.py; INFERRED: docs/protocol.md):
   - every good frame from the Multi side (the role hands each to the relay) and the BMS's own
@@ -57,6 +57,7 @@ EV_RELAY_FULL = const(55)
 _RX_CHUNKS = const(2)  # chunks read per serve() (2 x 128 bytes: 10 ms of a busy bus)
 _NOMINAL_MS = const(16)  # the sync period assumed until one is measured (60 Hz: 16.7 ms)
 _FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
+_EVENTS = const(4)  # control events waiting for the log task (one a change: a few a second)
 
 
 class Panel:
@@ -66,7 +67,7 @@ class Panel:
         self.relay = role.relay  # None in "listen": nothing crosses
         self.ticks = ticks_ms
         self.dmc = settings.dmc_present
-        self.decoder = Decoder(self._on_frame)
+        self.decoder = Decoder(self._on_frame, maxlen=_FRAME)  # longer: not relayable anyway
         self.out = bytearray(_FRAME)
         self.pay = bytearray(cat.ANSWER_LEN)
         self.ceiling = MODE_OFF  # until protection says more
@@ -74,8 +75,9 @@ class Panel:
         self.frames = 0
         self._now = 0
         self._told = [0, 0, 0]  # per SRC_*: the last block / rewrite logged (0: it passed)
-        self._ev = 0  # an event for log_events(): code, arg
-        self._ev_arg = 0
+        self._ev = bytearray(_EVENTS)  # events waiting for log_events(): codes, args
+        self._ev_arg = [0] * _EVENTS
+        self._ev_n = 0
 
     def set_protection(self, out):
         self.ceiling = out.multi_ceiling
@@ -88,6 +90,11 @@ class Panel:
             return True
         p = role.sync_period or _NOMINAL_MS
         return time.ticks_diff(now, role.last_sync) < p - SYNC_GUARD_MS
+
+    def busy(self):
+        """Bytes to read or frames to send here."""
+        r = self.relay
+        return not self.port.quiet() or (r is not None and r.to_panel.n > 0)
 
     def serve(self, now):
         port = self.port
@@ -161,13 +168,18 @@ class Panel:
             arg = req << 8 | mode
         else:
             code = EV_PANEL_PROTECTION
-        self._ev = code
-        self._ev_arg = arg
+        k = self._ev_n
+        if k < _EVENTS:
+            self._ev[k] = code
+            self._ev_arg[k] = arg
+            self._ev_n = k + 1
 
     def log_events(self, now, log):
-        if self._ev:
-            log.record(now, self._ev, 0, self._ev_arg)
-            self._ev = 0
+        """Into the event log (the log task, once a second: refusals in consecutive seconds
+        are one episode, told once)."""
+        for k in range(self._ev_n):
+            log.record(now, self._ev[k], 0, self._ev_arg[k])
+        self._ev_n = 0
         r = self.relay
         if r is None:
             return

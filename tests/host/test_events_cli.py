@@ -154,3 +154,44 @@ def test_make_events_needs_a_port_and_fetches_from_it():
     )
     assert p.returncode != 0 and "Traceback" not in p.stderr
     assert "events: no board answers on /dev/ttyNOPE-events-test" in p.stderr
+
+
+def test_the_remote_panel_ports_decisions_print_with_their_reasons(tmp_path):
+    # Control from the Remote panel port in the manual's order (3.5 / 3.6): what was rewritten
+    # or dropped, and why; a looped cable said once with its count.
+    from firmware.bms.panel import EV_PANEL_DMC, EV_PANEL_REWRITTEN, EV_RELAY_LOOP
+
+    path = str(tmp_path / "events.log")
+    for tick, code, arg in (
+        (10, EV_PANEL_REWRITTEN, 7 << 8 | 5),
+        (20, EV_PANEL_DMC, 0),
+        (30, EV_RELAY_LOOP, 3),
+    ):
+        EventFile(path, 4096, 1).append(tick, code, 0, arg)
+    p = _cli(path)
+    assert p.returncode == 0 and p.stdout.splitlines()[1:] == [
+        "    1      0:00:00.010  switch request 7 from the Remote panel port sent to the Multi as"
+        " 5: protection allows no more (4 off, 5 charger-only, 6 inverter-only, 7 on; 0 a"
+        " setting write)",
+        "    1      0:00:00.020  control 0 of the GX / Smart dongle dropped: with a Digital Multi"
+        " Control only the DMC switches the Multi (4 off, 5 charger-only, 6 inverter-only, 7 on;"
+        " 0 a setting write)",
+        "    1      0:00:00.030  Remote panel port: the Multi's own frames or syncs came back (a"
+        " looped cable or a second Multi), not relayed (3 so far)",
+    ]
+
+
+def test_every_board_event_has_its_words_and_no_code_is_shared():
+    from firmware import app, app_texts
+    from firmware.app_texts import EVENT_TEXTS
+    from firmware.bms import panel
+
+    def codes(mod):  # the board's codes (32 and up; the role's event bits are below)
+        return {getattr(mod, n) for n in dir(mod) if n.startswith("EV_") and getattr(mod, n) >= 32}
+
+    ours, theirs = codes(panel), codes(app)
+    assert len(ours) == 8 and not ours & theirs and min(ours) > max(theirs)
+    assert ours | theirs <= set(EVENT_TEXTS)
+    for n in dir(panel):  # app_texts names the panel's codes as numbers: the same ones
+        if n.startswith("EV_"):
+            assert getattr(app_texts, n) == getattr(panel, n), n

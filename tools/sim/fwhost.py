@@ -327,10 +327,9 @@ class FirmwareHost:
         """The firmware's decoders' reject counters by reason (Multi port + panel port)."""
         from vebus import REASONS
 
-        role = getattr(self.app, "role", None)
         out = {}
-        for name in ("decoder", "panel_decoder"):
-            dec = getattr(role, name, None)
+        for part in ("role", "panel"):
+            dec = getattr(getattr(self.app, part, None), "decoder", None)
             if dec is None:
                 continue
             for i in range(1, len(REASONS)):
