@@ -33,8 +33,9 @@ D_GPIO15 = "GPIO15 (pre-alarm) borrowed by pico-sdk's USB enumeration fix"
 D_STALE = "a stopped task floats the outputs after its check-in gap plus a supervisor tick"
 D_EDGE = "protect runs up to one protect tick after the debounced input"
 D_PANEL_BEHIND = (
-    "with the panel port idle the relay starts behind (the Multi's frames queued while the app"
-    " starts) and never catches up: 67-100 ms late, its queue full; the probe's answer is lost"
+    "the relay can start behind (the Multi's frames queued while the app starts) and stay"
+    " there: in this run 67-100 ms late, its queue full, and the probe's answer queued behind"
+    " them is lost (the relay scenario's runs caught up by 2 s)"
 )
 D_RELAY_CPU = (
     "relaying to the panel port keeps the core busy (median 47 % of the time with the panel"
