@@ -57,6 +57,8 @@ EV_RELAY_FULL = const(55)
 _RX_CHUNKS = const(2)  # chunks read per serve() (2 x 128 bytes: 10 ms of a busy bus)
 _NOMINAL_MS = const(16)  # the sync period assumed until one is measured (60 Hz: 16.7 ms)
 _FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
+_ECHO_WAITS = const(2)  # character times waited for the end of our echo before the next frame
+_CHAR_US = const(40)
 _EVENTS = const(4)  # control events waiting for the log task (one a change: a few a second)
 
 
@@ -99,7 +101,7 @@ class Panel:
     def serve(self, now):
         port = self.port
         self._now = now
-        reads = 0
+        reads = waits = 0
         while self.clear(now):
             n = port.read(now)  # our own echo is consumed first
             if n:
@@ -109,9 +111,16 @@ class Panel:
                     return
                 continue
             r = self.relay
-            if r is None or not port.quiet():
-                return  # a device is talking, or our echo is not all back yet
-            n = r.take_panel(self.out, self.ticks(), True)
+            if r is None:
+                return
+            if not port.quiet():  # a device is talking, or our echo is not all back yet:
+                if waits == _ECHO_WAITS:  # the echo's last byte lands a bit time after the
+                    return  # transmit done; then the next frame follows at once
+                waits += 1
+                time.sleep_us(_CHAR_US)
+                continue
+            waits = 0
+            n = r.take_panel(self.out, self.ticks(), True)  # the slot: from when it goes out
             if not n:
                 return
             port.send(self.out, n, now)
@@ -134,7 +143,7 @@ class Panel:
             return  # listening, or no sync to number it for yet
         plen = cat.build_probe_answer(self.pay, self.role.bms_version)
         n = encode_data(self.out, cat.BMS_ADDR, next_frame_no(r.queued_no), self.pay, plen)
-        r.own(self.out, n)
+        r.own(self.out, n, True)
 
     def _control(self, p, msg, addr):
         """Core's arbitration decides; passed or rewritten goes to the Multi side."""

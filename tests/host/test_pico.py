@@ -73,12 +73,7 @@ def test_no_traceback_no_overrun_no_reset(smoke):
 def test_the_bms_answers_each_sync_with_frame_number_n_plus_1(smoke):
     passes(smoke, "the BMS transmits")
     passes(smoke, "each frame numbered")
-
-
-@needs_emu
-@pytest.mark.xfail(strict=False, reason=sc.D_PANEL_BEHIND)
-def test_the_gx_probe_is_answered_on_the_panel_port(smoke):
-    passes(smoke, "GX probe answered")  # where it came from (manual 3.5: the GX is there)
+    passes(smoke, "GX probe answered")
 
 
 @needs_emu
@@ -100,7 +95,6 @@ def test_no_collision_with_the_multis_frames(smoke):
 
 
 @needs_emu
-@pytest.mark.xfail(strict=False, reason=sc.D_RELAY_CPU)
 def test_outputs_follow_the_btv_lines_within_the_debounce_and_the_task_ticks(smoke):
     # debounce_ms + 2 inputs ticks + 1 protect tick (figures.EDGE_LIMIT_MS), never sooner than
     # the debounce: a shorter glitch must not switch an output

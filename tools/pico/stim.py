@@ -6,7 +6,7 @@ remote on/off, the mains detector, a GX's BMS probe, console input and the probe
                                      # a saturated 20 ms window every 5 s
     s.btv_ok(0); s.remote(0, True); s.mains(0, False)
     s.btv(4000, PREALARM, 0)         # the BTV pre-alarm line says "pre-alarm"
-    s.gx_probe(3500)                 # on the Remote panel port, as a GX's MK3 sends it
+    s.gx_probe(3500)                 # on the Multi port (uart=PANEL_UART: the Remote panel's)
     s.gx(3000, 8000)                 # a GX on the panel port at full traffic (after multi())
     json.dump(s.records(), f)        # run.mjs --stim
 
@@ -29,15 +29,15 @@ SATURATE_EVERY_MS = 5000
 # "off" there, the BMS takes the Multi for switched off at its front panel and goes low power.
 _SW_ON = cat.switch_register(cat.SWITCH_ON)
 
-# The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (vebus.md).
+# The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (docs/protocol.md).
 GX_WINMON_ID = 0xE4
 WINMON_READ_RAM, WINMON_RAM_READ_OK = 0x30, 0x85
 # One request every other sync: the MK3 keeps one command open until the Multi's reply, which
-# comes 25-43 ms later (vebus.md), so a GX polling flat out sends about one per 40 ms.
+# comes 25-43 ms later (public captures), so a GX polling flat out sends about one per 40 ms.
 GX_EVERY = 2
 # The GX's frame starts this long after the end of the Multi's sync on UART0. A panel device
 # answers after the FF of the sync it hears -- at once, or a few ms later while the bus stays
-# quiet (vebus.md, "Timing in practice") -- and on the panel segment that is the relayed sync.
+# quiet (docs/protocol.md, "Sync frame") -- and on the panel segment that is the relayed sync.
 # The relay scenario measured it: the BMS relays a sync 1.6-3.0 ms after the Multi's ends (9 of
 # 10 syncs outside the saturated windows; median 2.6 ms, after the BMS's own slot frame) and the
 # sync takes 0.4 ms of wire, so the relayed sync has ended 2.0-3.4 ms after the Multi's; the
@@ -148,26 +148,19 @@ class Stim:
             t += SYNC_MS
         return n
 
-    def gx_probe(self, t_ms):
-        """A GX's BMS probe on the Remote panel port (the GX's MK3 relays it there), in the GX's
-        slot after the first of the Multi's syncs from t_ms (as gx() places its frames: after
-        multi(); without syncs, at t_ms). Returns when it starts."""
-        at, no = t_ms, 0x0F
-        for i, (t, n) in enumerate(self.syncs):
-            if t >= t_ms:
-                at, no = self.quiet[i][0] + GX_AFTER_SYNC_MS, n
-                break
-        frame = self._data(next_frame_no(no), cat.build_probe(self._pay), cat.BMS_ADDR)
-        self.uart(at, frame, PANEL_UART)
-        return at
+    def gx_probe(self, t_ms, uart=MULTI_UART):
+        """A GX's BMS probe (its MK3's frame) on `uart`; the BMS answers on the port it came
+        from (the scenarios run one port: see scenarios.SETTINGS)."""
+        frame = self._data(0x10, cat.build_probe(self._pay), cat.BMS_ADDR)
+        self.uart(t_ms, frame, uart)
 
     def gx(self, t0_ms, t1_ms, probe_every_ms=1000):
         """A GX (its MK3) on the Remote panel port at full traffic, answering the Multi's syncs
         as the BMS relays them: after every GX_EVERY-th sync from t0_ms to t1_ms, a Winmon
         "read RAM var" (0x30) request, or its BMS probe every probe_every_ms (a GX that keeps
         probing: the worst case). The Multi (UART0) answers each request two syncs later
-        (vebus.md: replies come 25-43 ms after the command), after its own frames, unless that
-        window is saturated. Call after multi()."""
+        (its replies come 25-43 ms after a command in public captures), after its own frames,
+        unless that window is saturated. Call after multi()."""
         next_probe = t0_ms
         var = 0
         for i, (t, n) in enumerate(self.syncs):
