@@ -48,7 +48,7 @@ EV_PANEL_PROTECTION = const(49)
 EV_PANEL_REMOTE_OFF = const(50)
 EV_PANEL_DMC = const(51)
 # Refused by the relay, once per episode (arg: how many so far, at most 255): EV_RELAY_LOOP +
-# verdict - V_LOOP: looped cable, wrong slot, too long, queue full.
+# verdict - V_LOOP: looped cable, wrong slot, too long, queue full (not told in low-power mode).
 EV_RELAY_LOOP = const(52)
 EV_RELAY_WRONG_SLOT = const(53)
 EV_RELAY_TOO_LONG = const(54)
@@ -74,6 +74,7 @@ class Panel:
         self.pay = bytearray(cat.ANSWER_LEN)
         self.ceiling = MODE_OFF  # until protection says more
         self.remote_off = False
+        self.low_power = False
         self.frames = 0
         self._now = 0
         self._told = [0, 0, 0]  # per SRC_*: the last block / rewrite logged (0: it passed)
@@ -84,6 +85,7 @@ class Panel:
     def set_protection(self, out):
         self.ceiling = out.multi_ceiling
         self.remote_off = out.state == ST_REMOTE_OFF
+        self.low_power = out.low_power
 
     def clear(self, now):
         """True while work here cannot delay the Multi's next slot frame (see "When")."""
@@ -193,6 +195,8 @@ class Panel:
         if r is None:
             return
         bits = r.news()
+        if self.low_power:  # the board sleeps between its duties: a full queue is expected
+            bits &= ~(1 << V_FULL)
         if bits:
             for v in range(V_LOOP, V_FULL + 1):
                 if bits & (1 << v):
