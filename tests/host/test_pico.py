@@ -292,3 +292,21 @@ def test_relay_figures_count_a_changed_a_skipped_and_an_undriven_frame():
     assert skipped == 1  # the AC info between two relayed syncs never came
     tr = _relay_trace([(2500.0, s5)], de=False)
     assert relay.de_figures(tr) == ([], len(s5))  # every byte went out with DE low
+
+
+def test_the_two_echo_harness_changes_only_the_echo_option(tmp_path, monkeypatch):
+    # run.mjs's --rs485-echo takes one UART; echo_runner's copy takes it per port, and a
+    # harness whose text moved is one clear error, never a run with one echo missing
+    text = (
+        "a\n    case '--rs485-echo': opt.echo = Number(v()); break;\n    if (opt.echo === idx) {\n"
+    )
+    (tmp_path / "run.mjs").write_text(text)
+    (tmp_path / "mkfs.py").write_text("")
+    monkeypatch.setattr(emu, "OUT", tmp_path / "out")
+    got = emu.echo_runner(tmp_path / "run.mjs").read_text()
+    assert "opt.echo === idx" not in got and "opt.echo = Number" not in got
+    assert "(opt.echo || []).includes(idx)" in got and "push(Number(v()))" in got
+    assert got.splitlines()[0] == "a"  # the rest as it was
+    (tmp_path / "run.mjs").write_text("a\n")
+    with pytest.raises(emu.PicoError, match="cannot give it a second --rs485-echo"):
+        emu.echo_runner(tmp_path / "run.mjs")
