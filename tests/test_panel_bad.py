@@ -77,9 +77,11 @@ class _Uart:
         return k
 
 
-def test_relaying_through_the_app_allocates_nothing():
-    requires_vm()
-    _fresh()
+def relay_rig(root):
+    """The app relaying between its two ports, UARTs that allocate nothing: (app, cycles);
+    cycles(n) runs n sync periods (a sync on the Multi port, the BMS's slot frame, the sync
+    relayed, a GX request in the panel devices' slot). tools/bench/bench_relay_pico.py measures with
+    it too (relay_alloc_bytes_per_frame)."""
     import main
     from firmware.core.settings import Settings
     from vebus import encode_sync
@@ -90,7 +92,7 @@ def test_relaying_through_the_app_allocates_nothing():
     s = Settings()
     s.set("vebus_mode", "bms")
     clock = [1000]
-    app = main.build(fresh_root("panel-alloc"), lambda: clock[0], s)
+    app = main.build(root, lambda: clock[0], s)
     buf = bytearray(40)
     sync = bytearray(buf[: encode_sync(buf, 5, b"\x55\x51\x18\x02")])
     read = bytearray(buf[: encode_data(buf, 0x98F7, 6, READ)])  # the GX in the slot after it
@@ -120,6 +122,13 @@ def test_relaying_through_the_app_allocates_nothing():
                 wd.check_in(i, clock[0])
             app.supervisor_step(clock[0])
 
+    return app, cycles
+
+
+def test_relaying_through_the_app_allocates_nothing():
+    requires_vm()
+    _fresh()
+    app, cycles = relay_rig(fresh_root("panel-alloc"))
     cycles(300)  # start-up over, the Multi firmware asked, outputs on
     relay = app.role.relay
     assert relay is not None

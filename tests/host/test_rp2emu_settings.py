@@ -48,7 +48,7 @@ def test_a_settings_file_that_is_not_utf8_boots_the_emulated_pico_on_defaults(tm
     extra.mkdir()
     (extra / "settings.json").write_bytes(b'{"vebus_mode": "bms", "board": "pi\xffco"}')
     img = tmp_path / "fs.img"
-    run = emu.run("settings_not_utf8", [], MAX_MS, extra={"/": extra}, save_fs=img, echo=False)
+    run = emu.run("settings_not_utf8", [], MAX_MS, extra={"/": extra}, save_fs=img, echo=())
     console = run.console
     assert "settings: /settings.json: not UTF-8 text, using the defaults" in console
     assert "Traceback" not in console and "UnicodeError" not in console

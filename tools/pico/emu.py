@@ -120,6 +120,33 @@ def find_tools():
     return node, runner, fw, js
 
 
+# run.mjs's --rs485-echo takes one UART. A board with two RS485 ports has two transceivers, each
+# echoing what its UART sends; with one echo the other port's driver waits ECHO_MS for an echo
+# that never comes before it may send again. For two, a copy of run.mjs in out/pico/harness
+# (with mkfs.py, which it finds beside itself) takes the option more than once: these two lines
+# change, nothing else.
+_ECHO_PATCH = (
+    ("opt.echo = Number(v());", "(opt.echo = opt.echo || []).push(Number(v()));"),
+    ("if (opt.echo === idx) {", "if ((opt.echo || []).includes(idx)) {"),
+)
+
+
+def echo_runner(runner):
+    """The harness with --rs485-echo repeatable (see _ECHO_PATCH); PicoError if its text moved."""
+    text = Path(runner).read_text()
+    for old, new in _ECHO_PATCH:
+        if text.count(old) != 1:
+            raise PicoError(
+                "%s changed: cannot give it a second --rs485-echo (no %r)" % (runner, old)
+            )
+        text = text.replace(old, new)
+    dest = OUT / "harness"
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(runner).parent / "mkfs.py", dest / "mkfs.py")
+    (dest / "run.mjs").write_text(text)
+    return dest / "run.mjs"
+
+
 def build_image(dest, settings=None):
     """The board's files after a deploy (deploy.flash_tree: image a, the manifests, /active;
     + /settings.json) in a folder tree for run.mjs --fs."""
@@ -174,7 +201,7 @@ def run(
     cpu_window_ms=None,
     pc_at=(),
     timeout_s=None,
-    echo=True,
+    echo=(0,),
     log=None,
 ):
     """Build the image, run it for max_ms emulated ms with the stimulus; returns a Run.
@@ -182,6 +209,8 @@ def run(
     stimulus: a stim.Stim (or a list of run.mjs stimulus records). settings: a dict for
     /settings.json (None: the file is left out). probe: tools/pico/probe/main.py runs the
     deployed main.py with cycle markers and the stimulus' trigger pins (measurement runs).
+    echo: the UARTs whose RS485 transceiver echoes what they send (default the Multi port's;
+    () none; two: see echo_runner).
     timeout_s: wall-clock limit (default: 120 s plus 30 s per emulated second: the harness
     runs at 0.1-0.2x real time, slower on a loaded machine); a run that hits it is an error.
     """
@@ -211,8 +240,10 @@ def run(
         cmd += ["--fs", "%s:%s" % (local, dest)]
     if save_fs is not None:
         cmd += ["--save-fs", str(save_fs)]
-    if echo:
-        cmd += ["--rs485-echo", "0"]
+    for uart in echo:
+        cmd += ["--rs485-echo", str(uart)]
+    if len(echo) > 1:  # its firmware and boot ROM stay where they are: RP2EMU_DIR
+        cmd[1] = str(echo_runner(runner))
     if cpu_window_ms:
         cmd += ["--cpu-window-ms", str(cpu_window_ms)]
     for spec in pc_at:
@@ -221,7 +252,12 @@ def run(
     trace_path, summary_path = folder / "trace.jsonl", folder / "summary.json"
     cmd += ["--stim", str(stim_path), "--trace", str(trace_path), "--json", str(summary_path)]
     cmd += ["--max-ms", str(max_ms), "--timeout-s", str(int(timeout_s))]
-    env = dict(os.environ, RP2040JS_DIR=str(js), RP2EMU_PYTHON=sys.executable)
+    env = dict(
+        os.environ,
+        RP2040JS_DIR=str(js),
+        RP2EMU_PYTHON=sys.executable,
+        RP2EMU_DIR=str(runner.parent),
+    )
     if log:
         log("pico: %s: %d emulated ms (up to %d s wall)" % (name, max_ms, timeout_s))
     try:

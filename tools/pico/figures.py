@@ -199,7 +199,7 @@ def bus_overlap(tr, uart=MULTI_UART, pin=DE_PIN):
 def probe_answers(tr, after_us, uart=MULTI_UART):
     """Start times of our frames answering a BMS probe (the V2's version) after after_us."""
     out = []
-    for f in tr.tx_frames(uart):
+    for f in tr.frames(uart):  # split at each FF: on the panel port frames go back to back
         p = f.payload
         if f.start_us > after_us and p and cat.answer_version(p, len(p)) >= 0:
             out.append(f.start_us)

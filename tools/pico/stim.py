@@ -36,14 +36,16 @@ WINMON_READ_RAM, WINMON_RAM_READ_OK = 0x30, 0x85
 # comes 25-43 ms later (docs/protocol.md), so a GX polling flat out sends about one per 40 ms.
 GX_EVERY = 2
 # The GX's frame starts this long after the end of the Multi's sync on UART0. A panel device
-# answers right after the FF of the sync it hears (docs/protocol.md, the sync frame): on the panel
-# segment that is the relayed sync, which ends RELAY_SYNC_MS_MAX after the Multi's (the relay's
-# latency plus the sync's own 0.4 ms of wire, as measured by the relay scenario), and the
-# device's turnaround (its MCU reading the FF, DE up) takes some 100 us more. Being static, the
-# stimulus cannot follow the relay's jitter: it answers after the latest relayed sync, and the
-# relay scenario checks that every GX frame did start after the sync it answers was relayed.
-RELAY_SYNC_MS_MAX = 2.5
-GX_AFTER_SYNC_MS = RELAY_SYNC_MS_MAX + 0.1
+# answers after the FF of the sync it hears -- at once, or a few ms later while the bus stays
+# quiet (docs/protocol.md, "Sync frame") -- and on the panel segment that is the relayed sync.
+# The relay scenario measured it: the BMS relays a sync 1.6-3.0 ms after the Multi's ends (9 of
+# 10 syncs outside the saturated windows; median 2.6 ms, after the BMS's own slot frame) and the
+# sync takes 0.4 ms of wire, so the relayed sync has ended 2.0-3.4 ms after the Multi's; the
+# relay then keeps the panel bus quiet for its devices' slot (relay.SLOT_MS from when the sync
+# went out), and the Multi's next frame is relayed after it arrives, 5.8 ms after the sync. So a
+# device answering at 4.5 ms is in its slot; being static, it cannot follow the relay's jitter:
+# the relay scenario counts the syncs relayed later still (the GX's frame then came first).
+GX_AFTER_SYNC_MS = 4.5
 BTV_PINS = [pin for _, pin, _ in PROFILE["btv_inputs"]]
 DISCHARGE, CHARGE, PREALARM = 0, 1, 2  # input numbers (settings btv_*_input defaults)
 REMOTE_L, REMOTE_H, MAINS = PROFILE["remote_l"][1], PROFILE["remote_h"][1], PROFILE["mains"][1]
@@ -157,8 +159,8 @@ class Stim:
         as the BMS relays them: after every GX_EVERY-th sync from t0_ms to t1_ms, a Winmon
         "read RAM var" (0x30) request, or its BMS probe every probe_every_ms (a GX that keeps
         probing: the worst case). The Multi (UART0) answers each request two syncs later
-        (docs/protocol.md: replies 25-43 ms after the command), after its own frames, unless that
-        window is saturated. Call after multi()."""
+        (its replies come 25-43 ms after a command in public captures), after its own frames,
+        unless that window is saturated. Call after multi()."""
         next_probe = t0_ms
         var = 0
         for i, (t, n) in enumerate(self.syncs):
