@@ -80,8 +80,8 @@ class _Uart:
 def relay_rig(root):
     """The app relaying between its two ports, UARTs that allocate nothing: (app, cycles);
     cycles(n) runs n sync periods (a sync on the Multi port, the BMS's slot frame, the sync
-    relayed, a GX request in the panel devices' slot). tools/bench/bench_relay_pico.py measures with
-    it too (relay_alloc_bytes_per_frame)."""
+    relayed, a GX request in the panel devices' slot). tools/bench/bench_relay_pico.py measures
+    with it too (relay_alloc_bytes_per_frame)."""
     import main
     from firmware.core.settings import Settings
     from vebus import encode_sync
