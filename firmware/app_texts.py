@@ -21,17 +21,17 @@ from firmware.app import (
     EV_TASK_STALE,
     EV_WATCHDOG_RESET,
 )
-from firmware.bms.panel import (
-    EV_PANEL_DMC,
-    EV_PANEL_PROTECTION,
-    EV_PANEL_REMOTE_OFF,
-    EV_PANEL_REWRITTEN,
-    EV_RELAY_FULL,
-    EV_RELAY_LOOP,
-    EV_RELAY_TOO_LONG,
-    EV_RELAY_WRONG_SLOT,
-)
 
+# firmware/bms/panel.py's codes, as numbers: importing that module would load the relay into
+# every tool and test that prints an event (tests/host/test_events_cli.py keeps them equal).
+EV_PANEL_REWRITTEN = 48
+EV_PANEL_PROTECTION = 49
+EV_PANEL_REMOTE_OFF = 50
+EV_PANEL_DMC = 51
+EV_RELAY_LOOP = 52
+EV_RELAY_WRONG_SLOT = 53
+EV_RELAY_TOO_LONG = 54
+EV_RELAY_FULL = 55
 _MODES = "(4 off, 5 charger-only, 6 inverter-only, 7 on; 0 a setting write)"
 
 EVENT_TEXTS = {

@@ -27,7 +27,7 @@ driver and the decoder), and vebus_mode is "bms". One frame per sync, in this or
      -- but after one of those, the version query or the status when due: relayed traffic
      never holds the BMS's own frames back by more than one sync
   4. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
-     for _VERSION_FAST_TRIES rounds, then every _VERSION_SLOW_MS                     CONFIRMED
+     for version.FAST_TRIES rounds, then every version.SLOW_MS                       CONFIRMED
   5. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
 In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
@@ -39,9 +39,7 @@ bits mean "charger / inverter switched in" is INFERRED (catalogue.switch_state).
 sent a switch frame the register is not trusted for _REPORT_SETTLE_MS (the Multi's report may
 still show the state before it), so what the Multi reports is the Multi's own doing.
 
-Firmware version: Winmon 0x05 is answered with 0x82 and the low 16 bits, 0x06 with 0x83 and the
-high 16 bits (public MK2 drivers); the last three decimal digits (e.g. 2629491 -> 491) go to
-core's VE.Bus error-15 / error-7 rule. 0 = not known yet.
+Firmware version: firmware/bms/version.py (Winmon 0x05 / 0x06); multi_version 0 = not known yet.
 Nothing here allocates per frame: payload and frame buffers are made once.
 """
 
@@ -49,6 +47,7 @@ import time
 
 from micropython import const
 
+from firmware.bms.version import WINMON_ID, VersionQuery
 from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
 from vebus import catalogue as cat
 
@@ -62,9 +61,6 @@ POLL_MAX_MS = const(30)
 # A sync is read 0-2 ms after it arrives: due without slack, the status would wait a whole sync
 # period whenever this read came 1 ms earlier after its sync than the last one.
 _STATUS_SLACK_MS = const(10)
-_VERSION_RETRY_MS = const(1000)  # 1-2 % of commands go unanswered: ask again
-_VERSION_FAST_TRIES = const(10)  # then a Multi that never answers is asked only every ...
-_VERSION_SLOW_MS = const(30000)
 _SWITCH_REPEAT_MS = const(1000)
 _RELEASE_REPEATS = const(3)
 _REPORT_SETTLE_MS = const(2500)  # after a switch frame: LED frames (1 s apart) catch up
@@ -72,11 +68,6 @@ _REPORT_SETTLE_MS = const(2500)  # after a switch frame: LED frames (1 s apart) 
 # for this long: three of its repeat periods, so one or two lost repeats (1-2 % of frames go
 # unanswered on a real bus) never drop it.
 REQUEST_HOLD_MS = 3 * cat.SWITCH_REPEAT_MS
-WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
-_WINMON_VERSION_LO = const(0x05)
-_WINMON_VERSION_HI = const(0x06)
-_REPLY_VERSION_LO = const(0x82)
-_REPLY_VERSION_HI = const(0x83)
 _LED_MAINS = const(0x01)  # bit 0 of the LEDs-on mask: mains (AC in)
 
 # What went out in a slot (last_tx) and event bits returned by tick().
@@ -127,8 +118,7 @@ class BmsRole:
         self.multi_present = False
         self.multi_version = 0  # last three digits of the Multi firmware, 0 = unknown
         self.version_full = 0
-        self._ver_lo = -1
-        self._ver_hi = -1
+        self.version = VersionQuery()
         self.ac_in = False
         self.multi_mode = 0  # switch state the Multi reports (SWITCH_* = codes.MODE_*), 0 unknown
         self._switch_sent = False
@@ -155,9 +145,6 @@ class BmsRole:
         self._mode_sent = cat.SWITCH_ON  # nothing to say while protection lets the Multi run
         self._release_left = 0
         self._switch_at = 0
-        self._version_at = 0
-        self._version_part = _WINMON_VERSION_LO
-        self.version_queries = 0
         self._status_at = 0
         self._events = 0
         self._started = False
@@ -212,7 +199,10 @@ class BmsRole:
         msg = f.msg
         if f.addr == ADDR_MULTI:
             if msg == cat.MSG_WINMON and plen >= 5 and p[1] == WINMON_ID:
-                self._version_reply(p)
+                if self.version.reply(p):
+                    self.version_full = self.version.full
+                    self.multi_version = self.version.last3
+                    self._events |= EV_VERSION
             elif msg == cat.MSG_LED and plen >= cat.LED_LEN:
                 self.ac_in = cat.get(p, cat.LED_ON) & _LED_MAINS != 0
                 self.battery_low = cat.get(p, cat.LED_STATUS) == cat.LED_STATUS_BATTERY_LOW
@@ -248,20 +238,6 @@ class BmsRole:
                 self.last_request = req
                 self._events |= EV_REQUEST
         return False
-
-    def _version_reply(self, p):
-        code = p[2]
-        v = p[3] | (p[4] << 8)
-        if code == _REPLY_VERSION_LO:
-            self._ver_lo = v
-        elif code == _REPLY_VERSION_HI:
-            self._ver_hi = v
-        else:
-            return
-        if self._ver_lo >= 0 and self._ver_hi >= 0 and not self.multi_version:
-            self.version_full = (self._ver_hi << 16) | self._ver_lo
-            self.multi_version = self.version_full % 1000
-            self._events |= EV_VERSION
 
     # ---- time ----
     def tick(self, now):
@@ -309,7 +285,7 @@ class BmsRole:
             if t < d:
                 d = t
         if not self.multi_version:
-            t = time.ticks_diff(self._version_at, now)
+            t = time.ticks_diff(self.version.at, now)
             if t < d:
                 d = t
         t = time.ticks_diff(self._status_at, now)
@@ -385,13 +361,13 @@ class BmsRole:
             return 0
         if not self._started:  # the schedule starts at the first slot: everything is due
             self._started = True
-            self._version_at = now
+            self.version.at = now
             self._status_at = now
             self._switch_at = time.ticks_add(now, -_SWITCH_REPEAT_MS)
         p = self.payload
         kind = TX_NONE
         plen = 0
-        ver = not self.multi_version and time.ticks_diff(now, self._version_at) >= 0
+        ver = not self.multi_version and self.version.due(now)
         status = time.ticks_diff(now, self._status_at) >= 0
         own = ver or status
         r = self.relay
@@ -416,16 +392,7 @@ class BmsRole:
         elif r is not None and r.pending_multi() and (self.last_tx != TX_RELAY or not own):
             kind = TX_RELAY
         elif ver:
-            plen = cat.build_winmon(p, WINMON_ID, self._version_part, b"", 0)
-            if self._version_part == _WINMON_VERSION_LO:
-                self._version_part = _WINMON_VERSION_HI
-            else:
-                self._version_part = _WINMON_VERSION_LO
-                self.version_queries += 1
-                wait = _VERSION_RETRY_MS
-                if self.version_queries >= _VERSION_FAST_TRIES:
-                    wait = _VERSION_SLOW_MS
-                self._version_at = time.ticks_add(now, wait)
+            plen = self.version.build(p, now)
             kind = TX_VERSION
         elif status:
             rate = self.charge_rate * 255 // 100

@@ -182,7 +182,7 @@ def test_the_remote_panel_ports_decisions_print_with_their_reasons(tmp_path):
 
 
 def test_every_board_event_has_its_words_and_no_code_is_shared():
-    from firmware import app
+    from firmware import app, app_texts
     from firmware.app_texts import EVENT_TEXTS
     from firmware.bms import panel
 
@@ -192,3 +192,6 @@ def test_every_board_event_has_its_words_and_no_code_is_shared():
     ours, theirs = codes(panel), codes(app)
     assert len(ours) == 8 and not ours & theirs and min(ours) > max(theirs)
     assert ours | theirs <= set(EVENT_TEXTS)
+    for n in dir(panel):  # app_texts names the panel's codes as numbers: the same ones
+        if n.startswith("EV_"):
+            assert getattr(app_texts, n) == getattr(panel, n), n
