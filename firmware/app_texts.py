@@ -68,10 +68,9 @@ EVENT_TEXTS = {
     EV_PANEL_DMC: "control %d of the GX / Smart dongle dropped: with a Digital Multi Control "
     "only the DMC switches the Multi " + _MODES,
     EV_RELAY_LOOP: "Remote panel port: the Multi's own frames or syncs came back (a looped "
-    "cable or a second Multi), not relayed (%d so far)",
-    EV_RELAY_WRONG_SLOT: "Remote panel port: a device sent in the wrong slot, not relayed "
-    "(%d so far)",
-    EV_RELAY_TOO_LONG: "Remote panel port: a frame too long for a slot, not relayed (%d so far)",
+    "cable or a second Multi), not relayed",
+    EV_RELAY_WRONG_SLOT: "Remote panel port: a device sent in the wrong slot, not relayed",
+    EV_RELAY_TOO_LONG: "Remote panel port: a frame too long for a slot, not relayed",
     EV_RELAY_FULL: "Remote panel port: frames dropped, a queue between the ports was full (a "
-    "device flooding the bus, or the panel bus never quiet; %d so far)",
+    "device flooding the bus, or the panel bus never quiet)",
 }

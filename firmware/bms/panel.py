@@ -48,7 +48,7 @@ EV_PANEL_PROTECTION = const(49)
 EV_PANEL_REMOTE_OFF = const(50)
 EV_PANEL_DMC = const(51)
 # Refused by the relay, once per episode (arg: how many so far, at most 255): EV_RELAY_LOOP +
-# verdict - V_LOOP: looped cable, wrong slot, too long, queue full.
+# verdict - V_LOOP: looped cable, wrong slot, too long, queue full (not told in low-power mode).
 EV_RELAY_LOOP = const(52)
 EV_RELAY_WRONG_SLOT = const(53)
 EV_RELAY_TOO_LONG = const(54)
@@ -57,6 +57,8 @@ EV_RELAY_FULL = const(55)
 _RX_CHUNKS = const(2)  # chunks read per serve() (2 x 128 bytes: 10 ms of a busy bus)
 _NOMINAL_MS = const(16)  # the sync period assumed until one is measured (60 Hz: 16.7 ms)
 _FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
+_ECHO_WAITS = const(2)  # character times waited for the end of our echo before the next frame
+_CHAR_US = const(40)
 _EVENTS = const(4)  # control events waiting for the log task (one a change: a few a second)
 
 
@@ -72,6 +74,7 @@ class Panel:
         self.pay = bytearray(cat.ANSWER_LEN)
         self.ceiling = MODE_OFF  # until protection says more
         self.remote_off = False
+        self.low_power = False
         self.frames = 0
         self._now = 0
         self._told = [0, 0, 0]  # per SRC_*: the last block / rewrite logged (0: it passed)
@@ -82,6 +85,7 @@ class Panel:
     def set_protection(self, out):
         self.ceiling = out.multi_ceiling
         self.remote_off = out.state == ST_REMOTE_OFF
+        self.low_power = out.low_power
 
     def clear(self, now):
         """True while work here cannot delay the Multi's next slot frame (see "When")."""
@@ -99,7 +103,7 @@ class Panel:
     def serve(self, now):
         port = self.port
         self._now = now
-        reads = 0
+        reads = waits = 0
         while self.clear(now):
             n = port.read(now)  # our own echo is consumed first
             if n:
@@ -109,8 +113,15 @@ class Panel:
                     return
                 continue
             r = self.relay
-            if r is None or not port.quiet():
-                return  # a device is talking, or our echo is not all back yet
+            if r is None:
+                return
+            if not port.quiet():  # a device is talking, or our echo is not all back yet:
+                if waits == _ECHO_WAITS:  # the echo's last byte lands a bit time after the
+                    return  # transmit done; then the next frame follows at once
+                waits += 1
+                time.sleep_us(_CHAR_US)
+                continue
+            waits = 0
             n = r.take_panel(self.out, now, True)
             if not n:
                 return
@@ -134,7 +145,7 @@ class Panel:
             return  # listening, or no sync to number it for yet
         plen = cat.build_probe_answer(self.pay, self.role.bms_version)
         n = encode_data(self.out, cat.BMS_ADDR, next_frame_no(r.queued_no), self.pay, plen)
-        r.own(self.out, n)
+        r.own(self.out, n, True)
 
     def _control(self, p, msg, addr):
         """Core's arbitration decides; passed or rewritten goes to the Multi side."""
@@ -184,6 +195,8 @@ class Panel:
         if r is None:
             return
         bits = r.news()
+        if self.low_power:  # the board sleeps between its duties: a full queue is expected
+            bits &= ~(1 << V_FULL)
         if bits:
             for v in range(V_LOOP, V_FULL + 1):
                 if bits & (1 << v):

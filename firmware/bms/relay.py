@@ -4,7 +4,7 @@
     v = relay.from_multi(f, now)    # a good frame on the Multi side -> queued for the panel
     v = relay.from_panel(f, now)    # a good frame decoded on the panel side -> V_* verdict
     v = relay.queue_multi(p, plen, addr)  # a control the arbitration passed (or rewrote)
-    relay.own(raw, n)               # one of the BMS's own frames, for the panel side too
+    relay.own(raw, n, first)        # one of the BMS's own frames, for the panel side too
     n = relay.take_panel(out, now, quiet)  # next frame for the panel port (raw bytes; 0: none)
     n = relay.take_multi(out, sync_no)  # next panel frame for the BMS's slot on the Multi side
 
@@ -153,9 +153,14 @@ class Relay:
             return self._refuse(V_FULL)
         return V_QUEUED
 
-    def own(self, raw, n):
-        """The BMS's own frame (sent on the Multi side) goes to the panel side too."""
-        if n <= _RAW_MAX and self.to_panel.push(raw, n):
+    def own(self, raw, n, first=False):
+        """The BMS's own frame (sent on the Multi side) goes to the panel side too. first: it
+        must not be lost (a probe answer): with the queue full, the oldest frame makes room."""
+        r = self.to_panel
+        if first and r.n == r.count:
+            r.drop()
+            self._refuse(V_FULL)
+        if n <= _RAW_MAX and r.push(raw, n):
             return V_QUEUED
         return self._refuse(V_FULL)
 

@@ -50,6 +50,7 @@ def prepare(root, modules=MODULES):
     machine.Pin(11).external = 1
     s = Settings()
     s.set("vebus_mode", "bms")
+    s.set("panel_port", False)  # the one-port app: the scripted Multi is all there is on the bus
     return clock, s
 
 

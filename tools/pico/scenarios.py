@@ -17,7 +17,9 @@ from tools.pico import figures as fg
 from tools.pico.stim import CHARGE, DISCHARGE, PREALARM, Stim
 from vebus import catalogue as cat
 
-SETTINGS = {"vebus_mode": "bms"}
+# One VE.Bus port: rp2emu's transceiver echoes one UART only (--rs485-echo), and the Remote panel
+# port's relay needs its echo (firmware/hw/rs485.py); the GX probes on the Multi port.
+SETTINGS = {"vebus_mode": "bms", "panel_port": False}
 # Known firmware defects (being fixed), named where a check fails because of them.
 D_DE = "DE released late after the last stop bit"
 D_OVERLAP = (
@@ -175,8 +177,9 @@ def normal(log=None, smoke=False):
     """Boot, traffic (a saturated window), a GX probe, pre-alarm and high-cell edges, Ctrl-C."""
     end = 4700 if smoke else 9000
     s = base(end, saturate_at=3500 if smoke else 5000)
+    # the probe in the quiet end of a Multi cycle (syncs at 300 + 20k ms), not over its frames
     t_probe, t_pa, t_pa_end, t_hc, t_ctrl_c = (
-        (3300, 3600, 4000, 4200, 4500) if smoke else (3300, 4500, 5000, 5500, 8000)
+        (3315, 3600, 4000, 4200, 4500) if smoke else (3315, 4500, 5000, 5500, 8000)
     )
     s.gx_probe(t_probe)
     s.heap(t_ctrl_c - 300)  # after the CPU figures' span (a collection is slow)

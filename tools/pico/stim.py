@@ -6,7 +6,7 @@ remote on/off, the mains detector, a GX's BMS probe, console input and the probe
                                      # a saturated 20 ms window every 5 s
     s.btv_ok(0); s.remote(0, True); s.mains(0, False)
     s.btv(4000, PREALARM, 0)         # the BTV pre-alarm line says "pre-alarm"
-    s.gx_probe(3500)                 # on the Remote panel port, as a GX's MK3 sends it
+    s.gx_probe(3500)                 # on the Multi port (uart=PANEL_UART: the Remote panel's)
     json.dump(s.records(), f)        # run.mjs --stim
 
 Pins are the Pico profile's (firmware/hw/board_pico.py); levels are docs/hardware.md's front
@@ -124,7 +124,8 @@ class Stim:
             t += SYNC_MS
         return n
 
-    def gx_probe(self, t_ms):
-        """A GX's BMS probe on the Remote panel port (the GX's MK3 relays it there)."""
+    def gx_probe(self, t_ms, uart=MULTI_UART):
+        """A GX's BMS probe (its MK3's frame) on `uart`; the BMS answers on the port it came
+        from (the scenarios run one port: see scenarios.SETTINGS)."""
         frame = self._data(0x10, cat.build_probe(self._pay), cat.BMS_ADDR)
-        self.uart(t_ms, frame, PANEL_UART)
+        self.uart(t_ms, frame, uart)
