@@ -30,10 +30,6 @@ VALUES = {
     "bms_power": {"normal", "low"},
 }
 _cache = {}
-D_QUEUE = (
-    "defect: while the BMS is in low-power mode (remote off, Multi off) its queue to the Remote "
-    "panel port fills with the Multi's frames and drops them, with no device misbehaving"
-)
 
 
 def run(name, **kw):
@@ -452,9 +448,6 @@ def test_bus_noise_protection_unaffected_rejects_counted():
     assert noisy.fw.app.role.slots_missed == 0
 
 
-@pytest.mark.xfail(
-    strict=False, reason=D_QUEUE + ": the drop counts in the log lines differ by scheduler"
-)
 def test_both_schedulers_give_the_same_run():
     # Timers due at the same instant may run in another order on asyncio's heap: a bus frame
     # can then miss its slot and the next status frame comes one status interval (1 s) later.

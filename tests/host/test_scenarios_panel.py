@@ -12,7 +12,7 @@ came across the BMS.
 from pathlib import Path
 
 import pytest
-from test_scenarios import D_QUEUE, at, changes, first
+from test_scenarios import at, changes, first
 
 from tools.sim import fwhost, scenario
 from tools.sim.runner import Sim
@@ -130,7 +130,8 @@ def test_with_a_dmc_on_the_panel_port_only_the_dmc_switches_the_multi():
 
 def test_remote_off_nothing_from_the_panel_port_switches_the_multi_on():
     # The manual: remote off holds the Multi in low power (no charging, no discharging); the
-    # DMC keeps saying "on" once a second through it all.
+    # DMC keeps saying "on" once a second through it all. The GX beside it keeps hearing its
+    # BMS in the BMS's low-power mode (status at its longer interval).
     sim = run("panel_remote_off")
     assert sent(sim, "dmc", "dmc_switch") >= 100
     t_lp = first(sim, "multi_mode", "low_power", after=20)
@@ -140,6 +141,10 @@ def test_remote_off_nothing_from_the_panel_port_switches_the_multi_on():
     t_on = first(sim, "multi_mode", "on", after=80)
     assert t_on is not None and t_on <= 83
     assert len(logged(sim, "remote off holds the Multi in low power")) == 1
+    assert changes(sim, "gx_allow_to_discharge", after=t_lp + 1, before=80) == []
+    assert at(sim, "gx_allow_to_discharge", 79.9) == 0
+    t_gx = first(sim, "gx_allow_to_discharge", 1, after=80)
+    assert t_gx is not None and t_gx <= 82
     assert sim.multi_side.late == []
 
 
@@ -168,7 +173,7 @@ def test_the_gx_on_the_panel_port_sees_the_btv_loop_and_dvcc_stops_the_chargers(
     [
         "panel_gx_low_cell",
         "panel_gx_dvcc",
-        pytest.param("panel_remote_off", marks=pytest.mark.xfail(strict=True, reason=D_QUEUE)),
+        "panel_dmc_and_gx",
     ],
 )
 def test_well_behaved_panel_devices_lose_no_frames(name):
