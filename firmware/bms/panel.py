@@ -47,7 +47,8 @@ EV_PANEL_REWRITTEN = const(48)
 EV_PANEL_PROTECTION = const(49)
 EV_PANEL_REMOTE_OFF = const(50)
 EV_PANEL_DMC = const(51)
-# Refused by the relay, once per episode (arg: how many so far, at most 255): EV_RELAY_LOOP +
+# Refused by the relay, once per episode (arg: how many so far, at most 255; not in the words,
+# which must not depend on when the log task ran): EV_RELAY_LOOP +
 # verdict - V_LOOP: looped cable, wrong slot, too long, queue full (not told in low-power mode).
 EV_RELAY_LOOP = const(52)
 EV_RELAY_WRONG_SLOT = const(53)
