@@ -26,7 +26,7 @@ class Segment:
         self.corrupted = 0
         self.peer = None  # a segment joined to this one (looped cable)
         self.taps = []  # fn(segment, src, data) for every frame sent here
-        self.slot_taken = -1  # the sync number whose slot a controller here has used
+        self.slot_taken = -1.0  # the time of the sync whose slot a controller here has used
 
     def attach(self, port):
         self.ports.append(port)

@@ -29,7 +29,6 @@ from vebus import ADDR_CONTROLLER, ADDR_MULTI
 from vebus import catalogue as cat
 
 AFTER_SYNC_S = 0.0002  # a controller starts right after the sync's last byte
-SYNC_LOST_S = 1.0  # no sync for this long: no slot to send in (docs/protocol.md: bus lost)
 POLL_ID = 0xE4  # the Winmon message id Venus OS uses (docs/protocol.md)
 POLL_RAM_VAR = 0x04  # which RAM variable it reads does not matter to the bus
 POLL_RETRY_S = 0.1
@@ -44,7 +43,7 @@ class PanelNode(_Node):
         super().__init__(segment)
         self.name = name
         self.last_sync = -1
-        self.sync_at = -SYNC_LOST_S
+        self.sync_at = -1.0  # when the last sync was heard (a slot is known by it)
         self.queue = []  # (payload bytes, kind)
         self.last_slot = -1
         self.on_change: Any = None
@@ -84,11 +83,12 @@ class PanelNode(_Node):
 
     def _slot(self, n):
         seg = self.segment
-        if not self.queue or self.last_sync != n or seg.slot_taken == n:
+        if not self.queue or self.last_sync != n or seg.slot_taken == self.sync_at:
             return  # a newer sync came, or another controller has this slot
         if self.last_slot == ((n - 1) & 0x7F) and self._others_waiting():
             return  # it had the last slot: the next one is another controller's (no collision)
-        seg.slot_taken = self.last_slot = n
+        seg.slot_taken = self.sync_at
+        self.last_slot = n
         payload, kind = self.queue.pop(0)
         k = len(payload)
         self.pay[:k] = payload

@@ -85,10 +85,10 @@ class _Node:
     def frame(self, f):
         pass
 
-    def send_data(self, addr, frame_no, plen, kind, segment=None):
+    def send_data(self, addr, frame_no, plen, kind):
         n = encode_data(self.buf, addr, frame_no, self.pay, plen)
         _count(self.sent, kind)
-        (segment or self.segment).send(self, bytes(self.buf[:n]))
+        self.segment.send(self, bytes(self.buf[:n]))
 
 
 class MultiNode(_Node):
