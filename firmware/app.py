@@ -144,6 +144,7 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+_PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: the panel port read this often at least
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -434,7 +435,12 @@ class App:
             if self.panel is not None and self.panel.busy():
                 return period[0]  # the Remote panel port has bytes to read or frames to send
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
-            return role.poll_ms(now, period[0])
+            ms = role.poll_ms(now, period[0])
+            if self.panel is not None and ms > _PANEL_POLL_MS:
+                # a panel device answers the relayed sync a few ms after it: read it in this
+                # cycle, so its frame goes out in the next slot, not the one after
+                return _PANEL_POLL_MS
+            return ms
         if i == T_LOG and self._log_wait:
             return self._log_wait
         if i == T_IDLE:

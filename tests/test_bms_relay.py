@@ -148,8 +148,34 @@ def test_a_looped_cable_and_a_device_in_the_wrong_slot_are_refused_and_told_once
     assert r.news() == 0  # a quiet check ends the episode ...
     panel.sync(0x50)
     assert r.news() == 1 << rl.V_LOOP  # ... and a new one is told again
+
+
+def test_a_looped_cable_stops_the_relaying_until_it_is_gone():
+    # The panel cable plugged into the Multi's side: relayed, the Multi's frames would come back
+    # to the Multi port as copies (a second sync, frames outside the slot). Nothing crosses while
+    # the loop is heard, nor for a second after.
+    r = rl.Relay()
+    clock = [0]
+    multi = _Seg(lambda f: r.from_multi(f, clock[0]))
+    panel = _Seg(lambda f: r.from_panel(f, clock[0]))
+    multi.sync(0x50)
+    assert len(_drain_panel(r)) == 1
+    multi.data(ADDR_MULTI, 0x51, b"\xe4" + bytes(14))
+    panel.sync(0x50)  # the loop: queued frames are dropped, nothing more is queued
+    assert r.looped and r.to_panel.n == 0
+    multi.sync(0x52)
+    panel.data(ADDR_CONTROLLER, 0x51, b"\x00\x52\x30\x04")
+    assert r.to_panel.n == 0 and r.pending_multi() == 0
+    clock[0] = 999
+    multi.sync(0x54)
+    assert r.to_panel.n == 0
+    clock[0] = 1000  # a second without a looped frame: relaying again
+    multi.sync(0x56)
+    assert not r.looped and len(_drain_panel(r, 2000)) == 1
+    panel.data(ADDR_CONTROLLER, 0x57, b"\x00\x52\x30\x04")
+    assert r.pending_multi() == 1
     panel.data(ADDR_CONTROLLER, 0x60, b"\x00\x52\x30\x04")  # numbered for another slot
-    assert got.last == rl.V_WRONG_SLOT and r.pending_multi() == 1
+    assert r.refused[rl.V_WRONG_SLOT] == 1 and r.pending_multi() == 1
 
 
 def test_a_flooding_panel_device_is_bounded():

@@ -367,3 +367,16 @@ def test_a_multi_that_never_answers_the_version_query_is_asked_less_often():
     gaps = [b - a for a, b in zip(rounds, rounds[1:])]
     # the wait runs from the second half of a round (20 ms after the first)
     assert gaps[:9] == [1020] * 9 and gaps[9] == 30020 and len(rounds) == 12
+
+
+def test_a_copy_of_the_last_sync_opens_no_slot():
+    # A looped Remote panel cable brings the BMS's relayed sync back to its Multi port a few ms
+    # after the Multi's own (docs/protocol.md: one frame right after the sync's FF): the copy
+    # is not a new sync, so nothing goes out after it.
+    role = _role()
+    _feed(role, _sync(10), _t(0))
+    assert _sent(role, _t(1)) is not None  # the slot after the Multi's sync
+    _feed(role, _sync(10), _t(3))
+    assert not role.slot_open and _sent(role, _t(4)) is None and role.syncs == 1
+    _feed(role, _sync(11), _t(20))  # the Multi's next sync: a slot again
+    assert role.slot_open and role.syncs == 2

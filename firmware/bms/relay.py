@@ -24,6 +24,9 @@ here in one place so a bench capture can correct them.
   - Refused, each counted, and reported once per episode (`news()`): a frame from the Multi's
     address or a sync on the panel side (a looped cable, or a second Multi), a frame numbered for
     another slot, a payload longer than a slot frame may be, a full queue (a device flooding).
+  - A looped cable (the panel side hears the Multi side's frames): nothing is relayed while it
+    lasts and for _LOOP_HOLD_MS after, so the BMS's copies do not go round and reach the Multi
+    port as a second sync.
 Bounded: two rings of fixed slots, made once; nothing is allocated per frame.
 """
 
@@ -37,6 +40,7 @@ from vebus import catalogue as cat
 _RAW_MAX = const(48)  # longest relayed frame on the wire, stuffed (a 0x20 info frame: ~21)
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
 _TO_PANEL = const(8)  # frames queued for the panel port: 8 x 0.9 ms of wire, under one sync
+_LOOP_HOLD_MS = const(1000)  # relaying stays off this long after the last looped frame
 _TO_MULTI = const(4)  # panel frames waiting for a slot on the Multi side (one per 20 ms)
 
 # Verdicts of from_multi / from_panel.
@@ -127,6 +131,8 @@ class Relay:
         self.refused = bytearray(len(V_NAMES))  # per verdict, saturating at 255
         self._news = 0  # bit per verdict seen since news() was last asked
         self._told = 0  # bit per verdict already reported in this episode
+        self.looped = False  # the panel side hears the Multi side: nothing is relayed
+        self._loop_at = 0
 
     def _refuse(self, v):
         if self.refused[v] < 255:
@@ -142,7 +148,14 @@ class Relay:
         self._news = 0
         return fresh
 
+    def _loop_holds(self, now):
+        if self.looped and time.ticks_diff(now, self._loop_at) >= _LOOP_HOLD_MS:
+            self.looped = False
+        return self.looped
+
     def from_multi(self, f, now):
+        if self._loop_holds(now):  # relayed, it would come back: the loop would feed itself
+            return V_LOOP
         raw = f.raw
         n = len(raw)
         if n > _RAW_MAX:
@@ -157,6 +170,8 @@ class Relay:
         """The BMS's own frame (sent on the Multi side) goes to the panel side too. first: it
         must not be lost (a probe answer): with the queue full, the oldest frame makes room."""
         r = self.to_panel
+        if self.looped:
+            return V_LOOP
         if first and r.n == r.count:
             r.drop()
             self._refuse(V_FULL)
@@ -166,11 +181,19 @@ class Relay:
 
     def from_panel(self, f, now):
         if f.addr == ADDR_MULTI or f.is_sync():
+            # A looped cable (or a second Multi): stop relaying until it has been gone a while,
+            # and drop what waits (it would only go round again).
+            self.looped = True
+            self._loop_at = now
+            self.to_panel.clear()
+            self.to_multi.clear()
             return self._refuse(V_LOOP)
         p = f.payload
         plen = len(p)
         if is_control(p, plen):
             return V_CONTROL
+        if self._loop_holds(now):  # the Multi hears it on the looped cable itself
+            return V_LOOP
         if self.sync_no < 0 or f.frame_no != next_frame_no(self.sync_no):
             return self._refuse(V_WRONG_SLOT)
         return self.queue_multi(p, plen, f.addr)

@@ -169,6 +169,13 @@ class BmsRole:
         if self.relay is not None:
             self.relay.from_multi(f, now)  # a copy for the panel side (nothing sent here)
         if f.is_sync():
+            if (
+                self.have_sync
+                and f.frame_no == self.sync_no
+                and time.ticks_diff(now, self.last_sync) < SYNC_GUARD_MS
+            ):
+                self.slot_open = False  # a copy of the last sync (a looped panel cable): no slot
+                return
             self.syncs += 1
             self.sync_no = f.frame_no
             # The period: the shortest interval seen, growing 1 ms a sync to follow a Multi that

@@ -88,11 +88,6 @@ D_DMC_GX = (
     "the DMC's (firmware/bms/panel.py), so the GX beside the DMC switches the Multi; how a real "
     "DMC's frames differ from a GX's on the wire is not public"
 )
-D_LOOP = (
-    "defect: with the panel cable looped into the Multi's side the BMS hears its own relayed "
-    "syncs on its Multi port and sends there outside its slot; the Multi ignores its status "
-    "frames (wrong number) and goes to emergency mode after 10 s"
-)
 
 
 def logged(sim, words, after=0.0, before=1e12):
@@ -215,7 +210,6 @@ def test_a_device_flooding_the_panel_port_is_logged_once():
     _logged_once(run("panel_flood"), 30, 71)
 
 
-@pytest.mark.xfail(strict=True, reason=D_LOOP)
 def test_a_looped_panel_cable_leaves_the_multi_side_alone():
     sim = run("panel_loop")
     _multi_side_kept(sim, 30, 70)
