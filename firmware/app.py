@@ -144,7 +144,7 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
-_PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: the panel port read this often at least
+_PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -436,7 +436,7 @@ class App:
                 return period[0]  # the Remote panel port has bytes to read or frames to send
             # Syncs coming: read within 2 ms of each (the slot), sleep in between.
             ms = role.poll_ms(now, period[0])
-            if self.panel is not None and ms > _PANEL_POLL_MS:
+            if ms > _PANEL_POLL_MS and self.panel is not None and self.panel.active(now):
                 # a panel device answers the relayed sync a few ms after it: read it in this
                 # cycle, so its frame goes out in the next slot, not the one after
                 return _PANEL_POLL_MS

@@ -126,10 +126,12 @@ def test_a_sync_is_answered_only_when_read_within_the_slot():
     uart.arrive()
     app.bus_step(clock.t)  # read 10 ms after the previous read: the sync may be 10 ms old
     assert uart.writes == 0
+    clock.t += 8
+    app.bus_step(clock.t)
     clock.t += 2
     app.bus_step(clock.t)
     clock.t += 2
-    uart.arrive()
+    uart.arrive()  # the next sync (a copy of one 6 ms old or less would open no slot)
     app.bus_step(clock.t)  # read 2 ms after the previous read: still its slot
     assert uart.writes == 1 and uart.sent[2] == 0xFE and uart.sent[3] == 6  # N + 1
     assert machine.pins[2].value() == 0  # the frame is out: DE low

@@ -61,6 +61,7 @@ _FRAME = const(48)  # longest frame sent here (relay.py's _RAW_MAX)
 _ECHO_WAITS = const(2)  # character times waited for the end of our echo before the next frame
 _CHAR_US = const(40)
 _EVENTS = const(4)  # control events waiting for the log task (one a change: a few a second)
+_ACTIVE_MS = const(1000)
 _NEWS_MS = const(1000)  # the relay's refusals are looked at once a second: an episode is a run
 # of seconds each with a refusal, however often the log task comes (it follows the sync cycle)
 
@@ -79,6 +80,7 @@ class Panel:
         self.remote_off = False
         self.low_power = False
         self.frames = 0
+        self.heard_at = 0
         self._now = 0
         self._told = [0, 0, 0]  # per SRC_*: the last block / rewrite logged (0: it passed)
         self._ev = bytearray(_EVENTS)  # events waiting for log_events(): codes, args
@@ -132,8 +134,13 @@ class Panel:
             port.send(self.out, n, now)
             now = self.ticks()
 
+    def active(self, now):
+        """A device on this port was heard within the last second."""
+        return self.frames > 0 and time.ticks_diff(now, self.heard_at) < _ACTIVE_MS
+
     def _on_frame(self, f):
         self.frames += 1
+        self.heard_at = self._now
         role = self.role
         p = f.payload
         if f.addr != ADDR_MULTI and not f.is_sync() and role.controller(p, f.msg, True, self._now):
