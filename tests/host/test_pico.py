@@ -300,3 +300,37 @@ def test_the_two_echo_harness_changes_only_the_echo_option(tmp_path, monkeypatch
     (tmp_path / "run.mjs").write_text("a\n")
     with pytest.raises(emu.PicoError, match="cannot give it a second --rs485-echo"):
         emu.echo_runner(tmp_path / "run.mjs")
+
+
+def test_slot_figures_leave_out_the_syncs_of_the_probes_own_heap_measurement():
+    # The probe's heap measurement (a collection and a print) holds every task and IRQ ~40 ms,
+    # which no board does: a frame answering a sync that came then is the instrument's.
+    from tools.pico import figures as fg
+    from tools.pico.trace import BYTE_US
+    from vebus import encode_data
+
+    (t5, s5), _, (t6, s6) = _multi_frames()
+    buf, pay = bytearray(40), bytes([0x00, 0x51, 0x05])
+    recs = []
+    for t0, data in ((t5, s5), (t6, s6)):
+        for i, x in enumerate(data):
+            s = t0 + i * BYTE_US
+            recs.append(
+                {"ev": "uart_rx", "t_us": s + BYTE_US, "uart": 0, "byte": x, "start_us": s}
+            )
+    ends = [t5 + len(s5) * BYTE_US, t6 + len(s6) * BYTE_US]
+    for end, n, off in ((ends[0], 6, 1700), (ends[1], 7, 4000)):
+        ours = bytes(buf[: encode_data(buf, 0x98F7, n, pay)])
+        recs.append(
+            {"ev": "gpio", "t_us": end + off - 5, "pin": fg.DE_PIN, "dir": "out", "level": 1}
+        )
+        for i, x in enumerate(ours):
+            recs.append({"ev": "uart_tx", "t_us": end + off + i * BYTE_US, "uart": 0, "byte": x})
+        done = end + off + len(ours) * BYTE_US + 8
+        recs.append({"ev": "gpio", "t_us": done, "pin": fg.DE_PIN, "dir": "out", "level": 0})
+    both = Trace(sorted(recs, key=lambda r: r["t_us"]))
+    assert [round(r[2]) for r in fg.slots(both)] == [1700, 4000]
+    probe = {"ev": "section", "t_us": ends[1] + 500, "us": 1000, "id": fg.S_PROBE, "cycles": 0}
+    held = Trace(sorted(recs + [probe], key=lambda r: r["t_us"]))
+    assert [round(r[2]) for r in fg.slots(held)] == [1700]
+    assert fg.slot_figures(held)["pico_slot_offset_us_max"] == 1700

@@ -47,7 +47,7 @@ MULTI_UART, DE_PIN = PROFILE["bus"][0][1], PROFILE["bus"][0][4]
 CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
-S_PROTECT, S_FEED, S_INPUTS, S_BUS, S_LOG, S_RX_IRQ, S_CHECK_IN = 1, 2, 3, 4, 5, 6, 10
+S_PROTECT, S_FEED, S_INPUTS, S_BUS, S_LOG, S_RX_IRQ, S_PROBE, S_CHECK_IN = 1, 2, 3, 4, 5, 6, 7, 10
 SECTION_NAMES = {  # marker ids of tools/pico/probe
     S_PROTECT: "protect",
     S_FEED: "feed",
@@ -55,6 +55,7 @@ SECTION_NAMES = {  # marker ids of tools/pico/probe
     S_BUS: "bus",
     S_LOG: "log",
     S_RX_IRQ: "rx_irq",
+    S_PROBE: "probe",
     S_CHECK_IN: "check_in",
 }
 
@@ -122,16 +123,31 @@ def first_drive_us(tr):
 
 
 # ---- the wire ----
+def probe_windows(tr, margin_us=25_000):
+    """(start, end) us of the probe's own heap measurements (S_PROBE), with the margin after
+    each: a collection and a print hold every task and IRQ, which no board does then; a frame
+    answering a sync that arrived in one tells of the instrument, not of the firmware."""
+    return [
+        (r["t_us"] - r["us"], r["t_us"] + margin_us)
+        for r in tr.ev("section")
+        if r["id"] == S_PROBE
+    ]
+
+
 def slots(tr):
-    """[(frame, sync_no, offset_us, de_release_us)] for every frame we sent on the Multi port."""
+    """[(frame, sync_no, offset_us, de_release_us)] for every frame we sent on the Multi port,
+    but those answering a sync that arrived during the probe's heap measurement."""
     syncs = tr.rx_syncs(MULTI_UART)
     de = tr.pin_changes(DE_PIN)
+    held = probe_windows(tr)
     out = []
     for f in tr.tx_frames(MULTI_UART):
         before = [s for s in syncs if s[0] <= f.start_us]
         if not before:
             continue
         end, no = before[-1]
+        if any(a <= end <= b for a, b in held):
+            continue
         falls = [t for t, s in de if t >= f.end_us - 1 and s == "low"]
         release = falls[0] - f.end_us if falls else None
         out.append((f, no, f.start_us - end, release))
@@ -187,8 +203,12 @@ def de_high_intervals(tr, pin=DE_PIN):
 
 
 def bus_overlap(tr, uart=MULTI_UART, pin=DE_PIN):
-    """Bytes the other nodes had on the wire while our driver was enabled."""
-    de = de_high_intervals(tr, pin)
+    """Bytes the other nodes had on the wire while our driver was enabled (outside the probe's
+    heap measurements, as slots())."""
+    held = probe_windows(tr)
+    de = [
+        (lo, hi) for lo, hi in de_high_intervals(tr, pin) if not any(a <= lo <= b for a, b in held)
+    ]
     n = 0
     for a, b in tr.wire(uart):
         if any(a < hi and b > lo for lo, hi in de):

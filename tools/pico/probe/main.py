@@ -18,6 +18,7 @@ S_INPUTS = 3
 S_BUS = 4
 S_LOG = 5
 S_RX_IRQ = 6  # the Multi port's RX-idle soft IRQ: another context, inside the step it interrupts
+S_PROBE = 7  # the probe's own heap measurement (a collection and a print: ~40 ms, every task held)
 S_CHECK_IN = 10  # + the task's index: each watchdog check-in (the gaps between them)
 _pins = {}
 
@@ -60,8 +61,10 @@ def leds_step(self, now):
     _orig["leds_step"](self, now)
     if pin(28).value() and 28 not in _done:
         _done.add(28)
+        mem32[START] = S_PROBE
         gc.collect()
         print("PROBE heap free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc()))
+        mem32[STOP] = S_PROBE
     if pin(27).value() and 27 not in _done:
         _done.add(27)
         print("PROBE stop task protect")
