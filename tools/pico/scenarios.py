@@ -229,21 +229,25 @@ def normal(log=None, smoke=False):
 
 
 def remote(log=None):
-    """Remote off at 3.5 s: every output floating; the Multi (told off) stops syncing at 6 s;
-    remote on at 10 s: outputs back after min_hold_s (counted from the switch-off)."""
+    """Remote off at 4.5 s (the outputs are on from ~3.6 s): every output floating; the Multi
+    (told off) stops syncing at 6 s; remote on at 10 s: outputs back after min_hold_s (counted
+    from the switch-off)."""
     s = base(15000, multi_until=6000)
-    s.remote(3500, False)
+    s.remote(4500, False)
     s.remote(10000, True)
-    spans = {"remote off": (4000, 6000), "remote off, Multi off (light sleep)": (7500, 9900)}
+    spans = {"remote off": (5000, 6000), "remote off, Multi off (light sleep)": (7500, 9900)}
     r = run("remote", s, 15000, log, spans.values())
     tr = r.trace
-    fl = fg.all_floating_after(tr, 3500_000)
+    pins = (fg.OUTPUT_PINS["load disconnect"], fg.OUTPUT_PINS["charge disconnect"])
+    was_on = all(fg.driven(tr.pin_state(p, 4500_000)) for p in pins)
+    fl = fg.all_floating_after(tr, 4500_000) if was_on else None  # never on: nothing to show
     hold_ms = fg.default("min_hold_s") * 1000
     back = fg.output_change_after(tr, 13, 10000_000, True)
     return Result(
         r,
         health_checks(r)
         + [
+            Check("load and charge disconnect on when remote off comes", was_on),
             Check(
                 "remote off: every output floating within %d ms (debounce, task ticks)"
                 % fg.EDGE_LIMIT_MS,
@@ -252,7 +256,7 @@ def remote(log=None):
             ),
             Check(
                 "remote on: load disconnect on again after min_hold_s",
-                back is not None and 3500 + hold_ms <= 10000 + back <= 3500 + hold_ms + 500,
+                back is not None and 4500 + hold_ms <= 10000 + back <= 4500 + hold_ms + 500,
                 "on %s ms after the remote-on edge" % back,
             ),
         ],
@@ -296,20 +300,21 @@ def hang(busy, log=None):
 
 
 def low_cell(log=None):
-    """Low cell at 3.5 s: pre-alarm at once, loads off prealarm_to_disconnect_s later, the
-    Multi told off (no AC); the mains detector sees AC at 37 s: the Multi told charger-only."""
-    s = base(40000)
-    s.btv(3500, DISCHARGE, 0)
-    s.mains(37000, True)
-    spans = {"low power after a low-cell shutdown": (34500, 36900)}
-    r = run("low-cell", s, 40000, log, spans.values())
+    """Low cell at 5 s (the outputs are on from ~3.6 s: boot, the boot check, startup_ok_ms):
+    pre-alarm at once, loads off prealarm_to_disconnect_s later, the Multi told off (no AC);
+    the mains detector sees AC at 38.5 s: the Multi told charger-only."""
+    s = base(41500)
+    s.btv(5000, DISCHARGE, 0)
+    s.mains(38500, True)
+    spans = {"low power after a low-cell shutdown": (36000, 38400)}
+    r = run("low-cell", s, 41500, log, spans.values())
     tr = r.trace
     delay = fg.default("prealarm_to_disconnect_s") * 1000
-    pa = fg.output_change_after(tr, fg.OUTPUT_PINS["pre-alarm"], 3500_000, True)
-    off = fg.output_change_after(tr, 13, 3500_000, False)
+    pa = fg.output_change_after(tr, fg.OUTPUT_PINS["pre-alarm"], 5000_000, True)
+    off = fg.output_change_after(tr, 13, 5000_000, False)
     sw = fg.switch_frames(tr)
-    before = {v for t, v in sw if 34000_000 < t < 37000_000}
-    after = {v for t, v in sw if t > 37100_000}
+    before = {v for t, v in sw if 35500_000 < t < 38500_000}
+    after = {v for t, v in sw if t > 38600_000}
     return Result(
         r,
         health_checks(r)
