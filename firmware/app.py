@@ -133,8 +133,8 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 # period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
 PERIODS = (
     (10, 50, 50 + STALL_MS),
-    (20, 100, 100 + STALL_MS),
-    (2, 20, POLL_MAX_MS + STALL_MS),  # 2 around each sync (BmsRole.poll_ms), 20 with the IRQ
+    (50, 100, 100 + STALL_MS),  # timers and the bus role's news: a debounced input runs it at once
+    (2, POLL_MAX_MS, POLL_MAX_MS + STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
     (50, 200, 200 + STALL_MS),
     (250, 250, 250 + STALL_MS),  # drains the event log: writes only when there are events
     (100, 100, 100 + STALL_MS),
