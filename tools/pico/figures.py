@@ -28,6 +28,7 @@ Definitions:
   hang -> floating the probe's hang trigger -> every output no longer driven
 """
 
+import bisect
 import statistics
 
 from firmware.app import PERIODS, T_INPUTS, TASK_NAMES
@@ -300,6 +301,17 @@ def slow_clock_pct(tr, t0_us, t1_us):
     tot = [(b1 - b0) + (i1 - i0) for (t0, b0, i0), (t1, b1, i1) in zip(cpu, cpu[1:])]
     slow = sum(1 for (a, b), n in zip(zip(cpu, cpu[1:]), tot) if n < (b[0] - a[0]) * CLK_HZ / 2e6)
     return round(100.0 * slow / len(tot), 1) if tot else None
+
+
+def in_light_sleep(tr, t_us):
+    """True when t_us falls in a 1 ms window whose clk_sys ran slow (a light sleep, as
+    slow_clock_pct counts them)."""
+    cpu = tr.cpu()
+    k = bisect.bisect_right([c[0] for c in cpu], t_us)
+    if k == 0 or k >= len(cpu):
+        return False
+    (a, b0, i0), (b, b1, i1) = cpu[k - 1], cpu[k]
+    return (b1 - b0) + (i1 - i0) < (b - a) * CLK_HZ / 2e6
 
 
 def cpu_figures(tr, t0_us, t1_us):

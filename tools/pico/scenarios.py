@@ -100,14 +100,23 @@ def health_checks(r, resets_ok=False, until_ms=None):
     # Until the app has opened the Multi port (its TX pin GPIO0 set up, and the driver's RX
     # interrupt on within the next ms or so) nobody reads the FIFO: the Multi's bytes overrun it.
     opened = min([t for t, _ in tr.pin_changes(0)] or [0]) + 5000
-    overruns = [x for x in tr.overruns() if opened <= x["t_us"] <= t1]
+    # In a light sleep the UART is not served: bytes arriving then are lost by design (firmware/
+    # app.py, "Low power"); an overrun while awake is a defect.
+    after = [x for x in tr.overruns() if opened <= x["t_us"] <= t1]
+    asleep = [x for x in after if fg.in_light_sleep(tr, x["t_us"])]
+    overruns = [x for x in after if x not in asleep]
     out = [
         Check("no traceback on the console", "Traceback" not in text, _tail(text)),
         Check(
-            "no RX overrun once the app opened the Multi port",
+            "no RX overrun while awake once the app opened the Multi port",
             not overruns,
-            "%d overruns after %.0f ms (%d before)"
-            % (len(overruns), opened / 1000, sum(1 for x in tr.overruns() if x["t_us"] < opened)),
+            "%d overruns after %.0f ms (%d before; %d in light sleeps, lost by design)"
+            % (
+                len(overruns),
+                opened / 1000,
+                sum(1 for x in tr.overruns() if x["t_us"] < opened),
+                len(asleep),
+            ),
         ),
     ]
     if not resets_ok:
