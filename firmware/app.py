@@ -9,65 +9,9 @@ the event log (events.log), floats every output and builds everything once; noth
 per tick afterwards. The settings are read then and not kept (on a board main.py lets their
 module go). The watchdog starts with the first supervisor step.
 
-Tasks (each a thin loop around a step method, periods in PERIODS, longer in low-power mode):
-    inputs      BTV loop (and its self-test drive), remote on/off, mains detector -> core; a
-                debounced change runs the protect step at once. A BTV edge (pin IRQ) starts its
-                debounce, and the task wakes when that ends: whatever the poll's phase.
-    protect     core Protection.step -> output pins, the bus role, the latched-fault record
-    bus         receive: both VE.Bus ports -> decoders, Multi presence; transmit: the moment a
-                sync is decoded, this slot's frame (firmware/bms) -> RS485 send, which returns
-                with DE low again (it waits out the frame's wire time: firmware/hw/rs485.py).
-                Where the UART has an RX-idle IRQ (rp2, ESP32), the Multi port is read and the
-                slot's frame sent from that IRQ (multi_rx_idle), so the frame starts a fixed
-                time after the sync whatever task is running; the task then only tracks
-                presence. Without it the task polls around each sync.
-    leds        the manual's LED patterns
-    log         RAM event log -> flash (new events in one write); the latched-fault record when
-                it changed; both right after the BMS's slot, so the write (C code the RX-idle
-                soft IRQ cannot interrupt) ends before the next sync
-    supervisor  feeds the watchdog only while every task checked in within its gap (PERIODS);
-                once one misses it, the outputs float and stay floating until the watchdog
-                resets the chip;
-                a hang that stops every task (a busy loop) is the watchdog's hang guard's:
-                a hard timer IRQ floats the outputs GUARD_MS after the last feed
-    idle        in low-power mode: machine.lightsleep between the duties (see "Low power")
-No task blocks longer than a frame's wire time (< 3 ms) but `log`, whose flash writes (3-7 ms
-of littlefs) go between two slots (firmware/logwriter.py).
-
-The Remote panel port (board.ports[1], setting panel_port; firmware/bms/panel.py: the relay and
-the arbitration) is read and written in the same context as the Multi port, never in a task:
-with the RX-idle IRQ, from its own RX-idle IRQ (a device's frame, or the echo of our last one,
-which clocks out the next) and from multi_rx_idle right after the slot's frame. Soft IRQs run
-one at a time, so the relay and its decoder are never re-entered. Why not the bus task: a frame
-sent on the panel port blocks for its wire time, and a soft IRQ waits for it between two
-bytecodes, so a panel send that overlapped a sync's arrival would move the Multi slot's frame.
-Panel.serve() therefore does nothing from SYNC_GUARD_MS before the next sync is due until that
-sync is read; what waits meanwhile stays in bounded queues (relay.py). Without the IRQ the bus
-task serves it after its slot step, every 2 ms while the port has work.
-A step that raises: outputs floating, the event logged and flushed, the board reset (`fail`).
-
-Low power (every low-power state: remote off, the Multi held off after a low-cell shutdown or by
-a controller, a VE.Bus error): the idle task light-sleeps in chunks of at most _SLEEP_MS, the
-other tasks run at their longer low-power periods in between. With the Multi on the bus, a sleep
-ends two sync periods before the next duty (BmsRole.sleep_ms: a switch repeat every second while
-the Multi is held, the status every status_interval_low_power_ms, a GX probe answer, and a sync
-read every 500 ms for the presence check); the bus task then reads the syncs as in normal
-running, so the duty's frame goes out in its slot. Nothing sleeps while a frame goes out. The
-cost, chosen on purpose: on the RP2040 the UART is not clocked in light sleep, so bytes arriving
-then are lost, never overrun (the decoder drops a torn frame and counts it as a reject); a sync
-read late after a sleep is not answered (its slot is over) and does not change the measured sync
-period; a GX probe arriving during a sleep is missed and answered at the GX's next probe. Awake,
-the bus task reads at least every POLL_MAX_MS (the receive buffer holds 40 ms of traffic).
-
-Time: every reading goes through the injected `ticks_ms` (default time.ticks_ms), and waiting
-goes through asyncio's sleep_ms, so the whole app runs in virtual time:
-  - MicroPython (the unix port): asyncio.core reads time through its module global `ticks` and
-    waits in `_io_queue.wait_io_event(dt)`. tests/fakes/vclock.py replaces the first with the
-    virtual clock and the second with "advance the clock by dt, poll without blocking". The C
-    task queue stamps tasks pushed without a time with the real ticks_ms, so the virtual clock
-    starts 2**26 ms ahead of the real one: such tasks are simply due at once.
-  - CPython (the simulator): run it in an event loop whose time() is the virtual clock, and give
-    the same clock to tools.hostcompat.set_clock and to App(ticks_ms=...).
+Tasks (one thin loop around each step method, periods in PERIODS): inputs, protect, bus, leds,
+log, supervisor, idle. What each does, how the two VE.Bus ports are served (the RX-idle IRQs),
+low power and virtual time: docs/firmware.md.
 """
 
 import asyncio
