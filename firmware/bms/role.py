@@ -12,9 +12,6 @@
 With a relay, every good frame from the Multi goes to it (for the panel side), and the panel's
 frames it holds take the slot after the BMS's probe answer and switch frames (below).
 
-A GX / DMC switch request (on, off, charger-only) holds until the controller sends another one or
-stays silent for REQUEST_HOLD_MS (three of its repeat periods, catalogue.SWITCH_REPEAT_MS).
-
 The slot (docs/protocol.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`;
 a node may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later
 only if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it
@@ -30,15 +27,7 @@ driver and the decoder), and vebus_mode is "bms". One frame per sync, in this or
      for version.FAST_TRIES rounds, then every version.SLOW_MS                       CONFIRMED
   5. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
-In "listen" (the default) nothing is ever sent: frames are decoded, counted and turned into state
-(presence, AC in from the LED frame, requests from other controllers); protection still runs on
-the outputs. The Multi is absent 1 s after its last sync and present again at the next one.
-
-Multi switched off: the Multi's LED frame (0x41, CONFIRMED) carries its switch register; which
-bits mean "charger / inverter switched in" is INFERRED (catalogue.switch_state). After the BMS
-sent a switch frame the register is not trusted for _REPORT_SETTLE_MS (the Multi's report may
-still show the state before it), so what the Multi reports is the Multi's own doing.
-
+Listen mode, the Multi switched off, how long a controller's request holds: docs/firmware.md.
 Firmware version: firmware/bms/version.py (Winmon 0x05 / 0x06); multi_version 0 = not known yet.
 Nothing here allocates per frame: payload and frame buffers are made once.
 """
