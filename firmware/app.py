@@ -76,7 +76,7 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 # (period ms, period in low-power mode, longest gap between check-ins: the task's longest
 # period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
 PERIODS = (
-    (10, 50, 50 + STALL_MS),
+    (50, 50, 50 + STALL_MS),  # at most: edges come by pin IRQ (App.inputs_ms)
     (50, 100, 100 + STALL_MS),  # timers and the bus role's news: a debounced input runs it at once
     (2, POLL_MAX_MS, POLL_MAX_MS + STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
     (50, 200, 200 + STALL_MS),
@@ -86,6 +86,8 @@ PERIODS = (
 )
 _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
 _FW_NATIVE = const(489)
+INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows its debounce
+# within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
@@ -143,7 +145,18 @@ class App:
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
         self._feed = self.role.feed
         self.rx_irq = self.port.on_rx_idle(self._rx_idle)
-        board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # a soft IRQ
+        board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # soft IRQs
+        # Remote L, H and the mains detector (bits 0..2) as read at their last edge (-1: none
+        # since the last step), its tick, and when its debounce ends.
+        self._rm_edge = -1
+        self._rm_at = now
+        self._rm_settle = now
+        board.remote_mains.on_edge(self.rm_edge, 7 if settings.mains_detector else 3)
+        # The inputs task sleeps at most its period, never longer than the debounce: its step
+        # then sees every edge before that edge's debounce ends and wakes again just then.
+        self._debounce_ms = settings.debounce_ms
+        d = max(INPUTS_MIN_MS, settings.debounce_ms)
+        self.inputs_ms = (min(PERIODS[T_INPUTS][0], d), min(PERIODS[T_INPUTS][1], d))
         if self.rx_irq and panel is not None:
             self._panel_idle = self.panel_rx_idle
             panel.on_rx_idle(self._panel_idle, False)
@@ -156,14 +169,31 @@ class App:
         """A BTV input changed (soft IRQ): its levels at the edge's tick."""
         self.btv.edge(self.ticks(), self.board.read_btv())
 
+    def rm_edge(self, _pin):
+        """Remote on/off or the mains detector changed (soft IRQ): its levels at the edge's
+        tick (their debounce runs from there, as a BTV edge's)."""
+        at = self.ticks()
+        self._rm_at = at
+        self._rm_settle = time.ticks_add(at, self._debounce_ms)
+        self._rm_edge = self.board.remote_mains.read_bits()
+
+    def _remote_mains(self, now, l_level, h_level, mains):
+        moved = self.remote.sample(now, l_level, h_level)
+        if self.mains.sample(now, mains):
+            moved = True
+        return moved
+
     def inputs_step(self, now):
         b = self.board
         b.btv_test.value(self.btv.drive(now))
         moved = self.btv.sample(now, b.read_btv())
+        lv = self._rm_edge
+        if lv >= 0:  # an edge's levels first, at its tick
+            self._rm_edge = -1
+            if self._remote_mains(self._rm_at, lv & 1, lv >> 1 & 1, lv >> 2 & 1):
+                moved = True
         rm = b.read_remote_mains()
-        if self.remote.sample(now, rm[0], rm[1]):
-            moved = True
-        if self.mains.sample(now, rm[2]):
+        if self._remote_mains(now, rm[0], rm[1], rm[2]):
             moved = True
         if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
             self.protect_step(now)
@@ -395,8 +425,11 @@ class App:
             return SYNC_GUARD_MS if low else period[0]
         if i == T_INPUTS:
             # From step start to step start, or sooner when an edge's debounce ends first.
-            ms = period[1 if low else 0]
+            ms = self.inputs_ms[1 if low else 0]
             wake = time.ticks_diff(self.btv.settle_at, now)
+            if 0 < wake < ms:
+                ms = wake
+            wake = time.ticks_diff(self._rm_settle, now)
             if 0 < wake < ms:
                 ms = wake
             ms -= time.ticks_diff(self.ticks(), now)

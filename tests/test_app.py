@@ -331,44 +331,93 @@ def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler(
         rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]
 
 
+class _Tasks:
+    """The inputs and protect tasks, each stepped when due as App._every schedules it (1 ms
+    resolution); the last inputs step's time in `poll`."""
+
+    def __init__(self, app, clock):
+        from firmware.app import T_INPUTS, T_PROTECT
+
+        self.app, self.clock = app, clock
+        self.tasks = ((T_INPUTS, app.inputs_step), (T_PROTECT, app.protect_step))
+        self.due = [clock.t, clock.t]
+        self.poll = clock.t
+        self.t_inputs = T_INPUTS
+
+    def run(self, ms):
+        for _ in range(ms):
+            self.clock.t += 1
+            t = self.clock.t
+            for k, (i, step) in enumerate(self.tasks):
+                if t >= self.due[k]:
+                    step(t)
+                    if i == self.t_inputs:
+                        self.poll = t
+                    self.due[k] = t + self.app.sleep_after(i, t)  # the test clock never wraps
+
+    def to_phase(self, phase):
+        """Run until `phase` ms after the last inputs step."""
+        while self.clock.t - self.poll != phase:
+            self.run(1)
+
+
 def test_a_btv_edge_reaches_the_output_one_debounce_later_whatever_the_polls_phase():
     # The manual: a battery pre-alarm -> pre-alarm output high (loads on), and back; the
     # debounce (settings debounce_ms) rejects shorter glitches. The edge's pin IRQ stamps it, so
     # the output follows debounce_ms after the edge wherever it falls between two polls (a poll
-    # alone would add up to one inputs tick), never sooner.
-    from firmware.app import T_INPUTS, T_PROTECT
+    # alone would add up to one inputs period), never sooner.
     from firmware.core.settings import Settings
 
     app, clock, _ = _app()
     debounce = Settings().debounce_ms  # _app keeps the defaults' debounce
     pa = machine.pins[app.board.profile["outputs"][2][0]]
     line = machine.Pin(app.board.profile["btv_inputs"][2][1])  # the pre-alarm line (input 2)
-    due = [clock.t, clock.t]
-    polls = []
-    tasks = ((T_INPUTS, app.inputs_step), (T_PROTECT, app.protect_step))
-
-    def run(ms):
-        for _ in range(ms):
-            clock.t += 1
-            t = clock.t
-            for k, (i, step) in enumerate(tasks):
-                if t >= due[k]:
-                    step(t)
-                    if i == T_INPUTS:
-                        polls.append(t)
-                    due[k] = t + app.sleep_after(i, t)  # the test clock never wraps
-
-    run(3000)  # start-up: loop OK for startup_ok_ms, then the outputs on
+    tasks = _Tasks(app, clock)
+    tasks.run(3000)  # start-up: loop OK for startup_ok_ms, then the outputs on
     assert machine.pins[13].is_driven_high() and not pa.is_driven_high()
     took = set()
-    for phase in range(1, 10):  # ms after the last poll
-        while clock.t - polls[-1] != phase:
-            run(1)
+    period = app.inputs_ms[0]
+    for phase in range(1, period, 4):  # ms after the last poll, across the inputs period
+        tasks.to_phase(phase)
         level = 0 if not pa.is_driven_high() else 1  # 0: pre-alarm, 1: clear
         t_edge = clock.t
         line.edge(level)
         while pa.is_driven_high() != (level == 0) and clock.t - t_edge < 200:
-            run(1)
+            tasks.run(1)
         took.add(clock.t - t_edge)
-        run(20)
+        tasks.run(20)
     assert took == {debounce}, took
+
+
+def test_remote_off_floats_every_output_one_debounce_after_its_edge_whatever_the_polls_phase():
+    # The manual: remote off (the L-H bridge removed) -> the BMS off, every output floating;
+    # remote on brings them back (after min_hold_s). The terminal is debounced like the BTV
+    # lines: a shorter glitch changes nothing. Its pins' IRQ stamps the edge, so the outputs
+    # float debounce_ms after it wherever it falls between two polls, never sooner.
+    from firmware.core.settings import Settings
+
+    app, clock, _ = _app()
+    s = Settings()
+    outs = [machine.pins[p] for p, _ in app.board.profile["outputs"][:2]]  # load, charge
+    h = machine.Pin(app.board.profile["remote_h"][1])  # bridged: L and H both read 1
+    tasks = _Tasks(app, clock)
+    tasks.run(3000)
+    assert all(p.is_driven_high() for p in outs)
+    h.edge(0)  # a 20 ms glitch: the bridge opens and closes again
+    tasks.run(20)
+    h.edge(1)
+    tasks.run(200)
+    assert all(p.is_driven_high() for p in outs)
+    took = []
+    for phase in (1, 23, app.inputs_ms[0] - 1):
+        tasks.to_phase(phase)
+        t_edge = clock.t
+        h.edge(0)  # remote off
+        while any(p.is_driven_high() for p in outs) and clock.t - t_edge < 200:
+            tasks.run(1)
+        took.append(clock.t - t_edge)
+        assert all(p.is_floating() for p in outs)
+        h.edge(1)  # remote on: the outputs back after min_hold_s
+        tasks.run(s.min_hold_s * 1000 + 200)
+        assert all(p.is_driven_high() for p in outs)
+    assert took == [s.debounce_ms] * 3, took

@@ -31,7 +31,7 @@ Definitions:
 import bisect
 import statistics
 
-from firmware.app import PERIODS, T_INPUTS, TASK_NAMES
+from firmware.app import INPUTS_MIN_MS, TASK_NAMES
 from firmware.core import settings as st
 from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
@@ -67,10 +67,12 @@ def default(key):
 
 
 DEBOUNCE_MS = default("debounce_ms")
-INPUTS_TICK_MS = PERIODS[T_INPUTS][0]
-# A polled input (remote on/off; no edge IRQ): the edge waits up to one inputs tick to be
-# sampled, the debouncer needs samples debounce_ms apart (up to one more tick); the protect
-# step runs in that inputs step.
+# "One tick": an input's edge (pin IRQ: BTV lines, remote on/off, mains detector) starts its
+# debounce, and the inputs task wakes when that ends and runs the protect step; the tick is what
+# that wake may take, the inputs period's floor (firmware/app.py).
+INPUTS_TICK_MS = INPUTS_MIN_MS
+# Remote off: the same path (its pins have edge IRQs too); its limit keeps the second tick it
+# had while those pins were polled.
 EDGE_LIMIT_MS = DEBOUNCE_MS + 2 * INPUTS_TICK_MS
 
 # key -> (">=" or "<=", goal)
