@@ -9,7 +9,8 @@ Why the timing matters: a littlefs write is C code that runs 3-7 ms on an RP2040
 Pico: one open/write/close with its metadata commit), and the Multi port's RX-idle soft IRQ
 cannot run until it returns: a sync arriving then gets its frame late. So with the Multi's syncs
 known (BmsRole.sync_period, last_sync) a write starts after this sync's slot (SLOT_MS) and early
-enough to end SYNC_GUARD_MS before the next sync; one write per cycle (the latch record first).
+enough to end SYNC_GUARD_MS before the next sync; one write per cycle (the latch record first,
+then one batch of events a cycle: a burst of events never puts two writes in one cycle).
 After boot, writes wait up to _LISTEN_MS for the syncs' period; without the Multi, at once.
 """
 
@@ -36,18 +37,28 @@ class LogWriter:
     def step(self, now, out):
         """Write one thing due now, if its time in the sync cycle has come; returns 0 or the ms
         until the log task should come back for the rest."""
-        if not self.latch_dirty and not self.log.pending():
+        ev = self.events
+        log = self.log
+        # New events are encoded now (Python: the RX-idle IRQ runs between its bytecodes) and
+        # written in a later step: the write's own cycle carries the write alone.
+        fresh = ev.collect(log) if log.pending() else 0
+        if not self.latch_dirty and not ev.held():
             return 0
         wait = self.wait_ms(now)
         if wait:
             return wait
+        if fresh:  # the next cycle's quiet part
+            return self.role.sync_period or 1
         if self.latch_dirty:
             self.latch_dirty = False
             self.latch.save(out.latched, out.latch_reason)
-            if self.log.pending():  # the events in the next cycle's window
+            if ev.held():  # the events in the next cycle's quiet part
                 return self.role.sync_period or 1
             return 0
-        self.events.save(self.log)
+        ev.flush()
+        if log.pending():  # more than a batch: the next one is encoded now, written next cycle
+            ev.collect(log)
+            return self.role.sync_period or 1
         return 0
 
     def wait_ms(self, now):

@@ -271,16 +271,61 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
             app.log_step(clock.t)
             if opens.writes > before:
                 written.append(d)
-                app.log.record(clock.t, 2, 0, 0)  # one more to write
+                app.log.record(clock.t, 2, 0, 0)  # one more: encoded now, written from the
+                app.log_step(clock.t)  # next step on (never two writes in one step)
+                assert opens.writes == before + 1
             else:
                 wait = app.sleep_after(T_LOG, clock.t)
                 assert 0 < wait <= p and SLOT_MS < (d + wait) % p <= last, (d, wait)
         assert written == list(range(SLOT_MS + 1, last + 1)), written
-        assert app.log.pending() == 1
+        assert app.events.held()  # the last one, encoded, waits for the next cycle
         app.role.multi_present = False  # no syncs to keep clear of (once the boot's listening
         clock.t += 200  # for them is over): written at once
+        before = opens.writes
         app.log_step(clock.t)
+        assert not app.events.held() and opens.writes == before + 1
+    finally:
+        del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
+    # A state change records several events at once; each littlefs write costs the same
+    # whatever its length (firmware/core/eventfile.py): one batch a cycle, each after its slot,
+    # so a burst never puts two writes in one cycle; every event reaches the file, in order.
+    from firmware.app import SLOT_MS, T_LOG
+    from firmware.core import eventfile
+
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(3):  # the sync period becomes known
+        clock.t += 20
+        uart.arrive()
+    p = app.role.sync_period
+    batch = app.events.batch
+    opens = _CountOpens()
+    eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        app.log_step(clock.t)  # what start-up recorded: written (no Multi yet, or this cycle)
+        while app.log.pending():
+            clock.t += app.sleep_after(T_LOG, clock.t)
+            app.log_step(clock.t)
+        first = app.log.seq
+        for k in range(2 * batch + 1):
+            app.log.record(clock.t, 2, 0, k)
+        sync = app.role.last_sync
+        cycles = {}
+        while (app.log.pending() or app.events.held()) and clock.t - sync < 10 * p:
+            before = opens.writes
+            app.log_step(clock.t)
+            if opens.writes > before:
+                assert opens.writes == before + 1  # one write a step
+                d = clock.t - sync
+                cycles[d // p] = cycles.get(d // p, 0) + 1
+                assert d % p > SLOT_MS, d
+            clock.t += app.sleep_after(T_LOG, clock.t)
+        assert len(cycles) == 3 and set(cycles.values()) == {1}, cycles  # 3 writes, 3 cycles
         assert app.log.pending() == 0
+        args = [r[2] for r in app.events.records()][-(2 * batch + 1) :]
+        assert args == list(range(2 * batch + 1)) and app.log.seq == first + 2 * batch + 1
     finally:
         del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
 

@@ -71,8 +71,29 @@ def test_drain_hands_out_each_event_once_and_reports_losses():
     assert [g[3] for g in got[2:]] == [2, 3, 4, 5]
 
 
+def test_drain_hands_out_at_most_the_asked_number_and_keeps_the_rest():
+    log = ev.EventLog(4)
+    got = []
+
+    def take(t, code, reason, arg):
+        got.append(arg)
+
+    for k in range(6):  # a ring of 4: 2 lost
+        log.record(k, ev.EV_LOAD_ON, 0, k)
+    assert log.drain(take, 0) == 0 and not got  # no room: not even the loss
+    assert log.drain(take, 3) == 3 and log.pending() == 2  # the loss counts as one
+    assert got == [2, 2, 3]
+    assert log.drain(take, 3) == 2 and log.pending() == 0 and got[3:] == [4, 5]
+    log.record(9, ev.EV_LOAD_ON, 0, 9)
+    assert log.drain(take, 1) == 1 and got[5:] == [9]
+
+
 def test_crc16_known_value():
     assert crc16(b"123456789") == 0x29B1  # CRC-16/CCITT-FALSE check value
+    assert crc16(b"") == 0xFFFF and crc16(b"A") == 0xB915  # its init; the catalogue's "A"
+    # a slice, and a CRC carried on from the previous part, as a whole
+    assert crc16(b"xx123456789yy", 2, 11) == 0x29B1
+    assert crc16(b"56789", crc=crc16(b"1234")) == 0x29B1
 
 
 def _records(n):

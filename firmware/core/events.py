@@ -8,6 +8,7 @@ with its cause; the text is made only when read, in the manual's words, for exam
     log.record(now, EV_LOAD_OFF, R_LOW_CELL, 30)
     for t, code, reason, arg in log.entries(): print(text(code, reason, arg))
     log.drain(fn)     # fn(t, code, reason, arg) for each event not drained yet (to flash)
+    log.drain(fn, 8)  # at most 8 of them; the rest stay pending
 
 The flash format of the same records is in eventfile.py. Codes 1..31 belong to firmware/core;
 32 and up are the board's (firmware/app_texts.py); text() names them "unknown event".
@@ -89,20 +90,26 @@ class EventLog:
         """Events recorded and not drained yet."""
         return self.seq - self._drained
 
-    def drain(self, fn):
-        """Call fn(t, code, reason, arg) for each event not drained yet; return how many.
+    def drain(self, fn, most=-1):
+        """Call fn(t, code, reason, arg) for each event not drained yet, at most `most` of them
+        (-1: all; the rest stay pending); return how many.
 
         If the ring overflowed since the last drain, fn first gets an EV_LOG_LOST event."""
         start = self._drained
         oldest = self.seq - len(self)
         n = 0
         if start < oldest:
+            if most == 0:
+                return 0
             fn(self._t[oldest % self.size], EV_LOG_LOST, 0, oldest - start)
             start = oldest
             n += 1
-        for s in range(start, self.seq):
+        end = self.seq
+        if most >= 0 and most - n < end - start:
+            end = start + most - n
+        for s in range(start, end):
             i = s % self.size
             fn(self._t[i], self._code[i], self._reason[i], self._arg[i])
             n += 1
-        self._drained = self.seq
+        self._drained = end
         return n
