@@ -18,7 +18,7 @@ reader resynchronises byte by byte after a bad record, so records appended after
     for code, reason, arg, tick, boot in decode_all(data): ...
     log = EventFile("/events.log", max_bytes)    # path-based, rotates to <path>.1
     log.save(event_log)                          # the RAM log's new events, batched
-    log.collect(event_log)                       # into the batch, as many as fit: no write
+    log.collect(event_log, 4)                    # into the batch, 4 at most: no write
     log.held()                                   # bytes collected and not written yet
     log.flush()                                  # one write of them
 """
@@ -134,10 +134,11 @@ class EventFile:
             self.flush()
         return n
 
-    def collect(self, log):
-        """As many of `log`'s events not written yet as the batch has room for (no write);
-        how many."""
-        return log.drain(self.add, (len(self._buf) - self._n) // RECORD_SIZE)
+    def collect(self, log, most=-1):
+        """`log`'s events not written yet, as many as the batch has room for and at most
+        `most` (-1: no limit), into the batch (no write); how many."""
+        room = (len(self._buf) - self._n) // RECORD_SIZE
+        return log.drain(self.add, room if most < 0 or most > room else most)
 
     def held(self):
         return self._n

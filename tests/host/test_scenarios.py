@@ -451,7 +451,10 @@ def test_bus_noise_protection_unaffected_rejects_counted():
 
 def test_both_schedulers_give_the_same_run():
     # Timers due at the same instant may run in another order on asyncio's heap: a bus frame
-    # can then miss its slot and the next status frame comes one status interval (1 s) later.
+    # can then miss its slot and the next status frame comes one status interval (1 s) later;
+    # the leds and protect tasks (both every 50 ms) may meet at a heartbeat flash's instant, so
+    # that flash is shown or not as low power starts there, and the status LED reads "off"
+    # (HEARTBEAT_LOST_S after its last flash) one heartbeat period apart.
     # The outputs and the cell LEDs (the firmware's own pins, set by the protect step) are
     # identical to the millisecond.
     a = run("prealarm_low_cell")
@@ -460,7 +463,7 @@ def test_both_schedulers_give_the_same_run():
     for sig in NORMATIVE:
         sa, sb = a.timeline.series(sig), b.timeline.series(sig)
         assert [v for _t, v in sa] == [v for _t, v in sb], sig
-        tol = 0.001 if sig in pins else 1.05
+        tol = 0.001 if sig in pins else 10.05 if sig == "led_status" else 1.05
         assert all(abs(x[0] - y[0]) <= tol for x, y in zip(sa, sb)), sig
     assert [e["text"] for e in a.events] == [e["text"] for e in b.events]
 
