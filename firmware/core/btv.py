@@ -16,8 +16,8 @@ loop not OK: nothing allowed.
 Optional pulsed self-test (`btv_selftest`): every `btv_selftest_period_ms` the decoder asks for a
 pulse (drive() returns 1; the board's test output then breaks the loop). The first sample taken at
 least `btv_selftest_settle_ms` into the pulse must show every tested input "not OK"; it ends the
-pulse, so the pulse lasts one input poll whatever the poll period (10 ms, or 50 ms in low-power
-mode). Samples during the pulse and for `btv_selftest_recover_ms` after it stay out of the
+pulse, so the pulse lasts one input poll whatever the poll period (50 ms, never longer than
+debounce_ms). Samples during the pulse and for `btv_selftest_recover_ms` after it stay out of the
 debouncers. Two failed pulses in a row, or no passed test for 3 periods + stale_ms, give R_STUCK
 (a stuck input cannot fake "OK"). No allocation per call.
 """
@@ -74,7 +74,7 @@ class BtvDecoder:
         self._fresh = 0  # bit n: input n has a sample younger than stale_ms
         self._stale = 0  # bit n: input n had samples, then none for stale_ms
         self._used = self.wire.used_mask
-        # Fast path (the board samples every input each 10 ms, and the levels rarely change):
+        # Fast path (the board samples every input each 50 ms, and the levels rarely change):
         # the levels of the last full sample when every debouncer had settled on them, else -1.
         # Samples equal to it change no debouncer, and condition() needs no per-input loop.
         self._settled = -1
