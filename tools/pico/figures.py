@@ -71,8 +71,7 @@ DEBOUNCE_MS = default("debounce_ms")
 # debounce, and the inputs task wakes when that ends and runs the protect step; the tick is what
 # that wake may take, the inputs period's floor (firmware/app.py).
 INPUTS_TICK_MS = INPUTS_MIN_MS
-# Remote off: the same path (its pins have edge IRQs too); its limit keeps the second tick it
-# had while those pins were polled.
+# Remote off: the same path (its pins have edge IRQs too), with one tick more of margin.
 EDGE_LIMIT_MS = DEBOUNCE_MS + 2 * INPUTS_TICK_MS
 
 # key -> (">=" or "<=", goal)
