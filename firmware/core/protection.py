@@ -3,6 +3,7 @@
     p = Protection(settings, log=EventLog(64), latched=False)   # latched: from latch.py at boot
     inp = p.inputs               # preallocated Inputs; fill its fields (inp.btv is a Condition)
     out = p.step(now_ms, inp)    # the same preallocated Outputs object every call; no allocation
+    if news or p.due(now_ms): ...  # same inputs, not due: a step would change nothing
 
 Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
 multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
@@ -95,6 +96,7 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
 
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
+FULL_STEP_MS = const(1000)  # due() asks for a full step at least this often, news or not
 
 
 def _mode(charge, invert, want_invert, ac):
@@ -137,6 +139,30 @@ class Protection:
         self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
+        self._again = True  # the last step changed or logged something: the next one runs
+        self._at = 0  # the last step's tick
+        self._due_ms = None  # ms from it to the next step owed (worked out when asked)
+
+    def due(self, now):
+        """True when step() is owed at `now` even with the same inputs as the last step: that
+        step changed or logged something (a change can ripen another: the pre-alarm follows the
+        loads on), a timer may have run out, or FULL_STEP_MS passed. Otherwise a step with the
+        same inputs would change nothing, and the caller may skip it."""
+        if self._again:
+            return True
+        if self._due_ms is None:  # once per step, and outside it: the step stays short
+            self._due_ms = self._next_due(self._at)
+        return ticks_diff(now, self._at) >= self._due_ms
+
+    def _next_due(self, now):
+        """ms until a running timer may run out, FULL_STEP_MS at most."""
+        ms = FULL_STEP_MS
+        if self._ok_run and not self._ok_ripe:
+            ms = min(ms, self.startup_ms - ticks_diff(now, self._ok_at))
+        if self._pa and not self._pa_ripe:
+            ms = min(ms, self.delay_ms - ticks_diff(now, self._pa_at))
+        hold = self.hold_ms
+        return self.mchg.due(self.charge.due(self.load.due(ms, now, hold), now, hold), now, hold)
 
     def step(self, now, inp=None):
         if inp is None:
@@ -144,6 +170,7 @@ class Protection:
         o = self.outputs
         c = inp.btv
         log = self.log
+        seq = log.seq
         if self._first:
             self._first = False
             log.record(now, ev.EV_BOOT, self._latch_reason, 1 if self._latched else 0)
@@ -327,6 +354,9 @@ class Protection:
         if low_power != o.low_power:
             changed |= CH_LOW_POWER
         o.changed = changed
+        self._again = changed != 0 or log.seq != seq
+        self._at = now
+        self._due_ms = None
         o.load = HIGH if load.on else FLOAT
         o.charge = HIGH if chg.on else FLOAT
         o.prealarm = HIGH if self._pa else FLOAT
