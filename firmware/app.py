@@ -108,7 +108,7 @@ class App:
         self.btv = BtvDecoder(settings)
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
-        self._btv_decoded = None  # btv.decoded as of the last Protection.step
+        self._btv_decoded = None  # btv.filled_from as of the last Protection.step
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -176,14 +176,14 @@ class App:
         would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
         inp = self.inp
         btv = self.btv
-        btv.condition(now)  # fills inp.btv in place; `decoded` tells whether it changed
+        btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
         on = self.remote.on(now)
         known = self.remote.known()
         mains = self.mains.present(now)
         role = self.role
         prot = self.prot
         if not (
-            btv.decoded != self._btv_decoded
+            btv.filled_from != self._btv_decoded
             or on != inp.remote_on
             or known != inp.remote_known
             or mains != inp.mains
@@ -197,7 +197,7 @@ class App:
             or prot.due(now)
         ):
             return
-        self._btv_decoded = btv.decoded
+        self._btv_decoded = btv.filled_from
         inp.remote_on = on
         inp.remote_known = known
         inp.mains = mains

@@ -189,13 +189,13 @@ def test_the_app_runs_the_step_when_any_input_it_fills_changes():
         setattr(obj, name, lambda *_: value)
 
     def btv_moves(k):  # the decoder fills its condition from other levels from now on
-        btv.condition = lambda _now: setattr(btv, "decoded", k)  # pyright: ignore[reportAttributeAccessIssue]
+        btv.condition = lambda _now: setattr(btv, "filled_from", k)  # pyright: ignore[reportAttributeAccessIssue]
 
     news = {  # each makes its source tell something else than the last step read
         "remote_on": lambda: fixed(remote, "on", not app.inp.remote_on),
         "remote_known": lambda: fixed(remote, "known", not app.inp.remote_known),
         "mains": lambda: fixed(mains, "present", not app.inp.mains),
-        "btv": lambda: btv_moves(btv.decoded + 1),
+        "btv": lambda: btv_moves(btv.filled_from + 1),
         "ac_in": lambda: setattr(role, "ac_in", not role.ac_in),
         "multi_present": lambda: setattr(role, "multi_present", not role.multi_present),
         "multi_version": lambda: setattr(role, "multi_version", role.multi_version + 1),
