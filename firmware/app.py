@@ -108,7 +108,9 @@ class App:
         self.prot = Protection(settings, self.log, latched, reason)
         self.out = self.prot.outputs
         self.btv = BtvDecoder(settings)
-        self.prot.inputs.btv = self.btv.cond  # condition() fills it in place: nothing to copy
+        self.inp = self.prot.inputs
+        self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
+        self._btv_decoded = None  # btv.filled_from as of the last Protection.step
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -199,12 +201,36 @@ class App:
             self.protect_step(now)
 
     def protect_step(self, now):
-        inp = self.prot.inputs
-        self.btv.condition(now)
-        inp.remote_on = self.remote.on(now)
-        inp.remote_known = self.remote.known()
-        inp.mains = self.mains.present(now)
+        """The outputs follow the inputs. Protection.step runs when one of its inputs changed or
+        it is due (a timer, a change in its last step, once a second: Protection.due); else it
+        would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
+        inp = self.inp
+        btv = self.btv
+        btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
+        on = self.remote.on(now)
+        known = self.remote.known()
+        mains = self.mains.present(now)
         role = self.role
+        prot = self.prot
+        if not (
+            btv.filled_from != self._btv_decoded
+            or on != inp.remote_on
+            or known != inp.remote_known
+            or mains != inp.mains
+            or role.ac_in != inp.ac_in
+            or role.multi_present != inp.multi_present
+            or role.multi_version != inp.multi_version
+            or role.multi_mode != inp.multi_mode
+            or role.gx_request != inp.gx_request
+            or role.dmc != inp.dmc_present
+            or role.dmc_request != inp.dmc_request
+            or prot.due(now)
+        ):
+            return
+        self._btv_decoded = btv.filled_from
+        inp.remote_on = on
+        inp.remote_known = known
+        inp.mains = mains
         inp.ac_in = role.ac_in
         inp.multi_present = role.multi_present
         inp.multi_version = role.multi_version
@@ -212,7 +238,7 @@ class App:
         inp.gx_request = role.gx_request
         inp.dmc_present = role.dmc
         inp.dmc_request = role.dmc_request
-        out = self.prot.step(now, inp)
+        out = prot.step(now, inp)
         ch = out.changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
@@ -230,7 +256,7 @@ class App:
         if ch & CH_LATCH:
             self.writer.latch_dirty = True
         if out.led_cell != self._led_cell or out.led_high != self._led_high:
-            self.leds_step(now)  # the cell LEDs follow at once, as the outputs do
+            self._cell_leds(now)  # they follow at once, as the outputs do
 
     def bus_step(self, now):
         port = self.port
@@ -318,10 +344,13 @@ class App:
         return True
 
     def leds_step(self, now):
+        self.board.leds.set(0, self.patterns.level(self.out.led_status, now))
+        self._cell_leds(now)
+
+    def _cell_leds(self, now):
         out = self.out
         leds = self.board.leds
         p = self.patterns
-        leds.set(0, p.level(out.led_status, now))
         self._led_cell = out.led_cell
         self._led_high = out.led_high
         leds.set(1, p.level(out.led_cell, now))

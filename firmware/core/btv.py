@@ -83,7 +83,9 @@ class BtvDecoder:
         # debounced level yet: condition() decodes them without a per-input loop.
         self._deb = 0
         self._unk = 0xFF
-        self._decoded = -1  # the levels self.cond was decoded from (-1: a fault since)
+        # What self.cond was filled from: the levels (>= 0), or -reason after a fault (< 0).
+        # Equal values, equal condition: the app tells news from it without comparing fields.
+        self.filled_from = -1
         # self-test
         self.selftest = s.btv_selftest
         self._period = s.btv_selftest_period_ms
@@ -249,13 +251,13 @@ class BtvDecoder:
                     self._pass_ripe = True
             if self._pass_ripe:
                 return self._fault(R_STUCK)
-        if levels != self._decoded:  # the same levels decode to the same condition
-            self._decoded = levels
+        if levels != self.filled_from:  # the same levels decode to the same condition
+            self.filled_from = levels
             self.wire.decode(levels, c)
         return c
 
     def _fault(self, reason):
-        self._decoded = -1
+        self.filled_from = -reason
         c = self.cond
         c.loop_ok = False
         c.discharge_ok = False

@@ -3,6 +3,7 @@
     p = Protection(settings, log=EventLog(64), latched=False)   # latched: from latch.py at boot
     inp = p.inputs               # preallocated Inputs; fill its fields (inp.btv is a Condition)
     out = p.step(now_ms, inp)    # the same preallocated Outputs object every call; no allocation
+    if news or p.due(now_ms): ...  # same inputs, not due: a step would change nothing
 
 Inputs: btv (btv.Condition), remote_on, mains (mains detector), ac_in (the Multi reports AC in),
 multi_present, multi_version (the firmware's last three digits, e.g. 415; 0 = unknown),
@@ -95,6 +96,7 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
 
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
+FULL_STEP_MS = const(1000)  # due() asks for a full step at least this often, news or not
 
 
 def _mode(charge, invert, want_invert, ac):
@@ -137,6 +139,30 @@ class Protection:
         self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
+        self._again = True  # the last step changed or logged something: the next one runs
+        self._at = 0  # the last step's tick
+        self._due_ms = None  # ms from it to the next step owed (worked out when asked)
+
+    def due(self, now):
+        """True when step() is owed at `now` even with the same inputs as the last step: that
+        step changed or logged something (a change can ripen another: the pre-alarm follows the
+        loads on), a timer may have run out, or FULL_STEP_MS passed. Otherwise a step with the
+        same inputs would change nothing, and the caller may skip it."""
+        if self._again:
+            return True
+        if self._due_ms is None:  # once per step, and outside it: the step stays short
+            self._due_ms = self._next_due(self._at)
+        return ticks_diff(now, self._at) >= self._due_ms
+
+    def _next_due(self, now):
+        """ms until a running timer may run out, FULL_STEP_MS at most."""
+        ms = FULL_STEP_MS
+        if self._ok_run and not self._ok_ripe:
+            ms = min(ms, self.startup_ms - ticks_diff(now, self._ok_at))
+        if self._pa and not self._pa_ripe:
+            ms = min(ms, self.delay_ms - ticks_diff(now, self._pa_at))
+        hold = self.hold_ms
+        return self.mchg.due(self.charge.due(self.load.due(ms, now, hold), now, hold), now, hold)
 
     def step(self, now, inp=None):
         if inp is None:
@@ -144,6 +170,7 @@ class Protection:
         o = self.outputs
         c = inp.btv
         log = self.log
+        seq = log.seq
         if self._first:
             self._first = False
             log.record(now, ev.EV_BOOT, self._latch_reason, 1 if self._latched else 0)
@@ -310,42 +337,51 @@ class Protection:
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 
-        # 6. Write the outputs.
+        # 6. Write the outputs (the state read into locals once: each attribute read costs).
+        lon = load.on
+        con = chg.on
+        pa = self._pa
+        latched = self._latched
+        creasons = c.reasons
+        chg_why = self._chg_why
         changed = 0
-        if load.on != old_load:
+        if lon != old_load:
             changed |= CH_LOAD
-        if chg.on != old_chg:
+        if con != old_chg:
             changed |= CH_CHARGE
-        if self._pa != old_pa:
+        if pa != old_pa:
             changed |= CH_PREALARM
         if mode != old_mode:
             changed |= CH_MODE
-        if self._latched != was_latched:
+        if latched != was_latched:
             changed |= CH_LATCH
         if err != o.error:
             changed |= CH_ERROR
         if low_power != o.low_power:
             changed |= CH_LOW_POWER
         o.changed = changed
-        o.load = HIGH if load.on else FLOAT
-        o.charge = HIGH if chg.on else FLOAT
-        o.prealarm = HIGH if self._pa else FLOAT
+        self._again = changed != 0 or log.seq != seq
+        self._at = now
+        self._due_ms = None
+        o.load = HIGH if lon else FLOAT
+        o.charge = HIGH if con else FLOAT
+        o.prealarm = HIGH if pa else FLOAT
         o.multi_mode = mode
         o.multi_ceiling = ceiling
-        o.allow_discharge = load.on
-        o.allow_charge = chg.on
+        o.allow_discharge = lon
+        o.allow_charge = con
         if not mchg.on:
             o.charge_rate = 0
-        elif chg.on:
+        elif con:
             o.charge_rate = 100
-        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+        elif ((creasons & R_NO_CHARGE) or (chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
             o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
             o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
-        o.bat_prealarm = self._pa
+        o.bat_prealarm = pa
         o.low_power = low_power
         o.error = err
-        o.latched = self._latched
+        o.latched = latched
         o.latch_reason = self._latch_reason
         # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
         # frames are sent; dark in low-power mode; listen mode has its own double flash.
@@ -357,10 +393,10 @@ class Protection:
             o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
-        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
-        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
+        o.led_cell = PAT_ON if lon and not bad_dis else PAT_OFF
+        red = not safe and not fault and not con and (creasons | chg_why) & R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
-        reasons = c.reasons | self._latch_reason
+        reasons = creasons | self._latch_reason
         if remote_off:
             reasons |= R_REMOTE_OFF
         if startup:
@@ -376,11 +412,11 @@ class Protection:
             o.state = ST_VEBUS_ERROR
         elif fault:
             o.state = ST_LOOP_FAULT
-        elif not load.on:
+        elif not lon:
             o.state = ST_LOW_CELL_OFF
-        elif self._pa:
+        elif pa:
             o.state = ST_PREALARM
-        elif not chg.on:
+        elif not con:
             o.state = ST_CHARGE_OFF
         else:
             o.state = ST_RUN
