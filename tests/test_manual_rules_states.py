@@ -10,6 +10,7 @@ from test_manual_rules import ON, _flashes, _reasons, _running
 from vmtest import fresh_root
 
 from firmware.core import events as ev
+from firmware.core import texts  # noqa: F401  (ev.text's words, loaded while the heap is whole)
 from firmware.core.codes import (
     MODE_ON,
     R_CHARGE_BLOCK,
