@@ -8,8 +8,8 @@
 # floating, the event logged, a reset. Ctrl-C (a console, mpremote) floats the outputs and stops at
 # the REPL. A file /.deploy_hold (written by tools/deploy.py) is consumed and parks the firmware
 # for a copy: outputs floating, no app, no watchdog. Once the app is built, a board lets go of
-# what only the start needs (let_go: the boot check, the settings module), whose code would
-# otherwise stay in RAM.
+# what only the start needs (let_go: the boot check and the build, START_MODULES), whose code
+# would otherwise stay in RAM.
 #
 # On flash (tools/deploy.py writes it): /img_a/ and /img_b/ hold an image each (firmware/, lib/,
 # MANIFEST); /active says which runs: "a" (confirmed) or "b a 1" (b on trial, a before it, 1 boot
@@ -52,6 +52,8 @@ BAD_BUILD = 5
 BAD_TRIAL = 6
 # What only the start needs (let_go); the code that runs after it uses none of these.
 START_ONLY = (
+    "let_go",
+    "reset",
     "crc32_file",
     "manifest",
     "read_manifest",
@@ -66,6 +68,19 @@ START_ONLY = (
     "build",
     "held",
     "CAUSES",
+)
+# Modules the running app holds nothing of: the settings table (the App keeps the values it
+# read), the numbers the other modules copied at import, the board profiles (the Board keeps
+# its PROFILE, not the module), the vebus package's re-exports (the app holds what it imported
+# from its submodules), and the `rp2` module the port's _boot.py imports to mount the flash
+# (its PIO assembler: this firmware uses no PIO).
+START_MODULES = (
+    "firmware.core.settings",
+    "firmware.core.codes",
+    "firmware.hw.board_pico",
+    "firmware.hw.board_esp32",
+    "vebus",
+    "rp2",
 )
 ON_BOARD = sys.platform in STATUS_LED
 
@@ -293,15 +308,19 @@ def build(root="/", ticks_ms=None, settings=None):
 
 
 def let_go():
-    """Drop the boot check's code and the settings module (the App keeps the values it read,
-    not the table): their code leaves the heap, about 7 KB on a Pico."""
+    """Drop the boot check's and the build's code and START_MODULES: their code and tables
+    leave the heap (docs/bench-testing.md has the figures for a Pico)."""
     g = globals()
     for name in START_ONLY:
         g.pop(name, None)
-    sys.modules.pop("firmware.core.settings", None)
-    core = sys.modules.get("firmware.core")
-    if core is not None and "settings" in core.__dict__:
-        delattr(core, "settings")
+    # on a board __main__ is main.py itself, whose globals _boot.py's statements share
+    __import__("__main__").__dict__.pop("rp2", None)
+    for name in START_MODULES:
+        sys.modules.pop(name, None)
+        parent, _, leaf = name.rpartition(".")
+        pkg = sys.modules.get(parent)
+        if pkg is not None and leaf in pkg.__dict__:
+            delattr(pkg, leaf)
 
 
 def held(root="/"):

@@ -55,6 +55,16 @@ def test_ring_keeps_the_newest_fixed_number():
     assert log.last() == (90, ev.EV_LOAD_ON, 0, 9)
 
 
+def test_ring_keeps_every_value_the_flash_record_holds():
+    """The ring stores what eventfile.py's record holds (code u8, reason u16, arg i32): the
+    widest values come out as they went in."""
+    log = ev.EventLog(2)
+    wide = [(0x3FFFFFFF, 255, 0xFFFF, -(2**31)), (0, 1, 0x8000, 2**31 - 1)]
+    for e in wide:
+        log.record(*e)
+    assert log.entries() == wide
+
+
 def test_drain_hands_out_each_event_once_and_reports_losses():
     log = ev.EventLog(4)
     got = []

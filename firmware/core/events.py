@@ -14,6 +14,8 @@ The flash format of the same records is in eventfile.py. Codes 1..31 belong to f
 32 and up are the board's (firmware/app_texts.py); text() names them "unknown event".
 """
 
+from array import array
+
 from micropython import const
 
 EV_BOOT = const(1)
@@ -51,8 +53,8 @@ class EventLog:
     def __init__(self, size=64):
         self.size = size
         self._t = [0] * size
-        self._code = [0] * size
-        self._reason = [0] * size
+        self._code = bytearray(size)  # codes fit a byte, reasons 16 bits (codes.R_*)
+        self._reason = array("H", bytearray(2 * size))
         self._arg = [0] * size
         self.seq = 0  # events recorded since boot
         self._drained = 0  # seq up to which drain() has handed events out
