@@ -4,25 +4,23 @@ import time
 
 from vmtest import alloc_bytes, locked, requires_vm
 
-from firmware.bms.receive import (
+from firmware.bms.role import (
     EV_MULTI_ABSENT,
     EV_MULTI_PRESENT,
     EV_PROBE,
     EV_REQUEST_DROPPED,
     EV_VERSION,
-    REQUEST_HOLD_MS,
-    SYNC_GUARD_MS,
-)
-from firmware.bms.role import (
     POLL_MAX_MS,
+    REQUEST_HOLD_MS,
     SLOT_MS,
+    SYNC_GUARD_MS,
     TX_PROBE_ANSWER,
     TX_STATUS,
     TX_SWITCH,
     TX_VERSION,
+    WINMON_ID,
     BmsRole,
 )
-from firmware.bms.version import WINMON_ID
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync

@@ -15,9 +15,14 @@ from test_bms_role import (
     _t,
 )
 
-from firmware.bms.receive import EV_REQUEST
-from firmware.bms.role import SLOT_MS, TX_PROBE_ANSWER, TX_STATUS, TX_SWITCH
-from firmware.bms.version import WINMON_ID
+from firmware.bms.role import (
+    EV_REQUEST,
+    SLOT_MS,
+    TX_PROBE_ANSWER,
+    TX_STATUS,
+    TX_SWITCH,
+    WINMON_ID,
+)
 from firmware.core.protection import Outputs
 from vebus import catalogue as cat
 

@@ -15,7 +15,7 @@ Targets and the tests run for them (tests/*.py, plain functions, each mutant run
 order and stops at the first failure; tests that need the MicroPython VM skip here):
   firmware/core protection, signals (outputs held off), btv, btv_wire, debounce, remote, mains,
   leds, settings       -> tests/test_core_*.py
-  firmware/bms/role.py, receive.py -> tests/test_bms_role*.py, tests/test_app.py
+  firmware/bms/role.py -> tests/test_bms_role*.py, tests/test_app.py
   lib/vebus _core, decoder, frame, catalogue -> tests/test_vebus_*.py, tests/test_bms_role*.py
 (lib/vebus/mk2.py and describe.py serve host tools only: the board never runs them.)
 """
@@ -34,7 +34,6 @@ import time
 from tools.mutants import ROOT, module_name, mutants
 
 CORE_TESTS = ("tests/test_core_*.py",)
-ROLE_TESTS = ("tests/test_bms_role*.py", "tests/test_app.py")
 TARGETS = (
     ("firmware/core/protection.py", CORE_TESTS),
     ("firmware/core/signals.py", CORE_TESTS),
@@ -45,8 +44,7 @@ TARGETS = (
     ("firmware/core/mains.py", CORE_TESTS),
     ("firmware/core/leds.py", CORE_TESTS),
     ("firmware/core/settings.py", CORE_TESTS),
-    ("firmware/bms/role.py", ROLE_TESTS),
-    ("firmware/bms/receive.py", ROLE_TESTS),
+    ("firmware/bms/role.py", ("tests/test_bms_role*.py", "tests/test_app.py")),
 )
 VEBUS_TESTS = ("tests/test_vebus_*.py", "tests/test_bms_role*.py")
 TARGETS += tuple(
@@ -79,8 +77,6 @@ def _apply(mutant):
         for k, v in list(d.items()):
             if id(v) in new:
                 d[k] = new[id(v)]
-    if mutant.module == "firmware.bms.receive":  # BmsRole's base class, taken at import
-        sys.modules["firmware.bms.role"].BmsRole.__bases__ = (mod.Receiver,)
     if mutant.module == "vebus._core":  # the decoder took its loops from _core at import
         d = sys.modules["vebus.decoder"].__dict__
         d["_collect"], d["_check"], d["NATIVE"] = mod.load()
