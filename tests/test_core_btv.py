@@ -281,7 +281,7 @@ def test_selftest_catches_a_stuck_input():
     assert dec.condition(t).loop_ok
 
 
-def test_selftest_that_never_runs_is_a_loop_fault():
+def test_selftest_that_never_runs_is_a_loop_fault_until_one_passes():
     dec = BtvDecoder(_settings(btv_selftest=True))
     t = T0
     for _ in range(600):  # the board samples but never calls drive(): no pulse ever checked
@@ -293,6 +293,31 @@ def test_selftest_that_never_runs_is_a_loop_fault():
         t = time.ticks_add(t, 5)
         dec.sample(t, OK)
     assert dec.condition(t).reasons == R_STUCK
+    t = _selftest_board(dec, t, 1500)  # the pulses run again and the inputs follow
+    c = dec.condition(t)
+    assert dec.tests_passed == 1 and c.loop_ok and c.reasons == 0
+
+
+def test_selftest_checks_the_inputs_settle_ms_into_the_pulse_when_polled_late():
+    # docs/settings.md, btv_selftest_settle_ms: "inputs are checked this long into a pulse". A
+    # loop that follows the test output only settle_ms after it goes high, polled about every
+    # 10 ms with a task's jitter: a pulse starts at the first poll after it is due, up to 11 ms
+    # late, and the check still waits settle_ms from there (else it sees the loop not broken yet).
+    settle = 2
+    dec = BtvDecoder(_settings(btv_selftest=True, btv_selftest_settle_ms=settle))
+    t = T0
+    started = was = 0  # when the test output went high; its level at the last poll
+    for i in range(2000):  # about 20 s
+        t = time.ticks_add(t, (12, 9, 11, 7)[i % 4])
+        pulse = dec.drive(t)
+        if pulse and not was:
+            started = t
+        was = pulse
+        broken = pulse and time.ticks_diff(t, started) >= settle
+        dec.sample(t, 0 if broken else OK)
+        dec.condition(t)
+    assert dec.tests_failed == 0 and dec.tests_passed >= 15
+    assert dec.condition(t).loop_ok
 
 
 def test_selftest_works_at_the_apps_poll_periods():
