@@ -337,23 +337,17 @@ class Protection:
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 
-        # 6. Write the outputs (the state read into locals once: each attribute read costs).
-        lon = load.on
-        con = chg.on
-        pa = self._pa
-        latched = self._latched
-        creasons = c.reasons
-        chg_why = self._chg_why
+        # 6. Write the outputs.
         changed = 0
-        if lon != old_load:
+        if load.on != old_load:
             changed |= CH_LOAD
-        if con != old_chg:
+        if chg.on != old_chg:
             changed |= CH_CHARGE
-        if pa != old_pa:
+        if self._pa != old_pa:
             changed |= CH_PREALARM
         if mode != old_mode:
             changed |= CH_MODE
-        if latched != was_latched:
+        if self._latched != was_latched:
             changed |= CH_LATCH
         if err != o.error:
             changed |= CH_ERROR
@@ -363,25 +357,25 @@ class Protection:
         self._again = changed != 0 or log.seq != seq
         self._at = now
         self._due_ms = None
-        o.load = HIGH if lon else FLOAT
-        o.charge = HIGH if con else FLOAT
-        o.prealarm = HIGH if pa else FLOAT
+        o.load = HIGH if load.on else FLOAT
+        o.charge = HIGH if chg.on else FLOAT
+        o.prealarm = HIGH if self._pa else FLOAT
         o.multi_mode = mode
         o.multi_ceiling = ceiling
-        o.allow_discharge = lon
-        o.allow_charge = con
+        o.allow_discharge = load.on
+        o.allow_charge = chg.on
         if not mchg.on:
             o.charge_rate = 0
-        elif con:
+        elif chg.on:
             o.charge_rate = 100
-        elif ((creasons & R_NO_CHARGE) or (chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
             o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
             o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
-        o.bat_prealarm = pa
+        o.bat_prealarm = self._pa
         o.low_power = low_power
         o.error = err
-        o.latched = latched
+        o.latched = self._latched
         o.latch_reason = self._latch_reason
         # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
         # frames are sent; dark in low-power mode; listen mode has its own double flash.
@@ -393,10 +387,10 @@ class Protection:
             o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
-        o.led_cell = PAT_ON if lon and not bad_dis else PAT_OFF
-        red = not safe and not fault and not con and (creasons | chg_why) & R_NO_CHARGE
+        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
+        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
-        reasons = creasons | self._latch_reason
+        reasons = c.reasons | self._latch_reason
         if remote_off:
             reasons |= R_REMOTE_OFF
         if startup:
@@ -412,11 +406,11 @@ class Protection:
             o.state = ST_VEBUS_ERROR
         elif fault:
             o.state = ST_LOOP_FAULT
-        elif not lon:
+        elif not load.on:
             o.state = ST_LOW_CELL_OFF
-        elif pa:
+        elif self._pa:
             o.state = ST_PREALARM
-        elif not con:
+        elif not chg.on:
             o.state = ST_CHARGE_OFF
         else:
             o.state = ST_RUN
