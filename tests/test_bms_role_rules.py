@@ -15,21 +15,31 @@ from test_bms_role import (
     _t,
 )
 
+from firmware.bms.relay import Relay
 from firmware.bms.role import (
     EV_REQUEST,
     SLOT_MS,
     TX_PROBE_ANSWER,
+    TX_RELAY,
     TX_STATUS,
     TX_SWITCH,
     WINMON_ID,
+    BmsRole,
 )
 from firmware.core.protection import Outputs
+from firmware.core.settings import Settings
+from vebus import ADDR_CONTROLLER
 from vebus import catalogue as cat
 
 
-def _running():
+def _running(relay=None):
     """A role with the Multi's version known (no queries in the way) and all allowed."""
-    role = _role()
+    if relay is None:
+        role = _role()
+    else:
+        s = Settings()
+        s.set("vebus_mode", "bms")
+        role = BmsRole(s, relay)
     role.multi_version = 491
     out = Outputs()
     out.multi_mode = cat.SWITCH_ON
@@ -161,3 +171,41 @@ def test_a_frame_goes_out_up_to_slot_ms_after_the_sync_and_never_later():
         role, _ = _running()
         _feed(role, _sync(7), _t(0))
         assert (_sent(role, _t(late)) is not None) is ok, late
+
+
+def test_a_relayed_frame_waits_one_slot_behind_the_bms_own_frames_an_off_none():
+    # vebus.md "Two VE.Bus ports": the GX on the Remote panel port reaches the Multi through the
+    # BMS, one frame per slot after a sync (docs/protocol.md): a GX frame should wait for the
+    # BMS's own frames no longer than it would on the Multi's own segment behind one other
+    # node's frame. A frame that switches the Multi off (manual 1: the BMS keeps the Multi from
+    # what the BTV loop forbids) goes out first whatever waits.
+    relay = Relay()
+    role, out = _running(relay)
+    _, t = _slots(role, 10, 0)  # the first status is out: a second of quiet ahead
+    gx = bytes(_pay[: cat.build_winmon(_pay, 0x10, 0x30, b"\x04\x00")])  # a Winmon read
+
+    def slot(gx_frame=False, probe=False, mode=0):
+        """What the next slot carries after these became pending."""
+        nonlocal t
+        if gx_frame:
+            assert relay.queue_multi(gx, len(gx), ADDR_CONTROLLER) == 0
+        if probe:
+            _feed(role, _controller(1, cat.build_probe(_pay)), _t(t))
+        if mode:
+            out.multi_mode = mode
+            role.set_protection(out)
+        sent, t = _slots(role, 1, t)
+        if not sent:
+            return None
+        if sent[0][1] == TX_RELAY:
+            assert sent[0][2] == gx  # the GX's frame, renumbered for this sync (_sent checks)
+        return sent[0][1]
+
+    assert slot(gx_frame=True, probe=True) == TX_PROBE_ANSWER  # the GX frame has not waited
+    assert slot(probe=True, mode=cat.SWITCH_SLEEP) == TX_SWITCH  # an off before everything
+    assert slot() == TX_RELAY  # the GX frame waited: before the second probe answer
+    assert slot() == TX_PROBE_ANSWER
+    assert slot(gx_frame=True, mode=cat.SWITCH_ON) == TX_SWITCH  # "on": the GX frame waits ...
+    assert slot(probe=True) == TX_RELAY  # ... one slot, then goes before the probe answer
+    assert slot() == TX_PROBE_ANSWER
+    assert slot() is None and role.sent[TX_RELAY] == 2 and relay.pending_multi() == 0

@@ -10,23 +10,28 @@
     role.multi_mode (the switch state the Multi reports in its LED frame; 0 = not known)
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)
 With a relay, every good frame from the Multi goes to it (for the panel side), and the panel's
-frames it holds take the slot after the BMS's probe answer and switch frames (below).
+frames it holds share the BMS's slots by the order below.
 
 The slot (docs/protocol.md, confirmed): every 20 ms the master Multi sends a sync `83 83 FD N ...`;
 a node may send one data frame numbered (N + 1) & 0x7F right after the sync's FF, or a few ms later
 only if the bus stayed quiet. So `take()` answers only while: a sync was the last frame seen, it
 ended at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from the RS485
 driver and the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
-  1. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
-  2. a switch frame (0x3F) while protection restricts the Multi (sleep, charger-only, ...),
-     repeated each _SWITCH_REPEAT_MS; "on" said _RELEASE_REPEATS times when the restriction ends
-  3. a frame from the Remote panel port (firmware/bms/relay.py), renumbered      INFERRED
-     -- but after one of those, the version query or the status when due: relayed traffic
-     never holds the BMS's own frames back by more than one sync
-  4. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
+  1. a switch frame (0x3F) that restricts the Multi (sleep, charger-only, inverter-only: it
+     switches something off), when protection asks for it and each _SWITCH_REPEAT_MS while it
+     holds: a safety frame, never delayed
+  2. a frame from the Remote panel port (firmware/bms/relay.py), renumbered, that already waited
+     a slot behind one of the BMS's own frames                                     INFERRED
+  3. the answer to the GX's BMS probe (as a V2: bms_version >= 1146100)        INFERRED on the bus
+  4. the switch frame "on", said _RELEASE_REPEATS times when a restriction ends
+  5. a frame from the Remote panel port -- but after one of those, the version query or the
+     status when due
+  6. the Multi firmware version query, Winmon 0x05 / 0x06, until both parts are in: every second
      for version.FAST_TRIES rounds, then every version.SLOW_MS                       CONFIRMED
-  5. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
+  7. the BMS status (allow charge / discharge, pre-alarm, error, charge rate) at
      status_interval_ms, status_interval_low_power_ms in low-power mode       INFERRED
+So relayed traffic never holds the BMS's own frames back by more than one slot, and the BMS's
+own frames hold a relayed frame back by one slot at most, safety frames aside.
 Listen mode, the Multi switched off, how long a controller's request holds: docs/firmware.md.
 Firmware version: firmware/bms/version.py (Winmon 0x05 / 0x06); multi_version 0 = not known yet.
 Nothing here allocates per frame: payload and frame buffers are made once.
@@ -138,6 +143,7 @@ class BmsRole:
         self._events = 0
         self._started = False
         self.last_tx = TX_NONE
+        self._relay_waited = False  # a relayed frame was queued when an own frame took a slot
         # counters
         self.syncs = 0
         self.frames = 0
@@ -351,6 +357,27 @@ class BmsRole:
             return False
         return m != cat.SWITCH_ON or self._release_left > 0
 
+    def _next(self, now):
+        """Which frame this slot carries (TX_*), in the order of the module's docstring."""
+        switch = self._switch_due(now)
+        if switch and self.mode != cat.SWITCH_ON:
+            return TX_SWITCH  # switching something off: never delayed
+        r = self.relay
+        relay = r is not None and r.pending_multi() > 0
+        if relay and self._relay_waited:
+            return TX_RELAY
+        if self.probe_pending:
+            return TX_PROBE_ANSWER
+        if switch:
+            return TX_SWITCH
+        ver = not self.multi_version and self.version.due(now)
+        status = time.ticks_diff(now, self._status_at) >= 0
+        if relay and (self.last_tx != TX_RELAY or not (ver or status)):
+            return TX_RELAY
+        if ver:
+            return TX_VERSION
+        return TX_STATUS if status else TX_NONE
+
     def take(self, now, out, quiet):
         """Encode this slot's frame into out; returns its length (0: nothing to send now)."""
         if not self.slot_ready(now, quiet):
@@ -361,17 +388,12 @@ class BmsRole:
             self._status_at = now
             self._switch_at = time.ticks_add(now, -_SWITCH_REPEAT_MS)
         p = self.payload
-        kind = TX_NONE
+        kind = self._next(now)
         plen = 0
-        ver = not self.multi_version and self.version.due(now)
-        status = time.ticks_diff(now, self._status_at) >= 0
-        own = ver or status
-        r = self.relay
-        if self.probe_pending:
+        if kind == TX_PROBE_ANSWER:
             plen = cat.build_probe_answer(p, self.bms_version)
             self.probe_pending = False
-            kind = TX_PROBE_ANSWER
-        elif self._switch_due(now):
+        elif kind == TX_SWITCH:
             m = self.mode
             if m == cat.SWITCH_ON:
                 self._release_left = (
@@ -384,13 +406,9 @@ class BmsRole:
             self._switch_sent = True
             self._switch_sent_at = now
             self.multi_mode = 0  # what the Multi reports now may predate this frame
-            kind = TX_SWITCH
-        elif r is not None and r.pending_multi() and (self.last_tx != TX_RELAY or not own):
-            kind = TX_RELAY
-        elif ver:
+        elif kind == TX_VERSION:
             plen = self.version.build(p, now)
-            kind = TX_VERSION
-        elif status:
+        elif kind == TX_STATUS:
             rate = self.charge_rate * 255 // 100
             plen = cat.build_bms_status(
                 p,
@@ -403,7 +421,6 @@ class BmsRole:
             )
             interval = self.status_low_power_ms if self.low_power else self.status_ms
             self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)
-            kind = TX_STATUS
         if kind == TX_NONE:
             self.slot_open = False  # nothing due: this slot is not ours to use
             return 0
@@ -411,6 +428,10 @@ class BmsRole:
         self.last_tx = kind
         if self.sent[kind] < 255:
             self.sent[kind] += 1
-        if kind == TX_RELAY:
-            return r.take_multi(out, self.sync_no)  # pyright: ignore[reportOptionalMemberAccess]
+        r = self.relay
+        if r is not None:
+            # A relayed frame still queued behind this one has waited a slot for it.
+            self._relay_waited = kind != TX_RELAY and r.pending_multi() > 0
+            if kind == TX_RELAY:
+                return r.take_multi(out, self.sync_no)
         return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)
