@@ -276,11 +276,14 @@ class App:
             self.panel.serve(now)
 
     def _read(self, port, feed, now):
+        rx = port.rx
         for _ in range(_RX_CHUNKS):
             n = port.read(now)
             if not n:
                 break
-            feed(port.rx, n, now)
+            feed(rx, n, now)
+            if n < len(rx):  # all there was (more makes another RX-idle IRQ or step)
+                break
 
     def multi_rx_idle(self, _uart):
         """The Multi port went idle after bytes (soft IRQ): decode them; right after a sync, this

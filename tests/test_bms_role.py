@@ -380,3 +380,23 @@ def test_a_copy_of_the_last_sync_opens_no_slot():
     assert not role.slot_open and _sent(role, _t(4)) is None and role.syncs == 1
     _feed(role, _sync(11), _t(20))  # the Multi's next sync: a slot again
     assert role.slot_open and role.syncs == 2
+
+
+def test_the_first_sync_and_its_slots_frame_allocate_nothing():
+    # The first frame after boot goes out from the RX-idle IRQ a fixed time after the sync, as
+    # every later one (docs/bench-testing.md, the slot offset): nothing on its path may be made
+    # on first use. A sync's stamp bytes and checksum may be stuffed (0xFB..0xFF): each length.
+    requires_vm()
+    out = bytearray(80)
+    for stamp in (0x1234, 0x12FB, 0xFCFD, 0x0102):
+        plen = cat.build_sync(_pay, 0, stamp)
+        data = _buf[: encode_sync(_buf, 5, _pay, plen)]
+        role = _role()
+        sent = [0]
+
+        def run(role=role, data=data, sent=sent):
+            role.feed(data, len(data), _t(0))
+            sent[0] = role.take(_t(0), out, True)
+
+        locked(run)
+        assert role.syncs == 1 and sent[0] > 0, hex(stamp)

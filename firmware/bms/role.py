@@ -97,6 +97,8 @@ class BmsRole:
             # still closes on them (_sync_count). A relay needs every frame.
             self.decoder.skip(cat.MSG_AC_INFO)
             self.decoder.skip(cat.MSG_CONDITION)
+        # The first sync is decoded as fast as the rest (its slot is answered from the IRQ).
+        self.decoder.expect(cat.SYNC_LEN)
         self._sync_count = 0  # decoder.counts[OK] right after the last sync
         self.payload = bytearray(_PAYLOAD)
         self.frame = bytearray(max_encoded_len(_PAYLOAD))
@@ -134,6 +136,8 @@ class BmsRole:
         self.error = 0
         self.charge_rate = 0
         self.low_power = False
+        self.status = bytearray(cat.STATUS_LEN)  # the status frame's payload (_build_status)
+        self._build_status()
         # scheduling
         self.probe_pending = False
         self._mode_sent = cat.SWITCH_ON  # nothing to say while protection lets the Multi run
@@ -323,12 +327,26 @@ class BmsRole:
             or out.charge_rate != self.charge_rate
         ):
             self._status_at = self._now  # a change goes out in the next slot, not at the interval
-        self.allow_charge = ac
-        self.allow_discharge = ad
-        self.pre_alarm = pa
-        self.error = out.error
-        self.charge_rate = out.charge_rate
+            self.allow_charge = ac
+            self.allow_discharge = ad
+            self.pre_alarm = pa
+            self.error = out.error
+            self.charge_rate = out.charge_rate
+            self._build_status()
         self.low_power = bool(out.low_power)
+
+    def _build_status(self):
+        """The status payload, made when what it says changes: not in the slot, whose frame
+        must be out a fixed time after the sync (firmware/hw/rs485.py SLOT_US)."""
+        cat.build_bms_status(
+            self.status,
+            self.allow_charge,
+            self.allow_discharge,
+            self.pre_alarm,
+            self.error != 0,
+            self.charge_rate * 255 // 100,
+            self.error,
+        )
 
     # ---- transmit ----
     def slot_ready(self, now, quiet):
@@ -409,16 +427,8 @@ class BmsRole:
         elif kind == TX_VERSION:
             plen = self.version.build(p, now)
         elif kind == TX_STATUS:
-            rate = self.charge_rate * 255 // 100
-            plen = cat.build_bms_status(
-                p,
-                self.allow_charge,
-                self.allow_discharge,
-                self.pre_alarm,
-                self.error != 0,
-                rate,
-                self.error,
-            )
+            p = self.status
+            plen = cat.STATUS_LEN
             interval = self.status_low_power_ms if self.low_power else self.status_ms
             self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)
         if kind == TX_NONE:

@@ -40,9 +40,11 @@ RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
 # A frame sent from the RX-idle IRQ starts this long after the line went idle (32 bit times,
-# 125 us, after the sync's last byte): decoding the sync and building the frame take 1.0-1.5 ms
-# of Python on an RP2040 (its kind decides), so without the wait the slot would move with them.
-SLOT_US = const(1500)
+# 125 us, after the sync's last byte): on the emulated Pico, reading and decoding the sync and
+# building the frame end 1.2-1.55 ms after that (the frame's kind, what else ran), so the wait,
+# not that work, sets the slot's offset: about 1.8 ms after the sync's end, 0.1 ms to spare on
+# either side (docs/bench-testing.md).
+SLOT_US = const(1600)
 
 
 class Rs485:
@@ -133,13 +135,13 @@ class Rs485:
         sent = self._sent
         if n > len(sent):
             raise ValueError("frame longer than max_frame")
-        for i in range(n):
-            sent[i] = buf[i]
         if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
             while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
                 pass
         self.de.value(1)
         self._write(buf, n)
+        for i in range(n):  # kept for the echo, while the UART sends (not before its start)
+            sent[i] = buf[i]
         try:
             self._flush()
         except OSError:  # the port's flush timed out: the UART is stuck

@@ -26,6 +26,8 @@ Stream decoder (vebus.decoder, re-exported here)
             REASONS[reason] is its name ("checksum", ...).
         Views are valid only inside the callback: copy what you keep.
     dec.skip(msg)                           frames of that message type: counted, not handed out
+    dec.expect(plen)                        make the views for frames of that payload length now
+        (the first such frame is handed out as fast as every later one: e.g. the sync, SYNC_LEN)
     dec.counts[reason] (counts[OK] = good frames), dec.rejects(), dec.last_sync (-1 = none),
     dec.pending(), dec.reset(), dec.flush() (end of input / bus silence: a held partial frame
     becomes a TRUNCATED reject). Memory is bounded by maxlen whatever the input.

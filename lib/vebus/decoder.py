@@ -122,6 +122,19 @@ class Decoder:
         if msg != SYNC_MARK:
             self._skip[msg >> 3] |= 1 << (msg & 7)
 
+    def expect(self, plen):
+        """Make the views a good frame with a plen-byte payload needs (at any stuffing) now, not
+        at the first one: that frame then takes the native path too, with nothing allocated
+        (a node answering the sync from an IRQ keeps its first slot's timing)."""
+        if self._pviews[plen] is None:
+            self._view(self._pviews, self._pv, plen)
+        top = 2 * plen + 7  # A0 A1 T N, every payload byte and the checksum stuffed, FF
+        if top > len(self._rviews) - 1:
+            top = len(self._rviews) - 1
+        for n in range(plen + 6, top + 1):
+            if self._rviews[n] is None:
+                self._view(self._rviews, self._rv, n)
+
     def reset(self):
         """Forget a partial frame (e.g. after a bus silence); counters stay."""
         self._st[0] = 0
