@@ -136,7 +136,7 @@ class BmsRole:
         self.error = 0
         self.charge_rate = 0
         self.low_power = False
-        self.status = bytearray(cat.STATUS_LEN)  # the status frame's payload (_build_status)
+        self._status = bytearray(cat.STATUS_LEN)  # the status frame's payload (_build_status)
         self._build_status()
         # scheduling
         self.probe_pending = False
@@ -339,7 +339,7 @@ class BmsRole:
         """The status payload, made when what it says changes: not in the slot, whose frame
         must be out a fixed time after the sync (firmware/hw/rs485.py SLOT_US)."""
         cat.build_bms_status(
-            self.status,
+            self._status,
             self.allow_charge,
             self.allow_discharge,
             self.pre_alarm,
@@ -427,7 +427,7 @@ class BmsRole:
         elif kind == TX_VERSION:
             plen = self.version.build(p, now)
         elif kind == TX_STATUS:
-            p = self.status
+            p = self._status
             plen = cat.STATUS_LEN
             interval = self.status_low_power_ms if self.low_power else self.status_ms
             self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)

@@ -14,7 +14,15 @@ import sys
 from micropython import const
 
 from vebus import _core
-from vebus.frame import ADDR_CONTROLLER, ADDR_MULTI, MIN_LEN, NO_MASK, SYNC_MARK, T_SYNC
+from vebus.frame import (
+    ADDR_CONTROLLER,
+    ADDR_MULTI,
+    MIN_LEN,
+    NO_MASK,
+    SYNC_MARK,
+    T_SYNC,
+    max_encoded_len,
+)
 
 # The per-byte loops (vebus/_core.py): viper native code where the port has the emitter.
 _collect, _check, NATIVE = _core.load()
@@ -128,10 +136,8 @@ class Decoder:
         (a node answering the sync from an IRQ keeps its first slot's timing)."""
         if self._pviews[plen] is None:
             self._view(self._pviews, self._pv, plen)
-        top = 2 * plen + 7  # A0 A1 T N, every payload byte and the checksum stuffed, FF
-        if top > len(self._rviews) - 1:
-            top = len(self._rviews) - 1
-        for n in range(plen + 6, top + 1):
+        top = min(max_encoded_len(plen), len(self._rviews) - 1)
+        for n in range(plen + 6, top + 1):  # A0 A1 T N, the payload, the checksum, FF: unstuffed
             if self._rviews[n] is None:
                 self._view(self._rviews, self._rv, n)
 
