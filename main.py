@@ -70,13 +70,11 @@ START_ONLY = (
     "CAUSES",
 )
 # Modules the running app holds nothing of: the settings table (the App keeps the values it
-# read), the numbers the other modules copied at import, the board profiles (the Board keeps
-# its PROFILE, not the module), the vebus package's re-exports (the app holds what it imported
-# from its submodules), and the `rp2` module the port's _boot.py imports to mount the flash
-# (its PIO assembler: this firmware uses no PIO).
+# read), the board profiles (the Board keeps its PROFILE, not the module), the vebus package's
+# re-exports (the app holds what it imported from its submodules), and the `rp2` module the
+# port's _boot.py imports to mount the flash (its PIO assembler: this firmware uses no PIO).
 START_MODULES = (
     "firmware.core.settings",
-    "firmware.core.codes",
     "firmware.hw.board_pico",
     "firmware.hw.board_esp32",
     "vebus",

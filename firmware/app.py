@@ -34,7 +34,6 @@ from firmware.bms.role import (
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
-from firmware.core.codes import HIGH
 from firmware.core.eventfile import EventFile
 from firmware.core.events import EventLog
 from firmware.core.latch import LatchStore
@@ -45,6 +44,9 @@ from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS, STALL_MS
 from firmware.logwriter import LogWriter
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_HIGH = const(1)
 
 # Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
 # which the board never imports.
@@ -243,11 +245,11 @@ class App:
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & CH_LOAD:
-                outputs.set(LOAD_DISCONNECT, out.load == HIGH)
+                outputs.set(LOAD_DISCONNECT, out.load == _HIGH)
             if ch & CH_CHARGE:
-                outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
+                outputs.set(CHARGE_DISCONNECT, out.charge == _HIGH)
             if ch & CH_PREALARM:
-                outputs.set(PRE_ALARM, out.prealarm == HIGH)
+                outputs.set(PRE_ALARM, out.prealarm == _HIGH)
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)

@@ -95,8 +95,7 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
     modules leave the heap (ON_BOARD); what runs afterwards (the app, a crash) still works."""
     import sys
 
-    import firmware.core.codes  # noqa: F401  (loaded, to see them let go)
-    import firmware.core.settings  # noqa: F401
+    import firmware.core.settings  # noqa: F401  (loaded, to see them let go)
     import firmware.hw.board_esp32  # noqa: F401
     import firmware.hw.board_pico  # noqa: F401
     import main
@@ -133,7 +132,7 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
             parent, _, leaf = name.rpartition(".")
             if parent:
                 setattr(sys.modules[parent], leaf, mod)
-    assert sorted(mods) == sorted(main.START_MODULES[:5])  # rp2: the rp2 port's own
+    assert sorted(mods) == sorted(main.START_MODULES[:4])  # rp2: the rp2 port's own
     assert kept == [] and "rp2" not in top  # their code can leave the heap
     assert all(machine.pins[p].is_floating() for p in OUTS)
     assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]

@@ -3,6 +3,9 @@
 Reasons are bits of one int (several can hold at once). Multi modes use the VE.Bus switch-frame
 (0x3F) values: the bus side sends them as is. Their names in the manual's words are in texts.py
 (`reason_name(bits)` gives the most severe one's), which the running firmware does not import.
+The board does not import this module either: each board module keeps private copies of the
+numbers it uses (folded into its bytecode: no names in RAM), which tests/host/test_consts.py
+keeps equal to these; tests and host tools read them here.
 """
 
 from micropython import const

@@ -52,33 +52,6 @@ from time import ticks_diff
 from micropython import const
 
 from firmware.core import events as ev
-from firmware.core.codes import (
-    FLOAT,
-    HIGH,
-    MODE_CHARGER_ONLY,
-    MODE_INVERTER_ONLY,
-    MODE_NONE,
-    MODE_OFF,
-    MODE_ON,
-    R_HIGH_CELL,
-    R_LATCH_LOST,
-    R_LATCHING,
-    R_LOOP_FAULT,
-    R_LOW_CELL,
-    R_NO_AC,
-    R_NO_CHARGE,
-    R_REMOTE_OFF,
-    R_STARTUP,
-    R_VEBUS_ERROR,
-    ST_CHARGE_OFF,
-    ST_LOOP_FAULT,
-    ST_LOW_CELL_OFF,
-    ST_PREALARM,
-    ST_REMOTE_OFF,
-    ST_RUN,
-    ST_STARTUP,
-    ST_VEBUS_ERROR,
-)
 from firmware.core.events import EventLog
 from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
@@ -94,6 +67,33 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
     Outputs,
 )
 
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_FLOAT = const(0)
+_HIGH = const(1)
+_MODE_CHARGER_ONLY = const(5)
+_MODE_INVERTER_ONLY = const(6)
+_MODE_NONE = const(0)
+_MODE_OFF = const(4)
+_MODE_ON = const(7)
+_R_HIGH_CELL = const(0x0002)
+_R_LATCH_LOST = const(0x2000)
+_R_LATCHING = const(0xA0E0)
+_R_LOOP_FAULT = const(0x81E0)
+_R_LOW_CELL = const(0x0001)
+_R_NO_AC = const(0x0800)
+_R_NO_CHARGE = const(0x400E)
+_R_REMOTE_OFF = const(0x0200)
+_R_STARTUP = const(0x0400)
+_R_VEBUS_ERROR = const(0x1000)
+_ST_CHARGE_OFF = const(3)
+_ST_LOOP_FAULT = const(5)
+_ST_LOW_CELL_OFF = const(4)
+_ST_PREALARM = const(2)
+_ST_REMOTE_OFF = const(6)
+_ST_RUN = const(1)
+_ST_STARTUP = const(0)
+_ST_VEBUS_ERROR = const(7)
+
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
 FULL_STEP_MS = const(1000)  # due() asks for a full step at least this often, news or not
@@ -103,10 +103,10 @@ def _mode(charge, invert, want_invert, ac):
     """The Multi's mode from what it may do; charger-only without AC is off when inverting was
     wanted (nothing would run)."""
     if charge and invert:
-        return MODE_ON
+        return _MODE_ON
     if charge:
-        return MODE_OFF if want_invert and not ac else MODE_CHARGER_ONLY
-    return MODE_INVERTER_ONLY if invert else MODE_OFF
+        return _MODE_OFF if want_invert and not ac else _MODE_CHARGER_ONLY
+    return _MODE_INVERTER_ONLY if invert else _MODE_OFF
 
 
 class Protection:
@@ -126,7 +126,7 @@ class Protection:
         self._first = True
         self._startup = True
         self._latched = bool(latched)
-        self._latch_reason = (latch_reason or R_LATCH_LOST) if latched else 0
+        self._latch_reason = (latch_reason or _R_LATCH_LOST) if latched else 0
         self._ok_run = False
         self._ok_at = 0
         self._ok_ripe = False
@@ -187,9 +187,9 @@ class Protection:
         else:
             self._ok_run = False
             self._ok_ripe = False
-            if c.reasons & R_LATCHING and not self._latched:
+            if c.reasons & _R_LATCHING and not self._latched:
                 self._latched = True
-                self._latch_reason = c.reasons & R_LATCHING
+                self._latch_reason = c.reasons & _R_LATCHING
                 log.record(now, ev.EV_FAULT_LATCHED, c.reasons, 0)
         if self._ok_ripe:
             if self._startup:
@@ -208,17 +208,17 @@ class Protection:
         r = 1 if remote_on else 0
         if inp.remote_known and r != self._remote:
             if self._remote >= 0 or not remote_on:
-                log.record(now, ev.EV_REMOTE, R_REMOTE_OFF if not r else 0, r)
+                log.record(now, ev.EV_REMOTE, _R_REMOTE_OFF if not r else 0, r)
             self._remote = r
 
         startup = self._startup
         fault = self._latched or not c.loop_ok
         if fault:
-            fault_why = c.reasons & R_LOOP_FAULT if not c.loop_ok else self._latch_reason
+            fault_why = c.reasons & _R_LOOP_FAULT if not c.loop_ok else self._latch_reason
         else:
             fault_why = 0
         safe = startup or not remote_on
-        safe_why = R_STARTUP if startup else R_REMOTE_OFF
+        safe_why = _R_STARTUP if startup else _R_REMOTE_OFF
         bad_dis = fault or not c.discharge_ok
         bad_chg = fault or not c.charge_ok
         hold = self.hold_ms
@@ -232,7 +232,7 @@ class Protection:
             pa_want = False
         else:
             pa_want = bad_dis or c.prealarm
-        dis_why = fault_why if fault else (c.reasons & R_LOW_CELL)
+        dis_why = fault_why if fault else (c.reasons & _R_LOW_CELL)
         if pa_want and not self._pa:
             self._pa = True
             self._pa_at = now
@@ -273,31 +273,31 @@ class Protection:
                 elif fault:
                     self._chg_why = fault_why
                 else:
-                    self._chg_why = c.reasons & R_NO_CHARGE
+                    self._chg_why = c.reasons & _R_NO_CHARGE
                 log.record(now, ev.EV_CHARGE_OFF, self._chg_why, 0)
         mchg = self.mchg
         mchg.want(not (safe or fault), now, hold)
 
         # 5. The Multi's mode: protection > remote off > DMC > GX.
         req = inp.dmc_request if inp.dmc_present else inp.gx_request
-        if req == MODE_NONE:
-            req = MODE_ON
+        if req == _MODE_NONE:
+            req = _MODE_ON
         why = 0
         if remote_off:
-            req = MODE_OFF
-            why = R_REMOTE_OFF
-        req_c = req == MODE_ON or req == MODE_CHARGER_ONLY
-        req_i = req == MODE_ON or req == MODE_INVERTER_ONLY
+            req = _MODE_OFF
+            why = _R_REMOTE_OFF
+        req_c = req == _MODE_ON or req == _MODE_CHARGER_ONLY
+        req_i = req == _MODE_ON or req == _MODE_INVERTER_ONLY
         c_ok = req_c and mchg.on
         i_ok = req_i and load.on
         if req_c and not c_ok:
-            why |= R_STARTUP if startup else (fault_why or self._chg_why)
+            why |= _R_STARTUP if startup else (fault_why or self._chg_why)
         if req_i and not i_ok:
-            why |= R_STARTUP if startup else (self._shutdown or fault_why)
+            why |= _R_STARTUP if startup else (self._shutdown or fault_why)
         ac = inp.mains or inp.ac_in
         mode = _mode(c_ok, i_ok, req_i, ac)
-        if c_ok and mode == MODE_OFF:
-            why |= R_NO_AC  # charger-only without AC: off
+        if c_ok and mode == _MODE_OFF:
+            why |= _R_NO_AC  # charger-only without AC: off
         # The most protection alone lets the Multi do (no request, remote aside): what control
         # from the Remote panel port is measured against (firmware/core/control.py).
         ceiling = _mode(mchg.on, load.on, True, ac)
@@ -309,31 +309,36 @@ class Protection:
             elif v < _MIN_FW_NATIVE and inp.multi_assistant == 0:
                 err = 7
         if err:
-            mode = ceiling = MODE_OFF
-            why = R_VEBUS_ERROR
+            mode = ceiling = _MODE_OFF
+            why = _R_VEBUS_ERROR
         if err != o.error:
             if err == 15:
-                log.record(now, ev.EV_ERROR15, R_VEBUS_ERROR, v)
+                log.record(now, ev.EV_ERROR15, _R_VEBUS_ERROR, v)
             elif err == 7:
-                log.record(now, ev.EV_ERROR7, R_VEBUS_ERROR, v)
+                log.record(now, ev.EV_ERROR7, _R_VEBUS_ERROR, v)
             else:
                 log.record(now, ev.EV_ERROR_CLEARED, 0, 0)
         old_mode = o.multi_mode
         if mode != old_mode:
-            if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
+            if (
+                mode == _MODE_CHARGER_ONLY
+                and old_mode == _MODE_OFF
+                and self._shutdown
+                and inp.mains
+            ):
                 log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
             log.record(now, ev.EV_MULTI, why, mode)
         # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
         # into low power mode but continues to send BMS info frames". Off while the BMS asks for
-        # off is the BMS's own doing; no report (MODE_NONE, the Multi absent) changes nothing.
-        reported = inp.multi_mode if inp.multi_present else MODE_NONE
-        if reported == MODE_OFF and mode != MODE_OFF and not self._multi_off:
+        # off is the BMS's own doing; no report (_MODE_NONE, the Multi absent) changes nothing.
+        reported = inp.multi_mode if inp.multi_present else _MODE_NONE
+        if reported == _MODE_OFF and mode != _MODE_OFF and not self._multi_off:
             self._multi_off = True
             log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
-        elif self._multi_off and reported != MODE_OFF and reported != MODE_NONE:
+        elif self._multi_off and reported != _MODE_OFF and reported != _MODE_NONE:
             self._multi_off = False
             log.record(now, ev.EV_MULTI_SWITCHED, 0, 0)
-        low_power = remote_off or (mode == MODE_OFF and not startup) or self._multi_off
+        low_power = remote_off or (mode == _MODE_OFF and not startup) or self._multi_off
         if low_power != o.low_power:
             log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
 
@@ -357,9 +362,9 @@ class Protection:
         self._again = changed != 0 or log.seq != seq
         self._at = now
         self._due_ms = None
-        o.load = HIGH if load.on else FLOAT
-        o.charge = HIGH if chg.on else FLOAT
-        o.prealarm = HIGH if self._pa else FLOAT
+        o.load = _HIGH if load.on else _FLOAT
+        o.charge = _HIGH if chg.on else _FLOAT
+        o.prealarm = _HIGH if self._pa else _FLOAT
         o.multi_mode = mode
         o.multi_ceiling = ceiling
         o.allow_discharge = load.on
@@ -368,7 +373,7 @@ class Protection:
             o.charge_rate = 0
         elif chg.on:
             o.charge_rate = 100
-        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+        elif ((c.reasons & _R_NO_CHARGE) or (self._chg_why & _R_NO_CHARGE)) == _R_HIGH_CELL:
             o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
             o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
@@ -388,30 +393,30 @@ class Protection:
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
         o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
-        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
+        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & _R_NO_CHARGE
         o.led_high = PAT_ON if red else PAT_OFF
         reasons = c.reasons | self._latch_reason
         if remote_off:
-            reasons |= R_REMOTE_OFF
+            reasons |= _R_REMOTE_OFF
         if startup:
-            reasons |= R_STARTUP
+            reasons |= _R_STARTUP
         if err:
-            reasons |= R_VEBUS_ERROR
+            reasons |= _R_VEBUS_ERROR
         o.reasons = reasons
         if remote_off:
-            o.state = ST_REMOTE_OFF
+            o.state = _ST_REMOTE_OFF
         elif startup:
-            o.state = ST_STARTUP
+            o.state = _ST_STARTUP
         elif err:
-            o.state = ST_VEBUS_ERROR
+            o.state = _ST_VEBUS_ERROR
         elif fault:
-            o.state = ST_LOOP_FAULT
+            o.state = _ST_LOOP_FAULT
         elif not load.on:
-            o.state = ST_LOW_CELL_OFF
+            o.state = _ST_LOW_CELL_OFF
         elif self._pa:
-            o.state = ST_PREALARM
+            o.state = _ST_PREALARM
         elif not chg.on:
-            o.state = ST_CHARGE_OFF
+            o.state = _ST_CHARGE_OFF
         else:
-            o.state = ST_RUN
+            o.state = _ST_RUN
         return o
