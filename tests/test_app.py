@@ -6,8 +6,7 @@ import time
 from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
 from firmware.hw.rs485 import SLOT_US
-from vebus import catalogue as cat
-from vebus import encode_sync
+from vebus import encode_sync, peers
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
 
@@ -18,7 +17,7 @@ class _BusUart:
     def __init__(self):
         self.frame = bytearray(20)
         pay = bytearray(8)
-        self.n = encode_sync(self.frame, 5, pay, cat.build_sync(pay, 0, 0))
+        self.n = encode_sync(self.frame, 5, pay, peers.build_sync(pay, 0, 0))
         self.i = self.n  # nothing pending
         self.sent = bytearray(64)
         self.echo = 0

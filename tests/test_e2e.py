@@ -21,6 +21,7 @@ from apprig import (
 from vmtest import fresh_root
 
 from vebus import catalogue as cat
+from vebus import peers
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
 
@@ -215,7 +216,7 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     _run(app, 500)
     pay = bytearray(8)
     frame = bytearray(32)
-    n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, cat.build_probe(pay))
+    n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, peers.build_probe(pay))
     panel = machine.uarts[1]
     panel.take_tx()
     panel.inject(bytes(frame[:n]))  # the GX's MK3 on the Remote panel port (manual 3.5)
@@ -223,11 +224,11 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     # answered on the port it came from, numbered N + 1 of the sync relayed before it
     wire = []
     Decoder(lambda f: wire.append((f.t, f.frame_no, bytes(f.payload)))).feed(panel.take_tx())
-    answers = [k for k in range(len(wire)) if cat.answer_version(wire[k][2], 10) >= 0]
-    assert len(answers) == 1 and cat.answer_version(wire[answers[0]][2], 10) == 1146100
+    answers = [k for k in range(len(wire)) if peers.answer_version(wire[k][2], 10) >= 0]
+    assert len(answers) == 1 and peers.answer_version(wire[answers[0]][2], 10) == 1146100
     syncs = [w[1] for w in wire[: answers[0]] if w[0] == T_SYNC]
     assert wire[answers[0]][1] == next_frame_no(syncs[-1])
-    assert not [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
+    assert not [g for g in multi.got if peers.answer_version(g[3], len(g[3])) >= 0]
     assert EV_BMS_PROBE in [e[1] for e in app.log.entries()]
 
 
@@ -273,7 +274,7 @@ def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
     assert app.role.multi_version == 400 and app.out.error == 15
     assert app.out.low_power  # the Multi held off: status at the low-power interval (10 s)
     _run(app, 10_000)
-    status = [g[3] for g in multi.got if cat.is_bms_status(g[3], len(g[3]))]
+    status = [g[3] for g in multi.got if peers.is_bms_status(g[3], len(g[3]))]
     assert status and status[-1][6] & cat.STATUS_ERROR and status[-1][8] == 15
     switches = [g[3][1] for g in multi.got if g[3][0] == cat.MSG_SWITCH]
     assert switches and switches[-1] == cat.SWITCH_SLEEP  # the Multi held off
