@@ -32,8 +32,8 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
     from firmware.app import EV_WATCHDOG_RESET, T_LEDS
+    from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
     from firmware.core.eventfile import EventFile
-    from firmware.core.events import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
 
     machine.reset_fakes()
     for p in OUTS:  # as a crash might have left them

@@ -7,8 +7,7 @@ from faultrig import Rig
 from vmtest import fresh_root
 
 from firmware import app as fw_app
-from firmware.core import events as ev
-from firmware.core.codes import MODE_ON, R_OPEN_LOOP
+from firmware.core.codes import EV_FAULT_CLEARED, EV_FAULT_LATCHED, MODE_ON, R_OPEN_LOOP
 
 machine = __import__("machine")
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
@@ -41,7 +40,7 @@ def test_hung_task_watchdog_reset_restores_the_latched_fault():
     events = rig.events()
     assert (1, fw_app.EV_TASK_STALE) in events
     assert (2, fw_app.EV_WATCHDOG_RESET) in events
-    assert events.index((1, ev.EV_FAULT_LATCHED)) < events.index((2, ev.EV_FAULT_CLEARED))
+    assert events.index((1, EV_FAULT_LATCHED)) < events.index((2, EV_FAULT_CLEARED))
 
 
 def test_any_stopped_task_floats_the_outputs_within_one_second():

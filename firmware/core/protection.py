@@ -51,7 +51,6 @@ from time import ticks_diff
 
 from micropython import const
 
-from firmware.core import events as ev
 from firmware.core.events import EventLog
 from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
@@ -68,6 +67,24 @@ from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
 )
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_EV_BOOT = const(1)
+_EV_STARTUP_DONE = const(2)
+_EV_PREALARM_ON = const(3)
+_EV_PREALARM_OFF = const(4)
+_EV_LOAD_OFF = const(5)
+_EV_LOAD_ON = const(6)
+_EV_CHARGE_OFF = const(7)
+_EV_CHARGE_ON = const(8)
+_EV_MULTI = const(9)
+_EV_MAINS_RESTART = const(10)
+_EV_FAULT_LATCHED = const(11)
+_EV_FAULT_CLEARED = const(12)
+_EV_REMOTE = const(13)
+_EV_ERROR15 = const(14)
+_EV_ERROR7 = const(15)
+_EV_ERROR_CLEARED = const(16)
+_EV_LOW_POWER = const(17)
+_EV_MULTI_SWITCHED = const(19)
 _FLOAT = const(0)
 _HIGH = const(1)
 _MODE_CHARGER_ONLY = const(5)
@@ -173,7 +190,7 @@ class Protection:
         seq = log.seq
         if self._first:
             self._first = False
-            log.record(now, ev.EV_BOOT, self._latch_reason, 1 if self._latched else 0)
+            log.record(now, _EV_BOOT, self._latch_reason, 1 if self._latched else 0)
         was_latched = self._latched
 
         # 1. The loop OK timer ends start-up and clears a latched loop fault.
@@ -190,15 +207,15 @@ class Protection:
             if c.reasons & _R_LATCHING and not self._latched:
                 self._latched = True
                 self._latch_reason = c.reasons & _R_LATCHING
-                log.record(now, ev.EV_FAULT_LATCHED, c.reasons, 0)
+                log.record(now, _EV_FAULT_LATCHED, c.reasons, 0)
         if self._ok_ripe:
             if self._startup:
                 self._startup = False
-                log.record(now, ev.EV_STARTUP_DONE, 0, self.startup_ms)
+                log.record(now, _EV_STARTUP_DONE, 0, self.startup_ms)
             if self._latched:
                 self._latched = False
                 self._latch_reason = 0
-                log.record(now, ev.EV_FAULT_CLEARED, 0, self.startup_ms)
+                log.record(now, _EV_FAULT_CLEARED, 0, self.startup_ms)
 
         # 2. Remote on/off.
         # An unknown remote (not yet debounced at boot, or stale) keeps the outputs safe like "off"
@@ -208,7 +225,7 @@ class Protection:
         r = 1 if remote_on else 0
         if inp.remote_known and r != self._remote:
             if self._remote >= 0 or not remote_on:
-                log.record(now, ev.EV_REMOTE, _R_REMOTE_OFF if not r else 0, r)
+                log.record(now, _EV_REMOTE, _R_REMOTE_OFF if not r else 0, r)
             self._remote = r
 
         startup = self._startup
@@ -237,7 +254,7 @@ class Protection:
             self._pa = True
             self._pa_at = now
             self._pa_ripe = False
-            log.record(now, ev.EV_PREALARM_ON, dis_why if bad_dis else c.reasons, 0)
+            log.record(now, _EV_PREALARM_ON, dis_why if bad_dis else c.reasons, 0)
         if self._pa and not self._pa_ripe and ticks_diff(now, self._pa_at) >= self.delay_ms:
             self._pa_ripe = True
         if safe:
@@ -249,24 +266,24 @@ class Protection:
         if load.want(load_want, now, hold):
             if load.on:
                 self._shutdown = 0
-                log.record(now, ev.EV_LOAD_ON, 0, load.off_for_s(now))
+                log.record(now, _EV_LOAD_ON, 0, load.off_for_s(now))
             elif safe:
-                log.record(now, ev.EV_LOAD_OFF, safe_why, -1)
+                log.record(now, _EV_LOAD_OFF, safe_why, -1)
             else:
                 self._shutdown = dis_why
-                log.record(now, ev.EV_LOAD_OFF, dis_why, ticks_diff(now, self._pa_at) // 1000)
+                log.record(now, _EV_LOAD_OFF, dis_why, ticks_diff(now, self._pa_at) // 1000)
         elif not load.on and bad_dis and not safe:
             self._shutdown = dis_why
         if self._pa and (not pa_want or not load.on):
             self._pa = False
-            log.record(now, ev.EV_PREALARM_OFF, c.reasons, 0 if load.on else 1)
+            log.record(now, _EV_PREALARM_OFF, c.reasons, 0 if load.on else 1)
 
         # 4. Charge disconnect, and whether the Multi may charge at all.
         chg = self.charge
         if chg.want(not (safe or bad_chg), now, hold):
             if chg.on:
                 self._chg_why = 0
-                log.record(now, ev.EV_CHARGE_ON, 0, chg.off_for_s(now))
+                log.record(now, _EV_CHARGE_ON, 0, chg.off_for_s(now))
             else:
                 if safe:
                     self._chg_why = safe_why
@@ -274,7 +291,7 @@ class Protection:
                     self._chg_why = fault_why
                 else:
                     self._chg_why = c.reasons & _R_NO_CHARGE
-                log.record(now, ev.EV_CHARGE_OFF, self._chg_why, 0)
+                log.record(now, _EV_CHARGE_OFF, self._chg_why, 0)
         mchg = self.mchg
         mchg.want(not (safe or fault), now, hold)
 
@@ -313,11 +330,11 @@ class Protection:
             why = _R_VEBUS_ERROR
         if err != o.error:
             if err == 15:
-                log.record(now, ev.EV_ERROR15, _R_VEBUS_ERROR, v)
+                log.record(now, _EV_ERROR15, _R_VEBUS_ERROR, v)
             elif err == 7:
-                log.record(now, ev.EV_ERROR7, _R_VEBUS_ERROR, v)
+                log.record(now, _EV_ERROR7, _R_VEBUS_ERROR, v)
             else:
-                log.record(now, ev.EV_ERROR_CLEARED, 0, 0)
+                log.record(now, _EV_ERROR_CLEARED, 0, 0)
         old_mode = o.multi_mode
         if mode != old_mode:
             if (
@@ -326,21 +343,21 @@ class Protection:
                 and self._shutdown
                 and inp.mains
             ):
-                log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
-            log.record(now, ev.EV_MULTI, why, mode)
+                log.record(now, _EV_MAINS_RESTART, self._shutdown, 0)
+            log.record(now, _EV_MULTI, why, mode)
         # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
         # into low power mode but continues to send BMS info frames". Off while the BMS asks for
         # off is the BMS's own doing; no report (_MODE_NONE, the Multi absent) changes nothing.
         reported = inp.multi_mode if inp.multi_present else _MODE_NONE
         if reported == _MODE_OFF and mode != _MODE_OFF and not self._multi_off:
             self._multi_off = True
-            log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
+            log.record(now, _EV_MULTI_SWITCHED, 0, 1)
         elif self._multi_off and reported != _MODE_OFF and reported != _MODE_NONE:
             self._multi_off = False
-            log.record(now, ev.EV_MULTI_SWITCHED, 0, 0)
+            log.record(now, _EV_MULTI_SWITCHED, 0, 0)
         low_power = remote_off or (mode == _MODE_OFF and not startup) or self._multi_off
         if low_power != o.low_power:
-            log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
+            log.record(now, _EV_LOW_POWER, why, 1 if low_power else 0)
 
         # 6. Write the outputs.
         changed = 0
