@@ -32,6 +32,8 @@ STATUS_LED = {"esp32": 2, "rp2": 25}
 # Event codes (firmware/app_texts.py has their words; repeated: this path must not depend
 # on the image). The boot check's causes go in the event's reason field.
 EV_CRASH = 32
+EV_SETTINGS = 40
+EV_SETTINGS_MISSING = 41
 EV_IMAGE = 45
 EV_IMAGE_BAD = 46
 EV_ROLLBACK = 47
@@ -276,7 +278,7 @@ def build(root="/", ticks_ms=None, settings=None):
     import os
     import time
 
-    from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING, App
+    from firmware.app import App
     from firmware.core import settings as st
     from firmware.hw.board import Board, platform_board_name
 

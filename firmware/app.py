@@ -48,32 +48,28 @@ from firmware.logwriter import LogWriter
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
 _HIGH = const(1)
 
-# Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
-# which the board never imports.
-EV_CRASH = const(32)
-EV_WATCHDOG_RESET = const(33)
-EV_MULTI_UP = const(34)
-EV_MULTI_DOWN = const(35)
-EV_MULTI_VERSION = const(36)
-EV_BMS_PROBE = const(37)
-EV_TASK_STALE = const(38)
-EV_CONTROL_REQUEST = const(39)
-EV_SETTINGS = const(40)
-EV_SETTINGS_MISSING = const(41)
-EV_CONTROL_DROPPED = const(42)
-EV_ASSISTANT_NEEDED = const(43)
-EV_HANG = const(44)
-EV_IMAGE = const(45)  # main.py writes these three (the boot check runs before the app exists)
-EV_IMAGE_BAD = const(46)
-EV_ROLLBACK = const(47)
+# Board-side event codes: firmware/app_texts.py's (with their words; the board never imports
+# it), copied (tests/host/test_consts.py keeps the copies equal).
+_EV_CRASH = const(32)
+_EV_WATCHDOG_RESET = const(33)
+_EV_MULTI_UP = const(34)
+_EV_MULTI_DOWN = const(35)
+_EV_MULTI_VERSION = const(36)
+_EV_BMS_PROBE = const(37)
+_EV_TASK_STALE = const(38)
+_EV_CONTROL_REQUEST = const(39)
+_EV_CONTROL_DROPPED = const(42)
+_EV_ASSISTANT_NEEDED = const(43)
+_EV_HANG = const(44)
 
-T_INPUTS = const(0)
-T_PROTECT = const(1)
-T_BUS = const(2)
-T_LEDS = const(3)
-T_LOG = const(4)
-T_SUPERVISOR = const(5)
-T_IDLE = const(6)
+# The tasks: indices into TASK_NAMES and PERIODS (tests find them with TASK_NAMES.index)
+_T_INPUTS = const(0)
+_T_PROTECT = const(1)
+_T_BUS = const(2)
+_T_LEDS = const(3)
+_T_LOG = const(4)
+_T_SUPERVISOR = const(5)
+_T_IDLE = const(6)
 TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 # (period ms, period in low-power mode, longest gap between check-ins: the task's longest
 # period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
@@ -160,13 +156,13 @@ class App:
         # then sees every edge before that edge's debounce ends and wakes again just then.
         self._debounce_ms = settings.debounce_ms
         d = max(INPUTS_MIN_MS, settings.debounce_ms)
-        self.inputs_ms = (min(PERIODS[T_INPUTS][0], d), min(PERIODS[T_INPUTS][1], d))
+        self.inputs_ms = (min(PERIODS[_T_INPUTS][0], d), min(PERIODS[_T_INPUTS][1], d))
         if self.rx_irq and panel is not None:
             self._panel_idle = self.panel_rx_idle
             panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
-            self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
+            self.log.record(now, _EV_WATCHDOG_RESET, 0, 0)
 
     # ---- steps (one per task; `now` from the injected clock) ----
     def btv_edge(self, _pin):
@@ -315,21 +311,21 @@ class App:
         role = self.role
         log = self.log
         if ev & EV_MULTI_PRESENT:
-            log.record(now, EV_MULTI_UP, 0, 0)
+            log.record(now, _EV_MULTI_UP, 0, 0)
         if ev & EV_MULTI_ABSENT:
-            log.record(now, EV_MULTI_DOWN, 0, 0)
+            log.record(now, _EV_MULTI_DOWN, 0, 0)
         if ev & EV_VERSION:
-            log.record(now, EV_MULTI_VERSION, 0, role.version_full)
+            log.record(now, _EV_MULTI_VERSION, 0, role.version_full)
             if _FW_ASSISTANT <= role.multi_version < _FW_NATIVE:
                 # The manual: 415..488 need the assistant. Whether it is installed cannot be
                 # read (docs/protocol.md, "Assistants"): the user is told, nothing is guessed.
-                log.record(now, EV_ASSISTANT_NEEDED, 0, role.multi_version)
+                log.record(now, _EV_ASSISTANT_NEEDED, 0, role.multi_version)
         if ev & EV_PROBE:
-            log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
+            log.record(now, _EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:
-            log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
+            log.record(now, _EV_CONTROL_REQUEST, 0, role.last_request)
         if ev & EV_REQUEST_DROPPED:
-            log.record(now, EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
+            log.record(now, _EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
 
     def bus_tx_start(self, now, fresh=True):
         """Send this slot's frame, if any; True when a frame went out (DE is low again).
@@ -372,10 +368,10 @@ class App:
             # and they stay so (protect no longer drives them) until the watchdog resets.
             self.halted = True
             self.board.safe()
-            self.log.record(now, EV_TASK_STALE, 0, wd.stale)
+            self.log.record(now, _EV_TASK_STALE, 0, wd.stale)
         elif wd.tripped and not self._hang_logged:  # the hang guard floated them (no log in IRQ)
             self._hang_logged = True
-            self.log.record(now, EV_HANG, 0, GUARD_MS)
+            self.log.record(now, _EV_HANG, 0, GUARD_MS)
 
     def _hung(self):
         """The watchdog's hang guard (hard IRQ: a busy loop stopped every task): outputs
@@ -407,7 +403,7 @@ class App:
         finally:
             try:
                 now = self.ticks()
-                self.log.record(now, EV_CRASH, 0, 0)
+                self.log.record(now, _EV_CRASH, 0, 0)
                 self.events.save(self.log)
             finally:
                 self.board.reset()
@@ -428,7 +424,7 @@ class App:
         """How long task i sleeps after its step at `now` (ms)."""
         period = PERIODS[i]
         low = self.out.low_power
-        if i == T_BUS:
+        if i == _T_BUS:
             role = self.role
             if self.rx_irq or (low and not role.multi_present):
                 # the IRQ reads the Multi port: the task only reads the panel, presence
@@ -446,15 +442,15 @@ class App:
                 # cycle, so its frame goes out in the next slot, not the one after
                 return _PANEL_POLL_MS
             return ms
-        if i == T_LOG and self._log_wait:
+        if i == _T_LOG and self._log_wait:
             return self._log_wait
-        if i == T_IDLE:
+        if i == _T_IDLE:
             # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after it;
             # in normal running, rarely.
             if self._slept:
                 return period[1]
             return SYNC_GUARD_MS if low else period[0]
-        if i == T_INPUTS:
+        if i == _T_INPUTS:
             # From step start to step start, or sooner when an edge's debounce ends first.
             ms = self.inputs_ms[1 if low else 0]
             wake = time.ticks_diff(self.btv.settle_at, now)

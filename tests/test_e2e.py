@@ -31,9 +31,12 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_WATCHDOG_RESET, T_LEDS
+    from firmware.app import TASK_NAMES
+    from firmware.app_texts import EV_WATCHDOG_RESET
     from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
     from firmware.core.eventfile import EventFile
+
+    T_LEDS = TASK_NAMES.index("leds")
 
     machine.reset_fakes()
     for p in OUTS:  # as a crash might have left them
@@ -118,7 +121,10 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_CRASH, T_LEDS
+    from firmware.app import TASK_NAMES
+    from firmware.app_texts import EV_CRASH
+
+    T_LEDS = TASK_NAMES.index("leds")
 
     machine.reset_fakes()
     root = fresh_root("e2e-crash")
@@ -205,7 +211,7 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_BMS_PROBE
+    from firmware.app_texts import EV_BMS_PROBE
     from vebus import T_SYNC, Decoder, encode_data, next_frame_no
 
     root = fresh_root("e2e-probe")
@@ -236,7 +242,11 @@ def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_TASK_STALE, PERIODS, T_PROTECT, T_SUPERVISOR
+    from firmware.app import PERIODS, TASK_NAMES
+    from firmware.app_texts import EV_TASK_STALE
+
+    T_PROTECT = TASK_NAMES.index("protect")
+    T_SUPERVISOR = TASK_NAMES.index("supervisor")
 
     root = fresh_root("e2e-stale")
     clock = vclock.VClock()

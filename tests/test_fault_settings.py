@@ -7,7 +7,7 @@ import os
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING
+from firmware.app_texts import EV_SETTINGS, EV_SETTINGS_MISSING
 from firmware.core import settings as st
 from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, MODE_CHARGER_ONLY, MODE_OFF
 

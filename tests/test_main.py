@@ -82,14 +82,6 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
     assert machine.pins[2].value() == 0
 
 
-def test_crash_code_matches_the_app():
-    import main
-    from firmware.app import EV_CRASH
-    from firmware.app_texts import EVENT_TEXTS
-
-    assert main.EV_CRASH == EV_CRASH and EV_CRASH in EVENT_TEXTS
-
-
 def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_resets():
     """main.py on a board: once the app is built, the boot check's code and the start-only
     modules leave the heap (ON_BOARD); what runs afterwards (the app, a crash) still works."""

@@ -29,11 +29,15 @@ from hypothesis import strategies as st
 from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
 import main
-from firmware.app import PERIODS, T_INPUTS, T_LEDS, T_PROTECT
+from firmware.app import PERIODS, TASK_NAMES
 from firmware.core.settings import Settings
 from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
 from vebus import encode_data, peers
+
+T_INPUTS = TASK_NAMES.index("inputs")
+T_LEDS = TASK_NAMES.index("leds")
+T_PROTECT = TASK_NAMES.index("protect")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vmtest import fresh_root  # noqa: E402

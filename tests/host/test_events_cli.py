@@ -8,7 +8,7 @@ import subprocess
 from test_deploy_vm import PtyBoard
 from toolrun import ROOT, run_tool
 
-from firmware.app import EV_CRASH, EV_MULTI_VERSION, EV_SETTINGS
+from firmware.app_texts import EV_CRASH, EV_MULTI_VERSION, EV_SETTINGS
 from firmware.core.codes import (
     EV_BOOT,
     EV_LOAD_OFF,
