@@ -39,7 +39,7 @@ from firmware.core.events import EventLog
 from firmware.core.latch import LatchStore
 from firmware.core.leds import Leds as LedPatterns
 from firmware.core.mains import Mains
-from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
+from firmware.core.protection import Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS, STALL_MS
@@ -47,6 +47,10 @@ from firmware.logwriter import LogWriter
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
 _HIGH = const(1)
+_CH_CHARGE = const(0x02)
+_CH_LATCH = const(0x10)
+_CH_LOAD = const(0x01)
+_CH_PREALARM = const(0x04)
 
 # Board-side event codes: firmware/app_texts.py's (with their words; the board never imports
 # it), copied (tests/host/test_consts.py keeps the copies equal).
@@ -87,7 +91,7 @@ _FW_NATIVE = const(489)
 INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows its debounce
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
-_CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+_CH_OUTPUTS = const(_CH_LOAD | _CH_CHARGE | _CH_PREALARM)  # the bits of the three output pins
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -240,18 +244,18 @@ class App:
         ch = out.changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
-            if ch & CH_LOAD:
+            if ch & _CH_LOAD:
                 outputs.set(LOAD_DISCONNECT, out.load == _HIGH)
-            if ch & CH_CHARGE:
+            if ch & _CH_CHARGE:
                 outputs.set(CHARGE_DISCONNECT, out.charge == _HIGH)
-            if ch & CH_PREALARM:
+            if ch & _CH_PREALARM:
                 outputs.set(PRE_ALARM, out.prealarm == _HIGH)
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
         if self.panel is not None:  # its ceiling and remote off: no change bit covers them
             self.panel.set_protection(out)
-        if ch & CH_LATCH:
+        if ch & _CH_LATCH:
             self.writer.latch_dirty = True
         if out.led_cell != self._led_cell or out.led_high != self._led_high:
             self._cell_leds(now)  # they follow at once, as the outputs do

@@ -77,3 +77,19 @@ EV_ERROR_CLEARED = const(16)
 EV_LOW_POWER = const(17)
 EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how many)
 EV_MULTI_SWITCHED = const(19)  # the Multi reports itself switched off (arg 1) / on again (arg 0)
+
+# Status and cell LED patterns (firmware/core/leds.py draws them).
+PAT_OFF = const(0)
+PAT_ON = const(1)
+PAT_HEARTBEAT = const(2)
+PAT_FAULTY_APP = const(3)
+PAT_LISTEN = const(4)
+
+# Change bits of Protection's Outputs.changed: what changed in a step (firmware/core/signals.py).
+CH_LOAD = const(0x01)
+CH_CHARGE = const(0x02)
+CH_PREALARM = const(0x04)
+CH_MODE = const(0x08)
+CH_LATCH = const(0x10)
+CH_ERROR = const(0x20)
+CH_LOW_POWER = const(0x40)

@@ -15,7 +15,7 @@ dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*),
 multi_ceiling (the most protection alone lets the Multi do, requests aside), allow_charge,
 allow_discharge, charge_rate (0..100 %), bat_prealarm, low_power (BMS low-power mode), error
-(0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (leds.PAT_*), state (codes.ST_*),
+(0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (codes.PAT_*), state (codes.ST_*),
 reasons (codes.R_* bits: why not everything is on), latched + latch_reason (persist with latch.py
 when `changed & CH_LATCH`), changed (CH_* bits of what changed in this step).
 
@@ -52,15 +52,7 @@ from time import ticks_diff
 from micropython import const
 
 from firmware.core.events import EventLog
-from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
-    CH_CHARGE,
-    CH_ERROR,
-    CH_LATCH,
-    CH_LOAD,
-    CH_LOW_POWER,
-    CH_MODE,
-    CH_PREALARM,
     Held,
     Inputs,
     Outputs,
@@ -110,6 +102,17 @@ _ST_REMOTE_OFF = const(6)
 _ST_RUN = const(1)
 _ST_STARTUP = const(0)
 _ST_VEBUS_ERROR = const(7)
+_PAT_HEARTBEAT = const(2)
+_PAT_LISTEN = const(4)
+_PAT_OFF = const(0)
+_PAT_ON = const(1)
+_CH_CHARGE = const(0x02)
+_CH_ERROR = const(0x20)
+_CH_LATCH = const(0x10)
+_CH_LOAD = const(0x01)
+_CH_LOW_POWER = const(0x40)
+_CH_MODE = const(0x08)
+_CH_PREALARM = const(0x04)
 
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
@@ -362,19 +365,19 @@ class Protection:
         # 6. Write the outputs.
         changed = 0
         if load.on != old_load:
-            changed |= CH_LOAD
+            changed |= _CH_LOAD
         if chg.on != old_chg:
-            changed |= CH_CHARGE
+            changed |= _CH_CHARGE
         if self._pa != old_pa:
-            changed |= CH_PREALARM
+            changed |= _CH_PREALARM
         if mode != old_mode:
-            changed |= CH_MODE
+            changed |= _CH_MODE
         if self._latched != was_latched:
-            changed |= CH_LATCH
+            changed |= _CH_LATCH
         if err != o.error:
-            changed |= CH_ERROR
+            changed |= _CH_ERROR
         if low_power != o.low_power:
-            changed |= CH_LOW_POWER
+            changed |= _CH_LOW_POWER
         o.changed = changed
         self._again = changed != 0 or log.seq != seq
         self._at = now
@@ -402,16 +405,16 @@ class Protection:
         # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
         # frames are sent; dark in low-power mode; listen mode has its own double flash.
         if low_power:
-            o.led_status = PAT_OFF
+            o.led_status = _PAT_OFF
         elif not self.transmit:
-            o.led_status = PAT_LISTEN
+            o.led_status = _PAT_LISTEN
         else:
-            o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
+            o.led_status = _PAT_HEARTBEAT if inp.multi_present else _PAT_OFF
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
-        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
+        o.led_cell = _PAT_ON if load.on and not bad_dis else _PAT_OFF
         red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & _R_NO_CHARGE
-        o.led_high = PAT_ON if red else PAT_OFF
+        o.led_high = _PAT_ON if red else _PAT_OFF
         reasons = c.reasons | self._latch_reason
         if remote_off:
             reasons |= _R_REMOTE_OFF

@@ -7,7 +7,6 @@ from time import ticks_add, ticks_diff
 from micropython import const
 
 from firmware.core.btv import Condition
-from firmware.core.leds import PAT_OFF
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
 _FLOAT = const(0)
@@ -15,14 +14,16 @@ _MODE_NONE = const(0)
 _MODE_OFF = const(4)
 _R_STARTUP = const(0x0400)
 _ST_STARTUP = const(0)
+_PAT_OFF = const(0)
 
-CH_LOAD = const(0x01)
-CH_CHARGE = const(0x02)
-CH_PREALARM = const(0x04)
-CH_MODE = const(0x08)
-CH_LATCH = const(0x10)
-CH_ERROR = const(0x20)
-CH_LOW_POWER = const(0x40)
+# the change bits: codes.py's CH_* (tests/host/test_consts.py keeps the copies equal)
+_CH_LOAD = const(0x01)
+_CH_CHARGE = const(0x02)
+_CH_PREALARM = const(0x04)
+_CH_MODE = const(0x08)
+_CH_LATCH = const(0x10)
+_CH_ERROR = const(0x20)
+_CH_LOW_POWER = const(0x40)
 
 
 class Inputs:
@@ -54,9 +55,9 @@ class Outputs:
         self.bat_prealarm = False
         self.low_power = False
         self.error = 0
-        self.led_status = PAT_OFF
-        self.led_cell = PAT_OFF
-        self.led_high = PAT_OFF
+        self.led_status = _PAT_OFF
+        self.led_cell = _PAT_OFF
+        self.led_high = _PAT_OFF
         self.state = _ST_STARTUP
         self.reasons = _R_STARTUP
         self.latched = False
