@@ -32,7 +32,7 @@ import main as board_main
 import vebus
 from firmware.app import PERIODS
 from firmware.core import settings as st
-from firmware.core.eventfile import decode_all
+from firmware.core.eventread import decode_all
 from firmware.hw.board import platform_board_name
 from vebus import catalogue as cat
 from vebus import peers

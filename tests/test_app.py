@@ -295,6 +295,7 @@ def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
     # so a burst never puts two writes in one cycle; every event reaches the file, in order.
     from firmware.app import SLOT_MS, TASK_NAMES
     from firmware.core import eventfile
+    from firmware.core.eventread import records
 
     T_LOG = TASK_NAMES.index("log")
 
@@ -327,7 +328,7 @@ def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
             clock.t += app.sleep_after(T_LOG, clock.t)
         assert len(cycles) == 3 and set(cycles.values()) == {1}, cycles  # 3 writes, 3 cycles
         assert app.log.pending() == 0
-        args = [r[2] for r in app.events.records()][-(2 * batch + 1) :]
+        args = [r[2] for r in records(app.events.path)][-(2 * batch + 1) :]
         assert args == list(range(2 * batch + 1)) and app.log.seq == first + 2 * batch + 1
     finally:
         del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]

@@ -3,6 +3,7 @@
 import os
 
 from firmware.core import eventfile as ef
+from firmware.core import eventread as er
 from firmware.core import events as ev
 from firmware.core.codes import (
     EV_CHARGE_OFF,
@@ -127,7 +128,7 @@ def _records(n):
 def test_records_round_trip():
     data = _records(3)
     assert len(data) == 3 * ef.RECORD_SIZE
-    recs = ef.decode_all(data)
+    recs = er.decode_all(data)
     assert recs == [(EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7) for k in range(3)]
 
 
@@ -135,7 +136,7 @@ def test_a_cut_at_any_byte_loses_at_most_the_torn_last_record():
     data = _records(4)
     for cut in range(len(data) + 1):
         bad = []
-        recs = ef.decode_all(data[:cut], bad)
+        recs = er.decode_all(data[:cut], bad)
         assert len(recs) == cut // ef.RECORD_SIZE, cut
         torn = cut % ef.RECORD_SIZE
         assert bad == ([(cut - torn, torn)] if torn else []), cut  # the torn bytes, reported
@@ -147,7 +148,7 @@ def test_records_after_a_torn_one_are_still_read():
     for cut in range(1, ef.RECORD_SIZE):  # the next boot appends behind a torn record
         torn = data[: ef.RECORD_SIZE + cut] + data[2 * ef.RECORD_SIZE :]
         bad = []
-        recs = ef.decode_all(torn, bad)
+        recs = er.decode_all(torn, bad)
         assert [r[2] for r in recs] == [30, 32], cut
         assert bad == [(ef.RECORD_SIZE, cut)], cut
 
@@ -156,7 +157,7 @@ def test_a_flipped_byte_drops_only_its_record():
     data = bytearray(_records(3))
     data[ef.RECORD_SIZE + 5] ^= 0x40
     bad = []
-    assert [r[2] for r in ef.decode_all(bytes(data), bad)] == [30, 32]
+    assert [r[2] for r in er.decode_all(bytes(data), bad)] == [30, 32]
     assert bad == [(ef.RECORD_SIZE, ef.RECORD_SIZE)]
 
 
@@ -168,13 +169,13 @@ def test_event_file_appends_rotates_and_reads_back():
     for k in range(6):
         log.record(k, EV_CHARGE_ON, 0, k)
     log.drain(f.append)
-    recs = f.records()
+    recs = er.records(f.path)
     assert [r[2] for r in recs] == [0, 1, 2, 3, 4, 5] and recs[0][4] == 3
     assert os.stat(p)[6] == 2 * ef.RECORD_SIZE  # rotated once: 4 in <path>.1, 2 here
     for k in range(6, 12):
         log.record(k, EV_CHARGE_ON, 0, k)
     log.drain(f.append)
-    assert [r[2] for r in f.records()] == [4, 5, 6, 7, 8, 9, 10, 11]  # oldest file dropped
+    assert [r[2] for r in er.records(f.path)] == [4, 5, 6, 7, 8, 9, 10, 11]  # oldest file dropped
     _rm(p)
 
 
@@ -202,7 +203,7 @@ def test_event_file_saves_new_events_in_one_write_and_rotates_before_the_limit()
         assert f.save(log) == 3 and len(opens) == 2
     finally:
         del ef.open  # pyright: ignore[reportAttributeAccessIssue]
-    assert [r[2] for r in f.records()] == list(range(6))
+    assert [r[2] for r in er.records(f.path)] == list(range(6))
     assert os.stat(p + ".1")[6] == 3 * ef.RECORD_SIZE  # rotated whole, never over the limit
     assert os.stat(p)[6] == 3 * ef.RECORD_SIZE
     _rm(p)
@@ -221,8 +222,8 @@ def test_event_file_works_with_any_file_like_object():
 
     s = Sink()
     buf = bytearray(ef.RECORD_SIZE)
-    ef.write_record(s, buf, EV_REMOTE, 0, 1, 1234, 9)
-    assert ef.read_records(s) == [(EV_REMOTE, 0, 1, 1234, 9)]
+    er.write_record(s, buf, EV_REMOTE, 0, 1, 1234, 9)
+    assert er.read_records(s) == [(EV_REMOTE, 0, 1, 1234, 9)]
 
 
 def test_latch_round_trip_and_boot_counter():

@@ -34,7 +34,7 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     from firmware.app import TASK_NAMES
     from firmware.app_texts import EV_WATCHDOG_RESET
     from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
     T_LEDS = TASK_NAMES.index("leds")
 
@@ -113,7 +113,7 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     assert _floating() == [True, True, True]
     _run(app2, 1500)
     assert not app2.out.latched and _floating() == [False, False, True]
-    flash = [r[0] for r in EventFile(root + "events.log").records()]
+    flash = [r[0] for r in records(root + "events.log")]
     assert EV_FAULT_LATCHED in flash and EV_WATCHDOG_RESET in flash
 
 
@@ -151,9 +151,9 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
         got = app.crashed
     assert isinstance(got, ValueError)
     assert _floating() == [True, True, True]
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
-    assert EV_CRASH in [r[0] for r in EventFile(root + "events.log").records()]
+    assert EV_CRASH in [r[0] for r in records(root + "events.log")]
 
 
 def test_listen_mode_transmits_nothing_and_still_protects():

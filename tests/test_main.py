@@ -40,7 +40,7 @@ def test_deploy_hold_parks_the_firmware_once():
 
 def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     import main
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
     root = fresh_root("main-crash")
     _outputs_live()
@@ -57,7 +57,7 @@ def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     finally:
         main.start, main.build = real
     assert all(machine.pins[p].is_floating() for p in OUTS)
-    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
+    assert [r[0] for r in records(root + "events.log")] == [main.EV_CRASH]
 
 
 def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
@@ -92,7 +92,7 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
     import firmware.hw.board_pico  # noqa: F401
     import main
     import vebus  # noqa: F401
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
     mods = {n: sys.modules[n] for n in main.START_MODULES if n in sys.modules}
     top = __import__("__main__").__dict__
@@ -127,4 +127,4 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
     assert sorted(mods) == sorted(main.START_MODULES[:4])  # rp2: the rp2 port's own
     assert kept == [] and "rp2" not in top  # their code can leave the heap
     assert all(machine.pins[p].is_floating() for p in OUTS)
-    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
+    assert [r[0] for r in records(root + "events.log")] == [main.EV_CRASH]

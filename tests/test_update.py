@@ -74,9 +74,9 @@ def _mpy():
 
 
 def _events(root):
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
-    return [(r[0], r[1], r[2]) for r in EventFile(root + "events.log").records()]
+    return [(r[0], r[1], r[2]) for r in records(root + "events.log")]
 
 
 def _pointer(root):

@@ -294,7 +294,7 @@ class FirmwareHost:
 
     def events(self):
         """The firmware's own event log, read back from its flash file (events.log)."""
-        from firmware.core import eventfile
+        from firmware.core import eventread
         from tools.events import event_text
 
         app = self.app
@@ -308,7 +308,7 @@ class FirmwareHost:
             except OSError:
                 pass
         out = []
-        for code, reason, arg, tick, boot in eventfile.decode_all(data):
+        for code, reason, arg, tick, boot in eventread.decode_all(data):
             msg = event_text(code, reason, arg)
             t = time.ticks_diff(tick & 0x3FFFFFFF, self.t0_ticks) / 1000.0  # pyright: ignore
             out.append(
