@@ -73,13 +73,15 @@ START_ONLY = (
 )
 # Modules the running app holds nothing of: the settings table (the App keeps the values it
 # read), the board profiles (the Board keeps its PROFILE, not the module), the vebus package's
-# re-exports (the app holds what it imported from its submodules), and the `rp2` module the
-# port's _boot.py imports to mount the flash (its PIO assembler: this firmware uses no PIO).
+# re-exports (the app holds what it imported from its submodules), the Board's construction,
+# and the `rp2` module the port's _boot.py imports to mount the flash (its PIO assembler: this
+# firmware uses no PIO).
 START_MODULES = (
     "firmware.core.settings",
     "firmware.hw.board_pico",
     "firmware.hw.board_esp32",
     "vebus",
+    "firmware.hw.board_start",
     "rp2",
 )
 ON_BOARD = sys.platform in STATUS_LED

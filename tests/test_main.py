@@ -90,6 +90,7 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
     import firmware.core.settings  # noqa: F401  (loaded, to see them let go)
     import firmware.hw.board_esp32  # noqa: F401
     import firmware.hw.board_pico  # noqa: F401
+    import firmware.hw.board_start  # noqa: F401
     import main
     import vebus  # noqa: F401
     from firmware.core.eventread import records
@@ -124,7 +125,7 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
             parent, _, leaf = name.rpartition(".")
             if parent:
                 setattr(sys.modules[parent], leaf, mod)
-    assert sorted(mods) == sorted(main.START_MODULES[:4])  # rp2: the rp2 port's own
+    assert sorted(mods) == sorted(main.START_MODULES[:5])  # rp2: the rp2 port's own
     assert kept == [] and "rp2" not in top  # their code can leave the heap
     assert all(machine.pins[p].is_floating() for p in OUTS)
     assert [r[0] for r in records(root + "events.log")] == [main.EV_CRASH]

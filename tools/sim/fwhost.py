@@ -97,7 +97,7 @@ def _make_setattr(cls, fn, pin_id):
 
 class FirmwareHost:
     def __init__(self, sim, overrides):
-        from firmware.hw.board import profile_module
+        from firmware.hw.board_start import profile_module
 
         self.sim = sim
         self.system = sim.scn.system
