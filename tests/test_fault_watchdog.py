@@ -23,9 +23,7 @@ def test_hung_task_watchdog_reset_restores_the_latched_fault():
     assert rig.outputs() == ALL_OFF and rig.latched()
     rig.battery.loop_intact = True
     rig.run(500)  # the loop reads OK again, but not yet for startup_ok_ms: still latched
-    rig.hung = fw_app.TASK_NAMES.index(
-        "protect"
-    )  # the protection task stops (an await that never returns)
+    rig.hung = fw_app.TASK_NAMES.index("protect")  # the protection task stops (never returns)
     waited = 0
     while len(rig.boots) < 2 and waited < rig.wdt_ms + 1500:
         rig.run(10)

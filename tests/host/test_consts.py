@@ -24,7 +24,7 @@ def _modules():
     out = {}
     for rel in board_files(ROOT):
         name = module_name(rel)
-        if name not in SKIP and rel.parts[0] != "boot.py":
+        if name not in SKIP:
             out[name] = (importlib.import_module(name), (ROOT / rel).read_text())
     return out
 
