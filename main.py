@@ -32,6 +32,8 @@ STATUS_LED = {"esp32": 2, "rp2": 25}
 # Event codes (firmware/app_texts.py has their words; repeated: this path must not depend
 # on the image). The boot check's causes go in the event's reason field.
 EV_CRASH = 32
+EV_SETTINGS = 40
+EV_SETTINGS_MISSING = 41
 EV_IMAGE = 45
 EV_IMAGE_BAD = 46
 EV_ROLLBACK = 47
@@ -70,16 +72,16 @@ START_ONLY = (
     "CAUSES",
 )
 # Modules the running app holds nothing of: the settings table (the App keeps the values it
-# read), the numbers the other modules copied at import, the board profiles (the Board keeps
-# its PROFILE, not the module), the vebus package's re-exports (the app holds what it imported
-# from its submodules), and the `rp2` module the port's _boot.py imports to mount the flash
-# (its PIO assembler: this firmware uses no PIO).
+# read), the board profiles (the Board keeps its PROFILE, not the module), the vebus package's
+# re-exports (the app holds what it imported from its submodules), the Board's construction,
+# and the `rp2` module the port's _boot.py imports to mount the flash (its PIO assembler: this
+# firmware uses no PIO).
 START_MODULES = (
     "firmware.core.settings",
-    "firmware.core.codes",
     "firmware.hw.board_pico",
     "firmware.hw.board_esp32",
     "vebus",
+    "firmware.hw.board_start",
     "rp2",
 )
 ON_BOARD = sys.platform in STATUS_LED
@@ -278,7 +280,7 @@ def build(root="/", ticks_ms=None, settings=None):
     import os
     import time
 
-    from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING, App
+    from firmware.app import App
     from firmware.core import settings as st
     from firmware.hw.board import Board, platform_board_name
 

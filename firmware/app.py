@@ -34,44 +34,46 @@ from firmware.bms.role import (
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
-from firmware.core.codes import HIGH
 from firmware.core.eventfile import EventFile
 from firmware.core.events import EventLog
 from firmware.core.latch import LatchStore
 from firmware.core.leds import Leds as LedPatterns
 from firmware.core.mains import Mains
-from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD, CH_PREALARM, Protection
+from firmware.core.protection import Protection
 from firmware.core.remote import Remote
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
 from firmware.hw.watchdog import GUARD_MS, STALL_MS
 from firmware.logwriter import LogWriter
 
-# Board-side event codes (core's codes are 1..31); their words are in firmware/app_texts.py,
-# which the board never imports.
-EV_CRASH = const(32)
-EV_WATCHDOG_RESET = const(33)
-EV_MULTI_UP = const(34)
-EV_MULTI_DOWN = const(35)
-EV_MULTI_VERSION = const(36)
-EV_BMS_PROBE = const(37)
-EV_TASK_STALE = const(38)
-EV_CONTROL_REQUEST = const(39)
-EV_SETTINGS = const(40)
-EV_SETTINGS_MISSING = const(41)
-EV_CONTROL_DROPPED = const(42)
-EV_ASSISTANT_NEEDED = const(43)
-EV_HANG = const(44)
-EV_IMAGE = const(45)  # main.py writes these three (the boot check runs before the app exists)
-EV_IMAGE_BAD = const(46)
-EV_ROLLBACK = const(47)
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_HIGH = const(1)
+_CH_CHARGE = const(0x02)
+_CH_LATCH = const(0x10)
+_CH_LOAD = const(0x01)
+_CH_PREALARM = const(0x04)
 
-T_INPUTS = const(0)
-T_PROTECT = const(1)
-T_BUS = const(2)
-T_LEDS = const(3)
-T_LOG = const(4)
-T_SUPERVISOR = const(5)
-T_IDLE = const(6)
+# Board-side event codes: firmware/app_texts.py's (with their words; the board never imports
+# it), copied (tests/host/test_consts.py keeps the copies equal).
+_EV_CRASH = const(32)
+_EV_WATCHDOG_RESET = const(33)
+_EV_MULTI_UP = const(34)
+_EV_MULTI_DOWN = const(35)
+_EV_MULTI_VERSION = const(36)
+_EV_BMS_PROBE = const(37)
+_EV_TASK_STALE = const(38)
+_EV_CONTROL_REQUEST = const(39)
+_EV_CONTROL_DROPPED = const(42)
+_EV_ASSISTANT_NEEDED = const(43)
+_EV_HANG = const(44)
+
+# The tasks: indices into TASK_NAMES and PERIODS (tests find them with TASK_NAMES.index)
+_T_INPUTS = const(0)
+_T_PROTECT = const(1)
+_T_BUS = const(2)
+_T_LEDS = const(3)
+_T_LOG = const(4)
+_T_SUPERVISOR = const(5)
+_T_IDLE = const(6)
 TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 # (period ms, period in low-power mode, longest gap between check-ins: the task's longest
 # period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
@@ -89,7 +91,7 @@ _FW_NATIVE = const(489)
 INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows its debounce
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
-_CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+_CH_OUTPUTS = const(_CH_LOAD | _CH_CHARGE | _CH_PREALARM)  # the bits of the three output pins
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -158,13 +160,13 @@ class App:
         # then sees every edge before that edge's debounce ends and wakes again just then.
         self._debounce_ms = settings.debounce_ms
         d = max(INPUTS_MIN_MS, settings.debounce_ms)
-        self.inputs_ms = (min(PERIODS[T_INPUTS][0], d), min(PERIODS[T_INPUTS][1], d))
+        self.inputs_ms = (min(PERIODS[_T_INPUTS][0], d), min(PERIODS[_T_INPUTS][1], d))
         if self.rx_irq and panel is not None:
             self._panel_idle = self.panel_rx_idle
             panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
-            self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
+            self.log.record(now, _EV_WATCHDOG_RESET, 0, 0)
 
     # ---- steps (one per task; `now` from the injected clock) ----
     def btv_edge(self, _pin):
@@ -242,18 +244,18 @@ class App:
         ch = out.changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
-            if ch & CH_LOAD:
-                outputs.set(LOAD_DISCONNECT, out.load == HIGH)
-            if ch & CH_CHARGE:
-                outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
-            if ch & CH_PREALARM:
-                outputs.set(PRE_ALARM, out.prealarm == HIGH)
+            if ch & _CH_LOAD:
+                outputs.set(LOAD_DISCONNECT, out.load == _HIGH)
+            if ch & _CH_CHARGE:
+                outputs.set(CHARGE_DISCONNECT, out.charge == _HIGH)
+            if ch & _CH_PREALARM:
+                outputs.set(PRE_ALARM, out.prealarm == _HIGH)
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
         if self.panel is not None:  # its ceiling and remote off: no change bit covers them
             self.panel.set_protection(out)
-        if ch & CH_LATCH:
+        if ch & _CH_LATCH:
             self.writer.latch_dirty = True
         if out.led_cell != self._led_cell or out.led_high != self._led_high:
             self._cell_leds(now)  # they follow at once, as the outputs do
@@ -316,21 +318,21 @@ class App:
         role = self.role
         log = self.log
         if ev & EV_MULTI_PRESENT:
-            log.record(now, EV_MULTI_UP, 0, 0)
+            log.record(now, _EV_MULTI_UP, 0, 0)
         if ev & EV_MULTI_ABSENT:
-            log.record(now, EV_MULTI_DOWN, 0, 0)
+            log.record(now, _EV_MULTI_DOWN, 0, 0)
         if ev & EV_VERSION:
-            log.record(now, EV_MULTI_VERSION, 0, role.version_full)
+            log.record(now, _EV_MULTI_VERSION, 0, role.version_full)
             if _FW_ASSISTANT <= role.multi_version < _FW_NATIVE:
                 # The manual: 415..488 need the assistant. Whether it is installed cannot be
                 # read (docs/protocol.md, "Assistants"): the user is told, nothing is guessed.
-                log.record(now, EV_ASSISTANT_NEEDED, 0, role.multi_version)
+                log.record(now, _EV_ASSISTANT_NEEDED, 0, role.multi_version)
         if ev & EV_PROBE:
-            log.record(now, EV_BMS_PROBE, 0, 1 if role.transmit else 0)
+            log.record(now, _EV_BMS_PROBE, 0, 1 if role.transmit else 0)
         if ev & EV_REQUEST:
-            log.record(now, EV_CONTROL_REQUEST, 0, role.last_request)
+            log.record(now, _EV_CONTROL_REQUEST, 0, role.last_request)
         if ev & EV_REQUEST_DROPPED:
-            log.record(now, EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
+            log.record(now, _EV_CONTROL_DROPPED, 0, REQUEST_HOLD_MS // 1000)
 
     def bus_tx_start(self, now, fresh=True):
         """Send this slot's frame, if any; True when a frame went out (DE is low again).
@@ -373,10 +375,10 @@ class App:
             # and they stay so (protect no longer drives them) until the watchdog resets.
             self.halted = True
             self.board.safe()
-            self.log.record(now, EV_TASK_STALE, 0, wd.stale)
+            self.log.record(now, _EV_TASK_STALE, 0, wd.stale)
         elif wd.tripped and not self._hang_logged:  # the hang guard floated them (no log in IRQ)
             self._hang_logged = True
-            self.log.record(now, EV_HANG, 0, GUARD_MS)
+            self.log.record(now, _EV_HANG, 0, GUARD_MS)
 
     def _hung(self):
         """The watchdog's hang guard (hard IRQ: a busy loop stopped every task): outputs
@@ -408,7 +410,7 @@ class App:
         finally:
             try:
                 now = self.ticks()
-                self.log.record(now, EV_CRASH, 0, 0)
+                self.log.record(now, _EV_CRASH, 0, 0)
                 self.events.save(self.log)
             finally:
                 self.board.reset()
@@ -429,7 +431,7 @@ class App:
         """How long task i sleeps after its step at `now` (ms)."""
         period = PERIODS[i]
         low = self.out.low_power
-        if i == T_BUS:
+        if i == _T_BUS:
             role = self.role
             if self.rx_irq or (low and not role.multi_present):
                 # the IRQ reads the Multi port: the task only reads the panel, presence
@@ -447,15 +449,15 @@ class App:
                 # cycle, so its frame goes out in the next slot, not the one after
                 return _PANEL_POLL_MS
             return ms
-        if i == T_LOG and self._log_wait:
+        if i == _T_LOG and self._log_wait:
             return self._log_wait
-        if i == T_IDLE:
+        if i == _T_IDLE:
             # Awake 1 ms after a light sleep; kept awake by a slot coming, look again after it;
             # in normal running, rarely.
             if self._slept:
                 return period[1]
             return SYNC_GUARD_MS if low else period[0]
-        if i == T_INPUTS:
+        if i == _T_INPUTS:
             # From step start to step start, or sooner when an edge's debounce ends first.
             ms = self.inputs_ms[1 if low else 0]
             wake = time.ticks_diff(self.btv.settle_at, now)

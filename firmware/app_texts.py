@@ -1,26 +1,28 @@
-"""The words of the board-side events (firmware/app.py's EV_* codes 32 and up, the Remote panel
-port's from 48: firmware/bms/panel.py), for host tools and logs: the board never imports this
-module, so these strings take no RAM there (core's event words are in firmware/core/texts.py).
-A text with two %d takes the event's arg as (arg >> 8, arg & 0xFF)."""
+"""The board-side event codes 32 and up (firmware/app.py's, main.py's; the Remote panel port's
+from 48: firmware/bms/panel.py) and their words, for host tools and logs: the board never
+imports this module, so these strings take no RAM there (core's event words are in
+firmware/core/texts.py). A text with two %d takes the event's arg as (arg >> 8, arg & 0xFF)."""
 
-from firmware.app import (
-    EV_ASSISTANT_NEEDED,
-    EV_BMS_PROBE,
-    EV_CONTROL_DROPPED,
-    EV_CONTROL_REQUEST,
-    EV_CRASH,
-    EV_HANG,
-    EV_IMAGE,
-    EV_IMAGE_BAD,
-    EV_MULTI_DOWN,
-    EV_MULTI_UP,
-    EV_MULTI_VERSION,
-    EV_ROLLBACK,
-    EV_SETTINGS,
-    EV_SETTINGS_MISSING,
-    EV_TASK_STALE,
-    EV_WATCHDOG_RESET,
-)
+from micropython import const
+
+# Codes 32..47 (firmware/app.py and main.py keep private copies of those they record; tests/host/
+# test_consts.py and tests/test_update.py keep them equal).
+EV_CRASH = const(32)
+EV_WATCHDOG_RESET = const(33)
+EV_MULTI_UP = const(34)
+EV_MULTI_DOWN = const(35)
+EV_MULTI_VERSION = const(36)
+EV_BMS_PROBE = const(37)
+EV_TASK_STALE = const(38)
+EV_CONTROL_REQUEST = const(39)
+EV_SETTINGS = const(40)
+EV_SETTINGS_MISSING = const(41)
+EV_CONTROL_DROPPED = const(42)
+EV_ASSISTANT_NEEDED = const(43)
+EV_HANG = const(44)
+EV_IMAGE = const(45)  # main.py writes these three (the boot check runs before the app exists)
+EV_IMAGE_BAD = const(46)
+EV_ROLLBACK = const(47)
 
 # firmware/bms/panel.py's codes, as numbers: importing that module would load the relay into
 # every tool and test that prints an event (tests/host/test_events_cli.py keeps them equal).

@@ -32,9 +32,10 @@ import main as board_main
 import vebus
 from firmware.app import PERIODS
 from firmware.core import settings as st
-from firmware.core.eventfile import decode_all
+from firmware.core.eventread import decode_all
 from firmware.hw.board import platform_board_name
 from vebus import catalogue as cat
+from vebus import peers
 
 machine = __import__("machine")  # the fake of tests/fakes
 
@@ -262,7 +263,7 @@ class Multi:
         self.n = (self.n + 1) & 0x7F
         self.sync_at = now
         self.sync_no = self.n
-        plen = cat.build_sync(self._p, 0x51, self.cycle & 0xFFFF)
+        plen = peers.build_sync(self._p, 0x51, self.cycle & 0xFFFF)
         self._send(vebus.encode_sync(self._buf, self.n, self._p, plen))
         self.cycle += 1
 
@@ -283,7 +284,7 @@ class Multi:
             self._send(self._frame(5))
         elif self.cycle % LED_EVERY == 0:
             mains = 0x01 if self.ac_in else 0
-            plen = cat.build_led(self._p, mains, 0, 0, 20, 500, 160, self.switch_register)
+            plen = peers.build_led(self._p, mains, 0, 0, 20, 500, 160, self.switch_register)
             self._send(self._frame(plen))
 
     def _on_bms_frame(self, f):
@@ -300,7 +301,7 @@ class Multi:
             if len(self.commands) >= KEEP:  # bounded: the soak measures the heap
                 self.commands.pop(0)
             self.commands.append((self._now, p[1]))
-        elif cat.is_bms_status(p, len(p)):
+        elif peers.is_bms_status(p, len(p)):
             self.status = (cat.get(p, cat.STATUS_FLAGS), cat.get(p, cat.STATUS_RATE))
         elif f.msg == cat.MSG_WINMON and len(p) >= 3 and p[2] in (0x05, 0x06):
             self._reply_id = p[1]

@@ -28,7 +28,8 @@ import os
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_TASK_STALE, TASK_NAMES
+from firmware.app import TASK_NAMES
+from firmware.app_texts import EV_TASK_STALE
 from firmware.bms.role import SLOT_MS
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
 

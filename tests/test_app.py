@@ -6,8 +6,7 @@ import time
 from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
 from firmware.hw.rs485 import SLOT_US
-from vebus import catalogue as cat
-from vebus import encode_sync
+from vebus import encode_sync, peers
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
 
@@ -18,7 +17,7 @@ class _BusUart:
     def __init__(self):
         self.frame = bytearray(20)
         pay = bytearray(8)
-        self.n = encode_sync(self.frame, 5, pay, cat.build_sync(pay, 0, 0))
+        self.n = encode_sync(self.frame, 5, pay, peers.build_sync(pay, 0, 0))
         self.i = self.n  # nothing pending
         self.sent = bytearray(64)
         self.echo = 0
@@ -248,9 +247,11 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     # vebus.md: the BMS's frame follows the sync (a 20 ms cycle); a littlefs write is C code
     # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
     # interrupt: it goes after the slot, and ends before the next sync.
-    from firmware.app import SLOT_MS, SYNC_GUARD_MS, T_LOG
+    from firmware.app import SLOT_MS, SYNC_GUARD_MS, TASK_NAMES
     from firmware.core import eventfile
     from firmware.logwriter import FLASH_MS
+
+    T_LOG = TASK_NAMES.index("log")
 
     app, clock, uart = _app(_IrqBusUart())
     for _ in range(3):  # the sync period becomes known
@@ -292,8 +293,11 @@ def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
     # A state change records several events at once; each littlefs write costs the same
     # whatever its length (firmware/core/eventfile.py): one batch a cycle, each after its slot,
     # so a burst never puts two writes in one cycle; every event reaches the file, in order.
-    from firmware.app import SLOT_MS, T_LOG
+    from firmware.app import SLOT_MS, TASK_NAMES
     from firmware.core import eventfile
+    from firmware.core.eventread import records
+
+    T_LOG = TASK_NAMES.index("log")
 
     app, clock, uart = _app(_IrqBusUart())
     for _ in range(3):  # the sync period becomes known
@@ -324,7 +328,7 @@ def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
             clock.t += app.sleep_after(T_LOG, clock.t)
         assert len(cycles) == 3 and set(cycles.values()) == {1}, cycles  # 3 writes, 3 cycles
         assert app.log.pending() == 0
-        args = [r[2] for r in app.events.records()][-(2 * batch + 1) :]
+        args = [r[2] for r in records(app.events.path)][-(2 * batch + 1) :]
         assert args == list(range(2 * batch + 1)) and app.log.seq == first + 2 * batch + 1
     finally:
         del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
@@ -381,7 +385,10 @@ class _Tasks:
     resolution); the last inputs step's time in `poll`."""
 
     def __init__(self, app, clock):
-        from firmware.app import T_INPUTS, T_PROTECT
+        from firmware.app import TASK_NAMES
+
+        T_INPUTS = TASK_NAMES.index("inputs")
+        T_PROTECT = TASK_NAMES.index("protect")
 
         self.app, self.clock = app, clock
         self.tasks = ((T_INPUTS, app.inputs_step), (T_PROTECT, app.protect_step))

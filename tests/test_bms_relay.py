@@ -17,6 +17,7 @@ from vebus import (
     encode_sync,
     frame_sum_ok,
     next_frame_no,
+    peers,
 )
 from vebus import catalogue as cat
 
@@ -74,7 +75,7 @@ def test_the_multis_frames_reach_the_panel_side_byte_for_byte_in_order():
     r, multi, _, _ = _rig()
     wire = [multi.sync(0x10)]
     led = bytearray(cat.LED_LEN)
-    cat.build_led(led, 1, 0, 0, 100, 300, 160, 0x30)
+    peers.build_led(led, 1, 0, 0, 100, 300, 160, 0x30)
     wire.append(multi.data(ADDR_MULTI, 0x11, led))
     wire.append(multi.sync(0x12))
     assert _drain_panel(r) == wire

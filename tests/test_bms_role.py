@@ -23,7 +23,7 @@ from firmware.bms.role import (
 )
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
-from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync
+from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync, peers
 from vebus import catalogue as cat
 
 # 2**30 on boards and CPython, 2**62 on the 64-bit unix port
@@ -46,7 +46,7 @@ _pay = bytearray(32)
 
 
 def _sync(n):
-    plen = cat.build_sync(_pay, 0, 0x1234)
+    plen = peers.build_sync(_pay, 0, 0x1234)
     return bytes(_buf[: encode_sync(_buf, n, _pay, plen)])
 
 
@@ -112,7 +112,7 @@ def test_bms_answers_in_the_slot_with_n_plus_1_and_never_late_or_into_traffic():
     _feed(role, _sync(6), _t(40))
     assert _sent(role, _t(41), quiet=False) is None  # bytes arriving: a frame in progress
     _feed(role, _sync(7), _t(60))
-    plen = cat.build_ac_info(_pay, 50000, 1300)
+    plen = peers.build_ac_info(_pay, 50000, 1300)
     _feed(role, _multi(8, plen), _t(61))  # the Multi used the slot itself
     assert _sent(role, _t(61)) is None
     half = _sync(9)
@@ -175,7 +175,7 @@ def test_version_query_then_status_at_its_interval_longer_in_low_power():
         _feed(role, _sync(k & 0x7F), _t(r))
         f = _sent(role, _t(r))
         if f is not None:
-            assert f[2][0] == cat.MSG_INFO and cat.is_bms_status(f[2], len(f[2]))
+            assert f[2][0] == cat.MSG_INFO and peers.is_bms_status(f[2], len(f[2]))
             assert f[2][6] == 0 and f[2][7] == 255  # all allowed, full charge rate
             status_at.append(t)
     # every second on the dot (by sync), whatever the read jitter: never a sync late
@@ -218,7 +218,7 @@ def test_a_change_of_what_the_status_says_goes_out_in_the_next_slot():
     role.set_protection(out)
     _feed(role, _sync(60), _t(t))
     f = _sent(role, _t(t))
-    assert f is not None and cat.is_bms_status(f[2], len(f[2]))
+    assert f is not None and peers.is_bms_status(f[2], len(f[2]))
     assert f[2][6] & cat.STATUS_LOW_CELL
 
 
@@ -249,7 +249,7 @@ def test_switch_frames_when_protection_restricts_the_multi_then_released():
 
 def test_gx_probe_on_the_multi_port_is_answered_there_first_as_a_v2():
     role = _role()
-    plen = cat.build_probe(_pay)
+    plen = peers.build_probe(_pay)
     probe = _controller(3, plen)
     _feed_panel(role, probe, _t(0))  # heard on the panel port: answered there (panel.py)
     assert role.tick(_t(0)) & EV_PROBE and not role.probe_pending
@@ -260,7 +260,7 @@ def test_gx_probe_on_the_multi_port_is_answered_there_first_as_a_v2():
     assert f is not None
     addr, n, p = f
     assert role.last_tx == TX_PROBE_ANSWER and n == 5
-    assert cat.answer_version(p, len(p)) == 1146100
+    assert peers.answer_version(p, len(p)) == 1146100
     listen = _role("listen")
     listen.feed(bytearray(probe), len(probe), _t(0))
     _feed(listen, _sync(4), _t(10))

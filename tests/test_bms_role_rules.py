@@ -30,6 +30,7 @@ from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_CONTROLLER
 from vebus import catalogue as cat
+from vebus import peers
 
 
 def _running(relay=None):
@@ -65,11 +66,11 @@ def test_ac_in_comes_from_the_led_frames_mains_bit_only():
     # vebus.md 0x41 MasterMultiLED: [6] LEDs on (bit 0 mains); 0xE4 carries no AC-in flag
     role = _role()
     for leds, want in ((0x01, True), (0x00, False), (0x03, True), (0x02, False)):
-        plen = cat.build_led(_pay, leds, 0, 0, 0, 160, 160, 0)
+        plen = peers.build_led(_pay, leds, 0, 0, 0, 160, 160, 0)
         _feed(role, _multi(3, plen), _t(0))
         assert role.ac_in is want, leds
     role.ac_in = False
-    plen = cat.build_ac_info(_pay, 50000, 26 * 50)  # 15 bytes, not an LED frame
+    plen = peers.build_ac_info(_pay, 50000, 26 * 50)  # 15 bytes, not an LED frame
     _feed(role, _multi(4, plen), _t(1))
     assert role.ac_in is False  # (0xE4 frames are skipped whole: nothing in them is used)
 
@@ -115,7 +116,7 @@ def test_status_frame_flags_and_each_change_goes_out_in_the_next_slot():
 
 def test_one_probe_gets_one_answer():
     role, _ = _running()
-    probe = _controller(3, cat.build_probe(_pay))
+    probe = _controller(3, peers.build_probe(_pay))
     _feed(role, probe, _t(0))
     sent, _ = _slots(role, 100, 10)
     assert [s[1] for s in sent].count(TX_PROBE_ANSWER) == 1
@@ -149,7 +150,7 @@ def test_battery_low_comes_from_the_led_frames_status():
     # vebus.md 0x41: [8] status (2 = battery low)
     role = _role()
     for status, want in ((2, True), (0, False), (3, False)):
-        plen = cat.build_led(_pay, 0, 0, status, 0, 160, 160, 0)
+        plen = peers.build_led(_pay, 0, 0, status, 0, 160, 160, 0)
         _feed(role, _multi(3, plen), _t(0))
         assert role.battery_low is want, status
 

@@ -7,7 +7,8 @@ from core_rig import Rig, walk
 from vmtest import alloc_bytes, locked, requires_vm
 
 from firmware.core.btv import BtvDecoder
-from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, Leds
+from firmware.core.codes import PAT_FAULTY_APP, PAT_HEARTBEAT
+from firmware.core.leds import Leds
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings

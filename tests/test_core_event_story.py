@@ -7,6 +7,10 @@ import time
 from core_rig import Rig
 
 from firmware.core.codes import (
+    CH_ERROR,
+    CH_LOW_POWER,
+    CH_MODE,
+    CH_PREALARM,
     MODE_CHARGER_ONLY,
     R_HIGH_CELL,
     R_OPEN_LOOP,
@@ -19,7 +23,6 @@ from firmware.core.codes import (
     ST_STARTUP,
     ST_VEBUS_ERROR,
 )
-from firmware.core.protection import CH_ERROR, CH_LOW_POWER, CH_MODE, CH_PREALARM
 
 # (ms since boot, log line). Times: start-up 2 s (startup_ok_ms); load disconnect 30 s after the
 # pre-alarm went high (manual); outputs back min_hold_s (10 s) after they went off; a latched loop

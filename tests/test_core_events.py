@@ -3,8 +3,18 @@
 import os
 
 from firmware.core import eventfile as ef
+from firmware.core import eventread as er
 from firmware.core import events as ev
 from firmware.core.codes import (
+    EV_CHARGE_OFF,
+    EV_CHARGE_ON,
+    EV_ERROR15,
+    EV_FAULT_LATCHED,
+    EV_LOAD_OFF,
+    EV_LOAD_ON,
+    EV_LOG_LOST,
+    EV_MULTI,
+    EV_REMOTE,
     MODE_CHARGER_ONLY,
     R_HIGH_CELL,
     R_LATCH_LOST,
@@ -33,14 +43,14 @@ def _rm(*paths):
 
 
 def test_cause_texts_in_the_manuals_words():
-    assert ev.text(ev.EV_LOAD_OFF, R_LOW_CELL, 30) == (
+    assert ev.text(EV_LOAD_OFF, R_LOW_CELL, 30) == (
         "load disconnect: low cell, 30 s after pre-alarm"
     )
-    assert ev.text(ev.EV_CHARGE_OFF, R_HIGH_CELL, 0) == "charge disconnect: high cell"
-    assert ev.text(ev.EV_MULTI, R_LOW_CELL | R_NO_AC, 4) == "Multi: off (low cell, no AC)"
-    assert ev.text(ev.EV_MULTI, R_LOW_CELL, MODE_CHARGER_ONLY) == "Multi: charger-only (low cell)"
-    assert ev.text(ev.EV_ERROR15, 0, 412).startswith("VE.Bus error 15: Multi firmware 412")
-    assert ev.text(ev.EV_FAULT_LATCHED, R_OPEN_LOOP, 0) == "BTV loop fault latched: open loop"
+    assert ev.text(EV_CHARGE_OFF, R_HIGH_CELL, 0) == "charge disconnect: high cell"
+    assert ev.text(EV_MULTI, R_LOW_CELL | R_NO_AC, 4) == "Multi: off (low cell, no AC)"
+    assert ev.text(EV_MULTI, R_LOW_CELL, MODE_CHARGER_ONLY) == "Multi: charger-only (low cell)"
+    assert ev.text(EV_ERROR15, 0, 412).startswith("VE.Bus error 15: Multi firmware 412")
+    assert ev.text(EV_FAULT_LATCHED, R_OPEN_LOOP, 0) == "BTV loop fault latched: open loop"
     for code in range(1, 19):  # every code has its own text
         assert not ev.text(code, 0, 1).startswith("unknown event")
     assert ev.text(99, 0, 1) == "unknown event 99 (battery OK, 1)"
@@ -49,10 +59,10 @@ def test_cause_texts_in_the_manuals_words():
 def test_ring_keeps_the_newest_fixed_number():
     log = ev.EventLog(4)
     for k in range(10):
-        log.record(k * 10, ev.EV_LOAD_ON, 0, k)
+        log.record(k * 10, EV_LOAD_ON, 0, k)
     assert len(log) == 4 and log.seq == 10
     assert [e[3] for e in log.entries()] == [6, 7, 8, 9]
-    assert log.last() == (90, ev.EV_LOAD_ON, 0, 9)
+    assert log.last() == (90, EV_LOAD_ON, 0, 9)
 
 
 def test_ring_keeps_every_value_the_flash_record_holds():
@@ -72,12 +82,12 @@ def test_drain_hands_out_each_event_once_and_reports_losses():
     def take(t, code, reason, arg):
         got.append((t, code, reason, arg))
 
-    log.record(1, ev.EV_CHARGE_OFF, R_HIGH_CELL, 0)
+    log.record(1, EV_CHARGE_OFF, R_HIGH_CELL, 0)
     assert log.drain(take) == 1 and log.drain(take) == 0
     for k in range(6):  # 6 new events into a ring of 4: 2 lost before the next drain
-        log.record(10 + k, ev.EV_LOAD_ON, 0, k)
+        log.record(10 + k, EV_LOAD_ON, 0, k)
     assert log.drain(take) == 5
-    assert got[1][1] == ev.EV_LOG_LOST and got[1][3] == 2
+    assert got[1][1] == EV_LOG_LOST and got[1][3] == 2
     assert [g[3] for g in got[2:]] == [2, 3, 4, 5]
 
 
@@ -89,12 +99,12 @@ def test_drain_hands_out_at_most_the_asked_number_and_keeps_the_rest():
         got.append(arg)
 
     for k in range(6):  # a ring of 4: 2 lost
-        log.record(k, ev.EV_LOAD_ON, 0, k)
+        log.record(k, EV_LOAD_ON, 0, k)
     assert log.drain(take, 0) == 0 and not got  # no room: not even the loss
     assert log.drain(take, 3) == 3 and log.pending() == 2  # the loss counts as one
     assert got == [2, 2, 3]
     assert log.drain(take, 3) == 2 and log.pending() == 0 and got[3:] == [4, 5]
-    log.record(9, ev.EV_LOAD_ON, 0, 9)
+    log.record(9, EV_LOAD_ON, 0, 9)
     assert log.drain(take, 1) == 1 and got[5:] == [9]
 
 
@@ -110,7 +120,7 @@ def _records(n):
     buf = bytearray(ef.RECORD_SIZE)
     out = bytearray()
     for k in range(n):
-        ef.encode(buf, ev.EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7)
+        ef.encode(buf, EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7)
         out += buf
     return bytes(out)
 
@@ -118,15 +128,15 @@ def _records(n):
 def test_records_round_trip():
     data = _records(3)
     assert len(data) == 3 * ef.RECORD_SIZE
-    recs = ef.decode_all(data)
-    assert recs == [(ev.EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7) for k in range(3)]
+    recs = er.decode_all(data)
+    assert recs == [(EV_LOAD_OFF, R_LOW_CELL, 30 + k, 0x3FFFFFF0 + k, 7) for k in range(3)]
 
 
 def test_a_cut_at_any_byte_loses_at_most_the_torn_last_record():
     data = _records(4)
     for cut in range(len(data) + 1):
         bad = []
-        recs = ef.decode_all(data[:cut], bad)
+        recs = er.decode_all(data[:cut], bad)
         assert len(recs) == cut // ef.RECORD_SIZE, cut
         torn = cut % ef.RECORD_SIZE
         assert bad == ([(cut - torn, torn)] if torn else []), cut  # the torn bytes, reported
@@ -138,7 +148,7 @@ def test_records_after_a_torn_one_are_still_read():
     for cut in range(1, ef.RECORD_SIZE):  # the next boot appends behind a torn record
         torn = data[: ef.RECORD_SIZE + cut] + data[2 * ef.RECORD_SIZE :]
         bad = []
-        recs = ef.decode_all(torn, bad)
+        recs = er.decode_all(torn, bad)
         assert [r[2] for r in recs] == [30, 32], cut
         assert bad == [(ef.RECORD_SIZE, cut)], cut
 
@@ -147,7 +157,7 @@ def test_a_flipped_byte_drops_only_its_record():
     data = bytearray(_records(3))
     data[ef.RECORD_SIZE + 5] ^= 0x40
     bad = []
-    assert [r[2] for r in ef.decode_all(bytes(data), bad)] == [30, 32]
+    assert [r[2] for r in er.decode_all(bytes(data), bad)] == [30, 32]
     assert bad == [(ef.RECORD_SIZE, ef.RECORD_SIZE)]
 
 
@@ -157,15 +167,15 @@ def test_event_file_appends_rotates_and_reads_back():
     f = ef.EventFile(p, max_bytes=ef.RECORD_SIZE * 4, boot=3)
     log = ev.EventLog(16)
     for k in range(6):
-        log.record(k, ev.EV_CHARGE_ON, 0, k)
+        log.record(k, EV_CHARGE_ON, 0, k)
     log.drain(f.append)
-    recs = f.records()
+    recs = er.records(f.path)
     assert [r[2] for r in recs] == [0, 1, 2, 3, 4, 5] and recs[0][4] == 3
     assert os.stat(p)[6] == 2 * ef.RECORD_SIZE  # rotated once: 4 in <path>.1, 2 here
     for k in range(6, 12):
-        log.record(k, ev.EV_CHARGE_ON, 0, k)
+        log.record(k, EV_CHARGE_ON, 0, k)
     log.drain(f.append)
-    assert [r[2] for r in f.records()] == [4, 5, 6, 7, 8, 9, 10, 11]  # oldest file dropped
+    assert [r[2] for r in er.records(f.path)] == [4, 5, 6, 7, 8, 9, 10, 11]  # oldest file dropped
     _rm(p)
 
 
@@ -186,14 +196,14 @@ def test_event_file_saves_new_events_in_one_write_and_rotates_before_the_limit()
     ef.open = counting_open  # pyright: ignore[reportAttributeAccessIssue]
     try:
         for k in range(3):
-            log.record(k, ev.EV_CHARGE_ON, 0, k)
+            log.record(k, EV_CHARGE_ON, 0, k)
         assert f.save(log) == 3 and len(opens) == 1 and f.save(log) == 0 and len(opens) == 1
         for k in range(3, 6):  # 3 more do not fit in the 5-record file: a fresh one
-            log.record(k, ev.EV_CHARGE_ON, 0, k)
+            log.record(k, EV_CHARGE_ON, 0, k)
         assert f.save(log) == 3 and len(opens) == 2
     finally:
         del ef.open  # pyright: ignore[reportAttributeAccessIssue]
-    assert [r[2] for r in f.records()] == list(range(6))
+    assert [r[2] for r in er.records(f.path)] == list(range(6))
     assert os.stat(p + ".1")[6] == 3 * ef.RECORD_SIZE  # rotated whole, never over the limit
     assert os.stat(p)[6] == 3 * ef.RECORD_SIZE
     _rm(p)
@@ -212,8 +222,8 @@ def test_event_file_works_with_any_file_like_object():
 
     s = Sink()
     buf = bytearray(ef.RECORD_SIZE)
-    ef.write_record(s, buf, ev.EV_REMOTE, 0, 1, 1234, 9)
-    assert ef.read_records(s) == [(ev.EV_REMOTE, 0, 1, 1234, 9)]
+    er.write_record(s, buf, EV_REMOTE, 0, 1, 1234, 9)
+    assert er.read_records(s) == [(EV_REMOTE, 0, 1, 1234, 9)]
 
 
 def test_latch_round_trip_and_boot_counter():

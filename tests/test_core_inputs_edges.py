@@ -4,7 +4,8 @@ patterns' exact times (manual 5.2). Runs on both VMs."""
 
 import time
 
-from firmware.core.leds import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_LISTEN, PAT_ON, Leds
+from firmware.core.codes import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_LISTEN, PAT_ON
+from firmware.core.leds import Leds
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings

@@ -13,6 +13,8 @@ from firmware.core.codes import (
     MODE_NONE,
     MODE_OFF,
     MODE_ON,
+    PAT_OFF,
+    PAT_ON,
     R_HIGH_TEMP,
     R_LOW_CELL,
     R_LOW_TEMP,
@@ -20,7 +22,6 @@ from firmware.core.codes import (
     R_PREALARM,
     R_STUCK,
 )
-from firmware.core.leds import PAT_OFF, PAT_ON
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
 from firmware.core.settings import SPEC, Settings, SettingsError, load

@@ -4,11 +4,11 @@
 import time
 
 from firmware.core.btv import BtvDecoder
-from firmware.core.codes import FLOAT, HIGH, MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
+from firmware.core.codes import CH_LATCH, FLOAT, HIGH, MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
 from firmware.core.events import EventLog, text
 from firmware.core.latch import LatchStore
 from firmware.core.mains import Mains
-from firmware.core.protection import CH_LATCH, Protection
+from firmware.core.protection import Protection
 from firmware.core.remote import Remote
 from firmware.core.settings import Settings
 

@@ -5,6 +5,9 @@ import time
 from core_rig import Rig
 
 from firmware.core.codes import (
+    CH_CHARGE,
+    CH_LATCH,
+    CH_LOAD,
     FLOAT,
     HIGH,
     MODE_CHARGER_ONLY,
@@ -12,6 +15,10 @@ from firmware.core.codes import (
     MODE_NONE,
     MODE_OFF,
     MODE_ON,
+    PAT_HEARTBEAT,
+    PAT_LISTEN,
+    PAT_OFF,
+    PAT_ON,
     ST_CHARGE_OFF,
     ST_LOOP_FAULT,
     ST_LOW_CELL_OFF,
@@ -20,8 +27,6 @@ from firmware.core.codes import (
     ST_RUN,
     ST_STARTUP,
 )
-from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
-from firmware.core.protection import CH_CHARGE, CH_LATCH, CH_LOAD
 
 
 def _all_floating(o):

@@ -21,6 +21,7 @@ from apprig import (
 from vmtest import fresh_root
 
 from vebus import catalogue as cat
+from vebus import peers
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
 
@@ -30,9 +31,12 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_WATCHDOG_RESET, T_LEDS
-    from firmware.core.eventfile import EventFile
-    from firmware.core.events import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
+    from firmware.app import TASK_NAMES
+    from firmware.app_texts import EV_WATCHDOG_RESET
+    from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, EV_PREALARM_ON
+    from firmware.core.eventread import records
+
+    T_LEDS = TASK_NAMES.index("leds")
 
     machine.reset_fakes()
     for p in OUTS:  # as a crash might have left them
@@ -109,7 +113,7 @@ def test_boot_to_watchdog_reset_with_a_scripted_multi():
     assert _floating() == [True, True, True]
     _run(app2, 1500)
     assert not app2.out.latched and _floating() == [False, False, True]
-    flash = [r[0] for r in EventFile(root + "events.log").records()]
+    flash = [r[0] for r in records(root + "events.log")]
     assert EV_FAULT_LATCHED in flash and EV_WATCHDOG_RESET in flash
 
 
@@ -117,7 +121,10 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_CRASH, T_LEDS
+    from firmware.app import TASK_NAMES
+    from firmware.app_texts import EV_CRASH
+
+    T_LEDS = TASK_NAMES.index("leds")
 
     machine.reset_fakes()
     root = fresh_root("e2e-crash")
@@ -144,9 +151,9 @@ def test_a_step_that_raises_floats_outputs_logs_and_resets():
         got = app.crashed
     assert isinstance(got, ValueError)
     assert _floating() == [True, True, True]
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
-    assert EV_CRASH in [r[0] for r in EventFile(root + "events.log").records()]
+    assert EV_CRASH in [r[0] for r in records(root + "events.log")]
 
 
 def test_listen_mode_transmits_nothing_and_still_protects():
@@ -204,7 +211,7 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_BMS_PROBE
+    from firmware.app_texts import EV_BMS_PROBE
     from vebus import T_SYNC, Decoder, encode_data, next_frame_no
 
     root = fresh_root("e2e-probe")
@@ -215,7 +222,7 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     _run(app, 500)
     pay = bytearray(8)
     frame = bytearray(32)
-    n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, cat.build_probe(pay))
+    n = encode_data(frame, cat.BMS_ADDR, 0x10, pay, peers.build_probe(pay))
     panel = machine.uarts[1]
     panel.take_tx()
     panel.inject(bytes(frame[:n]))  # the GX's MK3 on the Remote panel port (manual 3.5)
@@ -223,11 +230,11 @@ def test_gx_probe_on_the_panel_port_is_answered_there_as_a_v2():
     # answered on the port it came from, numbered N + 1 of the sync relayed before it
     wire = []
     Decoder(lambda f: wire.append((f.t, f.frame_no, bytes(f.payload)))).feed(panel.take_tx())
-    answers = [k for k in range(len(wire)) if cat.answer_version(wire[k][2], 10) >= 0]
-    assert len(answers) == 1 and cat.answer_version(wire[answers[0]][2], 10) == 1146100
+    answers = [k for k in range(len(wire)) if peers.answer_version(wire[k][2], 10) >= 0]
+    assert len(answers) == 1 and peers.answer_version(wire[answers[0]][2], 10) == 1146100
     syncs = [w[1] for w in wire[: answers[0]] if w[0] == T_SYNC]
     assert wire[answers[0]][1] == next_frame_no(syncs[-1])
-    assert not [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
+    assert not [g for g in multi.got if peers.answer_version(g[3], len(g[3])) >= 0]
     assert EV_BMS_PROBE in [e[1] for e in app.log.entries()]
 
 
@@ -235,7 +242,11 @@ def test_a_stopped_task_floats_the_outputs_before_the_watchdog_resets():
     _fresh()
     import vclock  # pyright: ignore[reportMissingImports]
 
-    from firmware.app import EV_TASK_STALE, PERIODS, T_PROTECT, T_SUPERVISOR
+    from firmware.app import PERIODS, TASK_NAMES
+    from firmware.app_texts import EV_TASK_STALE
+
+    T_PROTECT = TASK_NAMES.index("protect")
+    T_SUPERVISOR = TASK_NAMES.index("supervisor")
 
     root = fresh_root("e2e-stale")
     clock = vclock.VClock()
@@ -273,7 +284,7 @@ def test_old_multi_firmware_is_read_on_the_bus_and_gives_vebus_error_15():
     assert app.role.multi_version == 400 and app.out.error == 15
     assert app.out.low_power  # the Multi held off: status at the low-power interval (10 s)
     _run(app, 10_000)
-    status = [g[3] for g in multi.got if cat.is_bms_status(g[3], len(g[3]))]
+    status = [g[3] for g in multi.got if peers.is_bms_status(g[3], len(g[3]))]
     assert status and status[-1][6] & cat.STATUS_ERROR and status[-1][8] == 15
     switches = [g[3][1] for g in multi.got if g[3][0] == cat.MSG_SWITCH]
     assert switches and switches[-1] == cat.SWITCH_SLEEP  # the Multi held off

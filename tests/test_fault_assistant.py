@@ -10,8 +10,7 @@ a Multi without it shows error 7 itself.
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_ASSISTANT_NEEDED
-from firmware.app_texts import EVENT_TEXTS
+from firmware.app_texts import EV_ASSISTANT_NEEDED, EVENT_TEXTS
 from firmware.core.codes import MODE_ON
 
 

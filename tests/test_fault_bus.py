@@ -5,7 +5,7 @@ what the BTV loop forbids, and the BMS never talks without a sync to follow."""
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_MULTI_DOWN, EV_MULTI_UP
+from firmware.app_texts import EV_MULTI_DOWN, EV_MULTI_UP
 from firmware.core.codes import MODE_OFF, MODE_ON
 
 ON = {"load": "high", "charge": "high", "prealarm": "float"}

@@ -7,7 +7,7 @@ Multi command."""
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware import app as fw_app
+from firmware.app_texts import EV_WATCHDOG_RESET
 from firmware.core.codes import MODE_CHARGER_ONLY
 
 machine = __import__("machine")
@@ -34,4 +34,4 @@ def test_frozen_firmware_is_reset_and_low_cell_is_acted_on_after():
     assert rig.app.out.multi_mode == MODE_CHARGER_ONLY
     assert rig.multi.last_command() == MODE_CHARGER_ONLY
     rig.run(1500)
-    assert (2, fw_app.EV_WATCHDOG_RESET) in rig.events()
+    assert (2, EV_WATCHDOG_RESET) in rig.events()

@@ -11,8 +11,7 @@ remote off, then DMC, then GX. How often a GX repeats its request is not public
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_CONTROL_DROPPED, EV_CONTROL_REQUEST
-from firmware.app_texts import EVENT_TEXTS
+from firmware.app_texts import EV_CONTROL_DROPPED, EV_CONTROL_REQUEST, EVENT_TEXTS
 from firmware.bms.role import REQUEST_HOLD_MS
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF, MODE_ON
 from vebus import catalogue as cat

@@ -5,8 +5,17 @@ the event log on flash and the command the Multi receives on VE.Bus ("bms" mode)
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.core import events as ev
-from firmware.core.codes import MODE_CHARGER_ONLY, MODE_INVERTER_ONLY, MODE_OFF, MODE_ON
+from firmware.core.codes import (
+    EV_CHARGE_OFF,
+    EV_FAULT_CLEARED,
+    EV_FAULT_LATCHED,
+    EV_LOAD_OFF,
+    EV_PREALARM_ON,
+    MODE_CHARGER_ONLY,
+    MODE_INVERTER_ONLY,
+    MODE_OFF,
+    MODE_ON,
+)
 
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
 ALL_OFF = {"load": "float", "charge": "float", "prealarm": "float"}
@@ -42,9 +51,9 @@ def test_loop_opens_mid_run():
     assert rig.app.out.latched
     rig.run(1500)  # flushed to flash
     codes = _codes(rig)
-    for code in (ev.EV_FAULT_LATCHED, ev.EV_CHARGE_OFF, ev.EV_PREALARM_ON, ev.EV_LOAD_OFF):
+    for code in (EV_FAULT_LATCHED, EV_CHARGE_OFF, EV_PREALARM_ON, EV_LOAD_OFF):
         assert code in codes, code
-    assert codes.index(ev.EV_PREALARM_ON) < codes.index(ev.EV_LOAD_OFF)
+    assert codes.index(EV_PREALARM_ON) < codes.index(EV_LOAD_OFF)
     # the cable goes back: nothing switches on before the loop read OK for startup_ok_ms
     rig.battery.loop_intact = True
     rig.run(rig.settings.startup_ok_ms // 2)
@@ -55,7 +64,7 @@ def test_loop_opens_mid_run():
     assert rig.multi.last_command() == MODE_ON
     assert not rig.app.out.latched
     rig.run(1500)
-    assert ev.EV_FAULT_CLEARED in _codes(rig)
+    assert EV_FAULT_CLEARED in _codes(rig)
     assert rig.boots == [1] and rig.crashes == 0
 
 
@@ -79,7 +88,7 @@ def test_stuck_input_is_caught_by_the_pulsed_self_test():
     assert rig.multi.last_command() == MODE_OFF
     rig.run(1500)
     codes = _codes(rig)
-    assert ev.EV_FAULT_LATCHED in codes and ev.EV_LOAD_OFF in codes
+    assert EV_FAULT_LATCHED in codes and EV_LOAD_OFF in codes
 
 
 def test_without_the_self_test_a_stuck_input_hides_low_cell():
@@ -106,4 +115,4 @@ def test_low_cell_goes_charger_only_after_the_prealarm_delay():
     assert rig.multi.last_command() == MODE_CHARGER_ONLY
     rig.run(1500)
     codes = _codes(rig)
-    assert codes.index(ev.EV_PREALARM_ON) < codes.index(ev.EV_LOAD_OFF)
+    assert codes.index(EV_PREALARM_ON) < codes.index(EV_LOAD_OFF)

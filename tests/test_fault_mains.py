@@ -12,8 +12,7 @@ the BMS restarts the Multi so it can recharge"; supply current "2 mA after a low
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.core import events as ev
-from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
+from firmware.core.codes import EV_LOW_POWER, EV_MAINS_RESTART, MODE_CHARGER_ONLY, MODE_OFF
 
 
 def _low_cell_shutdown(name, fitted):
@@ -38,7 +37,7 @@ def test_no_detector_fitted_low_cell_shutdown_without_ac_goes_to_low_power():
     assert not rig.app.mains.present(rig.clock.t)
     rig.run(1500)
     codes = [code for _b, code in rig.events()]
-    assert ev.EV_LOW_POWER in codes and ev.EV_MAINS_RESTART not in codes
+    assert EV_LOW_POWER in codes and EV_MAINS_RESTART not in codes
 
 
 def test_detector_as_documented_ac_back_restarts_the_multi_in_charger_only():
@@ -50,7 +49,7 @@ def test_detector_as_documented_ac_back_restarts_the_multi_in_charger_only():
     rig.run(1500)
     assert rig.multi.last_command() == MODE_CHARGER_ONLY
     assert not rig.app.out.low_power
-    assert ev.EV_MAINS_RESTART in [code for _b, code in rig.events()]
+    assert EV_MAINS_RESTART in [code for _b, code in rig.events()]
     assert any("mains detector: AC back" in x for x in rig.app.log.texts())
     rig.mains = False  # AC gone again: charger-only without AC is off
     rig.run(1500)

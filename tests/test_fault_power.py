@@ -8,9 +8,8 @@ from faultrig import CutRename, CutWrites, Rig, patch
 from vmtest import fresh_root
 
 from firmware.core import eventfile, latch
-from firmware.core import events as ev
 from firmware.core import settings as st
-from firmware.core.codes import MODE_OFF, MODE_ON
+from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, EV_LOAD_OFF, MODE_OFF, MODE_ON
 
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
 ALL_OFF = {"load": "float", "charge": "float", "prealarm": "float"}
@@ -22,7 +21,7 @@ def test_power_cut_mid_event_log_write_loses_nothing_older():
     rig.battery.loop_intact = False
     rig.run(35000)
     before = rig.events()
-    assert (1, ev.EV_LOAD_OFF) in before
+    assert (1, EV_LOAD_OFF) in before
     cut = CutWrites()
     patch(eventfile, "open", cut)  # the next write stops halfway: the power goes
     try:
@@ -39,7 +38,7 @@ def test_power_cut_mid_event_log_write_loses_nothing_older():
     assert after[: len(before)] == before  # ... and every older record still reads
     # The records of the cut write that reached flash whole read too, then the next boot's.
     torn = [r for r in after[len(before) :] if r[0] == 1]
-    assert after[len(before) + len(torn)] == (2, ev.EV_BOOT)
+    assert after[len(before) + len(torn)] == (2, EV_BOOT)
     assert rig.outputs() == ON and rig.app.out.multi_mode == MODE_ON
 
 
@@ -62,7 +61,7 @@ def test_power_cut_mid_latch_write_keeps_the_old_record():
     assert rig.outputs() == ALL_OFF
     assert rig.multi.last_command() == MODE_OFF
     rig.run(1500)
-    assert (2, ev.EV_FAULT_LATCHED) in rig.events()
+    assert (2, EV_FAULT_LATCHED) in rig.events()
 
 
 def test_power_cut_mid_settings_write_keeps_the_old_file():

@@ -7,10 +7,9 @@ import os
 from faultrig import Rig
 from vmtest import fresh_root
 
-from firmware.app import EV_SETTINGS, EV_SETTINGS_MISSING
-from firmware.core import events as ev
+from firmware.app_texts import EV_SETTINGS, EV_SETTINGS_MISSING
 from firmware.core import settings as st
-from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
+from firmware.core.codes import EV_BOOT, EV_FAULT_LATCHED, MODE_CHARGER_ONLY, MODE_OFF
 
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
 ALL_OFF = {"load": "float", "charge": "float", "prealarm": "float"}
@@ -39,9 +38,9 @@ def test_corrupt_settings_file_boots_on_defaults_and_never_transmits():
     assert rig.outputs() == ALL_OFF
     assert rig.app.out.multi_mode == MODE_OFF
     rig.run(1500)
-    boots = [b for b, code in rig.events() if code == ev.EV_BOOT]
+    boots = [b for b, code in rig.events() if code == EV_BOOT]
     assert len(boots) == 2
-    assert (boots[1], ev.EV_FAULT_LATCHED) in rig.events()
+    assert (boots[1], EV_FAULT_LATCHED) in rig.events()
     assert (boots[1], EV_SETTINGS) in rig.events()  # the log says why the defaults run
 
 

@@ -7,8 +7,8 @@ from faultrig import Rig
 from vmtest import fresh_root
 
 from firmware import app as fw_app
-from firmware.core import events as ev
-from firmware.core.codes import MODE_ON, R_OPEN_LOOP
+from firmware.app_texts import EV_TASK_STALE, EV_WATCHDOG_RESET
+from firmware.core.codes import EV_FAULT_CLEARED, EV_FAULT_LATCHED, MODE_ON, R_OPEN_LOOP
 
 machine = __import__("machine")
 ON = {"load": "high", "charge": "high", "prealarm": "float"}
@@ -23,7 +23,7 @@ def test_hung_task_watchdog_reset_restores_the_latched_fault():
     assert rig.outputs() == ALL_OFF and rig.latched()
     rig.battery.loop_intact = True
     rig.run(500)  # the loop reads OK again, but not yet for startup_ok_ms: still latched
-    rig.hung = fw_app.T_PROTECT  # the protection task stops (an await that never returns)
+    rig.hung = fw_app.TASK_NAMES.index("protect")  # the protection task stops (never returns)
     waited = 0
     while len(rig.boots) < 2 and waited < rig.wdt_ms + 1500:
         rig.run(10)
@@ -39,9 +39,9 @@ def test_hung_task_watchdog_reset_restores_the_latched_fault():
     assert rig.multi.last_command() == MODE_ON
     rig.run(1500)
     events = rig.events()
-    assert (1, fw_app.EV_TASK_STALE) in events
-    assert (2, fw_app.EV_WATCHDOG_RESET) in events
-    assert events.index((1, ev.EV_FAULT_LATCHED)) < events.index((2, ev.EV_FAULT_CLEARED))
+    assert (1, EV_TASK_STALE) in events
+    assert (2, EV_WATCHDOG_RESET) in events
+    assert events.index((1, EV_FAULT_LATCHED)) < events.index((2, EV_FAULT_CLEARED))
 
 
 def test_any_stopped_task_floats_the_outputs_within_one_second():
@@ -83,4 +83,4 @@ def test_no_task_is_reported_stopped_in_normal_running_or_low_power():
     rig.remote_on = True
     rig.run(3000)
     assert not rig.app.halted and rig.boots == [1]
-    assert fw_app.EV_TASK_STALE not in [c for _, c in rig.events()]
+    assert EV_TASK_STALE not in [c for _, c in rig.events()]

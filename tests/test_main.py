@@ -40,7 +40,7 @@ def test_deploy_hold_parks_the_firmware_once():
 
 def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     import main
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
     root = fresh_root("main-crash")
     _outputs_live()
@@ -57,7 +57,7 @@ def test_an_exception_while_running_floats_outputs_logs_the_crash_and_resets():
     finally:
         main.start, main.build = real
     assert all(machine.pins[p].is_floating() for p in OUTS)
-    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
+    assert [r[0] for r in records(root + "events.log")] == [main.EV_CRASH]
 
 
 def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
@@ -82,26 +82,18 @@ def test_a_crash_with_firmware_hw_broken_floats_the_outputs_through_boot_py():
     assert machine.pins[2].value() == 0
 
 
-def test_crash_code_matches_the_app():
-    import main
-    from firmware.app import EV_CRASH
-    from firmware.app_texts import EVENT_TEXTS
-
-    assert main.EV_CRASH == EV_CRASH and EV_CRASH in EVENT_TEXTS
-
-
 def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_resets():
     """main.py on a board: once the app is built, the boot check's code and the start-only
     modules leave the heap (ON_BOARD); what runs afterwards (the app, a crash) still works."""
     import sys
 
-    import firmware.core.codes  # noqa: F401  (loaded, to see them let go)
-    import firmware.core.settings  # noqa: F401
+    import firmware.core.settings  # noqa: F401  (loaded, to see them let go)
     import firmware.hw.board_esp32  # noqa: F401
     import firmware.hw.board_pico  # noqa: F401
+    import firmware.hw.board_start  # noqa: F401
     import main
     import vebus  # noqa: F401
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
     mods = {n: sys.modules[n] for n in main.START_MODULES if n in sys.modules}
     top = __import__("__main__").__dict__
@@ -136,4 +128,4 @@ def test_on_a_board_the_start_code_is_let_go_and_a_crash_still_floats_logs_and_r
     assert sorted(mods) == sorted(main.START_MODULES[:5])  # rp2: the rp2 port's own
     assert kept == [] and "rp2" not in top  # their code can leave the heap
     assert all(machine.pins[p].is_floating() for p in OUTS)
-    assert [r[0] for r in EventFile(root + "events.log").records()] == [main.EV_CRASH]
+    assert [r[0] for r in records(root + "events.log")] == [main.EV_CRASH]

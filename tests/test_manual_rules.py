@@ -9,6 +9,7 @@ from vmtest import fresh_root
 from firmware.core import events as ev
 from firmware.core import texts  # noqa: F401  (ev.text's table, loaded before boards fill the heap)
 from firmware.core.codes import (
+    EV_CHARGE_OFF,
     MODE_ON,
     R_CHARGE_BLOCK,
     R_HIGH_CELL,
@@ -49,8 +50,8 @@ def test_3_3_low_temperature_stops_charging_one_charge_line():
     assert rig.outputs() == CHARGE_OFF
     assert rig.app.out.charge_rate == 0 and rig.app.out.multi_mode == MODE_ON
     assert _status(rig) == (False, 0)
-    assert _reasons(rig, ev.EV_CHARGE_OFF) == [R_CHARGE_BLOCK]
-    assert ev.text(ev.EV_CHARGE_OFF, R_CHARGE_BLOCK, 0) == (
+    assert _reasons(rig, EV_CHARGE_OFF) == [R_CHARGE_BLOCK]
+    assert ev.text(EV_CHARGE_OFF, R_CHARGE_BLOCK, 0) == (
         "charge disconnect: high cell or low temperature"
     )
 
@@ -65,7 +66,7 @@ def test_3_3_low_temperature_line_stops_charging_7_q4_high_cell_line_reduces():
     bat.down = {3}  # low temperature
     rig.run(1500)
     assert rig.outputs() == CHARGE_OFF and _status(rig) == (False, 0)
-    assert _reasons(rig, ev.EV_CHARGE_OFF) == [R_LOW_TEMP]
+    assert _reasons(rig, EV_CHARGE_OFF) == [R_LOW_TEMP]
     bat.down = {4}  # warm again, but a high cell
     rig.run(1500)
     assert rig.outputs() == CHARGE_OFF

@@ -12,6 +12,8 @@ from vmtest import fresh_root
 from firmware.core import events as ev
 from firmware.core import texts  # noqa: F401  (ev.text's table, loaded before boards fill the heap)
 from firmware.core.codes import (
+    EV_FAULT_LATCHED,
+    EV_MULTI_SWITCHED,
     MODE_ON,
     R_CHARGE_BLOCK,
     R_LOOP_UNSURE,
@@ -67,7 +69,7 @@ def test_cold_empty_battery_is_told_from_an_open_loop_where_the_wiring_allows():
     assert not out.latched and out.reasons & (R_LOW_CELL | R_LOW_TEMP) == R_LOW_CELL | R_LOW_TEMP
     rig.run(31000)
     assert rig.outputs()["load"] == "float" and not out.latched
-    assert ev.EV_FAULT_LATCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]
+    assert EV_FAULT_LATCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]
 
 
 def test_cold_empty_battery_logged_truthfully_where_the_wiring_cannot_tell():
@@ -78,9 +80,9 @@ def test_cold_empty_battery_logged_truthfully_where_the_wiring_cannot_tell():
     bat.low_cell = bat.high_cell = bat.prealarm = True
     rig.run(1000)
     assert rig.app.out.latched
-    (why,) = _reasons(rig, ev.EV_FAULT_LATCHED)
+    (why,) = _reasons(rig, EV_FAULT_LATCHED)
     assert why == R_OPEN_LOOP | R_LOOP_UNSURE
-    assert ev.text(ev.EV_FAULT_LATCHED, why, 0) == (
+    assert ev.text(EV_FAULT_LATCHED, why, 0) == (
         "BTV loop fault latched: open loop, or low cell with charging blocked "
         "(this wiring cannot tell)"
     )
@@ -105,8 +107,8 @@ def test_1_multi_switched_off_low_power_info_frames_continue():
     out = rig.app.out
     assert out.low_power and out.multi_mode == MODE_ON  # the BMS does not switch it on or off
     assert rig.outputs() == ON  # the outputs keep following the loop
-    assert [a for _t, c, _r, a in rig.app.log.entries() if c == ev.EV_MULTI_SWITCHED] == [1]
-    assert ev.text(ev.EV_MULTI_SWITCHED, 0, 1) == (
+    assert [a for _t, c, _r, a in rig.app.log.entries() if c == EV_MULTI_SWITCHED] == [1]
+    assert ev.text(EV_MULTI_SWITCHED, 0, 1) == (
         "Multi switched off (front panel switch): BMS in low power mode, BMS info frames continue"
     )
     info = rig.multi.kinds.get(cat.MSG_INFO, 0)
@@ -118,7 +120,7 @@ def test_1_multi_switched_off_low_power_info_frames_continue():
     rig.multi.switch_register = 0x30
     rig.run(1000)
     assert not rig.app.out.low_power
-    assert [a for _t, c, _r, a in rig.app.log.entries() if c == ev.EV_MULTI_SWITCHED] == [1, 0]
+    assert [a for _t, c, _r, a in rig.app.log.entries() if c == EV_MULTI_SWITCHED] == [1, 0]
 
 
 def test_the_bms_own_off_command_is_not_read_as_the_multi_switched_off():
@@ -134,4 +136,4 @@ def test_the_bms_own_off_command_is_not_read_as_the_multi_switched_off():
     rig.multi.switch_register = 0x30
     rig.run(5000)
     assert not rig.app.out.low_power and rig.outputs() == ON
-    assert ev.EV_MULTI_SWITCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]
+    assert EV_MULTI_SWITCHED not in [c for _t, c, _r, _a in rig.app.log.entries()]

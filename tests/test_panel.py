@@ -16,7 +16,7 @@ from apprig import BTV, ON, READ, _codes, _each_second, _run, _switches, _system
 from firmware.bms.panel import EV_PANEL_REWRITTEN
 from firmware.bms.role import TX_RELAY
 from firmware.core.codes import MODE_CHARGER_ONLY
-from vebus import ADDR_MULTI, encode_data
+from vebus import ADDR_MULTI, encode_data, peers
 from vebus import catalogue as cat
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
@@ -32,10 +32,10 @@ def test_the_gx_on_the_panel_port_hears_the_multi_and_the_bms_status_follows_the
     assert multi.syncs - s0 == 50 and gx.syncs >= multi.syncs - 2  # every sync relayed
     assert min(gx.kinds[k] for k in (0x55, cat.MSG_AC_INFO, cat.MSG_LED)) > 0  # the Multi's ...
     assert gx.statuses >= 3 and gx.status == (0, 255)  # ... and the BMS's: all allowed
-    gx.send(bytes(_P[: cat.build_probe(_P)]))  # the GX's BMS probe, on the panel port
+    gx.send(bytes(_P[: peers.build_probe(_P)]))  # the GX's BMS probe, on the panel port
     _run(app, 200)
     assert gx.answers == [1146100]  # answered on the port it came from, as a V2
-    assert not [g for g in multi.got if cat.answer_version(g[3], len(g[3])) >= 0]
+    assert not [g for g in multi.got if peers.answer_version(g[3], len(g[3])) >= 0]
     machine.Pin(BTV[0]).external = 0  # low cell: pre-alarm at once, loads off 30 s later
     _run(app, 1000)
     assert gx.status[0] == cat.STATUS_PRE_ALARM

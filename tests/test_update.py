@@ -74,9 +74,9 @@ def _mpy():
 
 
 def _events(root):
-    from firmware.core.eventfile import EventFile
+    from firmware.core.eventread import records
 
-    return [(r[0], r[1], r[2]) for r in EventFile(root + "events.log").records()]
+    return [(r[0], r[1], r[2]) for r in records(root + "events.log")]
 
 
 def _pointer(root):
@@ -288,19 +288,16 @@ def test_damaged_pointer_and_manifest_texts_are_refused_not_misread():
 
 def test_event_codes_texts_and_led_pattern_match_the_app():
     import main
-    from firmware import app, app_texts
+    from firmware import app_texts
     from firmware.core import leds
+    from firmware.core.codes import PAT_FAULTY_APP
     from firmware.hw import board_esp32, board_pico
 
-    for code in (main.EV_IMAGE, main.EV_IMAGE_BAD, main.EV_ROLLBACK):
-        assert code in app_texts.EVENT_TEXTS
-    assert (main.EV_IMAGE, main.EV_IMAGE_BAD, main.EV_ROLLBACK) == (
-        app.EV_IMAGE,
-        app.EV_IMAGE_BAD,
-        app.EV_ROLLBACK,
-    )
+    names = ("EV_CRASH", "EV_SETTINGS", "EV_SETTINGS_MISSING", "EV_IMAGE", "EV_IMAGE_BAD")
+    for name in names + ("EV_ROLLBACK",):  # main.py's copies of the board-side codes
+        assert getattr(main, name) == getattr(app_texts, name) in app_texts.EVENT_TEXTS, name
     p = leds.Leds()  # the app's own 15 Hz pattern: same half period as main.py's timer
-    levels = [p.level(leds.PAT_FAULTY_APP, t) for t in range(1000)]
+    levels = [p.level(PAT_FAULTY_APP, t) for t in range(1000)]
     assert levels.index(0) == main.FAULTY_HALF_PERIOD_MS
     assert levels.index(1, main.FAULTY_HALF_PERIOD_MS) == 2 * main.FAULTY_HALF_PERIOD_MS
     for mod in (board_pico, board_esp32):

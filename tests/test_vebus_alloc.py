@@ -3,7 +3,7 @@
 import vebus_vectors
 from vmtest import alloc_bytes, locked, requires_vm
 
-from vebus import ADDR_CONTROLLER, Decoder, encode_data, encode_sync
+from vebus import ADDR_CONTROLLER, Decoder, encode_data, encode_sync, peers
 
 
 def _stream():
@@ -78,10 +78,10 @@ def test_catalogue_builders_and_mk2_decoder_allocate_nothing():
         encode_data(out, c.BMS_ADDR, 3, p, n)
         n = c.build_probe_answer(p, 1146100)
         m.encode_vebus(out, p, n)
-        c.build_ac_info(p, 50000, 2472)
+        peers.build_ac_info(p, 50000, 2472)
         assert c.get(p, c.AC_FREQ) == 50000
         c.build_switch(p, c.SWITCH_CHARGER_ONLY)
-        c.build_write_via_id(p, 0x42, 0x83, -300)
+        peers.build_write_via_id(p, 0x42, 0x83, -300)
         dec.feed(data, 0, len(data))
 
     run()

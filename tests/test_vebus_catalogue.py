@@ -2,7 +2,7 @@
 
 import vebus_vectors
 
-from vebus import ADDR_CONTROLLER, Decoder, encode_data, mk2
+from vebus import ADDR_CONTROLLER, Decoder, encode_data, mk2, peers
 from vebus import catalogue as cat
 from vebus import describe as names
 from vebus.describe import describe
@@ -27,7 +27,7 @@ def test_sync_fields():
     assert cat.get(p, cat.SYNC_STATUS) == 0x51
     assert cat.get(p, cat.SYNC_STAMP) == 0x0218
     buf = bytearray(8)
-    assert cat.build_sync(buf, 0x51, 0x0218) == 4 and bytes(buf[:4]) == p
+    assert peers.build_sync(buf, 0x51, 0x0218) == 4 and bytes(buf[:4]) == p
 
 
 def test_ac_info_fields_and_builder():
@@ -37,9 +37,9 @@ def test_ac_info_fields_and_builder():
     assert cat.get(p, cat.AC_PHASE) == 0
     assert cat.get(p, cat.AC_STAMP) == 0x030D
     buf = bytearray(20)
-    n = cat.build_ac_info(buf, 50000, 0x9A8, 0, 0x030D)
+    n = peers.build_ac_info(buf, 50000, 0x9A8, 0, 0x030D)
     assert bytes(buf[:n]) == p
-    n = cat.build_ac_info(buf, 49875, 2700, 2)
+    n = peers.build_ac_info(buf, 49875, 2700, 2)
     assert cat.get(buf, cat.AC_FREQ) == 49875 and cat.get(buf, cat.AC_DC_VOLTAGE) == 2700
     assert n == 15 and buf[13] & 0xF0 == p[13] & 0xF0  # top bits beside the 12-bit voltage
 
@@ -55,8 +55,8 @@ def test_switch_builder_matches_the_captures():
 def test_winmon_write_via_id_matches_the_computed_vectors():
     ps = payloads()
     buf = bytearray(16)
-    assert bytes(buf[: cat.build_write_via_id(buf, 0xE6, 0x83, 300)]) == ps[6]
-    assert bytes(buf[: cat.build_write_via_id(buf, 0xE6, 0x83, -300)]) == ps[7]
+    assert bytes(buf[: peers.build_write_via_id(buf, 0xE6, 0x83, 300)]) == ps[6]
+    assert bytes(buf[: peers.build_write_via_id(buf, 0xE6, 0x83, -300)]) == ps[7]
     n = cat.build_winmon(buf, 0xE6, 0x37, b"\x02\x83\x2c\x01")
     assert bytes(buf[:n]) == ps[6]
 
@@ -72,24 +72,24 @@ def test_winmon_reply_fields():
 
 def test_led_and_condition_round_trip():
     buf = bytearray(16)
-    n = cat.build_led(buf, 0x09, 0x02, cat.LED_STATUS_BATTERY_LOW, 10, 500, 160, 0x03)
+    n = peers.build_led(buf, 0x09, 0x02, cat.LED_STATUS_BATTERY_LOW, 10, 500, 160, 0x03)
     assert n == cat.LED_LEN and buf[0] == cat.MSG_LED
     vals = [cat.get(buf, f[1]) for f in names.LED_FIELDS]
     assert vals == [0x09, 0x02, 2, 10, 500, 160, 0x03]
-    n = cat.build_condition(buf, True, -123)
+    n = peers.build_condition(buf, True, -123)
     assert n == cat.COND_LEN
     assert cat.get(buf, cat.COND_INVERT_OK) == 1
     assert cat.get(buf, cat.COND_DC_CURRENT) == -123
-    cat.build_condition(buf, False, 4567)
+    peers.build_condition(buf, False, 4567)
     assert cat.get(buf, cat.COND_INVERT_OK) == 0 and cat.get(buf, cat.COND_DC_CURRENT) == 4567
 
 
 def test_probe_is_the_mk2_probe_body():
     buf = bytearray(8)
-    n = cat.build_probe(buf)
+    n = peers.build_probe(buf)
     assert bytes(buf[:n]) == mk2.PROBE_BMS_FRAME[1:-1]
     assert cat.probe_kind(buf, n) == cat.PROBE_BMS
-    n = cat.build_probe(buf, cat.PROBE_DMC)
+    n = peers.build_probe(buf, cat.PROBE_DMC)
     assert bytes(buf[:n]) == mk2.PROBE_DMC_FRAME[1:-1]
     assert cat.probe_kind(buf, n) == cat.PROBE_DMC
     assert cat.probe_kind(b"\x21\xff\xff\xff\xff\x84", 6) == -1
@@ -101,8 +101,8 @@ def test_probe_answer_carries_the_version():
     assert n == cat.ANSWER_LEN
     assert buf[0] == 0x20 and buf[5] == 0x83
     assert buf[6] | buf[7] << 8 | buf[8] << 16 | buf[9] << 24 == 1146100
-    assert cat.answer_version(buf, n) == 1146100
-    assert cat.answer_version(buf, n) >= cat.BMS_V2_MIN_VERSION
+    assert peers.answer_version(buf, n) == 1146100
+    assert peers.answer_version(buf, n) >= cat.BMS_V2_MIN_VERSION
     # As a raw-bus frame from the BMS (INFERRED mapping) it survives the codec.
     out = bytearray(40)
     k = encode_data(out, cat.BMS_ADDR, 5, buf, n)
@@ -114,13 +114,13 @@ def test_probe_answer_carries_the_version():
 def test_bms_status_flags():
     buf = bytearray(12)
     n = cat.build_bms_status(buf, True, True, False, False)
-    assert cat.is_bms_status(buf, n) and cat.get(buf, cat.STATUS_FLAGS) == 0
+    assert peers.is_bms_status(buf, n) and cat.get(buf, cat.STATUS_FLAGS) == 0
     cat.build_bms_status(buf, False, True, True, False, rate=0x80, code=3)
     assert cat.get(buf, cat.STATUS_FLAGS) == cat.STATUS_HIGH_CELL | cat.STATUS_PRE_ALARM
     assert cat.get(buf, cat.STATUS_RATE) == 0x80 and cat.get(buf, cat.STATUS_CODE) == 3
     cat.build_bms_status(buf, True, False, False, True)
     assert cat.get(buf, cat.STATUS_FLAGS) == cat.STATUS_LOW_CELL | cat.STATUS_ERROR
-    assert cat.answer_version(buf, n) == -1
+    assert peers.answer_version(buf, n) == -1
 
 
 def test_every_message_is_tagged_with_a_source():
@@ -189,4 +189,4 @@ def test_switch_register_reading_is_inferred_and_round_trips():
         cat.SWITCH_INVERTER_ONLY,
         cat.SWITCH_SLEEP,
     ):
-        assert cat.switch_state(cat.switch_register(state)) == state
+        assert cat.switch_state(peers.switch_register(state)) == state

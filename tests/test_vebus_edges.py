@@ -15,6 +15,7 @@ from vebus import (
     Decoder,
     encode_data,
     frame_sum_ok,
+    peers,
 )
 from vebus import catalogue as cat
 
@@ -145,15 +146,15 @@ def test_a_short_frame_after_garbage_is_skipped_and_the_garbage_rejected():
 def test_every_builder_writes_every_byte_of_its_payload():
     # a reused buffer (the BMS builds every frame in one) must not leak old bytes into a frame
     builds = (
-        lambda p: cat.build_sync(p, 3, 0x1234),
+        lambda p: peers.build_sync(p, 3, 0x1234),
         lambda p: cat.build_winmon(p, 0x51, 0x05),
         lambda p: cat.build_winmon(p, 0x51, 0x0E, b"\x01\x02", 2),
-        lambda p: cat.build_write_via_id(p, 0x51, 0x20, -300),
+        lambda p: peers.build_write_via_id(p, 0x51, 0x20, -300),
         lambda p: cat.build_switch(p, cat.SWITCH_SLEEP),
-        lambda p: cat.build_led(p, 1, 0, 2, 0, 160, 160, 0),
-        lambda p: cat.build_condition(p, True, -123),
-        lambda p: cat.build_ac_info(p, 50000, 26 * 50),
-        lambda p: cat.build_probe(p),
+        lambda p: peers.build_led(p, 1, 0, 2, 0, 160, 160, 0),
+        lambda p: peers.build_condition(p, True, -123),
+        lambda p: peers.build_ac_info(p, 50000, 26 * 50),
+        lambda p: peers.build_probe(p),
         lambda p: cat.build_probe_answer(p, 1146100),
         lambda p: cat.build_bms_status(p, True, False, True, True, 25, 15),
     )
@@ -164,10 +165,10 @@ def test_every_builder_writes_every_byte_of_its_payload():
         assert build(dirty) == n and dirty[:n] == clean[:n], k
     p = bytearray(b"\xa5" * 32)
     n = cat.build_probe_answer(p, 1146100)
-    assert cat.answer_version(p, n) == 1146100 and cat.answer_version(p, n - 1) == -1
+    assert peers.answer_version(p, n) == 1146100 and peers.answer_version(p, n - 1) == -1
     n = cat.build_bms_status(p, True, True, False, False)
-    assert cat.is_bms_status(p, n) and not cat.is_bms_status(p, n - 1)
-    n = cat.build_probe(p)
+    assert peers.is_bms_status(p, n) and not peers.is_bms_status(p, n - 1)
+    n = peers.build_probe(p)
     assert cat.probe_kind(p, n) == cat.PROBE_BMS
     p[2] = 0x00  # the probe's bytes 1..4 are FF
     assert cat.probe_kind(p, n) == -1

@@ -21,6 +21,7 @@ from vebus import (
     frame_sum_ok,
     max_encoded_len,
     next_frame_no,
+    peers,
 )
 from vebus import catalogue as cat
 
@@ -344,9 +345,11 @@ def test_skipped_message_types_are_counted_not_handed_out():
     # Every Multi frame costs a callback; a skipped type costs none but still counts (the BMS
     # role closes its slot on any frame after the sync: vebus.md).
     out = bytearray(40)
-    sync = bytes(out[: encode_sync(out, 3, _P, cat.build_sync(_P, 0, 0))])
-    ac = bytes(out[: encode_data(out, ADDR_MULTI, 4, _P, cat.build_ac_info(_P, 50000, 1300))])
-    led = bytes(out[: encode_data(out, ADDR_MULTI, 5, _P, cat.build_led(_P, 1, 0, 0, 0, 0, 0, 0))])
+    sync = bytes(out[: encode_sync(out, 3, _P, peers.build_sync(_P, 0, 0))])
+    ac = bytes(out[: encode_data(out, ADDR_MULTI, 4, _P, peers.build_ac_info(_P, 50000, 1300))])
+    led = bytes(
+        out[: encode_data(out, ADDR_MULTI, 5, _P, peers.build_led(_P, 1, 0, 0, 0, 0, 0, 0))]
+    )
     seen = []
     dec = Decoder(lambda f: seen.append(f.msg))
     dec.skip(cat.MSG_AC_INFO)

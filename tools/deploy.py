@@ -117,16 +117,28 @@ def build(root=ROOT, out=OUT, march=None, mpy_cross=None, lines=False):
         if rel.as_posix() in AS_SOURCE:
             shutil.copyfile(root / rel, local)
         else:
-            compile_mpy(mpy_cross, root / rel, rel.as_posix(), local, march, lines)
+            compile_mpy(mpy_cross, root / rel, module_name(rel), local, march, lines)
         items.append((dest, local, local.stat().st_size))
     return items
+
+
+def module_name(rel):
+    """The dotted import name of a board file ("lib/vebus/frame.py" -> "vebus.frame"): the
+    source name its .mpy carries. The board interns that string for the module anyway, where a
+    path would be one more name in RAM for every module."""
+    parts = list(Path(rel).with_suffix("").parts)
+    if parts[0] == "lib":
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
 
 
 def compile_mpy(mpy_cross, src, name, local, march=None, lines=False):
     """mpy-cross src -> local (.mpy), `name` as the source name in tracebacks.
 
     -O3 (unless lines): no line numbers in the bytecode, 2 KB less heap on a Pico, where the
-    bytecode of a .mpy is loaded into RAM; a traceback still names each file and function, its
+    bytecode of a .mpy is loaded into RAM; a traceback still names each module and function, its
     line numbers read 1 (the same code on the VM, `make vmtest`, shows the lines)."""
     cmd = [mpy_cross, "-s", name] + ([] if lines else ["-O3"])
     if march:

@@ -46,7 +46,8 @@ def read(paths):
     """(events, bad records, bad bytes) of the files in order. An event is a dict: boot, uptime
     (ms, wraps of ticks_ms undone within a boot), tick, code, reason, arg, text. Boot 0: written
     by main.py's crash path before the app ran, with neither boot number nor time (uptime None)."""
-    from firmware.core.eventfile import RECORD_SIZE, decode_all
+    from firmware.core.eventfile import RECORD_SIZE
+    from firmware.core.eventread import decode_all
     from firmware.core.texts import reason_names
 
     events, bad_records, bad_bytes = [], 0, 0

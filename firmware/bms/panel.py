@@ -29,7 +29,6 @@ from micropython import const
 
 from firmware.bms.relay import V_CONTROL, V_FULL, V_LOOP
 from firmware.bms.role import SYNC_GUARD_MS
-from firmware.core.codes import MODE_NONE, MODE_OFF, ST_REMOTE_OFF
 from firmware.core.control import (
     SRC_DMC,
     SRC_GX,
@@ -40,6 +39,11 @@ from firmware.core.control import (
 )
 from vebus import ADDR_MULTI, Decoder, encode_data, next_frame_no
 from vebus import catalogue as cat
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_MODE_NONE = const(0)
+_MODE_OFF = const(4)
+_ST_REMOTE_OFF = const(6)
 
 # Event codes (after firmware/app.py's; words in firmware/app_texts.py). arg: the request
 # (codes.MODE_*, 0 for a Winmon write); EV_PANEL_REWRITTEN: request << 8 | mode sent.
@@ -76,7 +80,7 @@ class Panel:
         self.decoder = Decoder(self._on_frame, maxlen=_FRAME)  # longer: not relayable anyway
         self.out = bytearray(_FRAME)
         self.pay = bytearray(cat.ANSWER_LEN)
-        self.ceiling = MODE_OFF  # until protection says more
+        self.ceiling = _MODE_OFF  # until protection says more
         self.remote_off = False
         self.low_power = False
         self.frames = 0
@@ -90,7 +94,7 @@ class Panel:
 
     def set_protection(self, out):
         self.ceiling = out.multi_ceiling
-        self.remote_off = out.state == ST_REMOTE_OFF
+        self.remote_off = out.state == _ST_REMOTE_OFF
         self.low_power = out.low_power
 
     def clear(self, now):
@@ -162,7 +166,7 @@ class Panel:
         """Core's arbitration decides; passed or rewritten goes to the Multi side."""
         switch = msg == cat.MSG_SWITCH
         src = SRC_DMC if self.dmc and switch else SRC_GX
-        req = p[1] if switch else MODE_NONE
+        req = p[1] if switch else _MODE_NONE
         res = panel_control(src, req, self.dmc, self.remote_off, self.ceiling)
         mode = res & 0xFF
         why = res >> 8

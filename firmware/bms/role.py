@@ -18,7 +18,7 @@ only if the bus stayed quiet. So `take()` answers only while: a sync was the las
 ended at most SLOT_MS ago, no byte of another frame has arrived since (`quiet` from the RS485
 driver and the decoder), and vebus_mode is "bms". One frame per sync, in this order of priority:
   1. a switch frame (0x3F) that restricts the Multi (sleep, charger-only, inverter-only: it
-     switches something off), when protection asks for it and each _SWITCH_REPEAT_MS while it
+     switches something off), when protection asks for it and each _SWITCH_RESEND_MS while it
      holds: a safety frame, never delayed
   2. a frame from the Remote panel port (firmware/bms/relay.py), renumbered, that already waited
      a slot behind one of the BMS's own frames                                     INFERRED
@@ -55,7 +55,7 @@ POLL_MAX_MS = const(30)
 # A sync is read 0-2 ms after it arrives: due without slack, the status would wait a whole sync
 # period whenever this read came 1 ms earlier after its sync than the last one.
 _STATUS_SLACK_MS = const(10)
-_SWITCH_REPEAT_MS = const(1000)
+_SWITCH_RESEND_MS = const(1000)
 _RELEASE_REPEATS = const(3)
 _REPORT_SETTLE_MS = const(2500)  # after a switch frame: LED frames (1 s apart) catch up
 # Another controller's switch request holds until it changes, or until the controller stays silent
@@ -287,7 +287,7 @@ class BmsRole:
         if not self._started or self.probe_pending or (m and m != self._mode_sent):
             return 0
         if m and (m != cat.SWITCH_ON or self._release_left > 0):
-            t = _SWITCH_REPEAT_MS - time.ticks_diff(now, self._switch_at)
+            t = _SWITCH_RESEND_MS - time.ticks_diff(now, self._switch_at)
             if t < d:
                 d = t
         if not self.multi_version:
@@ -371,7 +371,7 @@ class BmsRole:
             return False
         if m != self._mode_sent:
             return True
-        if time.ticks_diff(now, self._switch_at) < _SWITCH_REPEAT_MS:
+        if time.ticks_diff(now, self._switch_at) < _SWITCH_RESEND_MS:
             return False
         return m != cat.SWITCH_ON or self._release_left > 0
 
@@ -404,7 +404,7 @@ class BmsRole:
             self._started = True
             self.version.at = now
             self._status_at = now
-            self._switch_at = time.ticks_add(now, -_SWITCH_REPEAT_MS)
+            self._switch_at = time.ticks_add(now, -_SWITCH_RESEND_MS)
         p = self.payload
         kind = self._next(now)
         plen = 0

@@ -3,7 +3,9 @@
 Modules (each one job; read the module docstring for its API):
     settings    one table (SPEC) of every setting: default, type, range; validate; JSON load/save
     settings_help  each setting's help text (docs and CLIs; not imported on the board)
-    codes       output levels, Multi modes (VE.Bus 0x3F values), reason bits, states
+    codes       the shared numbers: output levels, Multi modes (VE.Bus 0x3F values), reason
+                bits, states, event codes, LED patterns, change bits (not imported on the
+                board: each module keeps private copies, tests/host/test_consts.py checks them)
     texts       their names and the event texts in the manual's words (not imported on the board)
     debounce    Debounce: one input's level once stable for debounce_ms
     btv_wire    the replaceable electrical meaning of the BTV inputs (which input, polarity)
@@ -11,10 +13,11 @@ Modules (each one job; read the module docstring for its API):
     remote      Remote: remote on/off terminal (L-H bridge, L low, H high) -> on/off
     mains       Mains: mains detector input -> AC present
     protection  Protection(settings).step(now_ms, inputs) -> outputs (preallocated, no allocation)
-    signals     Inputs / Outputs of the protection, CH_* change bits, Held (min-hold output)
+    signals     Inputs / Outputs of the protection (CH_* change bits), Held (min-hold output)
     leds        LED patterns of the manual (5.2) and each LED's level at a tick
     events      EventLog: RAM ring of (tick, code, reason, arg); text() (from texts.py)
     eventfile   flash format: append-only 16-byte records with a CRC each; EventFile rotation
+    eventread   reading those records back (host tools, tests; not imported on the board)
     latch       LatchStore: the latched loop fault and the boot counter, kept across reboot
     crc         CRC-16/CCITT
 

@@ -24,9 +24,15 @@ debouncers. Two failed pulses in a row, or no passed test for 3 periods + stale_
 
 from time import ticks_add, ticks_diff
 
+from micropython import const
+
 from firmware.core.btv_wire import Wire
-from firmware.core.codes import R_STALE, R_STUCK, R_UNKNOWN
 from firmware.core.debounce import Debounce
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_R_STALE = const(0x0080)
+_R_STUCK = const(0x0040)
+_R_UNKNOWN = const(0x0100)
 
 N_INPUTS = 8
 _IDLE = 0
@@ -43,7 +49,7 @@ class Condition:
         self.discharge_ok = False
         self.charge_ok = False
         self.prealarm = False
-        self.reasons = R_UNKNOWN
+        self.reasons = _R_UNKNOWN
 
     def set_ok(self):
         """All OK (for tests and simulators that skip the electrical layer)."""
@@ -240,17 +246,17 @@ class BtvDecoder:
         c = self.cond
         used = self._used
         if used & self._stale:
-            return self._fault(R_STALE)
+            return self._fault(_R_STALE)
         if unknown or used & ~self._fresh:
-            return self._fault(R_UNKNOWN)
+            return self._fault(_R_UNKNOWN)
         if self.selftest:
             if self.test_failures >= STUCK_AFTER:
-                return self._fault(R_STUCK)
+                return self._fault(_R_STUCK)
             if not self._pass_ripe:
                 if ticks_diff(now, self._t_pass) > self._no_pass_ms:
                     self._pass_ripe = True
             if self._pass_ripe:
-                return self._fault(R_STUCK)
+                return self._fault(_R_STUCK)
         if levels != self.filled_from:  # the same levels decode to the same condition
             self.filled_from = levels
             self.wire.decode(levels, c)

@@ -28,16 +28,17 @@ charging (manual 3.3) instead of reducing the charge current (docs/manual-readin
     w.test_mask              # inputs that must follow the self-test pulse
 """
 
-from firmware.core.codes import (
-    R_CHARGE_BLOCK,
-    R_HIGH_CELL,
-    R_HIGH_TEMP,
-    R_LOOP_UNSURE,
-    R_LOW_CELL,
-    R_LOW_TEMP,
-    R_OPEN_LOOP,
-    R_PREALARM,
-)
+from micropython import const
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_R_CHARGE_BLOCK = const(0x4000)
+_R_HIGH_CELL = const(0x0002)
+_R_HIGH_TEMP = const(0x0008)
+_R_LOOP_UNSURE = const(0x8000)
+_R_LOW_CELL = const(0x0001)
+_R_LOW_TEMP = const(0x0004)
+_R_OPEN_LOOP = const(0x0020)
+_R_PREALARM = const(0x0010)
 
 
 def _bit(n):
@@ -86,26 +87,26 @@ class Wire:
             cond.discharge_ok = False
             cond.charge_ok = False
             cond.prealarm = False
-            cond.reasons = R_OPEN_LOOP if self.loop_told else R_OPEN_LOOP | R_LOOP_UNSURE
+            cond.reasons = _R_OPEN_LOOP if self.loop_told else _R_OPEN_LOOP | _R_LOOP_UNSURE
             return
         reasons = 0
         if not dis:
-            reasons |= R_LOW_CELL
+            reasons |= _R_LOW_CELL
         if self.lt >= 0 and not (ok >> self.lt) & 1:
-            reasons |= R_LOW_TEMP
+            reasons |= _R_LOW_TEMP
             chg = False
         if self.ht >= 0 and not (ok >> self.ht) & 1:
-            reasons |= R_HIGH_TEMP
+            reasons |= _R_HIGH_TEMP
             chg = False
         if self.hc >= 0 and not (ok >> self.hc) & 1:
-            reasons |= R_HIGH_CELL
+            reasons |= _R_HIGH_CELL
             chg = False
-        if not chg and not reasons & (R_LOW_TEMP | R_HIGH_TEMP | R_HIGH_CELL):
+        if not chg and not reasons & (_R_LOW_TEMP | _R_HIGH_TEMP | _R_HIGH_CELL):
             # the charge line alone: a high cell only if neither temperature can be the cause
-            reasons |= R_HIGH_CELL if self.temps_wired else R_CHARGE_BLOCK
+            reasons |= _R_HIGH_CELL if self.temps_wired else _R_CHARGE_BLOCK
         pa = self.pa >= 0 and not (ok >> self.pa) & 1
         if pa:
-            reasons |= R_PREALARM
+            reasons |= _R_PREALARM
         cond.loop_ok = True
         cond.discharge_ok = dis
         cond.charge_ok = chg

@@ -3,6 +3,9 @@
 Reasons are bits of one int (several can hold at once). Multi modes use the VE.Bus switch-frame
 (0x3F) values: the bus side sends them as is. Their names in the manual's words are in texts.py
 (`reason_name(bits)` gives the most severe one's), which the running firmware does not import.
+The board does not import this module either: each board module keeps private copies of the
+numbers it uses (folded into its bytecode: no names in RAM), which tests/host/test_consts.py
+keeps equal to these; tests and host tools read them here.
 """
 
 from micropython import const
@@ -52,3 +55,41 @@ ST_LOW_CELL_OFF = const(4)  # loads off after low cell
 ST_LOOP_FAULT = const(5)  # open loop / loop fault, latched
 ST_REMOTE_OFF = const(6)
 ST_VEBUS_ERROR = const(7)
+
+# Event codes of firmware/core (events.py's ring and eventfile.py's records; 32 and up are the
+# board's, firmware/app_texts.py). Their words are in texts.py.
+EV_BOOT = const(1)
+EV_STARTUP_DONE = const(2)
+EV_PREALARM_ON = const(3)
+EV_PREALARM_OFF = const(4)
+EV_LOAD_OFF = const(5)
+EV_LOAD_ON = const(6)
+EV_CHARGE_OFF = const(7)
+EV_CHARGE_ON = const(8)
+EV_MULTI = const(9)
+EV_MAINS_RESTART = const(10)
+EV_FAULT_LATCHED = const(11)
+EV_FAULT_CLEARED = const(12)
+EV_REMOTE = const(13)
+EV_ERROR15 = const(14)
+EV_ERROR7 = const(15)
+EV_ERROR_CLEARED = const(16)
+EV_LOW_POWER = const(17)
+EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how many)
+EV_MULTI_SWITCHED = const(19)  # the Multi reports itself switched off (arg 1) / on again (arg 0)
+
+# Status and cell LED patterns (firmware/core/leds.py draws them).
+PAT_OFF = const(0)
+PAT_ON = const(1)
+PAT_HEARTBEAT = const(2)
+PAT_FAULTY_APP = const(3)
+PAT_LISTEN = const(4)
+
+# Change bits of Protection's Outputs.changed: what changed in a step (firmware/core/signals.py).
+CH_LOAD = const(0x01)
+CH_CHARGE = const(0x02)
+CH_PREALARM = const(0x04)
+CH_MODE = const(0x08)
+CH_LATCH = const(0x10)
+CH_ERROR = const(0x20)
+CH_LOW_POWER = const(0x40)

@@ -20,7 +20,11 @@ Pure and allocation-free: one int in, one int out.
 
 from micropython import const
 
-from firmware.core.codes import MODE_NONE, MODE_OFF, MODE_ON
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_MODE_NONE = const(0)
+_MODE_OFF = const(4)
+_MODE_ON = const(7)
+
 
 SRC_GX = const(1)  # a GX device or a VE.Bus Smart dongle
 SRC_DMC = const(2)  # a Digital Multi Control
@@ -32,22 +36,22 @@ WHY_DMC = const(3)
 
 def _flags(mode):
     """Mode -> bit 0 charge, bit 1 invert (the 0x3F values: 4 off, 5, 6, 7 on)."""
-    return (mode - MODE_OFF) & 3 if MODE_OFF <= mode <= MODE_ON else 0
+    return (mode - _MODE_OFF) & 3 if _MODE_OFF <= mode <= _MODE_ON else 0
 
 
 def panel_control(src, req, dmc_present, remote_off, ceiling):
     if dmc_present and src != SRC_DMC:
         return WHY_DMC << 8
-    if req == MODE_NONE:  # a Winmon write
+    if req == _MODE_NONE:  # a Winmon write
         if remote_off:
             return WHY_REMOTE_OFF << 8
-        if ceiling != MODE_ON:
+        if ceiling != _MODE_ON:
             return WHY_PROTECTION << 8
-        return MODE_ON  # passed: "on" stands for "whatever it writes"
+        return _MODE_ON  # passed: "on" stands for "whatever it writes"
     want = _flags(req)
     if remote_off:
-        return MODE_OFF if not want else WHY_REMOTE_OFF << 8
+        return _MODE_OFF if not want else WHY_REMOTE_OFF << 8
     got = want & _flags(ceiling)
     if got == want:
         return req
-    return (WHY_PROTECTION << 8) | (MODE_OFF + got)
+    return (WHY_PROTECTION << 8) | (_MODE_OFF + got)

@@ -10,12 +10,11 @@ Record (RECORD_SIZE = 16 bytes, little-endian):
     14 u16  CRC-16/CCITT of bytes 0..13
 
 A power cut mid-write leaves a torn last record: its CRC fails and the reader drops it. The
-reader resynchronises byte by byte after a bad record, so records appended after a torn one
-(the next boot appends behind it) are read too. Works with any file-like object (read / write).
+board only writes the log; reading it back is eventread.py's (host tools and tests), which the
+board never imports.
 
     buf = bytearray(RECORD_SIZE)
     encode(buf, code, reason, arg, tick, boot); f.write(buf)
-    for code, reason, arg, tick, boot in decode_all(data): ...
     log = EventFile("/events.log", max_bytes)    # path-based, rotates to <path>.1
     log.save(event_log)                          # the RAM log's new events, batched
     log.collect(event_log, 4)                    # into the batch, 4 at most: no write
@@ -30,60 +29,17 @@ from firmware.core.crc import crc16
 
 MAGIC = 0xEB
 RECORD_SIZE = 16
-_FMT = "<BBHiIH"
+FMT = "<BBHiIH"
 
 
 def encode(buf, code, reason, arg, tick, boot, at=0):
     """Fill buf[at:at + 16] with one record."""
     struct.pack_into(
-        _FMT, buf, at, MAGIC, code & 0xFF, reason & 0xFFFF, arg, tick & 0xFFFFFFFF, boot & 0xFFFF
+        FMT, buf, at, MAGIC, code & 0xFF, reason & 0xFFFF, arg, tick & 0xFFFFFFFF, boot & 0xFFFF
     )
     c = crc16(buf, at, at + 14)
     buf[at + 14] = c & 0xFF
     buf[at + 15] = c >> 8
-
-
-def _valid_at(data, i):
-    if data[i] != MAGIC:
-        return False
-    return crc16(data, i, i + 14) == data[i + 14] | (data[i + 15] << 8)
-
-
-def decode_all(data, bad=None):
-    """List of (code, reason, arg, tick, boot) of every intact record in `data` (bytes).
-    `bad`: a list that receives (offset, length) of each stretch of bytes that is no intact
-    record (torn or damaged), for a reader that reports them."""
-    out = []
-    i = 0
-    n = len(data)
-    start = -1  # where the current stretch of bad bytes began
-    while i + RECORD_SIZE <= n:
-        if _valid_at(data, i):
-            if start >= 0 and bad is not None:
-                bad.append((start, i - start))
-            start = -1
-            _, code, reason, arg, tick, boot = struct.unpack_from(_FMT, data, i)
-            out.append((code, reason, arg, tick, boot))
-            i += RECORD_SIZE
-        else:
-            if start < 0:
-                start = i
-            i += 1
-    if start < 0:
-        start = i  # fewer than RECORD_SIZE bytes left: a torn last record
-    if bad is not None and start < n:
-        bad.append((start, n - start))
-    return out
-
-
-def write_record(f, buf, code, reason, arg, tick, boot):
-    encode(buf, code, reason, arg, tick, boot)
-    f.write(buf)
-
-
-def read_records(f):
-    """Every intact record of a file-like object opened in binary mode."""
-    return decode_all(f.read())
 
 
 class EventFile:
@@ -162,14 +118,3 @@ class EventFile:
         with open(self.path, "ab") as f:
             f.write(memoryview(self._buf)[:n])
         self._size = size + n
-
-    def records(self):
-        """Every intact record, the rotated file first."""
-        out = []
-        for p in (self.old, self.path):
-            try:
-                with open(p, "rb") as f:
-                    out += read_records(f)
-            except OSError:
-                pass
-        return out

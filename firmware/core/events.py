@@ -10,33 +10,17 @@ with its cause; the text is made only when read, in the manual's words, for exam
     log.drain(fn)     # fn(t, code, reason, arg) for each event not drained yet (to flash)
     log.drain(fn, 8)  # at most 8 of them; the rest stay pending
 
-The flash format of the same records is in eventfile.py. Codes 1..31 belong to firmware/core;
-32 and up are the board's (firmware/app_texts.py); text() names them "unknown event".
+The flash format of the same records is in eventfile.py. Codes 1..31 belong to firmware/core
+(codes.py; the board keeps private copies of those it records), 32 and up are the board's
+(firmware/app_texts.py); text() names them "unknown event".
 """
 
 from array import array
 
 from micropython import const
 
-EV_BOOT = const(1)
-EV_STARTUP_DONE = const(2)
-EV_PREALARM_ON = const(3)
-EV_PREALARM_OFF = const(4)
-EV_LOAD_OFF = const(5)
-EV_LOAD_ON = const(6)
-EV_CHARGE_OFF = const(7)
-EV_CHARGE_ON = const(8)
-EV_MULTI = const(9)
-EV_MAINS_RESTART = const(10)
-EV_FAULT_LATCHED = const(11)
-EV_FAULT_CLEARED = const(12)
-EV_REMOTE = const(13)
-EV_ERROR15 = const(14)
-EV_ERROR7 = const(15)
-EV_ERROR_CLEARED = const(16)
-EV_LOW_POWER = const(17)
-EV_LOG_LOST = const(18)  # events dropped before they reached flash (arg = how many)
-EV_MULTI_SWITCHED = const(19)  # the Multi reports itself switched off (arg 1) / on again (arg 0)
+# firmware/core/codes.py's EV_LOG_LOST (tests/host/test_consts.py keeps the copies equal)
+_EV_LOG_LOST = const(18)
 
 
 def text(code, reason, arg):
@@ -103,7 +87,7 @@ class EventLog:
         if start < oldest:
             if most == 0:
                 return 0
-            fn(self._t[oldest % self.size], EV_LOG_LOST, 0, oldest - start)
+            fn(self._t[oldest % self.size], _EV_LOG_LOST, 0, oldest - start)
             start = oldest
             n += 1
         end = self.seq

@@ -18,8 +18,12 @@ start-up demands anyway).
 import os
 import struct
 
-from firmware.core.codes import R_LATCH_LOST
+from micropython import const
+
 from firmware.core.crc import crc16
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_R_LATCH_LOST = const(0x2000)
 
 _SIZE = 14
 
@@ -34,15 +38,15 @@ def encode(latched, reason, boot):
 
 
 def decode(data):
-    """(latched, reason, boot) from file content; corrupt -> (True, R_LATCH_LOST, boot or 0)."""
+    """(latched, reason, boot) from file content; corrupt -> (True, _R_LATCH_LOST, boot or 0)."""
     boot = 0
     if len(data) >= _SIZE and data[8:10] == b"BC":
         if struct.unpack_from("<H", data, 12)[0] == crc16(data, 8, 12):
             boot = struct.unpack_from("<H", data, 10)[0]
     if len(data) < 8 or data[0:2] != b"LT" or data[2] != 1:
-        return True, R_LATCH_LOST, boot
+        return True, _R_LATCH_LOST, boot
     if struct.unpack_from("<H", data, 6)[0] != crc16(data, 0, 6):
-        return True, R_LATCH_LOST, boot
+        return True, _R_LATCH_LOST, boot
     return bool(data[3] & 1), struct.unpack_from("<H", data, 4)[0], boot
 
 

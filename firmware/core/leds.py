@@ -17,11 +17,12 @@ from time import ticks_add, ticks_diff
 
 from micropython import const
 
-PAT_OFF = const(0)
-PAT_ON = const(1)
-PAT_HEARTBEAT = const(2)
-PAT_FAULTY_APP = const(3)
-PAT_LISTEN = const(4)
+# the patterns: codes.py's PAT_* (tests/host/test_consts.py keeps the copies equal)
+_PAT_OFF = const(0)
+_PAT_ON = const(1)
+_PAT_HEARTBEAT = const(2)
+_PAT_FAULTY_APP = const(3)
+_PAT_LISTEN = const(4)
 
 _HEARTBEAT_PERIOD_MS = const(10000)
 _HEARTBEAT_FLASH_MS = const(60)
@@ -37,9 +38,9 @@ class Leds:
         self._init = False
 
     def level(self, pattern, now):
-        if pattern == PAT_OFF:
+        if pattern == _PAT_OFF:
             return 0
-        if pattern == PAT_ON:
+        if pattern == _PAT_ON:
             return 1
         if not self._init:
             self._init = True
@@ -48,9 +49,9 @@ class Leds:
         if dt < 0 or dt >= _HEARTBEAT_PERIOD_MS:  # re-anchor on a period boundary
             self._t0 = now if dt < 0 else ticks_add(now, -(dt % _HEARTBEAT_PERIOD_MS))
             dt = ticks_diff(now, self._t0)
-        if pattern == PAT_HEARTBEAT:
+        if pattern == _PAT_HEARTBEAT:
             return 1 if dt < _HEARTBEAT_FLASH_MS else 0
-        if pattern == PAT_LISTEN:
+        if pattern == _PAT_LISTEN:
             if dt >= _LISTEN_SECOND_MS:
                 dt -= _LISTEN_SECOND_MS
             return 1 if dt < _HEARTBEAT_FLASH_MS else 0

@@ -15,7 +15,7 @@ dmc_present, dmc_request, gx_request (codes.MODE_*; MODE_NONE = no request).
 Outputs: load / charge / prealarm (codes.HIGH or FLOAT), multi_mode (codes.MODE_*),
 multi_ceiling (the most protection alone lets the Multi do, requests aside), allow_charge,
 allow_discharge, charge_rate (0..100 %), bat_prealarm, low_power (BMS low-power mode), error
-(0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (leds.PAT_*), state (codes.ST_*),
+(0, 7 or 15: VE.Bus error), led_status / led_cell / led_high (codes.PAT_*), state (codes.ST_*),
 reasons (codes.R_* bits: why not everything is on), latched + latch_reason (persist with latch.py
 when `changed & CH_LATCH`), changed (CH_* bits of what changed in this step).
 
@@ -51,48 +51,68 @@ from time import ticks_diff
 
 from micropython import const
 
-from firmware.core import events as ev
-from firmware.core.codes import (
-    FLOAT,
-    HIGH,
-    MODE_CHARGER_ONLY,
-    MODE_INVERTER_ONLY,
-    MODE_NONE,
-    MODE_OFF,
-    MODE_ON,
-    R_HIGH_CELL,
-    R_LATCH_LOST,
-    R_LATCHING,
-    R_LOOP_FAULT,
-    R_LOW_CELL,
-    R_NO_AC,
-    R_NO_CHARGE,
-    R_REMOTE_OFF,
-    R_STARTUP,
-    R_VEBUS_ERROR,
-    ST_CHARGE_OFF,
-    ST_LOOP_FAULT,
-    ST_LOW_CELL_OFF,
-    ST_PREALARM,
-    ST_REMOTE_OFF,
-    ST_RUN,
-    ST_STARTUP,
-    ST_VEBUS_ERROR,
-)
 from firmware.core.events import EventLog
-from firmware.core.leds import PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.signals import (  # noqa: F401  (re-exported: the public API)
-    CH_CHARGE,
-    CH_ERROR,
-    CH_LATCH,
-    CH_LOAD,
-    CH_LOW_POWER,
-    CH_MODE,
-    CH_PREALARM,
     Held,
     Inputs,
     Outputs,
 )
+
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_EV_BOOT = const(1)
+_EV_STARTUP_DONE = const(2)
+_EV_PREALARM_ON = const(3)
+_EV_PREALARM_OFF = const(4)
+_EV_LOAD_OFF = const(5)
+_EV_LOAD_ON = const(6)
+_EV_CHARGE_OFF = const(7)
+_EV_CHARGE_ON = const(8)
+_EV_MULTI = const(9)
+_EV_MAINS_RESTART = const(10)
+_EV_FAULT_LATCHED = const(11)
+_EV_FAULT_CLEARED = const(12)
+_EV_REMOTE = const(13)
+_EV_ERROR15 = const(14)
+_EV_ERROR7 = const(15)
+_EV_ERROR_CLEARED = const(16)
+_EV_LOW_POWER = const(17)
+_EV_MULTI_SWITCHED = const(19)
+_FLOAT = const(0)
+_HIGH = const(1)
+_MODE_CHARGER_ONLY = const(5)
+_MODE_INVERTER_ONLY = const(6)
+_MODE_NONE = const(0)
+_MODE_OFF = const(4)
+_MODE_ON = const(7)
+_R_HIGH_CELL = const(0x0002)
+_R_LATCH_LOST = const(0x2000)
+_R_LATCHING = const(0xA0E0)
+_R_LOOP_FAULT = const(0x81E0)
+_R_LOW_CELL = const(0x0001)
+_R_NO_AC = const(0x0800)
+_R_NO_CHARGE = const(0x400E)
+_R_REMOTE_OFF = const(0x0200)
+_R_STARTUP = const(0x0400)
+_R_VEBUS_ERROR = const(0x1000)
+_ST_CHARGE_OFF = const(3)
+_ST_LOOP_FAULT = const(5)
+_ST_LOW_CELL_OFF = const(4)
+_ST_PREALARM = const(2)
+_ST_REMOTE_OFF = const(6)
+_ST_RUN = const(1)
+_ST_STARTUP = const(0)
+_ST_VEBUS_ERROR = const(7)
+_PAT_HEARTBEAT = const(2)
+_PAT_LISTEN = const(4)
+_PAT_OFF = const(0)
+_PAT_ON = const(1)
+_CH_CHARGE = const(0x02)
+_CH_ERROR = const(0x20)
+_CH_LATCH = const(0x10)
+_CH_LOAD = const(0x01)
+_CH_LOW_POWER = const(0x40)
+_CH_MODE = const(0x08)
+_CH_PREALARM = const(0x04)
 
 _MIN_FW_NATIVE = const(489)  # Multi firmware that works with the BMS without an assistant
 _MIN_FW = const(415)  # below this: VE.Bus error 15
@@ -103,10 +123,10 @@ def _mode(charge, invert, want_invert, ac):
     """The Multi's mode from what it may do; charger-only without AC is off when inverting was
     wanted (nothing would run)."""
     if charge and invert:
-        return MODE_ON
+        return _MODE_ON
     if charge:
-        return MODE_OFF if want_invert and not ac else MODE_CHARGER_ONLY
-    return MODE_INVERTER_ONLY if invert else MODE_OFF
+        return _MODE_OFF if want_invert and not ac else _MODE_CHARGER_ONLY
+    return _MODE_INVERTER_ONLY if invert else _MODE_OFF
 
 
 class Protection:
@@ -126,7 +146,7 @@ class Protection:
         self._first = True
         self._startup = True
         self._latched = bool(latched)
-        self._latch_reason = (latch_reason or R_LATCH_LOST) if latched else 0
+        self._latch_reason = (latch_reason or _R_LATCH_LOST) if latched else 0
         self._ok_run = False
         self._ok_at = 0
         self._ok_ripe = False
@@ -173,7 +193,7 @@ class Protection:
         seq = log.seq
         if self._first:
             self._first = False
-            log.record(now, ev.EV_BOOT, self._latch_reason, 1 if self._latched else 0)
+            log.record(now, _EV_BOOT, self._latch_reason, 1 if self._latched else 0)
         was_latched = self._latched
 
         # 1. The loop OK timer ends start-up and clears a latched loop fault.
@@ -187,18 +207,18 @@ class Protection:
         else:
             self._ok_run = False
             self._ok_ripe = False
-            if c.reasons & R_LATCHING and not self._latched:
+            if c.reasons & _R_LATCHING and not self._latched:
                 self._latched = True
-                self._latch_reason = c.reasons & R_LATCHING
-                log.record(now, ev.EV_FAULT_LATCHED, c.reasons, 0)
+                self._latch_reason = c.reasons & _R_LATCHING
+                log.record(now, _EV_FAULT_LATCHED, c.reasons, 0)
         if self._ok_ripe:
             if self._startup:
                 self._startup = False
-                log.record(now, ev.EV_STARTUP_DONE, 0, self.startup_ms)
+                log.record(now, _EV_STARTUP_DONE, 0, self.startup_ms)
             if self._latched:
                 self._latched = False
                 self._latch_reason = 0
-                log.record(now, ev.EV_FAULT_CLEARED, 0, self.startup_ms)
+                log.record(now, _EV_FAULT_CLEARED, 0, self.startup_ms)
 
         # 2. Remote on/off.
         # An unknown remote (not yet debounced at boot, or stale) keeps the outputs safe like "off"
@@ -208,17 +228,17 @@ class Protection:
         r = 1 if remote_on else 0
         if inp.remote_known and r != self._remote:
             if self._remote >= 0 or not remote_on:
-                log.record(now, ev.EV_REMOTE, R_REMOTE_OFF if not r else 0, r)
+                log.record(now, _EV_REMOTE, _R_REMOTE_OFF if not r else 0, r)
             self._remote = r
 
         startup = self._startup
         fault = self._latched or not c.loop_ok
         if fault:
-            fault_why = c.reasons & R_LOOP_FAULT if not c.loop_ok else self._latch_reason
+            fault_why = c.reasons & _R_LOOP_FAULT if not c.loop_ok else self._latch_reason
         else:
             fault_why = 0
         safe = startup or not remote_on
-        safe_why = R_STARTUP if startup else R_REMOTE_OFF
+        safe_why = _R_STARTUP if startup else _R_REMOTE_OFF
         bad_dis = fault or not c.discharge_ok
         bad_chg = fault or not c.charge_ok
         hold = self.hold_ms
@@ -232,12 +252,12 @@ class Protection:
             pa_want = False
         else:
             pa_want = bad_dis or c.prealarm
-        dis_why = fault_why if fault else (c.reasons & R_LOW_CELL)
+        dis_why = fault_why if fault else (c.reasons & _R_LOW_CELL)
         if pa_want and not self._pa:
             self._pa = True
             self._pa_at = now
             self._pa_ripe = False
-            log.record(now, ev.EV_PREALARM_ON, dis_why if bad_dis else c.reasons, 0)
+            log.record(now, _EV_PREALARM_ON, dis_why if bad_dis else c.reasons, 0)
         if self._pa and not self._pa_ripe and ticks_diff(now, self._pa_at) >= self.delay_ms:
             self._pa_ripe = True
         if safe:
@@ -249,55 +269,55 @@ class Protection:
         if load.want(load_want, now, hold):
             if load.on:
                 self._shutdown = 0
-                log.record(now, ev.EV_LOAD_ON, 0, load.off_for_s(now))
+                log.record(now, _EV_LOAD_ON, 0, load.off_for_s(now))
             elif safe:
-                log.record(now, ev.EV_LOAD_OFF, safe_why, -1)
+                log.record(now, _EV_LOAD_OFF, safe_why, -1)
             else:
                 self._shutdown = dis_why
-                log.record(now, ev.EV_LOAD_OFF, dis_why, ticks_diff(now, self._pa_at) // 1000)
+                log.record(now, _EV_LOAD_OFF, dis_why, ticks_diff(now, self._pa_at) // 1000)
         elif not load.on and bad_dis and not safe:
             self._shutdown = dis_why
         if self._pa and (not pa_want or not load.on):
             self._pa = False
-            log.record(now, ev.EV_PREALARM_OFF, c.reasons, 0 if load.on else 1)
+            log.record(now, _EV_PREALARM_OFF, c.reasons, 0 if load.on else 1)
 
         # 4. Charge disconnect, and whether the Multi may charge at all.
         chg = self.charge
         if chg.want(not (safe or bad_chg), now, hold):
             if chg.on:
                 self._chg_why = 0
-                log.record(now, ev.EV_CHARGE_ON, 0, chg.off_for_s(now))
+                log.record(now, _EV_CHARGE_ON, 0, chg.off_for_s(now))
             else:
                 if safe:
                     self._chg_why = safe_why
                 elif fault:
                     self._chg_why = fault_why
                 else:
-                    self._chg_why = c.reasons & R_NO_CHARGE
-                log.record(now, ev.EV_CHARGE_OFF, self._chg_why, 0)
+                    self._chg_why = c.reasons & _R_NO_CHARGE
+                log.record(now, _EV_CHARGE_OFF, self._chg_why, 0)
         mchg = self.mchg
         mchg.want(not (safe or fault), now, hold)
 
         # 5. The Multi's mode: protection > remote off > DMC > GX.
         req = inp.dmc_request if inp.dmc_present else inp.gx_request
-        if req == MODE_NONE:
-            req = MODE_ON
+        if req == _MODE_NONE:
+            req = _MODE_ON
         why = 0
         if remote_off:
-            req = MODE_OFF
-            why = R_REMOTE_OFF
-        req_c = req == MODE_ON or req == MODE_CHARGER_ONLY
-        req_i = req == MODE_ON or req == MODE_INVERTER_ONLY
+            req = _MODE_OFF
+            why = _R_REMOTE_OFF
+        req_c = req == _MODE_ON or req == _MODE_CHARGER_ONLY
+        req_i = req == _MODE_ON or req == _MODE_INVERTER_ONLY
         c_ok = req_c and mchg.on
         i_ok = req_i and load.on
         if req_c and not c_ok:
-            why |= R_STARTUP if startup else (fault_why or self._chg_why)
+            why |= _R_STARTUP if startup else (fault_why or self._chg_why)
         if req_i and not i_ok:
-            why |= R_STARTUP if startup else (self._shutdown or fault_why)
+            why |= _R_STARTUP if startup else (self._shutdown or fault_why)
         ac = inp.mains or inp.ac_in
         mode = _mode(c_ok, i_ok, req_i, ac)
-        if c_ok and mode == MODE_OFF:
-            why |= R_NO_AC  # charger-only without AC: off
+        if c_ok and mode == _MODE_OFF:
+            why |= _R_NO_AC  # charger-only without AC: off
         # The most protection alone lets the Multi do (no request, remote aside): what control
         # from the Remote panel port is measured against (firmware/core/control.py).
         ceiling = _mode(mchg.on, load.on, True, ac)
@@ -309,57 +329,62 @@ class Protection:
             elif v < _MIN_FW_NATIVE and inp.multi_assistant == 0:
                 err = 7
         if err:
-            mode = ceiling = MODE_OFF
-            why = R_VEBUS_ERROR
+            mode = ceiling = _MODE_OFF
+            why = _R_VEBUS_ERROR
         if err != o.error:
             if err == 15:
-                log.record(now, ev.EV_ERROR15, R_VEBUS_ERROR, v)
+                log.record(now, _EV_ERROR15, _R_VEBUS_ERROR, v)
             elif err == 7:
-                log.record(now, ev.EV_ERROR7, R_VEBUS_ERROR, v)
+                log.record(now, _EV_ERROR7, _R_VEBUS_ERROR, v)
             else:
-                log.record(now, ev.EV_ERROR_CLEARED, 0, 0)
+                log.record(now, _EV_ERROR_CLEARED, 0, 0)
         old_mode = o.multi_mode
         if mode != old_mode:
-            if mode == MODE_CHARGER_ONLY and old_mode == MODE_OFF and self._shutdown and inp.mains:
-                log.record(now, ev.EV_MAINS_RESTART, self._shutdown, 0)
-            log.record(now, ev.EV_MULTI, why, mode)
+            if (
+                mode == _MODE_CHARGER_ONLY
+                and old_mode == _MODE_OFF
+                and self._shutdown
+                and inp.mains
+            ):
+                log.record(now, _EV_MAINS_RESTART, self._shutdown, 0)
+            log.record(now, _EV_MULTI, why, mode)
         # The Multi switched off by its front panel (manual 1, LED indicators): "the BMS goes
         # into low power mode but continues to send BMS info frames". Off while the BMS asks for
-        # off is the BMS's own doing; no report (MODE_NONE, the Multi absent) changes nothing.
-        reported = inp.multi_mode if inp.multi_present else MODE_NONE
-        if reported == MODE_OFF and mode != MODE_OFF and not self._multi_off:
+        # off is the BMS's own doing; no report (_MODE_NONE, the Multi absent) changes nothing.
+        reported = inp.multi_mode if inp.multi_present else _MODE_NONE
+        if reported == _MODE_OFF and mode != _MODE_OFF and not self._multi_off:
             self._multi_off = True
-            log.record(now, ev.EV_MULTI_SWITCHED, 0, 1)
-        elif self._multi_off and reported != MODE_OFF and reported != MODE_NONE:
+            log.record(now, _EV_MULTI_SWITCHED, 0, 1)
+        elif self._multi_off and reported != _MODE_OFF and reported != _MODE_NONE:
             self._multi_off = False
-            log.record(now, ev.EV_MULTI_SWITCHED, 0, 0)
-        low_power = remote_off or (mode == MODE_OFF and not startup) or self._multi_off
+            log.record(now, _EV_MULTI_SWITCHED, 0, 0)
+        low_power = remote_off or (mode == _MODE_OFF and not startup) or self._multi_off
         if low_power != o.low_power:
-            log.record(now, ev.EV_LOW_POWER, why, 1 if low_power else 0)
+            log.record(now, _EV_LOW_POWER, why, 1 if low_power else 0)
 
         # 6. Write the outputs.
         changed = 0
         if load.on != old_load:
-            changed |= CH_LOAD
+            changed |= _CH_LOAD
         if chg.on != old_chg:
-            changed |= CH_CHARGE
+            changed |= _CH_CHARGE
         if self._pa != old_pa:
-            changed |= CH_PREALARM
+            changed |= _CH_PREALARM
         if mode != old_mode:
-            changed |= CH_MODE
+            changed |= _CH_MODE
         if self._latched != was_latched:
-            changed |= CH_LATCH
+            changed |= _CH_LATCH
         if err != o.error:
-            changed |= CH_ERROR
+            changed |= _CH_ERROR
         if low_power != o.low_power:
-            changed |= CH_LOW_POWER
+            changed |= _CH_LOW_POWER
         o.changed = changed
         self._again = changed != 0 or log.seq != seq
         self._at = now
         self._due_ms = None
-        o.load = HIGH if load.on else FLOAT
-        o.charge = HIGH if chg.on else FLOAT
-        o.prealarm = HIGH if self._pa else FLOAT
+        o.load = _HIGH if load.on else _FLOAT
+        o.charge = _HIGH if chg.on else _FLOAT
+        o.prealarm = _HIGH if self._pa else _FLOAT
         o.multi_mode = mode
         o.multi_ceiling = ceiling
         o.allow_discharge = load.on
@@ -368,7 +393,7 @@ class Protection:
             o.charge_rate = 0
         elif chg.on:
             o.charge_rate = 100
-        elif ((c.reasons & R_NO_CHARGE) or (self._chg_why & R_NO_CHARGE)) == R_HIGH_CELL:
+        elif ((c.reasons & _R_NO_CHARGE) or (self._chg_why & _R_NO_CHARGE)) == _R_HIGH_CELL:
             o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
             o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
@@ -380,38 +405,38 @@ class Protection:
         # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
         # frames are sent; dark in low-power mode; listen mode has its own double flash.
         if low_power:
-            o.led_status = PAT_OFF
+            o.led_status = _PAT_OFF
         elif not self.transmit:
-            o.led_status = PAT_LISTEN
+            o.led_status = _PAT_LISTEN
         else:
-            o.led_status = PAT_HEARTBEAT if inp.multi_present else PAT_OFF
+            o.led_status = _PAT_HEARTBEAT if inp.multi_present else _PAT_OFF
         # "Lights when the Load disconnect output is high and the battery cell voltages are above
         # 2.8 V" (manual 1): dark at the low-cell signal, not 30 s later at the load disconnect.
-        o.led_cell = PAT_ON if load.on and not bad_dis else PAT_OFF
-        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & R_NO_CHARGE
-        o.led_high = PAT_ON if red else PAT_OFF
+        o.led_cell = _PAT_ON if load.on and not bad_dis else _PAT_OFF
+        red = not safe and not fault and not chg.on and (c.reasons | self._chg_why) & _R_NO_CHARGE
+        o.led_high = _PAT_ON if red else _PAT_OFF
         reasons = c.reasons | self._latch_reason
         if remote_off:
-            reasons |= R_REMOTE_OFF
+            reasons |= _R_REMOTE_OFF
         if startup:
-            reasons |= R_STARTUP
+            reasons |= _R_STARTUP
         if err:
-            reasons |= R_VEBUS_ERROR
+            reasons |= _R_VEBUS_ERROR
         o.reasons = reasons
         if remote_off:
-            o.state = ST_REMOTE_OFF
+            o.state = _ST_REMOTE_OFF
         elif startup:
-            o.state = ST_STARTUP
+            o.state = _ST_STARTUP
         elif err:
-            o.state = ST_VEBUS_ERROR
+            o.state = _ST_VEBUS_ERROR
         elif fault:
-            o.state = ST_LOOP_FAULT
+            o.state = _ST_LOOP_FAULT
         elif not load.on:
-            o.state = ST_LOW_CELL_OFF
+            o.state = _ST_LOW_CELL_OFF
         elif self._pa:
-            o.state = ST_PREALARM
+            o.state = _ST_PREALARM
         elif not chg.on:
-            o.state = ST_CHARGE_OFF
+            o.state = _ST_CHARGE_OFF
         else:
-            o.state = ST_RUN
+            o.state = _ST_RUN
         return o

@@ -7,16 +7,23 @@ from time import ticks_add, ticks_diff
 from micropython import const
 
 from firmware.core.btv import Condition
-from firmware.core.codes import FLOAT, MODE_NONE, MODE_OFF, R_STARTUP, ST_STARTUP
-from firmware.core.leds import PAT_OFF
 
-CH_LOAD = const(0x01)
-CH_CHARGE = const(0x02)
-CH_PREALARM = const(0x04)
-CH_MODE = const(0x08)
-CH_LATCH = const(0x10)
-CH_ERROR = const(0x20)
-CH_LOW_POWER = const(0x40)
+# firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
+_FLOAT = const(0)
+_MODE_NONE = const(0)
+_MODE_OFF = const(4)
+_R_STARTUP = const(0x0400)
+_ST_STARTUP = const(0)
+_PAT_OFF = const(0)
+
+# the change bits: codes.py's CH_* (tests/host/test_consts.py keeps the copies equal)
+_CH_LOAD = const(0x01)
+_CH_CHARGE = const(0x02)
+_CH_PREALARM = const(0x04)
+_CH_MODE = const(0x08)
+_CH_LATCH = const(0x10)
+_CH_ERROR = const(0x20)
+_CH_LOW_POWER = const(0x40)
 
 
 class Inputs:
@@ -29,30 +36,30 @@ class Inputs:
         self.multi_present = False
         self.multi_version = 0
         self.multi_assistant = -1
-        self.multi_mode = MODE_NONE
+        self.multi_mode = _MODE_NONE
         self.dmc_present = False
-        self.dmc_request = MODE_NONE
-        self.gx_request = MODE_NONE
+        self.dmc_request = _MODE_NONE
+        self.gx_request = _MODE_NONE
 
 
 class Outputs:
     def __init__(self):
-        self.load = FLOAT
-        self.charge = FLOAT
-        self.prealarm = FLOAT
-        self.multi_mode = MODE_OFF
-        self.multi_ceiling = MODE_OFF
+        self.load = _FLOAT
+        self.charge = _FLOAT
+        self.prealarm = _FLOAT
+        self.multi_mode = _MODE_OFF
+        self.multi_ceiling = _MODE_OFF
         self.allow_charge = False
         self.allow_discharge = False
         self.charge_rate = 0
         self.bat_prealarm = False
         self.low_power = False
         self.error = 0
-        self.led_status = PAT_OFF
-        self.led_cell = PAT_OFF
-        self.led_high = PAT_OFF
-        self.state = ST_STARTUP
-        self.reasons = R_STARTUP
+        self.led_status = _PAT_OFF
+        self.led_cell = _PAT_OFF
+        self.led_high = _PAT_OFF
+        self.state = _ST_STARTUP
+        self.reasons = _R_STARTUP
         self.latched = False
         self.latch_reason = 0
         self.changed = 0

@@ -14,6 +14,25 @@ something asks for a text (events.text imports it then).
 """
 
 from firmware.core.codes import (
+    EV_BOOT,
+    EV_CHARGE_OFF,
+    EV_CHARGE_ON,
+    EV_ERROR7,
+    EV_ERROR15,
+    EV_ERROR_CLEARED,
+    EV_FAULT_CLEARED,
+    EV_FAULT_LATCHED,
+    EV_LOAD_OFF,
+    EV_LOAD_ON,
+    EV_LOG_LOST,
+    EV_LOW_POWER,
+    EV_MAINS_RESTART,
+    EV_MULTI,
+    EV_MULTI_SWITCHED,
+    EV_PREALARM_OFF,
+    EV_PREALARM_ON,
+    EV_REMOTE,
+    EV_STARTUP_DONE,
     MODE_CHARGER_ONLY,
     MODE_INVERTER_ONLY,
     MODE_NONE,
@@ -35,27 +54,6 @@ from firmware.core.codes import (
     R_STUCK,
     R_UNKNOWN,
     R_VEBUS_ERROR,
-)
-from firmware.core.events import (
-    EV_BOOT,
-    EV_CHARGE_OFF,
-    EV_CHARGE_ON,
-    EV_ERROR7,
-    EV_ERROR15,
-    EV_ERROR_CLEARED,
-    EV_FAULT_CLEARED,
-    EV_FAULT_LATCHED,
-    EV_LOAD_OFF,
-    EV_LOAD_ON,
-    EV_LOG_LOST,
-    EV_LOW_POWER,
-    EV_MAINS_RESTART,
-    EV_MULTI,
-    EV_MULTI_SWITCHED,
-    EV_PREALARM_OFF,
-    EV_PREALARM_ON,
-    EV_REMOTE,
-    EV_STARTUP_DONE,
 )
 
 _ORDER = (

@@ -12,6 +12,7 @@
     board.reset()
 
 Profiles are data in board_pico.py / board_esp32.py; the ESP32 one is imported only when chosen.
+board_start.py builds a Board (start-only code, let go of on a board once the app is built).
 """
 
 import sys
@@ -19,47 +20,32 @@ import sys
 import machine
 
 from firmware.hw.pins import Inputs, Leds, Outputs
-from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
 from firmware.hw.watchdog import Watchdog
 
 _OUT_LEVEL_KEYS = ("load_out_high_level", "charge_out_high_level", "prealarm_out_high_level")
 
 
-def profile_module(name):
-    if name == "esp32":
-        from firmware.hw import board_esp32 as mod
-    elif name == "pico":
-        from firmware.hw import board_pico as mod
-    else:
-        raise ValueError("unknown board profile %r (pico | esp32)" % (name,))
-    return mod
-
-
 class Board:
+    # Filled by firmware/hw/board_start.py: the construction runs once, and on a board its code
+    # leaves the heap after the start (main.py's let_go).
+    name: str
+    profile: dict
+    outputs: Outputs
+    btv: Inputs
+    remote_mains: Inputs
+    btv_test: machine.Pin
+    leds: Leds
+    port_names: list
+    ports: list  # of Rs485
+    watchdog: Watchdog
+    can_lightsleep: bool
+    vbus: machine.Pin | None
+    sleeps: int
+
     def __init__(self, name="pico", out_levels=None, ports=2):
-        mod = profile_module(name)
-        p = mod.PROFILE
-        self.name = name
-        self.profile = p
-        specs = p["outputs"]
-        if out_levels is not None:
-            specs = tuple((specs[i][0], out_levels[i]) for i in range(len(specs)))
-        self.outputs = Outputs(specs)
-        self.btv = Inputs(p["btv_inputs"])
-        self.remote_mains = Inputs((p["remote_l"], p["remote_h"], p["mains"]))
-        self.btv_test = machine.Pin(p["btv_test_pin"], machine.Pin.OUT, value=0)
-        self.leds = Leds(p["leds"])
-        self.port_names = []
-        self.ports = []
-        for pname, uart_id, tx, rx, de in p["bus"][:ports]:
-            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
-            self.ports.append(Rs485(uart, de))
-            self.port_names.append(pname)
-        self.watchdog = Watchdog(p["wdt_ms"])
-        self.can_lightsleep = p["lightsleep"]
-        vbus = p.get("vbus_pin")
-        self.vbus = None if vbus is None else machine.Pin(vbus, machine.Pin.IN)
-        self.sleeps = 0
+        from firmware.hw.board_start import init
+
+        init(self, name, out_levels, ports)
 
     @classmethod
     def from_settings(cls, settings):

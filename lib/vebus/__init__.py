@@ -37,10 +37,13 @@ Stream decoder (vebus.decoder, re-exported here)
     Note for callers on MicroPython: a closure with more than 5 free variables allocates on
     every call; keep per-frame callbacks to bound methods or small closures.
 
-Message catalogue (vebus.catalogue): build/parse of sync, 0x00 Winmon command/response, 0x3F
+Message catalogue (vebus.catalogue): the numbers of sync, 0x00 Winmon command/response, 0x3F
     switch, 0x41 LED, 0x80 charger/inverter condition, 0xE4 AC phase info, and the BMS's own frames
-    (probe answer, status) -- every message tagged CONFIRMED (with its source) or INFERRED.
-    A field is one int (payload offset << 4 | kind): catalogue.get(p, cat.LED_ON).
+    (probe answer, status) -- every message tagged CONFIRMED (with its source) or INFERRED -- and
+    the builders and readers a board uses. A field is one int (payload offset << 4 | kind):
+    catalogue.get(p, cat.LED_ON).
+vebus.peers: the frames a Multi and a GX send and readers of the BMS's own, from the catalogue's
+    numbers, for simulators and tests (not imported on a board).
 vebus.describe: the words (message names, tags and sources: MESSAGES, SOURCES; field names and
     units; Winmon code names), not imported on a board, so they take no RAM there;
     describe(is_sync, payload, plen) -> (name, tag, [(field, value)]) for host tools and logs.

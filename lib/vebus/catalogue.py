@@ -11,14 +11,16 @@ lives in this one module (the BMS's address, probe answer and status frame), so 
 can correct it in one place; the firmware sends none of it unless vebus_mode = "bms".
 docs/protocol.md says how to confirm each.
 
-Only numbers and functions live here: the words (each message's name, tag and source, each
+Only numbers and the functions a board uses live here; the builders and readers a board never
+runs (the frames a Multi and a GX send, for simulators and tests; readers of the BMS's own frames)
+are in vebus.peers, made from these numbers. The words (each message's name, tag and source, each
 field's name and unit, the Winmon code names) are in vebus.describe, which a board never imports,
 so they take no RAM there (vebus.describe.MESSAGES is the table of every message).
 """
 
 from micropython import const
 
-from vebus.frame import ADDR_CONTROLLER, SYNC_MARK
+from vebus.frame import ADDR_CONTROLLER
 
 CONFIRMED = "confirmed"
 INFERRED = "inferred"
@@ -85,14 +87,6 @@ SYNC_STAMP = const(2 << 4 | U16)  # about 90 us per count
 SYNC_LEN = const(4)
 
 
-def build_sync(p, status, stamp):
-    """Payload of a sync frame (for a simulated Multi): 55 status tL tH."""
-    p[0] = SYNC_MARK
-    p[1] = status & 0xFF
-    put(p, SYNC_STAMP, stamp)
-    return SYNC_LEN
-
-
 # --- 0x00 Winmon command / response -- CONFIRMED, esp32ess; codes: Victron MK2 protocol 3.14 --
 # `00 ID code args...`: ID is chosen by the sender and echoed in the reply (Venus OS uses
 # 0xE4..0xE7: avoid them).
@@ -113,18 +107,6 @@ def build_winmon(p, msg_id, code, args=b"", alen=-1):
     for k in range(alen):
         p[3 + k] = args[k]
     return 3 + alen
-
-
-def build_write_via_id(p, msg_id, var_id, value, flags=WRITE_FLAG_RAM):
-    """`00 ID 37 flags var lo hi` (value: a signed or unsigned 16-bit number)."""
-    p[0] = MSG_WINMON
-    p[1] = msg_id & 0xFF
-    p[2] = WRITE_VIA_ID
-    p[3] = flags
-    p[4] = var_id & 0xFF
-    p[5] = value & 0xFF
-    p[6] = (value >> 8) & 0xFF
-    return 7
 
 
 # --- 0x3F switch -- CONFIRMED, PEPE esp32ess/vebusstuff.ino ---------------------------------
@@ -173,16 +155,6 @@ def switch_state(register):
     return SWITCH_INVERTER_ONLY if register & LED_SW_INVERT else SWITCH_SLEEP
 
 
-def switch_register(state):
-    """The inverse of switch_state, for a simulated Multi (INFERRED)."""
-    reg = 0
-    if state == SWITCH_ON or state == SWITCH_CHARGER_ONLY:
-        reg |= LED_SW_CHARGE
-    if state == SWITCH_ON or state == SWITCH_INVERTER_ONLY:
-        reg |= LED_SW_INVERT
-    return reg
-
-
 # --- 0x80 charger/inverter condition -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----
 COND_INVERT_OK = const(2 << 4 | BIT0)
 COND_DC_CURRENT = const(5 << 4 | S16)  # 0.1 A
@@ -196,44 +168,6 @@ AC_DC_VOLTAGE = const(12 << 4 | U12)  # 1/50 V
 AC_LEN = const(15)
 # The captured payload (esp32ess): the bytes not decoded yet are kept as they were seen.
 AC_TEMPLATE = b"\xe4\x80\x50\xc3\x40\x0d\x03\x00\x0e\x00\x00\x00\xa8\x09\x00"
-
-
-def _zero(p, n, msg):
-    p[0] = msg
-    for k in range(1, n):
-        p[k] = 0
-
-
-def build_led(p, leds_on, leds_blink, status, ac_min, ac_max, ac_limit, switch_register):
-    """0x41 as a Multi sends it (bytes not decoded are 0)."""
-    _zero(p, LED_LEN, MSG_LED)
-    put(p, LED_ON, leds_on)
-    put(p, LED_BLINK, leds_blink)
-    put(p, LED_STATUS, status)
-    put(p, LED_AC_MIN, ac_min)
-    put(p, LED_AC_MAX, ac_max)
-    put(p, LED_AC_ACTUAL, ac_limit)
-    put(p, LED_SWITCH, switch_register)
-    return LED_LEN
-
-
-def build_condition(p, invert_ok, dc_current_x10):
-    """0x80 as a Multi sends it (bytes not decoded are 0)."""
-    _zero(p, COND_LEN, MSG_CONDITION)
-    put(p, COND_INVERT_OK, 1 if invert_ok else 0)
-    put(p, COND_DC_CURRENT, dc_current_x10)
-    return COND_LEN
-
-
-def build_ac_info(p, freq_mhz, dc_voltage_x50, phase=0, stamp=0x030D):
-    """0xE4 as a Multi sends it (bytes not decoded as in the captured frame)."""
-    for k in range(AC_LEN):
-        p[k] = AC_TEMPLATE[k]
-    put(p, AC_FREQ, freq_mhz)
-    put(p, AC_STAMP, stamp)
-    put(p, AC_PHASE, phase)
-    put(p, AC_DC_VOLTAGE, dc_voltage_x50)
-    return AC_LEN
 
 
 # --- the VE.Bus BMS's own frames -------------------------------------------------------------
@@ -255,15 +189,6 @@ ANSWER_FILL = const(0xFF)  # INFERRED: bytes [1..4] of the answer, mirrored from
 ANSWER_LEN = const(10)
 
 
-def build_probe(p, kind=PROBE_BMS):
-    """The GX's probe as VE.Bus data: 21 FF FF FF FF kind (raw-bus use INFERRED)."""
-    p[0] = MSG_PROBE
-    for k in range(1, 5):
-        p[k] = 0xFF
-    p[5] = kind
-    return PROBE_LEN
-
-
 def probe_kind(p, plen):
     """PROBE_BMS / PROBE_DMC if p[0:plen] is a probe, else -1."""
     if plen != PROBE_LEN or p[0] != MSG_PROBE:
@@ -282,13 +207,6 @@ def build_probe_answer(p, version):
     p[5] = PROBE_BMS
     put(p, ANSWER_VERSION, version)
     return ANSWER_LEN
-
-
-def answer_version(p, plen):
-    """The BMS version in a probe answer p[0:plen]; -1 if it is not one."""
-    if plen < ANSWER_LEN or p[0] != MSG_INFO or p[5] != PROBE_BMS:
-        return -1
-    return get(p, ANSWER_VERSION)
 
 
 # BMS status frame -- INFERRED entirely (layout and interval): an info frame like the probe
@@ -325,7 +243,3 @@ def build_bms_status(p, allow_charge, allow_discharge, pre_alarm, error, rate=25
     p[7] = rate & 0xFF
     p[8] = code & 0xFF
     return STATUS_LEN
-
-
-def is_bms_status(p, plen):
-    return plen >= STATUS_LEN and p[0] == MSG_INFO and p[5] == STATUS_SUB

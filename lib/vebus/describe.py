@@ -19,12 +19,11 @@ from vebus.catalogue import (
     MSG_PROBE,
     MSG_SWITCH,
     MSG_WINMON,
-    answer_version,
     get,
-    is_bms_status,
     probe_kind,
 )
 from vebus.frame import SYNC_MARK
+from vebus.peers import answer_version, is_bms_status
 
 SOURCES = {
     "esp32ess": "pv-baxi/esp32ess docs/README.md",

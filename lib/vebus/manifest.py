@@ -18,6 +18,7 @@ package(
         "describe.py",
         "frame.py",
         "mk2.py",
+        "peers.py",
     ),
     base_path="..",
 )

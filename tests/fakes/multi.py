@@ -2,7 +2,7 @@
 
 Every `period_ms` it sends a sync `83 83 FD N 55 ...`; 8 ms later an 0xE4 AC-info frame and every
 fifth period an 0x41 LED frame (the mains bit as `ac_in` says, the switch register as the last
-switch frame from the BMS left it: on at first, catalogue.switch_register). Frame numbers follow
+switch frame from the BMS left it: on at first, peers.switch_register). Frame numbers follow
 the bus: +1
 per frame, counting the BMS's frames it accepts. It reads what the BMS wrote (uart.take_tx()) at
 every tick and records each frame with its delay after the last sync and whether its number was
@@ -12,7 +12,7 @@ right; it answers the Winmon firmware-version queries 0x05 / 0x06 (0x82 / 0x83 +
 
 import time
 
-from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync
+from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync, peers
 from vebus import catalogue as cat
 
 KEEP = 40
@@ -92,7 +92,7 @@ class ScriptedMulti:
         self.last = now
         if time.ticks_diff(now, self.next_sync) >= 0:
             self.next_sync = time.ticks_add(self.next_sync, self.period)
-            plen = cat.build_sync(self.pay, 0, now & 0xFFFF)
+            plen = peers.build_sync(self.pay, 0, now & 0xFFFF)
             n = encode_sync(self.buf, self.n, self.pay, plen)
             self.sync_no = self.n
             self.sync_at = now
@@ -107,11 +107,11 @@ class ScriptedMulti:
             if time.ticks_diff(now, due) < 0:
                 keep.append((due, kind))
             elif kind == 0:
-                self._data(cat.build_ac_info(self.pay, 50000, 26 * 50))
+                self._data(peers.build_ac_info(self.pay, 50000, 26 * 50))
             else:
                 leds = 1 if self.ac_in else 0
-                sw = cat.switch_register(self.switch)
-                self._data(cat.build_led(self.pay, leds, 0, 0, 0, 160, 160, sw))
+                sw = peers.switch_register(self.switch)
+                self._data(peers.build_led(self.pay, leds, 0, 0, 0, 160, 160, sw))
         self._later = keep
         keep = []
         for due, reply in self.replies:

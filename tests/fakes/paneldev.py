@@ -11,7 +11,7 @@ copies at every tick, numbered for the last sync heard. `loop` sends back everyt
 sent (a looped cable).
 """
 
-from vebus import ADDR_CONTROLLER, T_SYNC, Decoder, encode_data
+from vebus import ADDR_CONTROLLER, T_SYNC, Decoder, encode_data, peers
 from vebus import catalogue as cat
 
 KEEP = 16
@@ -57,9 +57,9 @@ class PanelDevice:
         self.heard.append((self._now, f.frame_no, p))
         if len(self.heard) > self.keep:
             self.heard.pop(0)
-        if cat.answer_version(p, len(p)) >= 0:
-            self.answers.append(cat.answer_version(p, len(p)))
-        elif cat.is_bms_status(p, len(p)):
+        if peers.answer_version(p, len(p)) >= 0:
+            self.answers.append(peers.answer_version(p, len(p)))
+        elif peers.is_bms_status(p, len(p)):
             self.statuses += 1
             self.status = (cat.get(p, cat.STATUS_FLAGS), cat.get(p, cat.STATUS_RATE))
 

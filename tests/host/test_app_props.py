@@ -29,11 +29,15 @@ from hypothesis import strategies as st
 from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
 import main
-from firmware.app import PERIODS, T_INPUTS, T_LEDS, T_PROTECT
+from firmware.app import PERIODS, TASK_NAMES
 from firmware.core.settings import Settings
 from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
-from vebus import encode_data
+from vebus import encode_data, peers
+
+T_INPUTS = TASK_NAMES.index("inputs")
+T_LEDS = TASK_NAMES.index("leds")
+T_PROTECT = TASK_NAMES.index("protect")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vmtest import fresh_root  # noqa: E402
@@ -157,7 +161,7 @@ def _frames(items, pay, buf):
             n = encode_data(buf, cat.BMS_ADDR, 0x21, pay, cat.build_switch(pay, value))
             data = bytes(buf[:n])
         elif kind == "probe":
-            n = encode_data(buf, cat.BMS_ADDR, 0x22, pay, cat.build_probe(pay))
+            n = encode_data(buf, cat.BMS_ADDR, 0x22, pay, peers.build_probe(pay))
             data = bytes(buf[:n])
         else:
             data = bytes([value, 0x83, 0xFE, 0x80, value, 0xFF])
@@ -264,7 +268,7 @@ class Check:
         loop_bad = self.loop_bad_since is not None and _diff(t, self.loop_bad_since) > self.slack
         chg_bad = self.chg_bad_since is not None and _diff(t, self.chg_bad_since) > self.slack
         dis_bad = self.dis_bad_since is not None and not load
-        if cat.is_bms_status(p, len(p)):
+        if peers.is_bms_status(p, len(p)):
             flags = p[6]
             if chg_bad:
                 assert flags & cat.STATUS_HIGH_CELL, "status allows charging the loop forbids"

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware.core import eventfile as ef
+from firmware.core import eventread as er
 from firmware.core import settings as cfg
 
 record = st.tuples(
@@ -30,7 +31,7 @@ def _encode(recs):
 @given(recs=st.lists(record, max_size=20), data=st.data())
 def test_damage_loses_only_the_records_it_touches(recs, data):
     blob = bytearray(_encode(recs))
-    assert ef.decode_all(bytes(blob)) == recs
+    assert er.decode_all(bytes(blob)) == recs
     if not blob:
         return
     # damage one span of bytes (a torn write or a bad flash cell), or cut the file short
@@ -43,7 +44,7 @@ def test_damage_loses_only_the_records_it_touches(recs, data):
         for i in range(start, end):
             blob[i] ^= data.draw(st.integers(1, 255))
         damaged = bytes(blob)
-    got = ef.decode_all(damaged)
+    got = er.decode_all(damaged)
     size = ef.RECORD_SIZE
     if cut:
         intact = recs[: start // size]

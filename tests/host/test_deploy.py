@@ -4,6 +4,7 @@ what the board keeps when a deploy is refused), --info's lines, the one-line err
 import fcntl
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from folderboard import FolderBoard, cli
 import main
 from tools import deploy
 from tools import deploy_board as bd
+from tools.mptest import find_micropython
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +33,26 @@ def test_dry_run_lists_every_board_file_and_the_mpy_total(tmp_path, capsys):
     for _, local, _ in items:  # every .mpy is a MicroPython v6 file
         if local.suffix == ".mpy":
             assert local.read_bytes()[:2] == b"M\x06"
+
+
+def test_a_traceback_on_the_board_names_the_module_and_function(tmp_path):
+    """Each .mpy carries its import name as its source name (the board interns that name for
+    the module anyway; a path would be one more string in RAM per module)."""
+    deploy.build(out=tmp_path / "d", march="x64")
+    code = "from vebus import catalogue\ncatalogue.get(b'', 0x10)\n"
+    proc = subprocess.run(
+        [find_micropython(), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, MICROPYPATH=str(tmp_path / "d" / "lib")),
+    )
+    assert proc.returncode == 1 and "IndexError" in proc.stdout + proc.stderr
+    assert 'File "vebus.catalogue", line 1, in get' in proc.stdout + proc.stderr
+    assert [deploy.module_name(p) for p in ("lib/vebus/__init__.py", "firmware/hw/pins.py")] == [
+        "vebus",
+        "firmware.hw.pins",
+    ]
 
 
 def _install(board, items, version="1-a", mpy="6.3", **kw):

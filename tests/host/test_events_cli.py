@@ -8,9 +8,16 @@ import subprocess
 from test_deploy_vm import PtyBoard
 from toolrun import ROOT, run_tool
 
-from firmware.app import EV_CRASH, EV_MULTI_VERSION, EV_SETTINGS
-from firmware.core import events as ev
-from firmware.core.codes import R_LOW_CELL, R_OPEN_LOOP
+from firmware.app_texts import EV_CRASH, EV_MULTI_VERSION, EV_SETTINGS
+from firmware.core.codes import (
+    EV_BOOT,
+    EV_LOAD_OFF,
+    EV_LOAD_ON,
+    EV_PREALARM_ON,
+    EV_STARTUP_DONE,
+    R_LOW_CELL,
+    R_OPEN_LOOP,
+)
 from firmware.core.eventfile import RECORD_SIZE, EventFile
 
 WRAP = 1 << 30  # the board's ticks_ms wrap
@@ -18,16 +25,16 @@ WRAP = 1 << 30  # the board's ticks_ms wrap
 # (boot, tick, code, reason, arg) as the firmware writes them: a low-cell shutdown, crashes, a
 # reboot with the loop fault latched and a settings problem, a ticks_ms wrap 12.4 days later.
 RECORDS = (
-    (1, 5, ev.EV_BOOT, 0, 0),
-    (1, 2010, ev.EV_STARTUP_DONE, 0, 2000),
-    (1, 60000, ev.EV_PREALARM_ON, R_LOW_CELL, 0),
-    (1, 90000, ev.EV_LOAD_OFF, R_LOW_CELL, 30),
+    (1, 5, EV_BOOT, 0, 0),
+    (1, 2010, EV_STARTUP_DONE, 0, 2000),
+    (1, 60000, EV_PREALARM_ON, R_LOW_CELL, 0),
+    (1, 90000, EV_LOAD_OFF, R_LOW_CELL, 30),
     (1, 95000, EV_CRASH, 0, 0),  # App.fail: an exception in a task
     (0, 0, EV_CRASH, 0, 0),  # main.crash: one before the app ran (no boot number, no time)
-    (2, 3, ev.EV_BOOT, R_OPEN_LOOP, 1),
+    (2, 3, EV_BOOT, R_OPEN_LOOP, 1),
     (2, 4, EV_SETTINGS, 0, 2),
     (2, WRAP - 10, EV_MULTI_VERSION, 0, 1170212),
-    (2, 5, ev.EV_LOAD_ON, 0, 40),
+    (2, 5, EV_LOAD_ON, 0, 40),
 )
 # What a user reads: the manual's words (btv.md: "at least 30 s between pre-alarm on and load
 # disconnect"; a latched BTV loop fault survives a reboot), uptime within each boot.
@@ -78,7 +85,7 @@ def test_json_has_one_object_per_event(tmp_path):
         "boot": 1,
         "uptime_ms": 90000,
         "tick": 90000,
-        "code": ev.EV_LOAD_OFF,
+        "code": EV_LOAD_OFF,
         "reason": R_LOW_CELL,
         "reasons": "low cell",
         "arg": 30,

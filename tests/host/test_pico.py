@@ -229,13 +229,12 @@ def test_an_unreadable_trace_is_one_clear_error(tmp_path):
 # ---- the relay's figures, read off a hand-made trace (no emulator needed) ----
 def _multi_frames():
     """A sync N=5, the AC info numbered 6, the next sync N=6 (vebus.md's layout)."""
-    from vebus import catalogue as cat
-    from vebus import encode_data, encode_sync
+    from vebus import encode_data, encode_sync, peers
 
     buf, pay = bytearray(40), bytearray(32)
-    s5 = bytes(buf[: encode_sync(buf, 5, pay, cat.build_sync(pay, 0, 0))])
-    info = bytes(buf[: encode_data(buf, 0x8383, 6, pay, cat.build_ac_info(pay, 50000, 1300))])
-    s6 = bytes(buf[: encode_sync(buf, 6, pay, cat.build_sync(pay, 0, 90))])
+    s5 = bytes(buf[: encode_sync(buf, 5, pay, peers.build_sync(pay, 0, 0))])
+    info = bytes(buf[: encode_data(buf, 0x8383, 6, pay, peers.build_ac_info(pay, 50000, 1300))])
+    s6 = bytes(buf[: encode_sync(buf, 6, pay, peers.build_sync(pay, 0, 90))])
     return [(1000.0, s5), (6000.0, info), (21000.0, s6)]
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware.app import EV_SETTINGS
-from firmware.core.events import EV_BOOT
+from firmware.app_texts import EV_SETTINGS
+from firmware.core.codes import EV_BOOT
 from tools.events import read
 from tools.pico import emu
 

@@ -16,8 +16,7 @@ from test_scenarios import at, changes, first
 
 from tools.sim import fwhost, scenario
 from tools.sim.runner import Sim
-from vebus import Decoder
-from vebus import catalogue as cat
+from vebus import Decoder, peers
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOT_MS = 3.0  # a controller's frame starts at most this long after the sync (docs/protocol.md)
@@ -50,7 +49,7 @@ class MultiSide:
     def _bms_frame(self, f):
         now = self.sim.loop.time()
         p = f.payload
-        if cat.is_bms_status(p, len(p)):
+        if peers.is_bms_status(p, len(p)):
             self.status_at.append(now)
         if self.last_sync is not None and (now - self.last_sync) * 1000 > SLOT_MS:
             self.late.append((round(now, 3), round((now - self.last_sync) * 1000, 2)))

@@ -14,7 +14,7 @@ from tools.sim import fwhost, plot, scenario
 from tools.sim.bus import Segment
 from tools.sim.relaytap import RelayTap, percentile
 from tools.sim.runner import Sim
-from vebus import ADDR_CONTROLLER, ADDR_MULTI, Decoder, encode_data, encode_sync
+from vebus import ADDR_CONTROLLER, ADDR_MULTI, Decoder, encode_data, encode_sync, peers
 from vebus import catalogue as cat
 
 
@@ -129,7 +129,7 @@ def test_the_relay_tap_times_a_copy_from_its_arrival_on_the_other_port():
     multi, gx = object(), object()
     sync = bytearray(16)
     p = bytearray(8)
-    k = encode_sync(sync, 5, p, cat.build_sync(p, 0, 1234))
+    k = encode_sync(sync, 5, p, peers.build_sync(p, 0, 1234))
     sync = bytes(sync[:k])
     sim.seg_multi.send(multi, sync)  # the Multi's sync arrives at 0
     sim.loop.t = 0.0012

@@ -14,19 +14,20 @@ CODE = """
 import gc, json, time
 from vebus import Decoder, encode, ADDR_MULTI, ADDR_CONTROLLER, T_SYNC, T_DATA
 from vebus import catalogue as cat
+from vebus import peers
 
 LINE_RATE = 25600
 CYCLES = 40
 
 def payload(p, k, c):
     if k == 0:
-        return cat.build_sync(p, 0x51, c * 222)
+        return peers.build_sync(p, 0x51, c * 222)
     if k == 1:
-        return cat.build_ac_info(p, 50000 - c, 2400 + c, c % 3)
+        return peers.build_ac_info(p, 50000 - c, 2400 + c, c % 3)
     if k == 2:
-        return cat.build_led(p, 9, 0, 0, 10, 500, 160 + c, 3)
+        return peers.build_led(p, 9, 0, 0, 10, 500, 160 + c, 3)
     if k == 3:
-        return cat.build_condition(p, True, -50 + c)
+        return peers.build_condition(p, True, -50 + c)
     if k == 4:
         return cat.build_switch(p, 7)
     return cat.build_winmon(p, 0x42, 0x87, b"", 0)

@@ -35,7 +35,7 @@ from firmware.app import INPUTS_MIN_MS, TASK_NAMES
 from firmware.core import settings as st
 from firmware.hw.board_pico import PROFILE
 from vebus import catalogue as cat
-from vebus import next_frame_no
+from vebus import next_frame_no, peers
 
 # The board profile's pins (firmware/hw/board_pico.py), not the firmware's settings.
 _OUT = PROFILE["outputs"]
@@ -223,7 +223,7 @@ def probe_answers(tr, after_us, uart=MULTI_UART):
     out = []
     for f in tr.frames(uart):  # split at each FF: on the panel port frames go back to back
         p = f.payload
-        if f.start_us > after_us and p and cat.answer_version(p, len(p)) >= 0:
+        if f.start_us > after_us and p and peers.answer_version(p, len(p)) >= 0:
             out.append(f.start_us)
     return out
 

@@ -17,7 +17,7 @@ Times are emulated ms since power-on. Each byte on the wire takes 39.06 us (2560
 """
 
 from firmware.hw.board_pico import PROFILE
-from vebus import ADDR_CONTROLLER, ADDR_MULTI, encode_data, encode_sync, next_frame_no
+from vebus import ADDR_CONTROLLER, ADDR_MULTI, encode_data, encode_sync, next_frame_no, peers
 from vebus import catalogue as cat
 
 BYTE_MS = 10 / 256.0  # one byte at 256000 baud, 8N1
@@ -27,7 +27,7 @@ SLOW_EVERY_MS = 1000  # 0x41 LEDs and 0x80 condition
 SATURATE_EVERY_MS = 5000
 # The LED frame's switch register of a Multi switched on (the catalogue's inferred bits): with
 # "off" there, the BMS takes the Multi for switched off at its front panel and goes low power.
-_SW_ON = cat.switch_register(cat.SWITCH_ON)
+_SW_ON = peers.switch_register(cat.SWITCH_ON)
 
 # The GX on the Remote panel port (gx()). Venus OS's Winmon ids are 0xE4..0xE7 (docs/protocol.md).
 GX_WINMON_ID = 0xE4
@@ -122,18 +122,19 @@ class Stim:
         while t < t1_ms:
             n = (n + 1) & 0x7F
             nn = next_frame_no(n)
-            plen = cat.build_sync(self._pay, 0x00, (n * 222) & 0xFFFF)
+            plen = peers.build_sync(self._pay, 0x00, (n * 222) & 0xFFFF)
             sync_end = self.uart(t, self._buf[: encode_sync(self._buf, n, self._pay, plen)])
             self.syncs.append((t, n))
-            frames = [self._data(nn, cat.build_ac_info(self._pay, 50000, 1300))]
+            frames = [self._data(nn, peers.build_ac_info(self._pay, 50000, 1300))]
             if t >= next_slow:
                 next_slow += SLOW_EVERY_MS
                 frames.append(
                     self._data(
-                        nn, cat.build_led(self._pay, 1 if ac_in else 0, 0, 0, 50, 500, 160, _SW_ON)
+                        nn,
+                        peers.build_led(self._pay, 1 if ac_in else 0, 0, 0, 50, 500, 160, _SW_ON),
                     )
                 )
-                frames.append(self._data(nn, cat.build_condition(self._pay, True, 0)))
+                frames.append(self._data(nn, peers.build_condition(self._pay, True, 0)))
             tt = t + AC_INFO_AFTER_MS
             if t >= next_sat:
                 # A saturated window: the Multi's frames back to back until the next sync.
@@ -151,7 +152,7 @@ class Stim:
     def gx_probe(self, t_ms, uart=MULTI_UART):
         """A GX's BMS probe (its MK3's frame) on `uart`; the BMS answers on the port it came
         from (the scenarios run one port: see scenarios.SETTINGS)."""
-        frame = self._data(0x10, cat.build_probe(self._pay), cat.BMS_ADDR)
+        frame = self._data(0x10, peers.build_probe(self._pay), cat.BMS_ADDR)
         self.uart(t_ms, frame, uart)
 
     def gx(self, t0_ms, t1_ms, probe_every_ms=1000):
@@ -173,7 +174,7 @@ class Stim:
                 plen = cat.build_winmon(self._pay, GX_WINMON_ID, WINMON_READ_RAM, bytes([var]))
             else:
                 next_probe += probe_every_ms
-                plen = cat.build_probe(self._pay)
+                plen = peers.build_probe(self._pay)
             payload = bytes(self._pay[:plen])
             end = self.uart(at, self._data(next_frame_no(n), plen, ADDR_CONTROLLER), PANEL_UART)
             self.gx_sent.append((at, end, n, payload))

@@ -97,7 +97,7 @@ def _make_setattr(cls, fn, pin_id):
 
 class FirmwareHost:
     def __init__(self, sim, overrides):
-        from firmware.hw.board import profile_module
+        from firmware.hw.board_start import profile_module
 
         self.sim = sim
         self.system = sim.scn.system
@@ -294,7 +294,7 @@ class FirmwareHost:
 
     def events(self):
         """The firmware's own event log, read back from its flash file (events.log)."""
-        from firmware.core import eventfile
+        from firmware.core import eventread
         from tools.events import event_text
 
         app = self.app
@@ -308,7 +308,7 @@ class FirmwareHost:
             except OSError:
                 pass
         out = []
-        for code, reason, arg, tick, boot in eventfile.decode_all(data):
+        for code, reason, arg, tick, boot in eventread.decode_all(data):
             msg = event_text(code, reason, arg)
             t = time.ticks_diff(tick & 0x3FFFFFFF, self.t0_ticks) / 1000.0  # pyright: ignore
             out.append(

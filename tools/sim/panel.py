@@ -25,7 +25,7 @@ Built from the manual and docs/protocol.md's confirmed facts, never from the fir
 from typing import Any
 
 from tools.sim.wire import CODE_OF, GX_RESEND_S, _Node, read_bms
-from vebus import ADDR_CONTROLLER, ADDR_MULTI
+from vebus import ADDR_CONTROLLER, ADDR_MULTI, peers
 from vebus import catalogue as cat
 
 AFTER_SYNC_S = 0.0002  # a controller starts right after the sync's last byte
@@ -122,7 +122,7 @@ class PanelGx(PanelNode):
         now = self.loop.time()
         gx = self.gx
         if gx.want_probe(now):
-            self.want(cat.build_probe(self.pay, cat.PROBE_BMS), "bms_probe")
+            self.want(peers.build_probe(self.pay, cat.PROBE_BMS), "bms_probe")
         cmd = gx.command
         if cmd is not None and (cmd != self.sent_command or now >= self.next_command):
             self.sent_command = cmd

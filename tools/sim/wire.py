@@ -20,7 +20,7 @@ collisions. The devices of the Remote panel port are tools/sim/panel.py.
 
 from typing import Any
 
-from vebus import ADDR_CONTROLLER, ADDR_MULTI, REASONS, Decoder, encode_data, encode_sync
+from vebus import ADDR_CONTROLLER, ADDR_MULTI, REASONS, Decoder, encode_data, encode_sync, peers
 from vebus import catalogue as cat
 
 SWITCH_OF = {
@@ -46,9 +46,9 @@ def _kind(f):
         return "sync"
     p = f.payload
     n = len(p)
-    if cat.is_bms_status(p, n):
+    if peers.is_bms_status(p, n):
         return "bms_status"
-    if cat.answer_version(p, n) >= 0:
+    if peers.answer_version(p, n) >= 0:
         return "bms_probe_answer"
     if cat.probe_kind(p, n) >= 0:
         return "bms_probe"
@@ -147,12 +147,12 @@ class MultiNode(_Node):
                 self.next_slow = now + SLOW_EVERY_S
                 mode = m.mode(now)
                 status = cat.LED_STATUS_BATTERY_LOW if not m.bms.allow_discharge else 0
-                sw = cat.switch_register(CODE_OF.get(m.switch_state(), cat.SWITCH_ON))
+                sw = peers.switch_register(CODE_OF.get(m.switch_state(), cat.SWITCH_ON))
                 mains = 0x01 if m.reports_ac(now) else 0x00
-                plen = cat.build_led(self.pay, mains, 0, status, 50, 500, 160, sw)
+                plen = peers.build_led(self.pay, mains, 0, status, 50, 500, 160, sw)
                 self.send_data(ADDR_MULTI, nn, plen, "led")
                 invert_ok = mode in ("on", "inverter_only")
-                plen = cat.build_condition(self.pay, invert_ok, int(self.dc_amps() * 10))
+                plen = peers.build_condition(self.pay, invert_ok, int(self.dc_amps() * 10))
                 self.send_data(ADDR_MULTI, nn, plen, "condition")
 
     def send_cached(self, key, kind):
@@ -162,11 +162,11 @@ class MultiNode(_Node):
                 self.cache.clear()
             if kind == "sync":
                 # The sync's timestamp field (meaning unknown) follows the frame number here.
-                plen = cat.build_sync(self.pay, 0x00, (key[1] * 222) & 0xFFFF)
+                plen = peers.build_sync(self.pay, 0x00, (key[1] * 222) & 0xFFFF)
                 k = encode_sync(self.buf, key[1], self.pay, plen)
             else:
                 _kind_, nn, v50, phase = key
-                plen = cat.build_ac_info(self.pay, 50000, v50, phase=phase)
+                plen = peers.build_ac_info(self.pay, 50000, v50, phase=phase)
                 k = encode_data(self.buf, ADDR_MULTI, nn, self.pay, plen)
             data = self.cache[key] = bytes(self.buf[:k])
         _count(self.sent, kind)
@@ -183,7 +183,7 @@ class MultiNode(_Node):
         now = self.loop.time()
         p = f.payload
         plen = len(p)
-        if cat.is_bms_status(p, plen):
+        if peers.is_bms_status(p, plen):
             flags = cat.get(p, cat.STATUS_FLAGS)
             rate = cat.get(p, cat.STATUS_RATE)
             allow_c = not flags & cat.STATUS_HIGH_CELL
@@ -234,7 +234,7 @@ class GxNode(_Node):
         gx = self.gx
         no = (self.last_sync + 1) & 0x7F
         if gx.want_probe(now):
-            plen = cat.build_probe(self.pay, cat.PROBE_BMS)
+            plen = peers.build_probe(self.pay, cat.PROBE_BMS)
             self.send_data(ADDR_CONTROLLER, no, plen, "bms_probe")
         cmd = gx.command
         if cmd is not None and (cmd != self.sent_command or now >= self.next_command):
@@ -256,10 +256,10 @@ def read_bms(gx, f, now):
     True when what it shows changed."""
     p = f.payload
     plen = len(p)
-    v = cat.answer_version(p, plen)
+    v = peers.answer_version(p, plen)
     if v >= 0:
         gx.heard_probe_answer(now, v)
-    elif cat.is_bms_status(p, plen):
+    elif peers.is_bms_status(p, plen):
         flags = cat.get(p, cat.STATUS_FLAGS)
         return gx.heard_bms(
             now,

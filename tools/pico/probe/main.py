@@ -96,7 +96,7 @@ def build(*a, **k):
 
     fw_wd.Watchdog.check_in = marked_check_in
     _orig["leds_step"] = fw_app.App.leds_step
-    _orig["T_PROTECT"] = fw_app.T_PROTECT
+    _orig["T_PROTECT"] = fw_app.TASK_NAMES.index("protect")
     fw_app.App.leds_step = leds_step
     real = _orig.pop("build")  # not kept: on a board main() lets build's code go
     return real(*a, **k)

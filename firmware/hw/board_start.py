@@ -1,0 +1,45 @@
+"""Building a Board (firmware/hw/board.py) from its profile: runs once at the start, so on a board
+main.py's let_go drops this module, and its code leaves the heap, once the app is built."""
+
+import machine
+
+from firmware.hw.pins import Inputs, Leds, Outputs
+from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
+from firmware.hw.watchdog import Watchdog
+
+
+def profile_module(name):
+    if name == "esp32":
+        from firmware.hw import board_esp32 as mod
+    elif name == "pico":
+        from firmware.hw import board_pico as mod
+    else:
+        raise ValueError("unknown board profile %r (pico | esp32)" % (name,))
+    return mod
+
+
+def init(board, name, out_levels, ports):
+    """Fill a new Board: every pin, bus port and the watchdog of profile `name`."""
+    mod = profile_module(name)
+    p = mod.PROFILE
+    board.name = name
+    board.profile = p
+    specs = p["outputs"]
+    if out_levels is not None:
+        specs = tuple((specs[i][0], out_levels[i]) for i in range(len(specs)))
+    board.outputs = Outputs(specs)
+    board.btv = Inputs(p["btv_inputs"])
+    board.remote_mains = Inputs((p["remote_l"], p["remote_h"], p["mains"]))
+    board.btv_test = machine.Pin(p["btv_test_pin"], machine.Pin.OUT, value=0)
+    board.leds = Leds(p["leds"])
+    board.port_names = []
+    board.ports = []
+    for pname, uart_id, tx, rx, de in p["bus"][:ports]:
+        uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
+        board.ports.append(Rs485(uart, de))
+        board.port_names.append(pname)
+    board.watchdog = Watchdog(p["wdt_ms"])
+    board.can_lightsleep = p["lightsleep"]
+    vbus = p.get("vbus_pin")
+    board.vbus = None if vbus is None else machine.Pin(vbus, machine.Pin.IN)
+    board.sleeps = 0
