@@ -301,7 +301,15 @@ class App:
         """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
         if self.panel is not None:
             self.panel.log_events(now, self.log)
+        if self._panel_sending():
+            self._log_wait = 1
+            return
         self._log_wait = self.writer.step(now, self.out)
+
+    def _panel_sending(self):
+        """A relayed frame on the wire, its DE to be dropped by a timer IRQ (firmware/hw/rs485.py):
+        neither a flash write (it stops every IRQ) nor a light sleep may start now."""
+        return self.panel is not None and self.panel.port.sending()
 
     def supervisor_step(self, now):
         wd = self.wd
@@ -327,7 +335,7 @@ class App:
         self._slept = False
         if self.out.low_power:
             ms = self.role.sleep_ms(now, _SLEEP_MS)
-            if ms > 0:
+            if ms > 0 and not self._panel_sending():
                 self._slept = self.board.lightsleep(ms)
 
     def stop(self):

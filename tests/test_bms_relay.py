@@ -60,13 +60,12 @@ def _rig():
 
 
 def _drain_panel(r, now=100):
-    out = bytearray(64)
     frames = []
     while True:
-        n = r.take_panel(out, now, True)
+        n = r.take_panel(now, True)
         if not n:
             return frames
-        frames.append(bytes(out[:n]))
+        frames.append(bytes(r.to_panel.buf[r.panel_at : r.panel_at + n]))
         now += rl.SLOT_MS  # the panel devices' slot after a sync has passed
 
 
@@ -93,11 +92,10 @@ def test_the_panel_side_keeps_its_devices_slot_after_a_relayed_sync():
     r, multi, _, _ = _rig()
     multi.sync(0x20)
     multi.data(ADDR_MULTI, 0x21, b"\xe4" + bytes(14))
-    out = bytearray(64)
-    assert r.take_panel(out, 1000, True)  # the sync goes out
-    assert r.take_panel(out, 1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
-    assert r.take_panel(out, 1000 + rl.SLOT_MS, False) == 0  # a device is still talking
-    assert r.take_panel(out, 1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
+    assert r.take_panel(1000, True)  # the sync goes out
+    assert r.take_panel(1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
+    assert r.take_panel(1000 + rl.SLOT_MS, False) == 0  # a device is still talking
+    assert r.take_panel(1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
 
 
 def test_a_panel_frame_goes_out_in_the_bms_slot_renumbered_with_a_good_checksum():
@@ -213,7 +211,7 @@ def test_relaying_allocates_nothing():
         for k in range(50):
             mdec.feed(sync, 0, ks)
             pdec.feed(data, 0, kd)
-            sums[0] += r.take_panel(out, k * 10, True)
+            sums[0] += r.take_panel(k * 10, True)
             sums[1] += r.take_multi(out, 7)
 
     run()
