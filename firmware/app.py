@@ -237,7 +237,15 @@ class App:
         try:
             now = self.ticks()
             self.role.timed = True  # read as it arrived: it tells the sync period
-            self._read(self.port, self._feed, now)
+            port = self.port
+            for _ in range(_RX_CHUNKS):
+                n = port.read(now)
+                if not n:
+                    break
+                self._feed(port.rx, n, now)
+                if self.panel is not None and not self.role.slot_open and port.uart.any():
+                    # a backlog (a saturated window): relay what is decoded while the rest is
+                    self.panel.serve(now)
             if self.role.slot_open:
                 self.bus_tx_start(now)
             if self.panel is not None:

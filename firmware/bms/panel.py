@@ -114,9 +114,16 @@ class Panel:
 
     def serve(self, now):
         port = self.port
+        r = self.relay
         self._now = now
         reads = waits = 0
         while self.clear(now):
+            if port.sending():  # ours on the wire, DE up (rp2): the next goes right behind it;
+                # no device talks meanwhile, and the echo is read once the line is idle
+                if not port.room(_FRAME) or not self._send_next(port, r, now):
+                    return  # the RX-idle IRQ after our echo comes back for the rest
+                now = self.ticks()
+                continue
             n = port.read(now)  # our own echo is consumed first
             if n:
                 self.decoder.feed(port.rx, 0, n)
@@ -124,25 +131,26 @@ class Panel:
                 if reads == _RX_CHUNKS:
                     return
                 continue
-            r = self.relay
             if r is None:
                 return
-            if port.sending():  # ours on the wire, DE up (rp2): the next follows it back to back
-                if not port.room(_FRAME):
-                    return  # the RX-idle IRQ after our echo comes back for the rest
-            elif not port.quiet():  # a device is talking, or our echo is not all back yet:
+            if not port.quiet():  # a device is talking, or our echo is not all back yet:
                 if waits == _ECHO_WAITS:  # the echo's last byte lands a bit time after the
                     return  # transmit done; then the next frame follows at once
                 waits += 1
                 time.sleep_us(_CHAR_US)
                 continue
             waits = 0
-            # the devices' slot after a relayed sync: counted from when it goes out
-            n = r.take_panel(self.ticks(), port.quiet())
-            if not n:
+            if not self._send_next(port, r, now):
                 return
-            port.send(r.to_panel.buf, n, now, r.panel_at)
             now = self.ticks()
+
+    def _send_next(self, port, r, now):
+        """The relay's next frame out on this port, if it has one for now."""
+        # the devices' slot after a relayed sync: counted from when it goes out
+        n = r.take_panel(self.ticks(), port.quiet())
+        if n:
+            port.send(r.to_panel.buf, n, now, r.panel_at)
+        return n
 
     def active(self, now):
         """A device on this port was heard within the last second."""

@@ -40,7 +40,7 @@ from vebus import catalogue as cat
 
 _RAW_MAX = const(48)  # longest relayed frame on the wire, stuffed (a 0x20 info frame: ~21)
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
-_TO_PANEL = const(8)  # frames queued for the panel port: 8 x 0.9 ms of wire, under one sync
+_TO_PANEL = const(16)  # frames queued for the panel port: most of a saturated window (~20)
 _LOOP_HOLD_MS = const(1000)  # relaying stays off this long after the last looped frame
 _TO_MULTI = const(4)  # panel frames waiting for a slot on the Multi side (one per 20 ms)
 

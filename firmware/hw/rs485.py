@@ -4,8 +4,8 @@ Send sequence (docs/hardware.md, confirmed): DE high, write, DE low once the UAR
 is empty (the last stop bit is out), not just its buffer. DE must fall within a few bit times of
 that stop bit: on the Multi's segment the Multi may start its next frame ~100 us later.
 Two ways, chosen per port by firmware/hw/board.py:
-  - blocking (the Multi port; every port where the board has no hard timer IRQ, the ESP32
-    profile): `send()` writes, `uart.flush()` returns when the last stop bit is out (rp2: it
+  - blocking (the Multi port; every port off the rp2 port: the ESP32 profile, the host's
+    simulations): `send()` writes, `uart.flush()` returns when the last stop bit is out (rp2: it
     polls txdone; ESP32: the driver's TX done), DE drops right after it. It costs the frame's
     wire time (39 us a byte), which suits the slot's few frames a second at their exact time.
     Polling txdone from the bus task instead released DE 25 us to 1.6 ms late (other tasks'
@@ -14,12 +14,12 @@ Two ways, chosen per port by firmware/hw/board.py:
     a one-shot hard timer IRQ fires _LEAD_US before the frame's computed wire end, waits for
     txdone there (a few us: the IRQ's own latency takes most of the lead) and drops DE. A frame
     written while one is on the wire follows it back to back with DE held: the IRQ re-arms for
-    the new end. The relay sends ~100 frames a second of 0.4-0.9 ms; waiting each one out took
-    a quarter of the core. Measured on the emulated Pico (docs/bench-testing.md): DE falls
-    within 100 us of the last stop bit. Not used: the rp2 port's UART IRQ_TXIDLE (v1.28) fires
-    when the TX FIFO drains to its trigger level, with 4 bytes still to go, and not at all for
-    a frame that fits the FIFO; PIO with side-set DE would send outside the UART, with its own
-    echo and timing to prove.
+    the new end. The relay sends ~100 frames a second of 0.4-0.9 ms; waiting each one out held
+    the soft IRQ, and every task behind it, for a tenth of every second. Measured on the
+    emulated Pico (docs/bench-testing.md): DE falls 7-33 us after the last stop bit. Not used,
+    seen on the emulated Pico: the rp2 port's UART IRQ_TXIDLE (v1.28) fires when the TX FIFO
+    drains to its trigger level, with 4 bytes still to go, and not at all after a 3-byte write;
+    PIO with side-set DE would send outside the UART, with its own echo and timing to prove.
     While DE is up, machine code that stops every IRQ (a flash write) would hold it up:
     `sending()` tells the log task to wait.
 If flush() times out (a stuck UART), or txdone does not come ECHO_MS after the wire end, DE
@@ -34,18 +34,19 @@ The transceiver's receiver stays enabled, so every byte we send comes back: `rea
 consumes exactly that echo, then hands out the bus's bytes. A blocking port compares it with
 what was sent (a difference is a collision, counted); a timer-released port only counts it:
 copying and comparing 20 bytes in bytecode costs about as much as sending them (0.5 ms on an
-RP2040), and at the relay's 100 frames a second that was 5 % of the core. An echo that never
-arrives is given up `ECHO_MS` after the wire end.
+RP2040), and at the relay's 100 frames a second that was 5 % of the core. What arrived while we
+sent is echo, however late it is read; an echo that never arrives is given up `ECHO_MS` after
+the wire end.
 
 Receive buffer: at 256000 baud the bus carries 25.6 bytes per ms. The UART's own ring buffer
 (`RXBUF`) must hold everything that arrives while the asyncio loop is busy elsewhere: the worst
 case is a flash write of the event log plus a garbage collection, budgeted at 40 ms -> 1024 bytes.
 `read()` drains it in chunks of `chunk` bytes.
 
-No allocation after construction: `uart.write(buf, n)` is MicroPython's stream write with a
-length (no slice), readinto with an explicit count never blocks on a UART built with timeout=0,
-and the timer IRQ only reads ticks, txdone and re-inits its timer (checked on the emulated Pico:
-a hard IRQ that allocates raises MemoryError there).
+No allocation after construction: `uart.write(buf, off, n)` is MicroPython's stream write with
+an offset and a length (no slice), readinto with an explicit count never blocks on a UART built
+with timeout=0, and the timer IRQ only reads ticks, txdone and re-inits its timer (checked on the
+emulated Pico: a hard IRQ that allocates raises MemoryError there).
 """
 
 import time
@@ -55,7 +56,10 @@ from micropython import const, schedule
 
 BAUD = const(256000)
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
-TXBUF = const(64)  # one stuffed frame fits, so write() never blocks; two with a timer (below)
+TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
+# A timer-released port's: frames written back to back (five of the longest relayed, 48 bytes)
+# while the relay empties its queue after a saturated window
+TXBUF_TIMED = const(256)
 # Wire time of n bytes: n * 625 // 16 us (10 bits at 256000 baud: 39.0625 us a byte).
 _LEAD_US = const(150)  # the timer IRQ fires this long before the computed wire end: its latency
 _SPIN_US = const(80)  # then waits for txdone at most this long past that end before re-arming
@@ -69,7 +73,7 @@ SLOT_US = const(1500)
 class Rs485:
     def __init__(self, uart, de_pin_id, chunk=128, max_frame=64, timer=None):
         """timer: a machine.Timer whose hard IRQ drops DE (see above); None: send() blocks.
-        With one, the UART's txbuf must hold two frames (2 * TXBUF)."""
+        With one, the UART's txbuf is TXBUF_TIMED."""
         self.uart = uart
         self.de = Pin(de_pin_id, Pin.OUT, value=0)
         self._write = uart.write
@@ -159,7 +163,7 @@ class Rs485:
         """send() would take n bytes now: no echo pending, or (timer mode) room behind it."""
         if self._timer is None:
             return not self._echo_n
-        return not self._armed or self._left_us() * 16 // 625 + n <= 2 * TXBUF
+        return not self._armed or self._left_us() * 16 // 625 + n <= TXBUF_TIMED
 
     def _left_us(self):
         left = time.ticks_diff(self._end_us, time.ticks_us())
@@ -171,14 +175,29 @@ class Rs485:
         False (nothing done) unless room(n)."""
         if n > len(self._sent):
             raise ValueError("frame longer than max_frame")
-        if not self.room(n):
-            return False
-        if self._timer is not None:
+        if self._timer is None:
+            # blocking: nothing before DE rises that the slot's frame could wait for
+            if self._echo_n:
+                return False
+            if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
+                while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+                    pass
+            self.de.value(1)
+            self._write(buf, off, n)
+            try:
+                self._flush()
+            except OSError:  # the port's flush timed out: the UART is stuck
+                self.tx_timeouts += 1
+            self.de.value(0)
+            sent = self._sent  # for the echo's comparison
+            for i in range(n):
+                sent[i] = buf[off + i]
+            wire_ms = 0  # the frame is out
+        else:
+            if not self.room(n):
+                return False
             self._send_timed(buf, n, off)
             wire_ms = self._left_us() // 1000 + 1
-        else:
-            self._send_blocking(buf, n, off)
-            wire_ms = 0  # the frame is out
         if not self._echo_n:
             self._echo_i = 0
             self._echo_bad = False
@@ -187,21 +206,6 @@ class Rs485:
         self.tx_frames += 1
         self.tx_bytes += n
         return True
-
-    def _send_blocking(self, buf, n, off):
-        sent = self._sent
-        for i in range(n):
-            sent[i] = buf[off + i]
-        if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
-            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
-                pass
-        self.de.value(1)
-        self._write(buf, off, n)
-        try:
-            self._flush()
-        except OSError:  # the port's flush timed out: the UART is stuck
-            self.tx_timeouts += 1
-        self.de.value(0)
 
     def _send_timed(self, buf, n, off):
         """Behind the frame on the wire (DE held: the timer re-arms for the new end), or afresh."""
@@ -265,29 +269,33 @@ class Rs485:
         return n
 
     def _take_echo(self, now):
-        """Consume our own echo; True when it is all seen (or given up)."""
+        """Consume our own echo, all that has arrived; True when it is all seen (or given up:
+        nothing more came by the deadline). What arrived while we sent is echo, however late
+        it is read (a chain of frames, then the guard before a sync)."""
+        uart = self.uart
         echo = self._echo_rx
-        want = self._echo_n - self._echo_i
-        if want > len(echo):
-            want = len(echo)
-        avail = self.uart.any()
-        got = 0
-        if avail:
-            got = self.uart.readinto(echo, avail if avail < want else want) or 0
-        base = self._echo_i
-        if self._timer is None:  # compared (see above: timer mode only counts it)
-            sent = self._sent
-            for i in range(got):
-                if echo[i] != sent[base + i]:
-                    self._echo_bad = True
-        self._echo_i = base + got
-        if self._echo_i >= self._echo_n:
-            if self._echo_bad:
-                self.collisions += 1
-            self._echo_n = 0
-            return True
-        if time.ticks_diff(now, self._echo_deadline) > 0:
-            self.echo_missing += 1
-            self._echo_n = 0
-            return True
-        return False
+        while self._echo_i < self._echo_n:
+            avail = uart.any()
+            if not avail:
+                if time.ticks_diff(now, self._echo_deadline) > 0:
+                    self.echo_missing += 1
+                    self._echo_n = 0
+                    return True
+                return False
+            want = self._echo_n - self._echo_i
+            if want > len(echo):
+                want = len(echo)
+            got = uart.readinto(echo, avail if avail < want else want) or 0
+            if not got:
+                return False
+            if self._timer is None:  # compared (see above: timer mode only counts it)
+                sent = self._sent
+                base = self._echo_i
+                for i in range(got):
+                    if echo[i] != sent[base + i]:
+                        self._echo_bad = True
+            self._echo_i += got
+        if self._echo_bad:
+            self.collisions += 1
+        self._echo_n = 0
+        return True
