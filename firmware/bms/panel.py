@@ -17,11 +17,11 @@ What crosses (the relay's rules, firmware/bms/relay.py; INFERRED: docs/protocol.
 In "listen" nothing is relayed or sent: frames are decoded for the role (probe, requests).
 
 When: serve() does nothing from SYNC_GUARD_MS before the Multi's next sync is due until that
-sync is read: decoding takes time, and so does a frame going out here where its send blocks for
-the wire time (firmware/hw/rs485.py: not on rp2, where a timer drops DE and the next frame is
-written behind the one on the wire), and either would push the Multi slot's frame later. Reads
-are bounded (_RX_CHUNKS a call): a device flooding this port costs a bounded time per call, and
-its bytes are dropped by the UART, never stored here.
+sync is read, or until its slot is past (clear()): decoding takes time, and so does a frame
+going out here where its send blocks for the wire time (firmware/hw/rs485.py: not on rp2, where
+a timer drops DE and the next frame is written behind the one on the wire), and either would
+push the Multi slot's frame later. Reads are bounded (_RX_CHUNKS a call): a device flooding this
+port costs a bounded time per call, and its bytes are dropped by the UART, never stored here.
 """
 
 import time

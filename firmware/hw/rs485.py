@@ -16,7 +16,7 @@ Two ways, chosen per port by firmware/hw/board.py:
     written while one is on the wire follows it back to back with DE held: the IRQ re-arms for
     the new end. The relay sends ~100 frames a second of 0.4-0.9 ms; waiting each one out held
     the soft IRQ, and every task behind it, for a tenth of every second. Measured on the
-    emulated Pico (docs/bench-testing.md): DE falls 7-33 us after the last stop bit. Not used,
+    emulated Pico (docs/bench-testing.md): DE falls 7-41 us after the last stop bit. Not used,
     seen on the emulated Pico: the rp2 port's UART IRQ_TXIDLE (v1.28) fires when the TX FIFO
     drains to its trigger level, with 4 bytes still to go, and not at all after a 3-byte write;
     PIO with side-set DE would send outside the UART, with its own echo and timing to prove.
