@@ -360,7 +360,7 @@ class Timer:
         self.init(**kw)
         timers.append(self)
 
-    def init(self, mode=PERIODIC, period=-1, callback=None, hard=None, freq=None, **kw):
+    def init(self, mode=PERIODIC, period=-1, callback=None, hard=None, freq=None):
         self.mode = mode
         self.period = period
         self.freq = freq
