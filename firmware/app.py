@@ -316,7 +316,7 @@ class App:
 
     def _panel_sending(self):
         """A relayed frame on the wire, its DE to be dropped by a timer IRQ (firmware/hw/rs485.py):
-        neither a flash write (it stops every IRQ) nor a light sleep may start now."""
+        no flash write (it stops every IRQ) nor light sleep (the UART stops) may start now."""
         return self.panel is not None and self.panel.port.sending()
 
     def supervisor_step(self, now):
