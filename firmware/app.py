@@ -293,7 +293,15 @@ class App:
         try:
             now = self.ticks()
             self.role.timed = True  # read as it arrived: it tells the sync period
-            self._read(self.port, self._feed, now)
+            port = self.port
+            for _ in range(_RX_CHUNKS):
+                n = port.read(now)
+                if not n:
+                    break
+                self._feed(port.rx, n, now)
+                if self.panel is not None and not self.role.slot_open and port.uart.any():
+                    # a backlog (a saturated window): relay what is decoded while the rest is
+                    self.panel.serve(now)
             if self.role.slot_open:
                 self.bus_tx_start(now)
             if self.panel is not None:
@@ -360,7 +368,15 @@ class App:
         """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
         if self.panel is not None:
             self.panel.log_events(now, self.log)
+        if self._panel_sending():
+            self._log_wait = 1
+            return
         self._log_wait = self.writer.step(now, self.out)
+
+    def _panel_sending(self):
+        """A relayed frame on the wire, its DE to be dropped by a timer IRQ (firmware/hw/rs485.py):
+        no flash write (it stops every IRQ) nor light sleep (the UART stops) may start now."""
+        return self.panel is not None and self.panel.port.sending()
 
     def supervisor_step(self, now):
         wd = self.wd
@@ -386,7 +402,7 @@ class App:
         self._slept = False
         if self.out.low_power:
             ms = self.role.sleep_ms(now, _SLEEP_MS)
-            if ms > 0:
+            if ms > 0 and not self._panel_sending():
                 self._slept = self.board.lightsleep(ms)
 
     def stop(self):

@@ -29,9 +29,9 @@ class _BusUart:
     def arrive(self):
         self.i = 0
 
-    def write(self, buf, n):
+    def write(self, buf, off, n):  # stream write(buf, off, max_len)
         for k in range(n):
-            self.sent[k] = buf[k]
+            self.sent[k] = buf[off + k]
         self.echo = n
         self.echo_i = 0
         self.writes += 1

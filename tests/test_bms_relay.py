@@ -60,13 +60,12 @@ def _rig():
 
 
 def _drain_panel(r, now=100):
-    out = bytearray(64)
     frames = []
     while True:
-        n = r.take_panel(out, now, True)
+        n = r.take_panel(now, True)
         if not n:
             return frames
-        frames.append(bytes(out[:n]))
+        frames.append(bytes(r.to_panel.buf[r.panel_at : r.panel_at + n]))
         now += rl.SLOT_MS  # the panel devices' slot after a sync has passed
 
 
@@ -93,11 +92,10 @@ def test_the_panel_side_keeps_its_devices_slot_after_a_relayed_sync():
     r, multi, _, _ = _rig()
     multi.sync(0x20)
     multi.data(ADDR_MULTI, 0x21, b"\xe4" + bytes(14))
-    out = bytearray(64)
-    assert r.take_panel(out, 1000, True)  # the sync goes out
-    assert r.take_panel(out, 1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
-    assert r.take_panel(out, 1000 + rl.SLOT_MS, False) == 0  # a device is still talking
-    assert r.take_panel(out, 1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
+    assert r.take_panel(1000, True)  # the sync goes out
+    assert r.take_panel(1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
+    assert r.take_panel(1000 + rl.SLOT_MS, False) == 0  # a device is still talking
+    assert r.take_panel(1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
 
 
 def test_a_panel_frame_goes_out_in_the_bms_slot_renumbered_with_a_good_checksum():
@@ -188,7 +186,7 @@ def test_a_flooding_panel_device_is_bounded():
     assert got.count[rl.V_FULL] == 996 and r.refused[rl.V_FULL] == 255
     for k in range(100):  # the Multi side too: a full panel queue drops, never grows
         multi.sync(k & 0x7F)
-    assert r.to_panel.n == 8
+    assert r.to_panel.n == r.to_panel.count == 16
     _drain_panel(r, 1000)
     multi.sync(99)
     _drain_panel(r, 2000)
@@ -213,10 +211,61 @@ def test_relaying_allocates_nothing():
         for k in range(50):
             mdec.feed(sync, 0, ks)
             pdec.feed(data, 0, kd)
-            sums[0] += r.take_panel(out, k * 10, True)
+            sums[0] += r.take_panel(k * 10, True)
             sums[1] += r.take_multi(out, 7)
 
     run()
     locked(run)
     assert sums[0] > 0 and sums[1] > 0
     assert alloc_bytes(run) == 0
+
+
+class _Role:
+    """What Panel reads of the bus role: no Multi measured yet (serve() always clear)."""
+
+    multi_present = False
+    sync_period = 0
+    last_sync = 0
+    bms_version = 0
+
+    def __init__(self, relay):
+        self.relay = relay
+
+    def controller(self, p, msg, panel, now):
+        return False
+
+
+class _Settings:
+    dmc_present = False
+
+
+def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_sync():
+    # docs/hardware.md: every byte sent with DE high; on rp2 (a timer drops DE) the relay
+    # writes the next frame behind the one on the wire, and after a relayed sync it still
+    # leaves the panel devices their slot (relay.py's rules) before the next one
+    from firmware.bms.panel import Panel
+    from firmware.hw.rs485 import Rs485
+
+    machine = __import__("machine")
+    machine.reset_fakes()
+    uart = machine.UART(1, 256000, rxbuf=1024)
+    timer = machine.Timer(-1)
+    port = Rs485(uart, 3, timer=timer)
+    uart.de = machine.pins[3]
+    r, multi, _, _ = _rig()
+    now = [1000]
+    panel = Panel(_Role(r), port, _Settings(), lambda: now[0])
+    wire = [multi.data(ADDR_MULTI, 0x40 + i, b"\xe4" + bytes(14)) for i in range(3)]
+    wire.append(multi.sync(0x44))
+    after = multi.data(ADDR_MULTI, 0x45, b"\xe4" + bytes(14))
+    panel.serve(now[0])
+    assert uart.take_tx() == b"".join(wire) and uart.lost == 0  # one DE-high run, no gap
+    assert port.sending() and len(machine.timers) == 1
+    while port.sending():
+        timer.fire()
+    assert machine.pins[3].value() == 0
+    panel.serve(now[0])  # the echo is read; the devices' slot after the sync is still open
+    assert uart.take_tx() == b"" and port.quiet()
+    now[0] += rl.SLOT_MS
+    panel.serve(now[0])
+    assert uart.take_tx() == after and uart.lost == 0

@@ -17,10 +17,11 @@ What crosses (the relay's rules, firmware/bms/relay.py; INFERRED: docs/protocol.
 In "listen" nothing is relayed or sent: frames are decoded for the role (probe, requests).
 
 When: serve() does nothing from SYNC_GUARD_MS before the Multi's next sync is due until that
-sync is read: a frame going out here blocks for its wire time (firmware/hw/rs485.py) and
-decoding takes time too, and either would push the Multi slot's frame later. Reads are bounded
-(_RX_CHUNKS a call): a device flooding this port costs a bounded time per call, and its bytes
-are dropped by the UART, never stored here.
+sync is read, or until its slot is past (clear()): decoding takes time, and so does a frame
+going out here where its send blocks for the wire time (firmware/hw/rs485.py: not on rp2, where
+a timer drops DE and the next frame is written behind the one on the wire), and either would
+push the Multi slot's frame later. Reads are bounded (_RX_CHUNKS a call): a device flooding this
+port costs a bounded time per call, and its bytes are dropped by the UART, never stored here.
 """
 
 import time
@@ -28,7 +29,7 @@ import time
 from micropython import const
 
 from firmware.bms.relay import V_CONTROL, V_FULL, V_LOOP
-from firmware.bms.role import SYNC_GUARD_MS
+from firmware.bms.role import SLOT_MS, SYNC_GUARD_MS
 from firmware.core.codes import MODE_NONE, MODE_OFF, ST_REMOTE_OFF
 from firmware.core.control import (
     SRC_DMC,
@@ -99,7 +100,12 @@ class Panel:
         if not role.multi_present:
             return True
         p = role.sync_period or _NOMINAL_MS
-        return time.ticks_diff(now, role.last_sync) < p - SYNC_GUARD_MS
+        d = time.ticks_diff(now, role.last_sync)
+        if d < p - SYNC_GUARD_MS:
+            return True
+        # The next sync not read yet: its slot may still be open. Once that is past, the Multi
+        # keeps its phase: the same guard before each sync due after it.
+        return SLOT_MS < d % p < p - SYNC_GUARD_MS
 
     def busy(self):
         """Bytes to read or frames to send here."""
@@ -108,9 +114,16 @@ class Panel:
 
     def serve(self, now):
         port = self.port
+        r = self.relay
         self._now = now
         reads = waits = 0
         while self.clear(now):
+            if port.sending():  # ours on the wire, DE up (rp2): the next goes right behind it;
+                # no device talks meanwhile, and the echo is read once the line is idle
+                if not port.room(_FRAME) or not self._send_next(port, r, now):
+                    return  # the RX-idle IRQ after our echo comes back for the rest
+                now = self.ticks()
+                continue
             n = port.read(now)  # our own echo is consumed first
             if n:
                 self.decoder.feed(port.rx, 0, n)
@@ -118,7 +131,6 @@ class Panel:
                 if reads == _RX_CHUNKS:
                     return
                 continue
-            r = self.relay
             if r is None:
                 return
             if not port.quiet():  # a device is talking, or our echo is not all back yet:
@@ -128,11 +140,17 @@ class Panel:
                 time.sleep_us(_CHAR_US)
                 continue
             waits = 0
-            n = r.take_panel(self.out, self.ticks(), True)  # the slot: from when it goes out
-            if not n:
+            if not self._send_next(port, r, now):
                 return
-            port.send(self.out, n, now)
             now = self.ticks()
+
+    def _send_next(self, port, r, now):
+        """The relay's next frame out on this port, if it has one for now."""
+        # the devices' slot after a relayed sync: counted from when it goes out
+        n = r.take_panel(self.ticks(), port.quiet())
+        if n:
+            port.send(r.to_panel.buf, n, now, r.panel_at)
+        return n
 
     def active(self, now):
         """A device on this port was heard within the last second."""

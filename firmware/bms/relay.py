@@ -5,7 +5,8 @@
     v = relay.from_panel(f, now)    # a good frame decoded on the panel side -> V_* verdict
     v = relay.queue_multi(p, plen, addr)  # a control the arbitration passed (or rewrote)
     relay.own(raw, n, first)        # one of the BMS's own frames, for the panel side too
-    n = relay.take_panel(out, now, quiet)  # next frame for the panel port (raw bytes; 0: none)
+    n = relay.take_panel(now, quiet)  # next frame for the panel port: n bytes (0: none) at
+                                      # relay.to_panel.buf[relay.panel_at:], until the next push
     n = relay.take_multi(out, sync_no)  # next panel frame for the BMS's slot on the Multi side
 
 How a real VE.Bus BMS relays is not public: these rules are INFERRED (docs/protocol.md) and kept
@@ -39,7 +40,7 @@ from vebus import catalogue as cat
 
 _RAW_MAX = const(48)  # longest relayed frame on the wire, stuffed (a 0x20 info frame: ~21)
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
-_TO_PANEL = const(8)  # frames queued for the panel port: 8 x 0.9 ms of wire, under one sync
+_TO_PANEL = const(16)  # frames queued for the panel port: most of a saturated window (~20)
 _LOOP_HOLD_MS = const(1000)  # relaying stays off this long after the last looped frame
 _TO_MULTI = const(4)  # panel frames waiting for a slot on the Multi side (one per 20 ms)
 
@@ -80,6 +81,7 @@ class _Ring:
         self.head = 0
         self.n = 0
         self.last_addr = 0
+        self.last_at = 0
 
     def push(self, src, n, addr=0):
         if self.n == self.count:
@@ -94,19 +96,25 @@ class _Ring:
         self.n += 1
         return True
 
-    def pop_into(self, out):
-        """Copy the oldest entry into out and drop it; its length (0: empty). Its sender's
-        address stays in `self.last_addr` (no tuple: a tuple would allocate per frame)."""
+    def pop(self):
+        """Drop the oldest entry; its length (0: empty). It stays in place until the next push:
+        buf[last_at:last_at + length], its sender's address in `last_addr` (no tuple: a tuple
+        would allocate per frame)."""
         if not self.n:
             return 0
         k = self.head
-        o = k * self.size
-        n = self.lens[k]
+        self.last_at = k * self.size
+        self.last_addr = self.addr[k]
+        self.drop()
+        return self.lens[k]
+
+    def pop_into(self, out):
+        """pop(), the entry copied into out."""
+        n = self.pop()
+        o = self.last_at
         b = self.buf
         for i in range(n):
             out[i] = b[o + i]
-        self.last_addr = self.addr[k]
-        self.drop()
         return n
 
     def drop(self):
@@ -123,6 +131,7 @@ class Relay:
         self.to_panel = _Ring(_TO_PANEL, _RAW_MAX)
         self.to_multi = _Ring(_TO_MULTI, _PAY_MAX)
         self.sync_no = -1  # N of the last sync sent on the panel side
+        self.panel_at = 0  # where take_panel's frame is in to_panel.buf
         self.queued_no = -1  # N of the last sync queued for it (the BMS's frames follow it)
         self._pay = bytearray(_PAY_MAX)
         self._hold_at = 0  # when the last sync went out on the panel side
@@ -206,8 +215,10 @@ class Relay:
             return self._refuse(V_FULL)
         return V_QUEUED
 
-    def take_panel(self, out, now, quiet):
-        """The next frame for the panel port, unless its devices' slot after a sync is open."""
+    def take_panel(self, now, quiet):
+        """The next frame for the panel port, unless its devices' slot after a sync is open: its
+        length, its bytes at to_panel.buf[panel_at:] until the next push (sent from there: a
+        copy costs as much bytecode as the send)."""
         r = self.to_panel
         if not r.n:
             return 0
@@ -215,10 +226,11 @@ class Relay:
             if time.ticks_diff(now, self._hold_at) < SLOT_MS or not quiet:
                 return 0
             self._hold = False
-        n = r.pop_into(out)
+        n = r.pop()
+        o = self.panel_at = r.last_at
         self.relayed[0] += 1
-        if out[2] == T_SYNC:
-            self.sync_no = out[3]
+        if r.buf[o + 2] == T_SYNC:
+            self.sync_no = r.buf[o + 3]
             self._hold = True
             self._hold_at = now
         return n

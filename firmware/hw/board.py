@@ -19,7 +19,7 @@ import sys
 import machine
 
 from firmware.hw.pins import Inputs, Leds, Outputs
-from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
+from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, TXBUF_TIMED, Rs485
 from firmware.hw.watchdog import Watchdog
 
 _OUT_LEVEL_KEYS = ("load_out_high_level", "charge_out_high_level", "prealarm_out_high_level")
@@ -52,8 +52,11 @@ class Board:
         self.port_names = []
         self.ports = []
         for pname, uart_id, tx, rx, de in p["bus"][:ports]:
-            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
-            self.ports.append(Rs485(uart, de))
+            # The Remote panel port's relayed frames: DE dropped by a hard timer IRQ, where the
+            # board is the rp2 port (checked there on the emulated Pico; firmware/hw/rs485.py)
+            timed = pname == "panel" and sys.platform == "rp2"
+            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF_TIMED if timed else TXBUF)
+            self.ports.append(Rs485(uart, de, timer=machine.Timer(-1) if timed else None))
             self.port_names.append(pname)
         self.watchdog = Watchdog(p["wdt_ms"])
         self.can_lightsleep = p["lightsleep"]
