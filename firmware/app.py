@@ -143,10 +143,12 @@ class App:
         self._led_high = -1
         self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
-        # sends this slot's frame the moment a sync has arrived, whatever task is running.
+        # sends this slot's frame the moment a sync has arrived, whatever task is running. On
+        # from start() (rx_irq says whether it is).
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
+        self._panel_idle = self.panel_rx_idle
         self._feed = self.role.feed
-        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        self.rx_irq = False
         board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # soft IRQs
         # Remote L, H and the mains detector (bits 0..2) as read at their last edge (-1: none
         # since the last step), its tick, and when its debounce ends.
@@ -159,9 +161,6 @@ class App:
         self._debounce_ms = settings.debounce_ms
         d = max(INPUTS_MIN_MS, settings.debounce_ms)
         self.inputs_ms = (min(PERIODS[T_INPUTS][0], d), min(PERIODS[T_INPUTS][1], d))
-        if self.rx_irq and panel is not None:
-            self._panel_idle = self.panel_rx_idle
-            panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, EV_WATCHDOG_RESET, 0, 0)
@@ -240,6 +239,10 @@ class App:
         inp.dmc_request = role.dmc_request
         out = prot.step(now, inp)
         ch = out.changed
+        if ch & CH_LOAD and prot.due(now):
+            # A change can ripen another (Protection.due): the pre-alarm follows the loads on
+            # in this step, not a protect period later (start-up ending as a pre-alarm settles)
+            ch |= prot.step(now, inp).changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & CH_LOAD:
@@ -482,7 +485,14 @@ class App:
         return period[1] if low else period[0]
 
     def start(self):
-        """Create the tasks on the running event loop."""
+        """Create the tasks on the running event loop, and turn the RX-idle IRQs on.
+
+        Not before: a sync that came while main.py still builds the app and lets the boot
+        check's modules go was answered from an IRQ held off by those C calls and run at half
+        speed, its frame 2.6-4.4 ms after the sync (emulated Pico; slot goal 2 ms)."""
+        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        if self.rx_irq and self.panel is not None:
+            self.panel.port.on_rx_idle(self._panel_idle, False)
         steps = (
             self.inputs_step,
             self.protect_step,
