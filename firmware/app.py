@@ -111,6 +111,7 @@ class App:
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self._btv_decoded = None  # btv.filled_from as of the last Protection.step
+        self._ripen = False  # the loads came on with a pre-alarm: step again at once
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -185,6 +186,9 @@ class App:
         return moved
 
     def inputs_step(self, now):
+        if self._ripen:  # the step that the last one ripened, alone (see protect_step)
+            self.protect_step(now)
+            return
         b = self.board
         b.btv_test.value(self.btv.drive(now))
         moved = self.btv.sample(now, b.read_btv())
@@ -203,6 +207,7 @@ class App:
         """The outputs follow the inputs. Protection.step runs when one of its inputs changed or
         it is due (a timer, a change in its last step, once a second: Protection.due); else it
         would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
+        self._ripen = False
         inp = self.inp
         btv = self.btv
         btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
@@ -239,10 +244,10 @@ class App:
         inp.dmc_request = role.dmc_request
         out = prot.step(now, inp)
         ch = out.changed
-        if ch & CH_LOAD and prot.due(now):
-            # A change can ripen another (Protection.due): the pre-alarm follows the loads on
-            # in this step, not a protect period later (start-up ending as a pre-alarm settles)
-            ch |= prot.step(now, inp).changed
+        # A change can ripen another: the pre-alarm follows the loads on (Protection.due). The
+        # task then steps again at once, not a protect period later (in this step it would
+        # double the step's time; with no pre-alarm to follow, the step is not worth it at once)
+        self._ripen = ch & CH_LOAD != 0 and inp.btv.prealarm
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & CH_LOAD:
@@ -443,6 +448,8 @@ class App:
 
     def sleep_after(self, i, now):
         """How long task i sleeps after its step at `now` (ms)."""
+        if self._ripen and i <= T_PROTECT:  # the inputs or the protect task: see protect_step
+            return 0
         period = PERIODS[i]
         low = self.out.low_power
         if i == T_BUS:
