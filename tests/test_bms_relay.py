@@ -184,15 +184,37 @@ def test_a_flooding_panel_device_is_bounded():
         panel.data(ADDR_CONTROLLER, 0x01, b"\x00\x52\x30\x04")
     assert r.pending_multi() == 4
     assert got.count[rl.V_FULL] == 996 and r.refused[rl.V_FULL] == 255
+    size = len(r.to_panel.buf)
     for k in range(100):  # the Multi side too: a full panel queue drops, never grows
         multi.sync(k & 0x7F)
-    assert r.to_panel.n == r.to_panel.count == 16
+    n = r.to_panel.n
+    multi.sync(100)
+    assert 0 < n < 100 and r.to_panel.n == n and len(r.to_panel.buf) == size
     _drain_panel(r, 1000)
     multi.sync(99)
     _drain_panel(r, 2000)
     long = b"\x00\x52\x30" + bytes(30)  # longer than a slot frame may be
     panel.data(ADDR_CONTROLLER, next_frame_no(99), long)
     assert got.last == rl.V_TOO_LONG
+
+
+def test_a_saturated_window_waits_whole_for_the_panel_port():
+    # vebus.md: 256000 baud 8N1, 25.6 bytes a ms; a sync every 20 ms. The Multi's frames back
+    # to back from its sync to the next (the AC info frames of a saturated window), the next
+    # sync and the BMS's own frame all wait while the panel port may not send: none is dropped,
+    # and they come out whole, in order, over and over (the ring wraps).
+    r, multi, _, _ = _rig()
+    info = b"\x20" + bytes(range(11, 25))  # a 0x20 AC info payload: a 21-byte frame
+    for rounds in range(3):
+        wire = [multi.sync(rounds)]
+        while sum(len(w) for w in wire) + 21 <= 20 * 256 // 10:
+            wire.append(multi.data(ADDR_MULTI, next_frame_no(rounds), info))
+        wire.append(multi.sync(rounds + 1))
+        buf = bytearray(32)
+        n = encode_data(buf, cat.BMS_ADDR, next_frame_no(rounds + 1), b"\x70\x81\x02", 3)
+        assert r.own(buf, n) == rl.V_QUEUED
+        assert len(wire) >= 25 and r.refused[rl.V_FULL] == 0
+        assert _drain_panel(r) == wire + [bytes(buf[:n])]
 
 
 def test_relaying_allocates_nothing():

@@ -20,8 +20,11 @@ When: serve() does nothing from SYNC_GUARD_MS before the Multi's next sync is du
 sync is read, or until its slot is past (clear()): decoding takes time, and so does a frame
 going out here where its send blocks for the wire time (firmware/hw/rs485.py: not on rp2, where
 a timer drops DE and the next frame is written behind the one on the wire), and either would
-push the Multi slot's frame later. Reads are bounded (_RX_CHUNKS a call): a device flooding this
-port costs a bounded time per call, and its bytes are dropped by the UART, never stored here.
+push the Multi slot's frame later. Except `serve(now, False)` from the Multi port's IRQ while it
+decodes a backlog (a saturated window, read only once the line went idle at its end): that
+sync's slot is lost to the decoding anyway, and the window's frames go out as they are decoded.
+Reads are bounded (_RX_CHUNKS a call): a device flooding this port costs a bounded time per
+call, and its bytes are dropped by the UART, never stored here.
 """
 
 import time
@@ -112,12 +115,12 @@ class Panel:
         r = self.relay
         return not self.port.quiet() or (r is not None and r.to_panel.n > 0)
 
-    def serve(self, now):
+    def serve(self, now, guard=True):
         port = self.port
         r = self.relay
         self._now = now
         reads = waits = 0
-        while self.clear(now):
+        while not guard or self.clear(now):
             if port.sending():  # ours on the wire, DE up (rp2): the next goes right behind it;
                 # no device talks meanwhile, and the echo is read once the line is idle
                 if not port.room(_FRAME) or not self._send_next(port, r, now):

@@ -57,9 +57,10 @@ from micropython import const, schedule
 BAUD = const(256000)
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
-# A timer-released port's: frames written back to back (five of the longest relayed, 48 bytes)
-# while the relay empties its queue after a saturated window
-TXBUF_TIMED = const(256)
+# A timer-released port's: a saturated window's frames (at most 20 ms x 25.6 bytes a ms) written
+# at once as they are decoded, so that they go out back to back on their own while nothing may
+# be written (the guard before the Multi's next sync, firmware/bms/panel.py)
+TXBUF_TIMED = const(512)
 # Wire time of n bytes: n * 625 // 16 us (10 bits at 256000 baud: 39.0625 us a byte).
 _LEAD_US = const(150)  # the timer IRQ fires this long before the computed wire end: its latency
 _SPIN_US = const(80)  # then waits for txdone at most this long past that end before re-arming
