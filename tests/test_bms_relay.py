@@ -62,7 +62,7 @@ def _rig():
 def _drain_panel(r, now=100):
     frames = []
     while True:
-        n = r.take_panel(now, True)
+        n = r.take_panel(now, True, r.to_panel.lens[r.to_panel.head])  # one frame
         if not n:
             return frames
         frames.append(bytes(r.to_panel.buf[r.panel_at : r.panel_at + n]))

@@ -121,9 +121,9 @@ class Panel:
         self._now = now
         reads = waits = 0
         while not guard or self.clear(now):
-            if port.sending():  # ours on the wire, DE up (rp2): the next goes right behind it;
+            if port.sending():  # ours on the wire, DE up (rp2): the next go right behind them;
                 # no device talks meanwhile, and the echo is read once the line is idle
-                if not port.room(_FRAME) or not self._send_next(port, r, now):
+                if not self._send_next(port, r):
                     return  # the RX-idle IRQ after our echo comes back for the rest
                 now = self.ticks()
                 continue
@@ -143,14 +143,16 @@ class Panel:
                 time.sleep_us(_CHAR_US)
                 continue
             waits = 0
-            if not self._send_next(port, r, now):
+            if not self._send_next(port, r):
                 return
             now = self.ticks()
 
-    def _send_next(self, port, r, now):
-        """The relay's next frame out on this port, if it has one for now."""
-        # the devices' slot after a relayed sync: counted from when it goes out
-        n = r.take_panel(self.ticks(), port.quiet())
+    def _send_next(self, port, r):
+        """The relay's next frames out on this port (as many as it takes), if any for now."""
+        # the devices' slot after a relayed sync, and the echo's deadline: from when they go
+        # out (`now` may be a backlog's start, ms ago)
+        now = self.ticks()
+        n = r.take_panel(now, port.quiet(), port.free())
         if n:
             port.send(r.to_panel.buf, n, now, r.panel_at)
         return n
@@ -168,6 +170,11 @@ class Panel:
             self._answer_probe()
             return
         r = self.relay
+        if (f.addr == ADDR_MULTI or f.is_sync()) and self.port.echo_time(self._now):
+            # Our own frames, right after we sent them: a device talked over a run of ours (a
+            # collision), its bytes were counted as our echo and the run's tail is heard as
+            # the bus's. Dropped: not a looped cable, which brings the Multi's frames any time.
+            return
         if r is not None and role.multi_present and r.from_panel(f, self._now) == V_CONTROL:
             self._control(p, f.msg, f.addr)
 

@@ -156,15 +156,22 @@ class Rs485:
         """Nothing being sent by us and nothing waiting in the receive buffer."""
         return self._echo_n == 0 and not self.uart.any()
 
+    def echo_time(self, now):
+        """Our last frame left the wire at most ECHO_MS ago (or is still on it)."""
+        return time.ticks_diff(now, self._echo_deadline) <= 0
+
     def sending(self):
         """DE is high: a frame of ours is on the wire (timer mode; blocking sends return after)."""
         return self._armed
 
-    def room(self, n):
-        """send() would take n bytes now: no echo pending, or (timer mode) room behind it."""
+    def free(self):
+        """Bytes send() takes now: up to max_frame once the last echo is in (blocking); as many
+        as the UART's buffer holds behind those still on the wire (timer mode)."""
         if self._timer is None:
-            return not self._echo_n
-        return not self._armed or self._left_us() * 16 // 625 + n <= TXBUF_TIMED
+            return 0 if self._echo_n else len(self._sent)
+        if not self._armed:
+            return TXBUF_TIMED
+        return TXBUF_TIMED - self._left_us() * 16 // 625
 
     def _left_us(self):
         left = time.ticks_diff(self._end_us, time.ticks_us())
@@ -173,10 +180,10 @@ class Rs485:
     def send(self, buf, n, now, off=0):
         """DE high, buf[off:off + n] on the wire, DE low as soon as its last stop bit is out.
 
-        False (nothing done) unless room(n)."""
-        if n > len(self._sent):
-            raise ValueError("frame longer than max_frame")
+        False (nothing done) unless free() takes n bytes now."""
         if self._timer is None:
+            if n > len(self._sent):
+                raise ValueError("frame longer than max_frame")
             # blocking: nothing before DE rises that the slot's frame could wait for
             if self._echo_n:
                 return False
@@ -195,7 +202,7 @@ class Rs485:
                 sent[i] = buf[off + i]
             wire_ms = 0  # the frame is out
         else:
-            if not self.room(n):
+            if n > self.free():
                 return False
             self._send_timed(buf, n, off)
             wire_ms = self._left_us() // 1000 + 1
