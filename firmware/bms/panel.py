@@ -118,6 +118,8 @@ class Panel:
     def serve(self, now, guard=True):
         port = self.port
         r = self.relay
+        if port.quiet() and (r is None or not r.to_panel.n):
+            return  # nothing to read or send (most calls: after each of the Multi's frames)
         self._now = now
         reads = waits = 0
         while not guard or self.clear(now):
