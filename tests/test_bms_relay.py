@@ -291,3 +291,47 @@ def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_s
     now[0] += rl.SLOT_MS
     panel.serve(now[0])
     assert uart.take_tx() == after and uart.lost == 0
+
+
+def _timed_panel(r, now):
+    from firmware.bms.panel import Panel
+    from firmware.hw.rs485 import Rs485
+
+    machine = __import__("machine")
+    machine.reset_fakes()
+    uart = machine.UART(1, 256000, rxbuf=1024)
+    timer = machine.Timer(-1)
+    port = Rs485(uart, 3, timer=timer)
+    uart.de = machine.pins[3]
+    role = _Role(r)
+    role.multi_present = True  # the Multi's syncs measured: 20 ms apart, the last one now
+    role.sync_period = 20
+    role.last_sync = now[0]
+    return Panel(role, port, _Settings(), lambda: now[0]), port, uart, timer
+
+
+def test_a_device_talking_over_our_frames_is_not_taken_for_a_looped_cable():
+    # docs/protocol.md ("Between the two ports", inferred): the Multi's frames heard on the
+    # panel side mean a looped cable, and relaying stops for a while. A device that talks over
+    # a run of ours (a collision) puts its bytes among our echo, which is counted, not
+    # compared: the run's tail then reaches the decoder as the bus's. That is ours, heard right
+    # after we sent it: not a loop. The same sync heard later (a looped cable) is one.
+    r, multi, _, _ = _rig()
+    now = [1000]
+    panel, port, uart, timer = _timed_panel(r, now)
+    uart.echo = False  # the wire's bytes as the receiver heard them, injected below
+    multi.data(ADDR_MULTI, 0x40, b"\xe4" + bytes(14))
+    sync = multi.sync(0x41)
+    panel.serve(now[0])
+    run = uart.take_tx()
+    assert run.endswith(sync)
+    while port.sending():
+        timer.fire()
+    uart.inject(bytes(len(sync)) + run)  # a device's 10 bytes first: the sync is left over
+    now[0] += 1
+    panel.serve(now[0])
+    assert port.quiet() and panel.frames == 1 and not r.looped
+    now[0] += rl.SLOT_MS + 20
+    uart.inject(sync)
+    panel.serve(now[0])
+    assert r.looped and r.refused[rl.V_LOOP] == 1

@@ -13,6 +13,7 @@ from faultrig import Rig
 from vmtest import fresh_root
 
 from firmware.core import events as ev
+from firmware.core import texts  # noqa: F401  (ev.text's table, loaded before boards fill the heap)
 from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
 
 
