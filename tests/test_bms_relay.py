@@ -261,10 +261,9 @@ class _Settings:
     dmc_present = False
 
 
-def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_sync():
-    # docs/hardware.md: every byte sent with DE high; on rp2 (a timer drops DE) the relay
-    # writes the next frame behind the one on the wire, and after a relayed sync it still
-    # leaves the panel devices their slot (relay.py's rules) before the next one
+def _timed_panel(r, now, present=False):
+    """A Panel on a timer-released port (rp2's); present: the Multi's syncs measured, 20 ms
+    apart, the last one now (else none yet: serve() always clear)."""
     from firmware.bms.panel import Panel
     from firmware.hw.rs485 import Rs485
 
@@ -274,9 +273,22 @@ def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_s
     timer = machine.Timer(-1)
     port = Rs485(uart, 3, timer=timer)
     uart.de = machine.pins[3]
+    role = _Role(r)
+    if present:
+        role.multi_present = True
+        role.sync_period = 20
+        role.last_sync = now[0]
+    return Panel(role, port, _Settings(), lambda: now[0]), port, uart, timer
+
+
+def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_sync():
+    # docs/hardware.md: every byte sent with DE high; on rp2 (a timer drops DE) the relay
+    # writes the next frame behind the one on the wire, and after a relayed sync it still
+    # leaves the panel devices their slot (relay.py's rules) before the next one
+    machine = __import__("machine")
     r, multi, _, _ = _rig()
     now = [1000]
-    panel = Panel(_Role(r), port, _Settings(), lambda: now[0])
+    panel, port, uart, timer = _timed_panel(r, now)
     wire = [multi.data(ADDR_MULTI, 0x40 + i, b"\xe4" + bytes(14)) for i in range(3)]
     wire.append(multi.sync(0x44))
     after = multi.data(ADDR_MULTI, 0x45, b"\xe4" + bytes(14))
@@ -293,23 +305,6 @@ def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_s
     assert uart.take_tx() == after and uart.lost == 0
 
 
-def _timed_panel(r, now):
-    from firmware.bms.panel import Panel
-    from firmware.hw.rs485 import Rs485
-
-    machine = __import__("machine")
-    machine.reset_fakes()
-    uart = machine.UART(1, 256000, rxbuf=1024)
-    timer = machine.Timer(-1)
-    port = Rs485(uart, 3, timer=timer)
-    uart.de = machine.pins[3]
-    role = _Role(r)
-    role.multi_present = True  # the Multi's syncs measured: 20 ms apart, the last one now
-    role.sync_period = 20
-    role.last_sync = now[0]
-    return Panel(role, port, _Settings(), lambda: now[0]), port, uart, timer
-
-
 def test_a_device_talking_over_our_frames_is_not_taken_for_a_looped_cable():
     # docs/protocol.md ("Between the two ports", inferred): the Multi's frames heard on the
     # panel side mean a looped cable, and relaying stops for a while. A device that talks over
@@ -318,7 +313,7 @@ def test_a_device_talking_over_our_frames_is_not_taken_for_a_looped_cable():
     # after we sent it: not a loop. The same sync heard later (a looped cable) is one.
     r, multi, _, _ = _rig()
     now = [1000]
-    panel, port, uart, timer = _timed_panel(r, now)
+    panel, port, uart, timer = _timed_panel(r, now, present=True)
     uart.echo = False  # the wire's bytes as the receiver heard them, injected below
     multi.data(ADDR_MULTI, 0x40, b"\xe4" + bytes(14))
     sync = multi.sync(0x41)
