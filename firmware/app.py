@@ -113,6 +113,7 @@ class App:
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self._btv_decoded = None  # btv.filled_from as of the last Protection.step
+        self._ripen = False  # the loads came on with a pre-alarm: step again at once
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -145,10 +146,12 @@ class App:
         self._led_high = -1
         self._log_wait = 0  # ms the log task waits for its time in the sync cycle (log_step)
         # The Multi port's RX-idle IRQ, where the UART has one: its handler reads the port and
-        # sends this slot's frame the moment a sync has arrived, whatever task is running.
+        # sends this slot's frame the moment a sync has arrived, whatever task is running. On
+        # from start() (rx_irq says whether it is).
         self._rx_idle = self.multi_rx_idle  # bound methods made once: no allocation per read
+        self._panel_idle = self.panel_rx_idle
         self._feed = self.role.feed
-        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        self.rx_irq = False
         board.btv.on_edge(self.btv_edge, self.btv.wire.used_mask)  # soft IRQs
         # Remote L, H and the mains detector (bits 0..2) as read at their last edge (-1: none
         # since the last step), its tick, and when its debounce ends.
@@ -161,9 +164,6 @@ class App:
         self._debounce_ms = settings.debounce_ms
         d = max(INPUTS_MIN_MS, settings.debounce_ms)
         self.inputs_ms = (min(PERIODS[_T_INPUTS][0], d), min(PERIODS[_T_INPUTS][1], d))
-        if self.rx_irq and panel is not None:
-            self._panel_idle = self.panel_rx_idle
-            panel.on_rx_idle(self._panel_idle, False)
         self.tasks = []
         if board.watchdog_reset():
             self.log.record(now, _EV_WATCHDOG_RESET, 0, 0)
@@ -188,6 +188,9 @@ class App:
         return moved
 
     def inputs_step(self, now):
+        if self._ripen:  # the step that the last one ripened, alone (see protect_step)
+            self.protect_step(now)
+            return
         b = self.board
         b.btv_test.value(self.btv.drive(now))
         moved = self.btv.sample(now, b.read_btv())
@@ -206,6 +209,7 @@ class App:
         """The outputs follow the inputs. Protection.step runs when one of its inputs changed or
         it is due (a timer, a change in its last step, once a second: Protection.due); else it
         would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
+        self._ripen = False
         inp = self.inp
         btv = self.btv
         btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
@@ -242,6 +246,10 @@ class App:
         inp.dmc_request = role.dmc_request
         out = prot.step(now, inp)
         ch = out.changed
+        # A change can ripen another: the pre-alarm follows the loads on (Protection.due). The
+        # task then steps again at once, not a protect period later (in this step it would
+        # double the step's time; with no pre-alarm to follow, the step is not worth it at once)
+        self._ripen = ch & _CH_LOAD != 0 and inp.btv.prealarm
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & _CH_LOAD:
@@ -298,7 +306,15 @@ class App:
         try:
             now = self.ticks()
             self.role.timed = True  # read as it arrived: it tells the sync period
-            self._read(self.port, self._feed, now)
+            port = self.port
+            for _ in range(_RX_CHUNKS):
+                n = port.read(now)
+                if not n:
+                    break
+                self._feed(port.rx, n, now)
+                if self.panel is not None and not self.role.slot_open and port.uart.any():
+                    # a backlog (a saturated window): relay what is decoded while the rest is
+                    self.panel.serve(now, False)  # (no guard: see firmware/bms/panel.py)
             if self.role.slot_open:
                 self.bus_tx_start(now)
             if self.panel is not None:
@@ -365,7 +381,15 @@ class App:
         """Flash writes live here only (firmware/logwriter.py: after the BMS's slot)."""
         if self.panel is not None:
             self.panel.log_events(now, self.log)
+        if self._panel_sending():
+            self._log_wait = 1
+            return
         self._log_wait = self.writer.step(now, self.out)
+
+    def _panel_sending(self):
+        """A relayed frame on the wire, its DE to be dropped by a timer IRQ (firmware/hw/rs485.py):
+        no flash write (it stops every IRQ) nor light sleep (the UART stops) may start now."""
+        return self.panel is not None and self.panel.port.sending()
 
     def supervisor_step(self, now):
         wd = self.wd
@@ -391,7 +415,7 @@ class App:
         self._slept = False
         if self.out.low_power:
             ms = self.role.sleep_ms(now, _SLEEP_MS)
-            if ms > 0:
+            if ms > 0 and not self._panel_sending():
                 self._slept = self.board.lightsleep(ms)
 
     def stop(self):
@@ -429,6 +453,8 @@ class App:
 
     def sleep_after(self, i, now):
         """How long task i sleeps after its step at `now` (ms)."""
+        if self._ripen and i <= _T_PROTECT:  # the inputs or the protect task: see protect_step
+            return 0
         period = PERIODS[i]
         low = self.out.low_power
         if i == _T_BUS:
@@ -471,7 +497,14 @@ class App:
         return period[1] if low else period[0]
 
     def start(self):
-        """Create the tasks on the running event loop."""
+        """Create the tasks on the running event loop, and turn the RX-idle IRQs on.
+
+        Not before: a sync that came while main.py still builds the app and lets the boot
+        check's modules go was answered from an IRQ held off by those C calls and run at half
+        speed, its frame 2.6-4.4 ms after the sync (emulated Pico; slot goal 2 ms)."""
+        self.rx_irq = self.port.on_rx_idle(self._rx_idle)
+        if self.rx_irq and self.panel is not None:
+            self.panel.port.on_rx_idle(self._panel_idle, False)
         steps = (
             self.inputs_step,
             self.protect_step,

@@ -61,13 +61,12 @@ def _rig():
 
 
 def _drain_panel(r, now=100):
-    out = bytearray(64)
     frames = []
     while True:
-        n = r.take_panel(out, now, True)
+        n = r.take_panel(now, True, r.to_panel.lens[r.to_panel.head])  # one frame
         if not n:
             return frames
-        frames.append(bytes(out[:n]))
+        frames.append(bytes(r.to_panel.buf[r.panel_at : r.panel_at + n]))
         now += rl.SLOT_MS  # the panel devices' slot after a sync has passed
 
 
@@ -94,11 +93,10 @@ def test_the_panel_side_keeps_its_devices_slot_after_a_relayed_sync():
     r, multi, _, _ = _rig()
     multi.sync(0x20)
     multi.data(ADDR_MULTI, 0x21, b"\xe4" + bytes(14))
-    out = bytearray(64)
-    assert r.take_panel(out, 1000, True)  # the sync goes out
-    assert r.take_panel(out, 1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
-    assert r.take_panel(out, 1000 + rl.SLOT_MS, False) == 0  # a device is still talking
-    assert r.take_panel(out, 1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
+    assert r.take_panel(1000, True)  # the sync goes out
+    assert r.take_panel(1000 + rl.SLOT_MS - 1, True) == 0  # the slot is the devices'
+    assert r.take_panel(1000 + rl.SLOT_MS, False) == 0  # a device is still talking
+    assert r.take_panel(1000 + rl.SLOT_MS + 1, True)  # then the data frame follows
 
 
 def test_a_panel_frame_goes_out_in_the_bms_slot_renumbered_with_a_good_checksum():
@@ -187,15 +185,37 @@ def test_a_flooding_panel_device_is_bounded():
         panel.data(ADDR_CONTROLLER, 0x01, b"\x00\x52\x30\x04")
     assert r.pending_multi() == 4
     assert got.count[rl.V_FULL] == 996 and r.refused[rl.V_FULL] == 255
+    size = len(r.to_panel.buf)
     for k in range(100):  # the Multi side too: a full panel queue drops, never grows
         multi.sync(k & 0x7F)
-    assert r.to_panel.n == 8
+    n = r.to_panel.n
+    multi.sync(100)
+    assert 0 < n < 100 and r.to_panel.n == n and len(r.to_panel.buf) == size
     _drain_panel(r, 1000)
     multi.sync(99)
     _drain_panel(r, 2000)
     long = b"\x00\x52\x30" + bytes(30)  # longer than a slot frame may be
     panel.data(ADDR_CONTROLLER, next_frame_no(99), long)
     assert got.last == rl.V_TOO_LONG
+
+
+def test_a_saturated_window_waits_whole_for_the_panel_port():
+    # vebus.md: 256000 baud 8N1, 25.6 bytes a ms; a sync every 20 ms. The Multi's frames back
+    # to back from its sync to the next (the AC info frames of a saturated window), the next
+    # sync and the BMS's own frame all wait while the panel port may not send: none is dropped,
+    # and they come out whole, in order, over and over (the ring wraps).
+    r, multi, _, _ = _rig()
+    info = b"\x20" + bytes(range(11, 25))  # a 0x20 AC info payload: a 21-byte frame
+    for rounds in range(3):
+        wire = [multi.sync(rounds)]
+        while sum(len(w) for w in wire) + 21 <= 20 * 256 // 10:
+            wire.append(multi.data(ADDR_MULTI, next_frame_no(rounds), info))
+        wire.append(multi.sync(rounds + 1))
+        buf = bytearray(32)
+        n = encode_data(buf, cat.BMS_ADDR, next_frame_no(rounds + 1), b"\x70\x81\x02", 3)
+        assert r.own(buf, n) == rl.V_QUEUED
+        assert len(wire) >= 25 and r.refused[rl.V_FULL] == 0
+        assert _drain_panel(r) == wire + [bytes(buf[:n])]
 
 
 def test_relaying_allocates_nothing():
@@ -214,10 +234,100 @@ def test_relaying_allocates_nothing():
         for k in range(50):
             mdec.feed(sync, 0, ks)
             pdec.feed(data, 0, kd)
-            sums[0] += r.take_panel(out, k * 10, True)
+            sums[0] += r.take_panel(k * 10, True)
             sums[1] += r.take_multi(out, 7)
 
     run()
     locked(run)
     assert sums[0] > 0 and sums[1] > 0
     assert alloc_bytes(run) == 0
+
+
+class _Role:
+    """What Panel reads of the bus role: no Multi measured yet (serve() always clear)."""
+
+    multi_present = False
+    sync_period = 0
+    last_sync = 0
+    bms_version = 0
+
+    def __init__(self, relay):
+        self.relay = relay
+
+    def controller(self, p, msg, panel, now):
+        return False
+
+
+class _Settings:
+    dmc_present = False
+
+
+def _timed_panel(r, now, present=False):
+    """A Panel on a timer-released port (rp2's); present: the Multi's syncs measured, 20 ms
+    apart, the last one now (else none yet: serve() always clear)."""
+    from firmware.bms.panel import Panel
+    from firmware.hw.rs485 import Rs485
+
+    machine = __import__("machine")
+    machine.reset_fakes()
+    uart = machine.UART(1, 256000, rxbuf=1024)
+    timer = machine.Timer(-1)
+    port = Rs485(uart, 3, timer=timer)
+    uart.de = machine.pins[3]
+    role = _Role(r)
+    if present:
+        role.multi_present = True
+        role.sync_period = 20
+        role.last_sync = now[0]
+    return Panel(role, port, _Settings(), lambda: now[0]), port, uart, timer
+
+
+def test_the_panel_port_sends_relayed_frames_back_to_back_with_de_held_up_to_a_sync():
+    # docs/hardware.md: every byte sent with DE high; on rp2 (a timer drops DE) the relay
+    # writes the next frame behind the one on the wire, and after a relayed sync it still
+    # leaves the panel devices their slot (relay.py's rules) before the next one
+    machine = __import__("machine")
+    r, multi, _, _ = _rig()
+    now = [1000]
+    panel, port, uart, timer = _timed_panel(r, now)
+    wire = [multi.data(ADDR_MULTI, 0x40 + i, b"\xe4" + bytes(14)) for i in range(3)]
+    wire.append(multi.sync(0x44))
+    after = multi.data(ADDR_MULTI, 0x45, b"\xe4" + bytes(14))
+    panel.serve(now[0])
+    assert uart.take_tx() == b"".join(wire) and uart.lost == 0  # one DE-high run, no gap
+    assert port.sending() and len(machine.timers) == 1
+    while port.sending():
+        timer.fire()
+    assert machine.pins[3].value() == 0
+    panel.serve(now[0])  # the echo is read; the devices' slot after the sync is still open
+    assert uart.take_tx() == b"" and port.quiet()
+    now[0] += rl.SLOT_MS
+    panel.serve(now[0])
+    assert uart.take_tx() == after and uart.lost == 0
+
+
+def test_a_device_talking_over_our_frames_is_not_taken_for_a_looped_cable():
+    # docs/protocol.md ("Between the two ports", inferred): the Multi's frames heard on the
+    # panel side mean a looped cable, and relaying stops for a while. A device that talks over
+    # a run of ours (a collision) puts its bytes among our echo, which is counted, not
+    # compared: the run's tail then reaches the decoder as the bus's. That is ours, heard right
+    # after we sent it: not a loop. The same sync heard later (a looped cable) is one.
+    r, multi, _, _ = _rig()
+    now = [1000]
+    panel, port, uart, timer = _timed_panel(r, now, present=True)
+    uart.echo = False  # the wire's bytes as the receiver heard them, injected below
+    multi.data(ADDR_MULTI, 0x40, b"\xe4" + bytes(14))
+    sync = multi.sync(0x41)
+    panel.serve(now[0])
+    run = uart.take_tx()
+    assert run.endswith(sync)
+    while port.sending():
+        timer.fire()
+    uart.inject(bytes(len(sync)) + run)  # a device's 10 bytes first: the sync is left over
+    now[0] += 1
+    panel.serve(now[0])
+    assert port.quiet() and panel.frames == 1 and not r.looped
+    now[0] += rl.SLOT_MS + 20
+    uart.inject(sync)
+    panel.serve(now[0])
+    assert r.looped and r.refused[rl.V_LOOP] == 1

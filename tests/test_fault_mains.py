@@ -12,6 +12,7 @@ the BMS restarts the Multi so it can recharge"; supply current "2 mA after a low
 from faultrig import Rig
 from vmtest import fresh_root
 
+from firmware.core import texts  # noqa: F401  (ev.text's table, loaded before boards fill the heap)
 from firmware.core.codes import EV_LOW_POWER, EV_MAINS_RESTART, MODE_CHARGER_ONLY, MODE_OFF
 
 

@@ -82,18 +82,85 @@ def test_rs485_stuck_transmitter_times_out_and_drops_de():
     assert machine.pins[2].value() == 0 and port.tx_timeouts == 1
 
 
+def _timed_port():
+    machine.reset_fakes()
+    uart = machine.UART(1, 256000, rxbuf=1024)
+    timer = machine.Timer(-1)
+    port = Rs485(uart, 3, timer=timer)
+    uart.de = machine.pins[3]
+    return uart, port, timer
+
+
+def test_rs485_timer_mode_returns_at_once_and_the_timer_drops_de_only_when_the_bytes_are_out():
+    # docs/hardware.md (the RS485 front end): DE high, write, DE low once the shift register is
+    # empty. With a timer (the Remote panel port on rp2) send() returns with the frame still on
+    # the wire; the timer's hard IRQ drops DE, never while the UART still shifts bytes out.
+    uart, port, timer = _timed_port()
+    de = machine.pins[3]
+    frame = bytearray(b"\x00\x00\x83\x83\xfe\x3b\xe4\x00\x01\x02\x03\xff")
+    uart.tx_busy_polls = 2  # the UART reports transmit done only at the third look
+    assert port.send(frame, 10, 1000, 2)  # buf[2:12]: the frame as the relay's ring holds it
+    assert de.value() == 1 and port.sending()
+    assert uart.take_tx() == bytes(frame[2:12]) and uart.lost == 0  # all with DE high
+    assert timer.mode == machine.Timer.ONE_SHOT and timer.hard and timer.freq > 0
+    fires = 0
+    while port.sending():  # each fire: DE drops, or the timer is armed again for later
+        assert timer.callback is not None and de.value() == 1
+        timer.fire()
+        fires += 1
+        assert fires < 100
+    assert uart._busy == 0  # DE dropped only after the UART reported transmit done
+    assert de.value() == 0 and port.tx_timeouts == 0
+
+
+def test_rs485_timer_mode_writes_the_next_frame_behind_the_one_on_the_wire_de_held():
+    uart, port, timer = _timed_port()
+    de = machine.pins[3]
+    a = bytearray(b"\x83\x83\xfe\x3b\xe4\x00\x01\x02\x03\xff")
+    b = bytearray(b"\x83\x83\xfd\x3c\x55\x51\x18\x02\x97\xff")
+    assert port.send(a, 10, 0) and port.send(b, 10, 0)  # back to back: DE never dropped
+    assert uart.take_tx() == bytes(a) + bytes(b) and uart.lost == 0 and de.value() == 1
+    assert len(machine.timers) == 1  # one timer, re-armed for the later end
+    while port.sending():
+        timer.fire()
+    assert de.value() == 0
+    # both echoes come back: counted, then the bus's own bytes are handed out
+    uart.inject(b"\x07")
+    assert port.read(1) == 1 and port.rx[0] == 7 and port.quiet()
+
+
+def test_rs485_timer_mode_echo_that_never_comes_is_given_up_after_the_wire_end():
+    uart, port, timer = _timed_port()
+    uart.echo = False
+    assert port.send(bytearray(12), 12, 100)
+    while port.sending():
+        timer.fire()
+    assert port.read(100 + ECHO_MS) == 0 and port.echo_missing == 0  # the frame's wire time
+    assert port.read(102 + ECHO_MS) == 0 and port.echo_missing == 1  # ends 0.5 ms after 100
+
+
+def test_boards_release_the_panel_ports_de_by_timer_only_on_the_rp2_port():
+    # firmware/hw/board.py: the timer is checked on the emulated Pico (rp2), nowhere else
+    machine.reset_fakes()
+    ports = Board("pico").ports
+    assert [p._timer is not None for p in ports] == [False, False]  # not rp2 here
+
+
 class _QuietUart:
     """A UART that allocates nothing itself: echoes n bytes back, one bus byte after each echo."""
 
     def __init__(self):
         self.pending = 0
 
-    def write(self, buf, n):
+    def write(self, buf, off, n):
         self.pending = n + 1
         return n
 
     def flush(self):
         pass
+
+    def txdone(self):
+        return True
 
     def any(self):
         return self.pending
@@ -120,6 +187,29 @@ def test_rs485_steady_state_does_not_allocate():
 
     cycle()
     assert got[0] == 1 and port.collisions == 0
+    assert alloc_bytes(cycle) == 0
+    locked(cycle)
+
+
+def test_rs485_timer_mode_steady_state_does_not_allocate():
+    # The relayed frames' path on rp2: send, the timer IRQ (a hard IRQ may not allocate at all),
+    # the echo read; the fake Timer's init is plain Python as the port's is C
+    requires_vm()
+    machine.reset_fakes()
+    timer = machine.Timer(-1)
+    port = Rs485(_QuietUart(), 3, timer=timer)
+    frame = bytearray(b"\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55")
+    got = bytearray(2)
+
+    def cycle():
+        for _ in range(20):
+            port.send(frame, 11, 0)
+            got[1] = port.sending()
+            timer.fire()  # the UART reports transmit done: DE drops
+            got[0] = port.read(1)
+
+    cycle()
+    assert got[0] == 1 and got[1] == 1 and not port.sending()
     assert alloc_bytes(cycle) == 0
     locked(cycle)
 

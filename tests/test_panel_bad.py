@@ -50,9 +50,9 @@ class _Uart:
         self.e = self.ne = 0
         self.writes = 0
 
-    def write(self, buf, n):
+    def write(self, buf, off, n):  # stream write(buf, off, max_len)
         for k in range(n):
-            self.echo[k] = buf[k]
+            self.echo[k] = buf[off + k]
         self.e = 0
         self.ne = n
         self.writes += 1

@@ -17,10 +17,14 @@ What crosses (the relay's rules, firmware/bms/relay.py; INFERRED: docs/protocol.
 In "listen" nothing is relayed or sent: frames are decoded for the role (probe, requests).
 
 When: serve() does nothing from SYNC_GUARD_MS before the Multi's next sync is due until that
-sync is read: a frame going out here blocks for its wire time (firmware/hw/rs485.py) and
-decoding takes time too, and either would push the Multi slot's frame later. Reads are bounded
-(_RX_CHUNKS a call): a device flooding this port costs a bounded time per call, and its bytes
-are dropped by the UART, never stored here.
+sync is read, or until its slot is past (clear()): decoding takes time, and so does a frame
+going out here where its send blocks for the wire time (firmware/hw/rs485.py: not on rp2, where
+a timer drops DE and the next frame is written behind the one on the wire), and either would
+push the Multi slot's frame later. Except `serve(now, False)` from the Multi port's IRQ while it
+decodes a backlog (a saturated window, read only once the line went idle at its end): that
+sync's slot is lost to the decoding anyway, and the window's frames go out as they are decoded.
+Reads are bounded (_RX_CHUNKS a call): a device flooding this port costs a bounded time per
+call, and its bytes are dropped by the UART, never stored here.
 """
 
 import time
@@ -28,7 +32,7 @@ import time
 from micropython import const
 
 from firmware.bms.relay import V_CONTROL, V_FULL, V_LOOP
-from firmware.bms.role import SYNC_GUARD_MS
+from firmware.bms.role import SLOT_MS, SYNC_GUARD_MS
 from firmware.core.control import (
     SRC_DMC,
     SRC_GX,
@@ -103,18 +107,32 @@ class Panel:
         if not role.multi_present:
             return True
         p = role.sync_period or _NOMINAL_MS
-        return time.ticks_diff(now, role.last_sync) < p - SYNC_GUARD_MS
+        d = time.ticks_diff(now, role.last_sync)
+        if d < p - SYNC_GUARD_MS:
+            return True
+        # The next sync not read yet: its slot may still be open. Once that is past, the Multi
+        # keeps its phase: the same guard before each sync due after it.
+        return SLOT_MS < d % p < p - SYNC_GUARD_MS
 
     def busy(self):
         """Bytes to read or frames to send here."""
         r = self.relay
         return not self.port.quiet() or (r is not None and r.to_panel.n > 0)
 
-    def serve(self, now):
+    def serve(self, now, guard=True):
         port = self.port
+        r = self.relay
+        if port.quiet() and (r is None or not r.to_panel.n):
+            return  # nothing to read or send (most calls: after each of the Multi's frames)
         self._now = now
         reads = waits = 0
-        while self.clear(now):
+        while not guard or self.clear(now):
+            if port.sending():  # ours on the wire, DE up (rp2): the next go right behind them;
+                # no device talks meanwhile, and the echo is read once the line is idle
+                if not self._send_next(port, r):
+                    return  # the RX-idle IRQ after our echo comes back for the rest
+                now = self.ticks()
+                continue
             n = port.read(now)  # our own echo is consumed first
             if n:
                 self.decoder.feed(port.rx, 0, n)
@@ -122,7 +140,6 @@ class Panel:
                 if reads == _RX_CHUNKS:
                     return
                 continue
-            r = self.relay
             if r is None:
                 return
             if not port.quiet():  # a device is talking, or our echo is not all back yet:
@@ -132,11 +149,19 @@ class Panel:
                 time.sleep_us(_CHAR_US)
                 continue
             waits = 0
-            n = r.take_panel(self.out, self.ticks(), True)  # the slot: from when it goes out
-            if not n:
+            if not self._send_next(port, r):
                 return
-            port.send(self.out, n, now)
             now = self.ticks()
+
+    def _send_next(self, port, r):
+        """The relay's next frames out on this port (as many as it takes), if any for now."""
+        # the devices' slot after a relayed sync, and the echo's deadline: from when they go
+        # out (`now` may be a backlog's start, ms ago)
+        now = self.ticks()
+        n = r.take_panel(now, port.quiet(), port.free())
+        if n:
+            port.send(r.to_panel.buf, n, now, r.panel_at)
+        return n
 
     def active(self, now):
         """A device on this port was heard within the last second."""
@@ -151,6 +176,11 @@ class Panel:
             self._answer_probe()
             return
         r = self.relay
+        if (f.addr == ADDR_MULTI or f.is_sync()) and self.port.echo_time(self._now):
+            # Our own frames, right after we sent them: a device talked over a run of ours (a
+            # collision), its bytes were counted as our echo and the run's tail is heard as
+            # the bus's. Dropped: not a looped cable, which brings the Multi's frames any time.
+            return
         if r is not None and role.multi_present and r.from_panel(f, self._now) == V_CONTROL:
             self._control(p, f.msg, f.addr)
 

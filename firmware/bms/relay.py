@@ -5,7 +5,8 @@
     v = relay.from_panel(f, now)    # a good frame decoded on the panel side -> V_* verdict
     v = relay.queue_multi(p, plen, addr)  # a control the arbitration passed (or rewrote)
     relay.own(raw, n, first)        # one of the BMS's own frames, for the panel side too
-    n = relay.take_panel(out, now, quiet)  # next frame for the panel port (raw bytes; 0: none)
+    n = relay.take_panel(now, quiet, room)  # next frames for the panel port: n bytes (0: none)
+                                      # at relay.to_panel.buf[relay.panel_at:], until the next push
     n = relay.take_multi(out, sync_no)  # next panel frame for the BMS's slot on the Multi side
 
 How a real VE.Bus BMS relays is not public: these rules are INFERRED (docs/protocol.md) and kept
@@ -31,6 +32,7 @@ Bounded: two rings of fixed slots, made once; nothing is allocated per frame.
 """
 
 import time
+from struct import pack_into
 
 from micropython import const
 
@@ -38,8 +40,20 @@ from vebus import ADDR_MULTI, T_SYNC, encode_data, next_frame_no
 from vebus import catalogue as cat
 
 _RAW_MAX = const(48)  # longest relayed frame on the wire, stuffed (a 0x20 info frame: ~21)
+_RAW_FMT = "48s"  # struct's copy of up to _RAW_MAX bytes (zero-padded): one C call, no alloc
+try:  # MicroPython's struct copies from any buffer; CPython's "s" takes bytes only
+    pack_into(_RAW_FMT, bytearray(_RAW_MAX), 0, memoryview(bytearray(1)))
+    _PACKS = True
+except Exception:
+    _PACKS = False
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
-_TO_PANEL = const(8)  # frames queued for the panel port: 8 x 0.9 ms of wire, under one sync
+# Bytes queued for the panel port. Nothing goes out there from a saturated window's first byte
+# until the next sync's slot is past (the Multi port's RX-idle IRQ comes when the line goes
+# idle; then the guard before that sync, firmware/bms/panel.py), so all of it waits: at most
+# 20 ms x 25.6 bytes a ms = 512 bytes, + the next sync and our own frame (32), + _RAW_MAX of
+# room for the copy of the newest and _RAW_MAX left unused where the ring wraps.
+_TO_PANEL = const(672)
+_TO_PANEL_FRAMES = const(64)  # _TO_PANEL / 10 (a sync, the shortest frame), rounded up
 _LOOP_HOLD_MS = const(1000)  # relaying stays off this long after the last looped frame
 _TO_MULTI = const(4)  # panel frames waiting for a slot on the Multi side (one per 20 ms)
 
@@ -69,23 +83,25 @@ def is_control(p, plen):
 
 
 class _Ring:
-    """`count` buffers of `size` bytes; push copies in, pop hands the oldest out. No growth."""
+    """`count` entries of up to `size` bytes, each in its own slot, oldest first: push copies
+    in, pop hands the oldest out in place. No growth."""
 
     def __init__(self, count, size):
         self.buf = bytearray(count * size)
+        self.at = [k * size for k in range(count)]  # where each entry starts
         self.lens = bytearray(count)
         self.addr = [0] * count  # the sender's address (panel -> Multi only)
-        self.size = size
         self.count = count
         self.head = 0
         self.n = 0
         self.last_addr = 0
+        self.last_at = 0
 
     def push(self, src, n, addr=0):
         if self.n == self.count:
             return False
         k = (self.head + self.n) % self.count
-        o = k * self.size
+        o = self.at[k]
         b = self.buf
         for i in range(n):
             b[o + i] = src[i]
@@ -94,19 +110,25 @@ class _Ring:
         self.n += 1
         return True
 
-    def pop_into(self, out):
-        """Copy the oldest entry into out and drop it; its length (0: empty). Its sender's
-        address stays in `self.last_addr` (no tuple: a tuple would allocate per frame)."""
+    def pop(self):
+        """Drop the oldest entry; its length (0: empty). It stays in place until the next push:
+        buf[last_at:last_at + length]."""
         if not self.n:
             return 0
         k = self.head
-        o = k * self.size
-        n = self.lens[k]
+        self.last_at = self.at[k]
+        self.drop()
+        return self.lens[k]
+
+    def pop_into(self, out):
+        """pop(), the entry copied into out; its sender's address in `last_addr` (no tuple: a
+        tuple would allocate per frame)."""
+        self.last_addr = self.addr[self.head]
+        n = self.pop()
+        o = self.last_at
         b = self.buf
         for i in range(n):
             out[i] = b[o + i]
-        self.last_addr = self.addr[k]
-        self.drop()
         return n
 
     def drop(self):
@@ -118,11 +140,58 @@ class _Ring:
         self.n = 0
 
 
+class _Frames(_Ring):
+    """Frames of up to _RAW_MAX bytes, oldest first, packed in one ring of `size` bytes (each
+    where the newest ended, or at 0 when that is too near the end): a short frame takes only
+    its own length. Copied in with one C call."""
+
+    def __init__(self, size, count):
+        self.buf = bytearray(size)
+        self.at = [0] * count
+        self.lens = bytearray(count)
+        self.size = size
+        self.count = count
+        self.head = 0
+        self.n = 0
+        self.end = 0  # where the newest entry ends
+        self.last_at = 0
+
+    def room(self):
+        """Where an entry goes now (_RAW_MAX free bytes there: the copy's width); -1: none."""
+        if not self.n:
+            return 0
+        if self.n == self.count:
+            return -1
+        first = self.at[self.head]
+        end = self.end
+        if end > first:  # the entries lie in [first, end): after them, or from 0
+            if end + _RAW_MAX <= self.size:
+                return end
+            return 0 if _RAW_MAX <= first else -1
+        return end if end + _RAW_MAX <= first else -1  # wrapped: [first, size) and [0, end)
+
+    def push(self, src, n, addr=0):
+        o = self.room()
+        if o < 0:
+            return False
+        if _PACKS:
+            pack_into(_RAW_FMT, self.buf, o, src)
+        else:  # CPython (the host's tests)
+            self.buf[o : o + n] = src[:n]
+        k = (self.head + self.n) % self.count
+        self.at[k] = o
+        self.lens[k] = n
+        self.end = o + n
+        self.n += 1
+        return True
+
+
 class Relay:
     def __init__(self):
-        self.to_panel = _Ring(_TO_PANEL, _RAW_MAX)
+        self.to_panel = _Frames(_TO_PANEL, _TO_PANEL_FRAMES)
         self.to_multi = _Ring(_TO_MULTI, _PAY_MAX)
         self.sync_no = -1  # N of the last sync sent on the panel side
+        self.panel_at = 0  # where take_panel's frame is in to_panel.buf
         self.queued_no = -1  # N of the last sync queued for it (the BMS's frames follow it)
         self._pay = bytearray(_PAY_MAX)
         self._hold_at = 0  # when the last sync went out on the panel side
@@ -172,10 +241,13 @@ class Relay:
         r = self.to_panel
         if self.looped:
             return V_LOOP
-        if first and r.n == r.count:
-            r.drop()
-            self._refuse(V_FULL)
-        if n <= _RAW_MAX and r.push(raw, n):
+        if n > _RAW_MAX:
+            return self._refuse(V_FULL)
+        if first:
+            while r.n and r.room() < 0:
+                r.drop()
+                self._refuse(V_FULL)
+        if r.push(raw, n):
             return V_QUEUED
         return self._refuse(V_FULL)
 
@@ -206,8 +278,12 @@ class Relay:
             return self._refuse(V_FULL)
         return V_QUEUED
 
-    def take_panel(self, out, now, quiet):
-        """The next frame for the panel port, unless its devices' slot after a sync is open."""
+    def take_panel(self, now, quiet, room=_RAW_MAX):
+        """The next frames for the panel port, unless its devices' slot after a sync is open: as
+        many as lie one after the other in the queue, up to `room` bytes and up to a sync (the
+        devices' slot follows it). Their length; their bytes at to_panel.buf[panel_at:] until
+        the next push (sent from there in one write: per frame, bytecode costs about as much as
+        the frame's wire time on an RP2040)."""
         r = self.to_panel
         if not r.n:
             return 0
@@ -215,12 +291,23 @@ class Relay:
             if time.ticks_diff(now, self._hold_at) < SLOT_MS or not quiet:
                 return 0
             self._hold = False
-        n = r.pop_into(out)
-        self.relayed[0] += 1
-        if out[2] == T_SYNC:
-            self.sync_no = out[3]
-            self._hold = True
-            self._hold_at = now
+        buf = r.buf
+        o = self.panel_at = r.at[r.head]
+        n = 0
+        while r.n:
+            k = r.head
+            ln = r.lens[k]
+            if r.at[k] != o + n or n + ln > room:
+                break
+            r.drop()
+            a = o + n
+            n += ln
+            self.relayed[0] += 1
+            if buf[a + 2] == T_SYNC:
+                self.sync_no = buf[a + 3]
+                self._hold = True
+                self._hold_at = now
+                break
         return n
 
     def take_multi(self, out, sync_no):

@@ -1,10 +1,12 @@
 """Building a Board (firmware/hw/board.py) from its profile: runs once at the start, so on a board
 main.py's let_go drops this module, and its code leaves the heap, once the app is built."""
 
+import sys
+
 import machine
 
 from firmware.hw.pins import Inputs, Leds, Outputs
-from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
+from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, TXBUF_TIMED, Rs485
 from firmware.hw.watchdog import Watchdog
 
 
@@ -35,8 +37,11 @@ def init(board, name, out_levels, ports):
     board.port_names = []
     board.ports = []
     for pname, uart_id, tx, rx, de in p["bus"][:ports]:
-        uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
-        board.ports.append(Rs485(uart, de))
+        # The Remote panel port's relayed frames: DE dropped by a hard timer IRQ, where the
+        # board is the rp2 port (checked there on the emulated Pico; firmware/hw/rs485.py)
+        timed = pname == "panel" and sys.platform == "rp2"
+        uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF_TIMED if timed else TXBUF)
+        board.ports.append(Rs485(uart, de, timer=machine.Timer(-1) if timed else None))
         board.port_names.append(pname)
     board.watchdog = Watchdog(p["wdt_ms"])
     board.can_lightsleep = p["lightsleep"]

@@ -1,15 +1,29 @@
 """RS485 half-duplex driver for one VE.Bus port (256000 baud 8N1, receiver always enabled).
 
-Send sequence (docs/hardware.md, confirmed): DE high, write, wait until the UART reports transmit
-done (the shift register is empty, not just the buffer), DE low. `send()` does all of it in one
-call: `uart.flush()` returns when the last stop bit is out (rp2: it polls txdone; ESP32: it waits
-for the driver's TX done), and DE drops right after it. Why block: DE must fall within a few bit
-times of the last stop bit, because the Multi may start its next frame ~100 us later. Polling
-txdone from the bus task released DE 25 us to 1.6 ms late (other tasks' steps ran in between;
-collisions on a real bus); a machine.Timer or PIO side-set would need the frame's wire time or a
-second program and still hand the release to an IRQ. Blocking costs the frame's own wire time (39
-us a byte: 0.5 ms for a status frame, 2.5 ms for the longest), a few times a second. If flush()
-times out (a stuck UART), DE drops anyway and `tx_timeouts` counts it.
+Send sequence (docs/hardware.md, confirmed): DE high, write, DE low once the UART's shift register
+is empty (the last stop bit is out), not just its buffer. DE must fall within a few bit times of
+that stop bit: on the Multi's segment the Multi may start its next frame ~100 us later.
+Two ways, chosen per port by firmware/hw/board.py:
+  - blocking (the Multi port; every port off the rp2 port: the ESP32 profile, the host's
+    simulations): `send()` writes, `uart.flush()` returns when the last stop bit is out (rp2: it
+    polls txdone; ESP32: the driver's TX done), DE drops right after it. It costs the frame's
+    wire time (39 us a byte), which suits the slot's few frames a second at their exact time.
+    Polling txdone from the bus task instead released DE 25 us to 1.6 ms late (other tasks'
+    steps ran in between).
+  - released by a timer (the Remote panel port on rp2, `timer`): `send()` writes and returns;
+    a one-shot hard timer IRQ fires _LEAD_US before the frame's computed wire end, waits for
+    txdone there (a few us: the IRQ's own latency takes most of the lead) and drops DE. A frame
+    written while one is on the wire follows it back to back with DE held: the IRQ re-arms for
+    the new end. The relay sends ~100 frames a second of 0.4-0.9 ms; waiting each one out held
+    the soft IRQ, and every task behind it, for a tenth of every second. Measured on the
+    emulated Pico (docs/bench-testing.md): DE falls 7-41 us after the last stop bit. Not used,
+    seen on the emulated Pico: the rp2 port's UART IRQ_TXIDLE (v1.28) fires when the TX FIFO
+    drains to its trigger level, with 4 bytes still to go, and not at all after a 3-byte write;
+    PIO with side-set DE would send outside the UART, with its own echo and timing to prove.
+    While DE is up, machine code that stops every IRQ (a flash write) would hold it up:
+    `sending()` tells the log task to wait.
+If flush() times out (a stuck UART), or txdone does not come ECHO_MS after the wire end, DE
+drops anyway and `tx_timeouts` counts it.
 A frame sent from the RX-idle IRQ (`on_rx_idle`) waits until SLOT_US after the line went idle, so
 it starts a fixed time after the sync whatever decoding and building it took. That moment is
 stamped by a hard IRQ where the port has one (rp2), which only stamps it and schedules the
@@ -17,27 +31,39 @@ Python handler: that one runs as a soft IRQ once the bytecode or C call running 
 (0.1-0.45 ms later on the emulated Pico, as long as a flash write during one), and stamped from
 there it would start the frame as much later.
 The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
-consumes exactly that echo (compared with what was sent: a difference is a collision), then hands
-out the bus's bytes. An echo that never arrives is given up `ECHO_MS` after transmit done.
+consumes exactly that echo, then hands out the bus's bytes. A blocking port compares it with
+what was sent (a difference is a collision, counted); a timer-released port only counts it:
+copying and comparing 20 bytes in bytecode costs about as much as sending them (0.5 ms on an
+RP2040), and at the relay's 100 frames a second that was 5 % of the core. What arrived while we
+sent is echo, however late it is read; an echo that never arrives is given up `ECHO_MS` after
+the wire end.
 
 Receive buffer: at 256000 baud the bus carries 25.6 bytes per ms. The UART's own ring buffer
 (`RXBUF`) must hold everything that arrives while the asyncio loop is busy elsewhere: the worst
 case is a flash write of the event log plus a garbage collection, budgeted at 40 ms -> 1024 bytes.
 `read()` drains it in chunks of `chunk` bytes.
 
-No allocation after construction: `uart.write(buf, n)` is MicroPython's stream write with a
-length (no slice), readinto with an explicit count never blocks on a UART built with timeout=0.
+No allocation after construction: `uart.write(buf, off, n)` is MicroPython's stream write with
+an offset and a length (no slice), readinto with an explicit count never blocks on a UART built
+with timeout=0, and the timer IRQ only reads ticks, txdone and re-inits its timer (checked on the
+emulated Pico: a hard IRQ that allocates raises MemoryError there).
 """
 
 import time
 
-from machine import Pin
+from machine import Pin, Timer, disable_irq, enable_irq
 from micropython import const, schedule
 
 BAUD = const(256000)
-_CHAR_US = const(40)  # 10 bits at 256000 baud: 39 us
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
+# A timer-released port's: a saturated window's frames (at most 20 ms x 25.6 bytes a ms) written
+# at once as they are decoded, so that they go out back to back on their own while nothing may
+# be written (the guard before the Multi's next sync, firmware/bms/panel.py)
+TXBUF_TIMED = const(512)
+# Wire time of n bytes: n * 625 // 16 us (10 bits at 256000 baud: 39.0625 us a byte).
+_LEAD_US = const(150)  # the timer IRQ fires this long before the computed wire end: its latency
+_SPIN_US = const(80)  # then waits for txdone at most this long past that end before re-arming
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
 # A frame sent from the RX-idle IRQ starts this long after the line went idle (32 bit times,
 # 125 us, after the sync's last byte): on the emulated Pico, reading and decoding the sync and
@@ -48,11 +74,17 @@ SLOT_US = const(1600)
 
 
 class Rs485:
-    def __init__(self, uart, de_pin_id, chunk=128, max_frame=64):
+    def __init__(self, uart, de_pin_id, chunk=128, max_frame=64, timer=None):
+        """timer: a machine.Timer whose hard IRQ drops DE (see above); None: send() blocks.
+        With one, the UART's txbuf is TXBUF_TIMED."""
         self.uart = uart
         self.de = Pin(de_pin_id, Pin.OUT, value=0)
         self._write = uart.write
         self._flush = uart.flush
+        self._timer = timer
+        self._release_cb = self._release  # bound once: the timer IRQ allocates nothing
+        self._end_us = time.ticks_us()  # when the last byte written leaves the wire (timer mode)
+        self._armed = False  # DE high, the timer due (timer mode)
         self._handler = None
         self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
         self._stamp = self._rx_idle_stamp  # bound once too (hard IRQ)
@@ -61,7 +93,7 @@ class Rs485:
         self._in_irq = False
         self.rx = bytearray(chunk)
         self._echo_rx = bytearray(max_frame)
-        self._sent = bytearray(max_frame)
+        self._sent = bytearray(max_frame)  # what was sent (blocking: its echo is compared)
         self._echo_n = 0  # bytes of echo expected in total
         self._echo_i = 0  # bytes of echo seen
         self._echo_bad = False
@@ -126,34 +158,111 @@ class Rs485:
         """Nothing being sent by us and nothing waiting in the receive buffer."""
         return self._echo_n == 0 and not self.uart.any()
 
-    def send(self, buf, n, now):
-        """DE high, buf[0:n] on the wire, DE low as soon as its last stop bit is out.
+    def echo_time(self, now):
+        """Our last frame left the wire at most ECHO_MS ago (or is still on it)."""
+        return time.ticks_diff(now, self._echo_deadline) <= 0
 
-        False (nothing done) while the echo of the previous frame is still expected."""
-        if self._echo_n:
-            return False
-        sent = self._sent
-        if n > len(sent):
-            raise ValueError("frame longer than max_frame")
-        if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
-            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
-                pass
-        self.de.value(1)
-        self._write(buf, n)
-        for i in range(n):  # kept for the echo, while the UART sends (not before its start)
-            sent[i] = buf[i]
-        try:
-            self._flush()
-        except OSError:  # the port's flush timed out: the UART is stuck
-            self.tx_timeouts += 1
-        self.de.value(0)
-        self._echo_n = n
-        self._echo_i = 0
-        self._echo_bad = False
-        self._echo_deadline = time.ticks_add(now, ECHO_MS)
+    def sending(self):
+        """DE is high: a frame of ours is on the wire (timer mode; blocking sends return after)."""
+        return self._armed
+
+    def free(self):
+        """Bytes send() takes now: up to max_frame once the last echo is in (blocking); as many
+        as the UART's buffer holds behind those still on the wire (timer mode)."""
+        if self._timer is None:
+            return 0 if self._echo_n else len(self._sent)
+        if not self._armed:
+            return TXBUF_TIMED
+        return TXBUF_TIMED - self._left_us() * 16 // 625
+
+    def _left_us(self):
+        left = time.ticks_diff(self._end_us, time.ticks_us())
+        return left if left > 0 else 0
+
+    def send(self, buf, n, now, off=0):
+        """DE high, buf[off:off + n] on the wire, DE low as soon as its last stop bit is out.
+
+        False (nothing done) unless free() takes n bytes now."""
+        if self._timer is None:
+            if n > len(self._sent):
+                raise ValueError("frame longer than max_frame")
+            # blocking: nothing before DE rises that the slot's frame could wait for
+            if self._echo_n:
+                return False
+            if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
+                while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+                    pass
+            self.de.value(1)
+            self._write(buf, off, n)
+            sent = self._sent  # for the echo's comparison: copied while the UART sends
+            for i in range(n):
+                sent[i] = buf[off + i]
+            try:
+                self._flush()
+            except OSError:  # the port's flush timed out: the UART is stuck
+                self.tx_timeouts += 1
+            self.de.value(0)
+            wire_ms = 0  # the frame is out
+        else:
+            if n > self.free():
+                return False
+            self._send_timed(buf, n, off)
+            wire_ms = self._left_us() // 1000 + 1
+        if not self._echo_n:
+            self._echo_i = 0
+            self._echo_bad = False
+        self._echo_n += n
+        self._echo_deadline = time.ticks_add(now, ECHO_MS + wire_ms)
         self.tx_frames += 1
         self.tx_bytes += n
         return True
+
+    def _send_timed(self, buf, n, off):
+        """Behind the frame on the wire (DE held: the timer re-arms for the new end), or afresh."""
+        wire = n * 625 // 16
+        state = disable_irq()  # the timer IRQ must not drop DE between the test and the write
+        try:
+            if self._armed:
+                # 0: the last frame is out, its IRQ not run yet: the new end counts from now
+                end = self._end_us if self._left_us() else time.ticks_us()
+                self._write(buf, off, n)
+                self._end_us = time.ticks_add(end, wire)
+            else:
+                self.de.value(1)
+                self._write(buf, off, n)  # its first start bit at once: the wire end from now
+                self._end_us = time.ticks_add(time.ticks_us(), wire)
+                self._armed = True
+                self._arm(wire - _LEAD_US)
+        finally:
+            enable_irq(state)
+
+    def _arm(self, us):
+        self._timer.init(  # pyright: ignore[reportOptionalMemberAccess]  (timer mode only)
+            mode=Timer.ONE_SHOT,
+            freq=1_000_000 // (us if us > 1 else 1),
+            callback=self._release_cb,
+            hard=True,
+        )
+
+    def _release(self, _t):
+        """Timer IRQ (hard): DE low once the shift register is empty; re-armed while more bytes
+        (a frame written behind) are still to go."""
+        uart = self.uart
+        if not uart.txdone():
+            left = time.ticks_diff(self._end_us, time.ticks_us())
+            if left > _LEAD_US:
+                self._arm(left - _LEAD_US)
+                return
+            while not uart.txdone():
+                late = -time.ticks_diff(self._end_us, time.ticks_us())
+                if late > _SPIN_US:
+                    if late < ECHO_MS * 1000:
+                        self._arm(_SPIN_US)  # not out yet: look again a little later
+                        return
+                    self.tx_timeouts += 1  # the UART is stuck: DE drops anyway
+                    break
+        self.de.value(0)
+        self._armed = False
 
     def read(self, now):
         """Move what arrived into self.rx; returns n: self.rx[0:n] are bus bytes, not our echo."""
@@ -170,26 +279,33 @@ class Rs485:
         return n
 
     def _take_echo(self, now):
-        """Consume our own echo; True when it is all seen (or given up)."""
-        want = self._echo_n - self._echo_i
-        avail = self.uart.any()
-        got = 0
-        if avail:
-            got = self.uart.readinto(self._echo_rx, avail if avail < want else want) or 0
-        sent = self._sent
+        """Consume our own echo, all that has arrived; True when it is all seen (or given up:
+        nothing more came by the deadline). What arrived while we sent is echo, however late
+        it is read (a chain of frames, then the guard before a sync)."""
+        uart = self.uart
         echo = self._echo_rx
-        base = self._echo_i
-        for i in range(got):
-            if echo[i] != sent[base + i]:
-                self._echo_bad = True
-        self._echo_i = base + got
-        if self._echo_i >= self._echo_n:
-            if self._echo_bad:
-                self.collisions += 1
-            self._echo_n = 0
-            return True
-        if time.ticks_diff(now, self._echo_deadline) > 0:
-            self.echo_missing += 1
-            self._echo_n = 0
-            return True
-        return False
+        while self._echo_i < self._echo_n:
+            avail = uart.any()
+            if not avail:
+                if time.ticks_diff(now, self._echo_deadline) > 0:
+                    self.echo_missing += 1
+                    self._echo_n = 0
+                    return True
+                return False
+            want = self._echo_n - self._echo_i
+            if want > len(echo):
+                want = len(echo)
+            got = uart.readinto(echo, avail if avail < want else want) or 0
+            if not got:
+                return False
+            if self._timer is None:  # compared (see above: timer mode only counts it)
+                sent = self._sent
+                base = self._echo_i
+                for i in range(got):
+                    if echo[i] != sent[base + i]:
+                        self._echo_bad = True
+            self._echo_i += got
+        if self._echo_bad:
+            self.collisions += 1
+        self._echo_n = 0
+        return True

@@ -113,6 +113,20 @@ def idle():
     pass
 
 
+irq_off = 0  # nesting depth of disable_irq() (a timer's fire() while > 0 is a test's error)
+
+
+def disable_irq():
+    global irq_off
+    irq_off += 1
+    return irq_off
+
+
+def enable_irq(state):
+    global irq_off
+    irq_off = state - 1
+
+
 def freq(hz=None):
     return 125_000_000
 
@@ -346,9 +360,10 @@ class Timer:
         self.init(**kw)
         timers.append(self)
 
-    def init(self, mode=PERIODIC, period=-1, callback=None, hard=None, **kw):
+    def init(self, mode=PERIODIC, period=-1, callback=None, hard=None, freq=None):
         self.mode = mode
         self.period = period
+        self.freq = freq
         self.callback = callback
         self.hard = hard
 
@@ -357,8 +372,12 @@ class Timer:
 
     # ---- test side ----
     def fire(self):
-        if self.callback is not None:
-            self.callback(self)
+        assert not irq_off, "a timer IRQ fired with IRQs disabled"
+        cb = self.callback
+        if cb is not None:
+            if self.mode == self.ONE_SHOT:
+                self.callback = None  # fired: a one-shot timer is due again only when re-armed
+            cb(self)
 
 
 class WDT:

@@ -6,7 +6,7 @@ relay_alloc_bytes_per_frame   VM (unix port): heap bytes per relayed frame, both
 On the emulated Pico (tools/pico/relay.py: both ports at full traffic, 10 emulated s; and the
 same with the panel port idle), from the trace and run.mjs's cpu records:
 pico_relay_latency_ms_max     a Multi frame's last stop bit on UART0 -> its first start bit on
-  / _median                   UART1, from 3 s (the app's start-up left out)
+  / _p99 / _median            UART1, from 3 s (the app's start-up left out)
 pico_panel_de_release_us_max  the panel port's DE fall - its last stop bit
 pico_relay_busy_pct           busy median (20 ms windows) with the GX at full traffic - the same
                               run with the panel port idle

@@ -106,7 +106,11 @@ def health_checks(r, resets_ok=False, until_ms=None):
     asleep = [x for x in after if fg.in_light_sleep(tr, x["t_us"])]
     overruns = [x for x in after if x not in asleep]
     out = [
-        Check("no traceback on the console", "Traceback" not in text, _tail(text)),
+        Check(
+            "no traceback on the console (nor an IRQ handler's exception)",
+            "Traceback" not in text and "Uncaught exception" not in text,
+            _tail(text),
+        ),
         Check(
             "no RX overrun while awake once the app opened the Multi port",
             not overruns,
