@@ -266,13 +266,13 @@ def _timed_panel(r, now, present=False):
     """A Panel on a timer-released port (rp2's); present: the Multi's syncs measured, 20 ms
     apart, the last one now (else none yet: serve() always clear)."""
     from firmware.bms.panel import Panel
-    from firmware.hw.rs485 import Rs485
+    from firmware.hw.rs485_timed import TimedRs485
 
     machine = __import__("machine")
     machine.reset_fakes()
     uart = machine.UART(1, 256000, rxbuf=1024)
     timer = machine.Timer(-1)
-    port = Rs485(uart, 3, timer=timer)
+    port = TimedRs485(uart, 3, timer)
     uart.de = machine.pins[3]
     role = _Role(r)
     if present:

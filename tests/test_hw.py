@@ -6,6 +6,7 @@ from firmware.hw import board_esp32, board_pico, safe
 from firmware.hw.board import Board
 from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM, Outputs
 from firmware.hw.rs485 import ECHO_MS, Rs485
+from firmware.hw.rs485_timed import TimedRs485
 from firmware.hw.watchdog import Watchdog
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)
@@ -86,7 +87,7 @@ def _timed_port():
     machine.reset_fakes()
     uart = machine.UART(1, 256000, rxbuf=1024)
     timer = machine.Timer(-1)
-    port = Rs485(uart, 3, timer=timer)
+    port = TimedRs485(uart, 3, timer)
     uart.de = machine.pins[3]
     return uart, port, timer
 
@@ -140,10 +141,11 @@ def test_rs485_timer_mode_echo_that_never_comes_is_given_up_after_the_wire_end()
 
 
 def test_boards_release_the_panel_ports_de_by_timer_only_on_the_rp2_port():
-    # firmware/hw/board.py: the timer is checked on the emulated Pico (rp2), nowhere else
+    # firmware/hw/board_start.py: the timer is checked on the emulated Pico (rp2), nowhere else
     machine.reset_fakes()
     ports = Board("pico").ports
-    assert [p._timer is not None for p in ports] == [False, False]  # not rp2 here
+    assert [p.compares for p in ports] == [True, True]  # not rp2 here: both ports block
+    assert not [p for p in ports if isinstance(p, TimedRs485)]
 
 
 class _QuietUart:
@@ -197,7 +199,7 @@ def test_rs485_timer_mode_steady_state_does_not_allocate():
     requires_vm()
     machine.reset_fakes()
     timer = machine.Timer(-1)
-    port = Rs485(_QuietUart(), 3, timer=timer)
+    port = TimedRs485(_QuietUart(), 3, timer)
     frame = bytearray(b"\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55\x55")
     got = bytearray(2)
 

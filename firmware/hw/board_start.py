@@ -6,7 +6,7 @@ import sys
 import machine
 
 from firmware.hw.pins import Inputs, Leds, Outputs
-from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, TXBUF_TIMED, Rs485
+from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
 from firmware.hw.watchdog import Watchdog
 
 
@@ -39,9 +39,14 @@ def init(board, name, out_levels, ports):
     for pname, uart_id, tx, rx, de in p["bus"][:ports]:
         # The Remote panel port's relayed frames: DE dropped by a hard timer IRQ, where the
         # board is the rp2 port (checked there on the emulated Pico; firmware/hw/rs485.py)
-        timed = pname == "panel" and sys.platform == "rp2"
-        uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF_TIMED if timed else TXBUF)
-        board.ports.append(Rs485(uart, de, timer=machine.Timer(-1) if timed else None))
+        if pname == "panel" and sys.platform == "rp2":
+            from firmware.hw.rs485_timed import TXBUF_TIMED, TimedRs485
+
+            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF_TIMED)
+            board.ports.append(TimedRs485(uart, de, machine.Timer(-1)))
+        else:
+            uart = mod.open_uart(uart_id, tx, rx, BAUD, RXBUF, TXBUF)
+            board.ports.append(Rs485(uart, de))
         board.port_names.append(pname)
     board.watchdog = Watchdog(p["wdt_ms"])
     board.can_lightsleep = p["lightsleep"]

@@ -10,7 +10,9 @@ Two ways, chosen per port by firmware/hw/board.py:
     wire time (39 us a byte), which suits the slot's few frames a second at their exact time.
     Polling txdone from the bus task instead released DE 25 us to 1.6 ms late (other tasks'
     steps ran in between).
-  - released by a timer (the Remote panel port on rp2, `timer`): `send()` writes and returns;
+  - released by a timer (the Remote panel port on rp2: TimedRs485 in firmware/hw/rs485_timed.py,
+    imported only for that port, so a one-port board does not load its code): `send()` writes
+    and returns;
     a one-shot hard timer IRQ fires _LEAD_US before the frame's computed wire end, waits for
     txdone there (a few us: the IRQ's own latency takes most of the lead) and drops DE. A frame
     written while one is on the wire follows it back to back with DE held: the IRQ re-arms for
@@ -51,19 +53,12 @@ emulated Pico: a hard IRQ that allocates raises MemoryError there).
 
 import time
 
-from machine import Pin, Timer, disable_irq, enable_irq
+from machine import Pin
 from micropython import const, schedule
 
 BAUD = const(256000)
 RXBUF = const(1024)  # bytes: 40 ms of worst scheduling delay at 25.6 bytes/ms
 TXBUF = const(64)  # one stuffed frame fits, so write() never blocks
-# A timer-released port's: a saturated window's frames (at most 20 ms x 25.6 bytes a ms) written
-# at once as they are decoded, so that they go out back to back on their own while nothing may
-# be written (the guard before the Multi's next sync, firmware/bms/panel.py)
-TXBUF_TIMED = const(512)
-# Wire time of n bytes: n * 625 // 16 us (10 bits at 256000 baud: 39.0625 us a byte).
-_LEAD_US = const(150)  # the timer IRQ fires this long before the computed wire end: its latency
-_SPIN_US = const(80)  # then waits for txdone at most this long past that end before re-arming
 ECHO_MS = const(5)  # after transmit done, the echo must have been seen within this time
 # A frame sent from the RX-idle IRQ starts this long after the line went idle (32 bit times,
 # 125 us, after the sync's last byte): on the emulated Pico, reading and decoding the sync and
@@ -74,17 +69,14 @@ SLOT_US = const(1600)
 
 
 class Rs485:
-    def __init__(self, uart, de_pin_id, chunk=128, max_frame=64, timer=None):
-        """timer: a machine.Timer whose hard IRQ drops DE (see above); None: send() blocks.
-        With one, the UART's txbuf is TXBUF_TIMED."""
+    compares = True  # the echo is compared with what was sent (TimedRs485: only counted)
+
+    def __init__(self, uart, de_pin_id, chunk=128, max_frame=64):
+        """send() blocks for the wire time (see above)."""
         self.uart = uart
         self.de = Pin(de_pin_id, Pin.OUT, value=0)
         self._write = uart.write
         self._flush = uart.flush
-        self._timer = timer
-        self._release_cb = self._release  # bound once: the timer IRQ allocates nothing
-        self._end_us = time.ticks_us()  # when the last byte written leaves the wire (timer mode)
-        self._armed = False  # DE high, the timer due (timer mode)
         self._handler = None
         self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
         self._stamp = self._rx_idle_stamp  # bound once too (hard IRQ)
@@ -163,51 +155,40 @@ class Rs485:
         return time.ticks_diff(now, self._echo_deadline) <= 0
 
     def sending(self):
-        """DE is high: a frame of ours is on the wire (timer mode; blocking sends return after)."""
-        return self._armed
+        """DE is high: a frame of ours is on the wire (never, here: send() returns after it)."""
+        return False
 
     def free(self):
-        """Bytes send() takes now: up to max_frame once the last echo is in (blocking); as many
-        as the UART's buffer holds behind those still on the wire (timer mode)."""
-        if self._timer is None:
-            return 0 if self._echo_n else len(self._sent)
-        if not self._armed:
-            return TXBUF_TIMED
-        return TXBUF_TIMED - self._left_us() * 16 // 625
-
-    def _left_us(self):
-        left = time.ticks_diff(self._end_us, time.ticks_us())
-        return left if left > 0 else 0
+        """Bytes send() takes now: up to max_frame once the last echo is in."""
+        return 0 if self._echo_n else len(self._sent)
 
     def send(self, buf, n, now, off=0):
         """DE high, buf[off:off + n] on the wire, DE low as soon as its last stop bit is out.
 
         False (nothing done) unless free() takes n bytes now."""
-        if self._timer is None:
-            if n > len(self._sent):
-                raise ValueError("frame longer than max_frame")
-            # blocking: nothing before DE rises that the slot's frame could wait for
-            if self._echo_n:
-                return False
-            if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
-                while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
-                    pass
-            self.de.value(1)
-            self._write(buf, off, n)
-            sent = self._sent  # for the echo's comparison: copied while the UART sends
-            for i in range(n):
-                sent[i] = buf[off + i]
-            try:
-                self._flush()
-            except OSError:  # the port's flush timed out: the UART is stuck
-                self.tx_timeouts += 1
-            self.de.value(0)
-            wire_ms = 0  # the frame is out
-        else:
-            if n > self.free():
-                return False
-            self._send_timed(buf, n, off)
-            wire_ms = self._left_us() // 1000 + 1
+        if n > len(self._sent):
+            raise ValueError("frame longer than max_frame")
+        # nothing before DE rises that the slot's frame could wait for
+        if self._echo_n:
+            return False
+        if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
+            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+                pass
+        self.de.value(1)
+        self._write(buf, off, n)
+        sent = self._sent  # for the echo's comparison: copied while the UART sends
+        for i in range(n):
+            sent[i] = buf[off + i]
+        try:
+            self._flush()
+        except OSError:  # the port's flush timed out: the UART is stuck
+            self.tx_timeouts += 1
+        self.de.value(0)
+        self._expect_echo(n, now, 0)
+        return True
+
+    def _expect_echo(self, n, now, wire_ms):
+        """n bytes sent (their echo to come), the last of them on the wire wire_ms more."""
         if not self._echo_n:
             self._echo_i = 0
             self._echo_bad = False
@@ -215,54 +196,6 @@ class Rs485:
         self._echo_deadline = time.ticks_add(now, ECHO_MS + wire_ms)
         self.tx_frames += 1
         self.tx_bytes += n
-        return True
-
-    def _send_timed(self, buf, n, off):
-        """Behind the frame on the wire (DE held: the timer re-arms for the new end), or afresh."""
-        wire = n * 625 // 16
-        state = disable_irq()  # the timer IRQ must not drop DE between the test and the write
-        try:
-            if self._armed:
-                # 0: the last frame is out, its IRQ not run yet: the new end counts from now
-                end = self._end_us if self._left_us() else time.ticks_us()
-                self._write(buf, off, n)
-                self._end_us = time.ticks_add(end, wire)
-            else:
-                self.de.value(1)
-                self._write(buf, off, n)  # its first start bit at once: the wire end from now
-                self._end_us = time.ticks_add(time.ticks_us(), wire)
-                self._armed = True
-                self._arm(wire - _LEAD_US)
-        finally:
-            enable_irq(state)
-
-    def _arm(self, us):
-        self._timer.init(  # pyright: ignore[reportOptionalMemberAccess]  (timer mode only)
-            mode=Timer.ONE_SHOT,
-            freq=1_000_000 // (us if us > 1 else 1),
-            callback=self._release_cb,
-            hard=True,
-        )
-
-    def _release(self, _t):
-        """Timer IRQ (hard): DE low once the shift register is empty; re-armed while more bytes
-        (a frame written behind) are still to go."""
-        uart = self.uart
-        if not uart.txdone():
-            left = time.ticks_diff(self._end_us, time.ticks_us())
-            if left > _LEAD_US:
-                self._arm(left - _LEAD_US)
-                return
-            while not uart.txdone():
-                late = -time.ticks_diff(self._end_us, time.ticks_us())
-                if late > _SPIN_US:
-                    if late < ECHO_MS * 1000:
-                        self._arm(_SPIN_US)  # not out yet: look again a little later
-                        return
-                    self.tx_timeouts += 1  # the UART is stuck: DE drops anyway
-                    break
-        self.de.value(0)
-        self._armed = False
 
     def read(self, now):
         """Move what arrived into self.rx; returns n: self.rx[0:n] are bus bytes, not our echo."""
@@ -298,7 +231,7 @@ class Rs485:
             got = uart.readinto(echo, avail if avail < want else want) or 0
             if not got:
                 return False
-            if self._timer is None:  # compared (see above: timer mode only counts it)
+            if self.compares:  # see above: a timer-released port only counts its echo
                 sent = self._sent
                 base = self._echo_i
                 for i in range(got):
