@@ -28,9 +28,8 @@ from firmware.bms.role import (
 )
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
-from vebus import ADDR_CONTROLLER
+from vebus import ADDR_CONTROLLER, peers
 from vebus import catalogue as cat
-from vebus import peers
 
 
 def _running(relay=None):
