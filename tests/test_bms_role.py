@@ -389,7 +389,7 @@ def test_the_first_sync_and_its_slots_frame_allocate_nothing():
     requires_vm()
     out = bytearray(80)
     for stamp in (0x1234, 0x12FB, 0xFCFD, 0x0102):
-        plen = cat.build_sync(_pay, 0, stamp)
+        plen = peers.build_sync(_pay, 0, stamp)
         data = _buf[: encode_sync(_buf, 5, _pay, plen)]
         role = _role()
         sent = [0]

@@ -190,7 +190,7 @@ def test_a_relayed_frame_waits_one_slot_behind_the_bms_own_frames_an_off_none():
         if gx_frame:
             assert relay.queue_multi(gx, len(gx), ADDR_CONTROLLER) == 0
         if probe:
-            _feed(role, _controller(1, cat.build_probe(_pay)), _t(t))
+            _feed(role, _controller(1, peers.build_probe(_pay)), _t(t))
         if mode:
             out.multi_mode = mode
             role.set_protection(out)
