@@ -210,7 +210,7 @@ def run(
     stimulus: a stim.Stim (or a list of run.mjs stimulus records). settings: a dict for
     /settings.json (None: the file is left out). probe: a file run as /main.py that runs the
     deployed main.py: PROBE with cycle markers and the stimulus' trigger pins (measurement
-    runs), HEAP_PROBE with the heap reading alone.
+    runs); HEAP_PROBE, the heap reading alone, goes at boot.py's end instead.
     echo: the UARTs whose RS485 transceiver echoes what they send (default the Multi port's;
     () none; two: see echo_runner).
     timeout_s: wall-clock limit (default: 120 s plus 30 s per emulated second: the harness
@@ -233,10 +233,14 @@ def run(
         build_image(folder / "fs", settings)
         cmd += ["--fs", str(folder / "fs")]
     extra = dict(extra or {})
-    if probe:  # the probe is main.py now: the boot check's top MANIFEST says so
-        fs = folder / "fs"
+    fs = folder / "fs"
+    if probe == HEAP_PROBE:  # boot.py's tail: main.py runs as deployed, as __main__
+        with open(fs / "boot.py", "a") as f:
+            f.write(HEAP_PROBE.read_text())
+    elif probe:  # the probe is main.py now
         shutil.copyfile(fs / "main.py", fs / "fw_main.py")
         shutil.copyfile(probe, fs / "main.py")
+    if probe:  # the boot check's top MANIFEST says so
         _top_manifest(fs)
     for dest, local in extra.items():
         cmd += ["--fs", "%s:%s" % (local, dest)]
