@@ -39,7 +39,7 @@ def board_modules():
 
 def test_every_board_module_imports():
     mods = board_modules()
-    assert "firmware" in mods
+    assert "firmware.app" in mods and "vebus" in mods
     failed = []
     for name in mods:
         try:
