@@ -8,8 +8,9 @@
 # floating, the event logged, a reset. Ctrl-C (a console, mpremote) floats the outputs and stops at
 # the REPL. A file /.deploy_hold (written by tools/deploy.py) is consumed and parks the firmware
 # for a copy: outputs floating, no app, no watchdog. Once the app is built, a board lets go of
-# what only the start needs (let_go: the boot check and the build, START_MODULES), whose code
-# would otherwise stay in RAM.
+# what only the start needs (let_go: START_MODULES, whose code would otherwise stay in RAM; the
+# boot check's and the build's names, whose code stays: this file's running top-level code
+# holds all of its functions' code).
 #
 # On flash (tools/deploy.py writes it): /img_a/ and /img_b/ hold an image each (firmware/, lib/,
 # MANIFEST); /active says which runs: "a" (confirmed) or "b a 1" (b on trial, a before it, 1 boot
@@ -52,7 +53,8 @@ BAD_FILE = 3
 BAD_MPY = 4
 BAD_BUILD = 5
 BAD_TRIAL = 6
-# What only the start needs (let_go); the code that runs after it uses none of these.
+# What only the start needs (let_go); the code that runs after it uses none of these. Only their
+# function objects go: their code is this file's (docs/bench-testing.md, the heap).
 START_ONLY = (
     "let_go",
     "reset",
@@ -310,8 +312,9 @@ def build(root="/", ticks_ms=None, settings=None):
 
 
 def let_go():
-    """Drop the boot check's and the build's code and START_MODULES: their code and tables
-    leave the heap (docs/bench-testing.md has the figures for a Pico)."""
+    """Drop START_MODULES (their code and tables leave the heap) and the boot check's and the
+    build's names (their function objects; their code is this file's, held while it runs).
+    docs/bench-testing.md has the figures for a Pico."""
     g = globals()
     for name in START_ONLY:
         g.pop(name, None)

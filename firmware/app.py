@@ -41,8 +41,6 @@ from firmware.core.leds import Leds as LedPatterns
 from firmware.core.mains import Mains
 from firmware.core.protection import Protection
 from firmware.core.remote import Remote
-from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM
-from firmware.hw.watchdog import GUARD_MS, STALL_MS
 from firmware.logwriter import LogWriter
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
@@ -51,6 +49,12 @@ _CH_CHARGE = const(0x02)
 _CH_LATCH = const(0x10)
 _CH_LOAD = const(0x01)
 _CH_PREALARM = const(0x04)
+# firmware/hw/pins.py's output indices and firmware/hw/watchdog.py's times, copied
+_LOAD_DISCONNECT = const(0)
+_CHARGE_DISCONNECT = const(1)
+_PRE_ALARM = const(2)
+_STALL_MS = const(500)
+_GUARD_MS = const(600)
 
 # Board-side event codes: firmware/app_texts.py's (with their words; the board never imports
 # it), copied (tests/host/test_consts.py keeps the copies equal).
@@ -78,13 +82,13 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 # (period ms, period in low-power mode, longest gap between check-ins: the task's longest
 # period + STALL_MS, see firmware/hw/watchdog.py for the gaps measured)
 PERIODS = (
-    (50, 50, 50 + STALL_MS),  # at most: edges come by pin IRQ (App.inputs_ms)
-    (50, 100, 100 + STALL_MS),  # timers and the bus role's news: a debounced input runs it at once
-    (2, POLL_MAX_MS, POLL_MAX_MS + STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
-    (50, 200, 200 + STALL_MS),
-    (250, 250, 250 + STALL_MS),  # drains the event log: writes only when there are events
-    (100, 100, 100 + STALL_MS),
-    (250, 1, 250 + STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
+    (50, 50, 50 + _STALL_MS),  # at most: edges come by pin IRQ (App.inputs_ms)
+    (50, 100, 100 + _STALL_MS),  # timers, the bus role's news: a debounced input runs it at once
+    (2, POLL_MAX_MS, POLL_MAX_MS + _STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
+    (50, 200, 200 + _STALL_MS),
+    (250, 250, 250 + _STALL_MS),  # drains the event log: writes only when there are events
+    (100, 100, 100 + _STALL_MS),
+    (250, 1, 250 + _STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
 )
 _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an assistant (manual)
 _FW_NATIVE = const(489)
@@ -253,11 +257,11 @@ class App:
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & _CH_LOAD:
-                outputs.set(LOAD_DISCONNECT, out.load == _HIGH)
+                outputs.set(_LOAD_DISCONNECT, out.load == _HIGH)
             if ch & _CH_CHARGE:
-                outputs.set(CHARGE_DISCONNECT, out.charge == _HIGH)
+                outputs.set(_CHARGE_DISCONNECT, out.charge == _HIGH)
             if ch & _CH_PREALARM:
-                outputs.set(PRE_ALARM, out.prealarm == _HIGH)
+                outputs.set(_PRE_ALARM, out.prealarm == _HIGH)
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
@@ -402,7 +406,7 @@ class App:
             self.log.record(now, _EV_TASK_STALE, 0, wd.stale)
         elif wd.tripped and not self._hang_logged:  # the hang guard floated them (no log in IRQ)
             self._hang_logged = True
-            self.log.record(now, _EV_HANG, 0, GUARD_MS)
+            self.log.record(now, _EV_HANG, 0, _GUARD_MS)
 
     def _hung(self):
         """The watchdog's hang guard (hard IRQ: a busy loop stopped every task): outputs

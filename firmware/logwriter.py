@@ -24,8 +24,9 @@ import time
 
 from micropython import const
 
-from firmware.bms.role import SLOT_MS, SYNC_GUARD_MS
-
+# firmware/bms/role.py's (tests/host/test_consts.py keeps the copies equal)
+_SLOT_MS = const(3)
+_SYNC_GUARD_MS = const(6)
 FLASH_MS = const(5)  # a write while the event file's last block holds under ~1 KB (above)
 _LISTEN_MS = const(200)  # from boot: ten syncs of a Multi that is there
 _LISTEN_STEP_MS = const(10)
@@ -73,11 +74,11 @@ class LogWriter:
         p = role.sync_period
         if not role.multi_present or not p:
             return _LISTEN_STEP_MS if time.ticks_diff(now, self._start) < _LISTEN_MS else 0
-        if p <= SLOT_MS + SYNC_GUARD_MS + FLASH_MS:
+        if p <= _SLOT_MS + _SYNC_GUARD_MS + FLASH_MS:
             return 0  # a period too short to fit a write between two slots: write anyway
         d = time.ticks_diff(now, role.last_sync) % p  # a sync missed: the Multi keeps its phase
-        if d <= SLOT_MS:
-            return SLOT_MS + 1 - d
-        if d <= p - SYNC_GUARD_MS - FLASH_MS:
+        if d <= _SLOT_MS:
+            return _SLOT_MS + 1 - d
+        if d <= p - _SYNC_GUARD_MS - FLASH_MS:
             return 0
-        return p - d + SLOT_MS + 1
+        return p - d + _SLOT_MS + 1

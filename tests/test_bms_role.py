@@ -18,9 +18,9 @@ from firmware.bms.role import (
     TX_STATUS,
     TX_SWITCH,
     TX_VERSION,
-    WINMON_ID,
     BmsRole,
 )
+from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync, peers

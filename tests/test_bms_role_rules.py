@@ -23,9 +23,9 @@ from firmware.bms.role import (
     TX_RELAY,
     TX_STATUS,
     TX_SWITCH,
-    WINMON_ID,
     BmsRole,
 )
+from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_CONTROLLER, peers

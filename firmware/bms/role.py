@@ -41,10 +41,11 @@ import time
 
 from micropython import const
 
-from firmware.bms.version import WINMON_ID, VersionQuery
+from firmware.bms.version import VersionQuery
 from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
 from vebus import catalogue as cat
 
+_OUR_WINMON_ID = const(0x51)  # firmware/bms/version.py's (tests/host/test_consts.py)
 _PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (docs/protocol.md)
 SLOT_MS = const(3)  # how late after the sync's FF a frame may still go out (bus quiet)
 # The bus task sleeps until SYNC_GUARD_MS before the next sync is due (the Multi syncs at a
@@ -204,7 +205,7 @@ class BmsRole:
         plen = len(p)
         msg = f.msg
         if f.addr == ADDR_MULTI:
-            if msg == cat.MSG_WINMON and plen >= 5 and p[1] == WINMON_ID:
+            if msg == cat.MSG_WINMON and plen >= 5 and p[1] == _OUR_WINMON_ID:
                 if self.version.reply(p):
                     self.version_full = self.version.full
                     self.multi_version = self.version.last3

@@ -15,7 +15,7 @@ from micropython import const
 
 from vebus import catalogue as cat
 
-WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
+OUR_WINMON_ID = const(0x51)  # our Winmon message id (Venus OS uses 0xE4..0xE7)
 _ASK_LO = const(0x05)
 _ASK_HI = const(0x06)
 _REPLY_LO = const(0x82)
@@ -40,7 +40,7 @@ class VersionQuery:
 
     def build(self, p, now):
         """This part's query into payload p; returns its length."""
-        plen = cat.build_winmon(p, WINMON_ID, self._part, b"", 0)
+        plen = cat.build_winmon(p, OUR_WINMON_ID, self._part, b"", 0)
         if self._part == _ASK_LO:
             self._part = _ASK_HI
         else:
@@ -51,7 +51,7 @@ class VersionQuery:
         return plen
 
     def reply(self, p):
-        """A Winmon reply to our id (p[1] == WINMON_ID); True when the version is complete."""
+        """A Winmon reply to our id (p[1] == OUR_WINMON_ID); True when the version is complete."""
         code = p[2]
         v = p[3] | (p[4] << 8)
         if code == _REPLY_LO:

@@ -12,9 +12,10 @@ BIN = Path(sys.executable).parent
 
 
 def _tree(tmp_path):
-    """A minimal board tree: firmware/ package, tests/test_imports.py."""
+    """A minimal board tree: a firmware/ module (a namespace package, as the real one), tests/
+    test_imports.py."""
     (tmp_path / "firmware").mkdir()
-    (tmp_path / "firmware" / "__init__.py").write_text("")
+    (tmp_path / "firmware" / "ok.py").write_text("X = 1\n")
     (tmp_path / "tests").mkdir()
     shutil.copy(ROOT / "tests" / "test_imports.py", tmp_path / "tests")
     return tmp_path

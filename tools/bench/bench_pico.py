@@ -1,12 +1,18 @@
 """The firmware on the emulated Pico (tools/pico, ../shared/rp2emu): device figures.
 
-Three runs of the deployed image with the probe (tools/pico/probe: cycle markers, trigger pins):
-the "normal" scenario (9 emulated s: full Multi traffic with saturated windows, a GX probe, BTV
-edges), "hang-task" and "hang-busy". Times come from the trace's emulated timestamps and the
-cycle markers, never from the firmware's clock. Definitions: tools/pico/figures.py. Goals
-(GOALS, printed beside each figure) are those of tools/pico/figures.GOALS.
+Runs of the deployed image with the probe (tools/pico/probe/main.py: cycle markers, trigger
+pins): the "normal" scenario (9 emulated s: full Multi traffic with saturated windows, a GX probe,
+BTV edges), "remote", "hang-task" and "hang-busy"; the heap from a run of its own with the heap
+probe (probe/heap.py at boot.py's end: the reading alone, no markers, main.py run as deployed;
+"normal"'s stimulus up to the same trigger, ~20 s wall). Times come from the trace's emulated
+timestamps and the cycle markers, never from the firmware's clock. Definitions:
+tools/pico/figures.py. Goals (GOALS, printed beside each figure) are those of
+tools/pico/figures.GOALS.
 
-pico_heap_free_bytes          gc.mem_free() after gc.collect(), whole app, full traffic
+pico_heap_free_bytes          gc.mem_free() after gc.collect(), whole app, full traffic (the
+                              heap probe's run: what the app leaves free on a board)
+full_probe_heap_free_bytes    the same reading in "normal", with the full probe (its markers and
+                              wrappers in; main.py imported as a module, see docs/bench-testing.md)
 pico_busy_pct_median / _max   busy share of each 20 ms window, 3 s .. 7.6 s of "normal"
 pico_decode_full_window_pct   BmsRole.feed's cycles for a saturated 20 ms window / 20 ms
 pico_bus_step_full_window_pct the same for the whole bus task step (reads, echo, decode, send)
@@ -47,7 +53,8 @@ def run():
     normal = sc.normal(log=log)
     tr = normal.run.trace
     t0, t1 = normal.spans["normal"]
-    out = {"pico_heap_free_bytes": fg.heap_free(normal.run.console)}
+    out = {"pico_heap_free_bytes": sc.heap_free(log=log)}
+    out["full_probe_heap_free_bytes"] = fg.heap_free(normal.run.console)
     cpu = fg.cpu_figures(tr, t0 * 1000, t1 * 1000)
     out["pico_busy_pct_median"] = cpu["pico_busy_pct_median"]
     out["pico_busy_pct_max"] = cpu["pico_busy_pct_max"]

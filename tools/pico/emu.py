@@ -32,7 +32,8 @@ from tools.pico.trace import Trace, TraceError
 
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "out" / "pico"
-PROBE = HERE / "probe" / "main.py"
+PROBE = HERE / "probe" / "main.py"  # cycle markers and trigger pins
+HEAP_PROBE = HERE / "probe" / "heap.py"  # the heap reading alone
 UF2_MAGIC = (0x0A324655, 0x9E5D5157)
 RP2040_FAMILY = 0xE48BFF56
 MARCH = "armv6m"  # the Pico's mpy architecture (sys.implementation._mpy of the rp2 port)
@@ -195,7 +196,7 @@ def run(
     max_ms,
     settings=None,
     extra=None,
-    probe=False,
+    probe=None,
     fs_image=None,
     save_fs=None,
     cpu_window_ms=None,
@@ -207,8 +208,9 @@ def run(
     """Build the image, run it for max_ms emulated ms with the stimulus; returns a Run.
 
     stimulus: a stim.Stim (or a list of run.mjs stimulus records). settings: a dict for
-    /settings.json (None: the file is left out). probe: tools/pico/probe/main.py runs the
-    deployed main.py with cycle markers and the stimulus' trigger pins (measurement runs).
+    /settings.json (None: the file is left out). probe: a file run as /main.py that runs the
+    deployed main.py: PROBE with cycle markers and the stimulus' trigger pins (measurement
+    runs); HEAP_PROBE, the heap reading alone, goes at boot.py's end instead.
     echo: the UARTs whose RS485 transceiver echoes what they send (default the Multi port's;
     () none; two: see echo_runner).
     timeout_s: wall-clock limit (default: 120 s plus 30 s per emulated second: the harness
@@ -231,10 +233,14 @@ def run(
         build_image(folder / "fs", settings)
         cmd += ["--fs", str(folder / "fs")]
     extra = dict(extra or {})
-    if probe:  # the probe is main.py now: the boot check's top MANIFEST says so
-        fs = folder / "fs"
+    fs = folder / "fs"
+    if probe == HEAP_PROBE:  # boot.py's tail: main.py runs as deployed, as __main__
+        with open(fs / "boot.py", "a") as f:
+            f.write(HEAP_PROBE.read_text())
+    elif probe:  # the probe is main.py now
         shutil.copyfile(fs / "main.py", fs / "fw_main.py")
-        shutil.copyfile(PROBE, fs / "main.py")
+        shutil.copyfile(probe, fs / "main.py")
+    if probe:  # the boot check's top MANIFEST says so
         _top_manifest(fs)
     for dest, local in extra.items():
         cmd += ["--fs", "%s:%s" % (local, dest)]

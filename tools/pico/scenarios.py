@@ -60,7 +60,7 @@ def run(name, s, max_ms, log=None, spans=()):
     """Run with the probe, 1 ms CPU windows, and the core's state sampled in each span."""
     pc_at = ["%g:%d:%g" % (t0, (t1 - t0) / PC_STEP_MS, PC_STEP_MS) for t0, t1 in spans]
     return emu.run(
-        name, s, max_ms, settings=SETTINGS, probe=True, cpu_window_ms=1, pc_at=pc_at, log=log
+        name, s, max_ms, settings=SETTINGS, probe=emu.PROBE, cpu_window_ms=1, pc_at=pc_at, log=log
     )
 
 
@@ -181,22 +181,32 @@ def edge_check(r, line_pin, level, out_name, want_driven, t_ms):
 
 
 # ---- scenarios ----
-def normal(log=None, smoke=False):
-    """Boot, traffic (a saturated window), a GX probe, pre-alarm and high-cell edges, Ctrl-C."""
-    end = 4700 if smoke else 9000
-    s = base(end, saturate_at=3500 if smoke else 5000)
+def normal_stim(smoke=False):
+    """The "normal" scenario's stimulus and the times (ms) of its events: end, probe (a GX's),
+    pa and pa_end (the pre-alarm's edges), hc (a high cell), heap (the heap trigger), ctrl_c."""
+    at = {"end": 4700 if smoke else 9000}
+    s = base(at["end"], saturate_at=3500 if smoke else 5000)
     # the probe in the quiet end of a Multi cycle (syncs at 300 + 20k ms), not over its frames
-    t_probe, t_pa, t_pa_end, t_hc, t_ctrl_c = (
-        (3315, 3600, 4000, 4200, 4500) if smoke else (3315, 4500, 5000, 5500, 8000)
-    )
-    s.gx_probe(t_probe)
+    times = (3315, 3600, 4000, 4200, 4500) if smoke else (3315, 4500, 5000, 5500, 8000)
+    at.update(zip(("probe", "pa", "pa_end", "hc", "ctrl_c"), times))
+    s.gx_probe(at["probe"])
     # After the CPU figures' span and the last edge's reaction: the probe's collection and heap
     # count hold every task ~40 ms.
-    s.heap(t_ctrl_c - (150 if smoke else 300))
-    s.btv(t_pa, PREALARM, 0)
-    s.btv(t_pa_end, PREALARM, 1)
-    s.btv(t_hc, CHARGE, 0)
-    s.console(t_ctrl_c, "\x03")
+    at["heap"] = at["ctrl_c"] - (150 if smoke else 300)
+    s.heap(at["heap"])
+    s.btv(at["pa"], PREALARM, 0)
+    s.btv(at["pa_end"], PREALARM, 1)
+    s.btv(at["hc"], CHARGE, 0)
+    s.console(at["ctrl_c"], "\x03")
+    return s, at
+
+
+def normal(log=None, smoke=False):
+    """Boot, traffic (a saturated window), a GX probe, pre-alarm and high-cell edges, Ctrl-C."""
+    s, at = normal_stim(smoke)
+    end, t_probe, t_pa, t_pa_end, t_hc, t_ctrl_c = (
+        at[k] for k in ("end", "probe", "pa", "pa_end", "hc", "ctrl_c")
+    )
     spans = {"normal": (3000, t_ctrl_c - 400)}
     r = run("normal-smoke" if smoke else "normal", s, end, log, () if smoke else spans.values())
     tr = r.trace
@@ -239,6 +249,15 @@ def normal(log=None, smoke=False):
         )
     )
     return Result(r, checks, s, spans)
+
+
+def heap_free(log=None):
+    """pico_heap_free_bytes: "normal"'s stimulus up to its heap trigger, with the heap probe
+    alone (no cycle markers, no wrapped methods): what the app leaves free on a board with the
+    same image at full traffic. None if the reading never came."""
+    s, at = normal_stim()
+    r = emu.run("heap", s, at["heap"] + 100, settings=SETTINGS, probe=emu.HEAP_PROBE, log=log)
+    return fg.heap_free(r.console)
 
 
 def remote(log=None):
