@@ -90,6 +90,7 @@ INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
+_FOLLOW = const(0x100)  # above every CH_* bit: protect_follow is owed
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -111,6 +112,8 @@ class App:
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self._btv_decoded = None  # btv.filled_from as of the last Protection.step
+        self._owed = False  # protect_read found Protection.step owed; protect_decide runs it
+        self._follow = 0  # CH_* bits since the last protect_follow, | _FOLLOW: one is owed
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -188,57 +191,88 @@ class App:
     def inputs_step(self, now):
         b = self.board
         b.btv_test.value(self.btv.drive(now))
-        moved = self.btv.sample(now, b.read_btv())
+        moved = 1 if self.btv.sample(now, b.read_btv()) else 0
         lv = self._rm_edge
         if lv >= 0:  # an edge's levels first, at its tick
             self._rm_edge = -1
             if self._remote_mains(self._rm_at, lv & 1, lv >> 1 & 1, lv >> 2 & 1):
-                moved = True
+                moved |= 2
         rm = b.read_remote_mains()
         if self._remote_mains(now, rm[0], rm[1], rm[2]):
-            moved = True
+            moved |= 2
         if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
-            self.protect_step(now)
+            self.protect_edge(now, moved)
 
     def protect_step(self, now):
-        """The outputs follow the inputs. Protection.step runs when one of its inputs changed or
-        it is due (a timer, a change in its last step, once a second: Protection.due); else it
-        would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
+        """The whole protect step at once: read the inputs, and when Protection.step is owed, run
+        it, drive the pins and tell the rest. The tasks run it in slices (_every)."""
+        if self.protect_read(now):
+            self.protect_decide(now)
+        if self._follow:
+            self.protect_follow(now)
+
+    def protect_edge(self, now, moved):
+        """After a debounced change (the inputs task): what moved read (bit 0: the BTV lines,
+        bit 1: remote on/off, the mains detector), Protection.step and the pins at once; the
+        rest waits for the protect task's own read."""
+        if self._lines(now, moved) and self.protect_decide(now):
+            self._owed = True  # a change can ripen another (the pre-alarm follows the loads on)
+
+    def protect_read(self, now):
+        """The protect task's first slice: True when Protection.step is owed (inp filled in):
+        one of its inputs changed, or it is due (a timer, a change in its last step, once a
+        second: Protection.due); else it would change nothing and is skipped."""
+        news = self._lines(now, 3)
         inp = self.inp
-        btv = self.btv
-        btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
-        on = self.remote.on(now)
-        known = self.remote.known()
-        mains = self.mains.present(now)
         role = self.role
-        prot = self.prot
-        if not (
-            btv.filled_from != self._btv_decoded
-            or on != inp.remote_on
-            or known != inp.remote_known
-            or mains != inp.mains
-            or role.ac_in != inp.ac_in
+        if (
+            role.ac_in != inp.ac_in
             or role.multi_present != inp.multi_present
             or role.multi_version != inp.multi_version
             or role.multi_mode != inp.multi_mode
             or role.gx_request != inp.gx_request
             or role.dmc != inp.dmc_present
             or role.dmc_request != inp.dmc_request
-            or prot.due(now)
         ):
-            return
-        self._btv_decoded = btv.filled_from
-        inp.remote_on = on
-        inp.remote_known = known
-        inp.mains = mains
-        inp.ac_in = role.ac_in
-        inp.multi_present = role.multi_present
-        inp.multi_version = role.multi_version
-        inp.multi_mode = role.multi_mode
-        inp.gx_request = role.gx_request
-        inp.dmc_present = role.dmc
-        inp.dmc_request = role.dmc_request
-        out = prot.step(now, inp)
+            inp.ac_in = role.ac_in
+            inp.multi_present = role.multi_present
+            inp.multi_version = role.multi_version
+            inp.multi_mode = role.multi_mode
+            inp.gx_request = role.gx_request
+            inp.dmc_present = role.dmc
+            inp.dmc_request = role.dmc_request
+        elif not news and not self.prot.due(now):
+            return False
+        self._owed = True
+        return True
+
+    def _lines(self, now, moved):
+        """True when what Protection.step reads from the lines changed since its last step (inp
+        filled in): the BTV condition with bit 0 of `moved`, remote and mains with bit 1."""
+        news = False
+        if moved & 1:
+            btv = self.btv
+            btv.condition(now)  # fills inp.btv in place; btv.filled_from tells a change
+            if btv.filled_from != self._btv_decoded:
+                self._btv_decoded = btv.filled_from
+                news = True
+        if moved & 2:
+            inp = self.inp
+            on = self.remote.on(now)
+            known = self.remote.known()
+            mains = self.mains.present(now)
+            if on != inp.remote_on or known != inp.remote_known or mains != inp.mains:
+                inp.remote_on = on
+                inp.remote_known = known
+                inp.mains = mains
+                news = True
+        return news
+
+    def protect_decide(self, now):
+        """Protection.step and the output pins, at once after protect_read (the second slice);
+        returns the CH_* bits of what changed."""
+        self._owed = False
+        out = self.prot.step(now, self.inp)
         ch = out.changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
@@ -248,6 +282,16 @@ class App:
                 outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
             if ch & CH_PREALARM:
                 outputs.set(PRE_ALARM, out.prealarm == HIGH)
+        self._follow |= ch | _FOLLOW
+        return ch
+
+    def protect_follow(self, now):
+        """What the last Protection.steps decided, told to the rest (the third slice): the bus
+        role, the Remote panel port, the latched-fault record, the cell LEDs."""
+        ch = self._follow & ~_FOLLOW
+        self._follow = 0
+        out = self.out
+        role = self.role
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
@@ -417,6 +461,15 @@ class App:
             now = self.ticks()
             try:
                 step(now)
+                # The protect step in slices, other tasks' steps between them: Protection.step
+                # after the protect task's read; what it decided told after the pins.
+                if self._owed:
+                    await asyncio.sleep_ms(0)
+                    if self._owed:  # (another task's step may have run it meanwhile)
+                        self.protect_decide(self.ticks())
+                if self._follow:
+                    await asyncio.sleep_ms(0)
+                    self.protect_follow(self.ticks())
             except Exception as e:
                 self.fail(e)
             wd.check_in(i, now)
@@ -469,7 +522,7 @@ class App:
         """Create the tasks on the running event loop."""
         steps = (
             self.inputs_step,
-            self.protect_step,
+            self.protect_read,
             self.bus_step,
             self.leds_step,
             self.log_step,

@@ -312,7 +312,7 @@ class Protection:
             why |= R_NO_AC  # charger-only without AC: off
         # The most protection alone lets the Multi do (no request, remote aside): what control
         # from the Remote panel port is measured against (firmware/core/control.py).
-        ceiling = _mode(mchg.on, load.on, True, ac)
+        ceiling = mode if req == MODE_ON else _mode(mchg.on, load.on, True, ac)
         err = 0
         v = inp.multi_version
         if inp.multi_present and v > 0:

@@ -12,13 +12,16 @@ from machine import Pin, mem32
 
 START = 0x40058014
 STOP = 0x40058018
-S_PROTECT = 1
+S_PROTECT = 1  # App.protect_edge: the inputs task runs the protect step's read + decision
 S_FEED = 2
 S_INPUTS = 3
 S_BUS = 4
 S_LOG = 5
 S_RX_IRQ = 6  # the Multi port's RX-idle soft IRQ: another context, inside the step it interrupts
 S_PROBE = 7  # the probe's own heap measurement (a collection and a print: ~40 ms, every task held)
+S_PROTECT_READ = 8  # the protect step's slices in the protect task
+S_PROTECT_DECIDE = 9
+S_PROTECT_FOLLOW = 17
 S_CHECK_IN = 10  # + the task's index: each watchdog check-in (the gaps between them)
 _pins = {}
 
@@ -31,7 +34,8 @@ def pin(n):
 
 
 def wrap(cls, name, sid):
-    """Markers around cls.name(self, now), or (for feed) cls.name(self, buf, n, now). No *args:
+    """Markers around cls.name(self, now), or cls.name(self, now, moved) (protect_edge), or
+    cls.name(self, buf, n, now) (feed). No *args:
     a tuple per call would allocate, and the collections that follow would be the probe's."""
     f = getattr(cls, name, None)
     if f is None:
@@ -44,13 +48,19 @@ def wrap(cls, name, sid):
         mem32[STOP] = sid
         return r
 
+    def marked2(self, now, x):
+        mem32[START] = sid
+        r = f(self, now, x)
+        mem32[STOP] = sid
+        return r
+
     def marked3(self, buf, n, now):
         mem32[START] = sid
         r = f(self, buf, n, now)
         mem32[STOP] = sid
         return r
 
-    setattr(cls, name, marked3 if name == "feed" else marked)
+    setattr(cls, name, {"feed": marked3, "protect_edge": marked2}.get(name, marked))
 
 
 _done = set()
@@ -81,7 +91,10 @@ def build(*a, **k):
     from firmware.bms import role as fw_role
     from firmware.hw import watchdog as fw_wd
 
-    wrap(fw_app.App, "protect_step", S_PROTECT)
+    wrap(fw_app.App, "protect_edge", S_PROTECT)
+    wrap(fw_app.App, "protect_read", S_PROTECT_READ)
+    wrap(fw_app.App, "protect_decide", S_PROTECT_DECIDE)
+    wrap(fw_app.App, "protect_follow", S_PROTECT_FOLLOW)
     wrap(fw_app.App, "inputs_step", S_INPUTS)
     wrap(fw_app.App, "bus_step", S_BUS)
     wrap(fw_app.App, "log_step", S_LOG)
