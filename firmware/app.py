@@ -90,7 +90,9 @@ INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = CH_LOAD | CH_CHARGE | CH_PREALARM  # the bits of the three output pins
-_FOLLOW = const(0x100)  # above every CH_* bit: protect_follow is owed
+_CH_ALL = const(0xFF)  # every CH_* bit (protection's change bits)
+_FOLLOW = const(0x100)  # protect_follow owed (App._owed)
+_DECIDE = const(0x200)  # Protection.step owed
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -112,8 +114,7 @@ class App:
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self._btv_decoded = None  # btv.filled_from as of the last Protection.step
-        self._owed = False  # protect_read found Protection.step owed; protect_decide runs it
-        self._follow = 0  # CH_* bits since the last protect_follow, | _FOLLOW: one is owed
+        self._owed = 0  # what the protect step owes: _DECIDE, _FOLLOW (+ CH_* bits since)
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -208,48 +209,24 @@ class App:
         it, drive the pins and tell the rest. The tasks run it in slices (_every)."""
         if self.protect_read(now):
             self.protect_decide(now)
-        if self._follow:
+        if self._owed & _FOLLOW:
             self.protect_follow(now)
 
     def protect_edge(self, now, moved):
-        """After a debounced change (the inputs task): what moved read (bit 0: the BTV lines,
-        bit 1: remote on/off, the mains detector), Protection.step and the pins at once; the
-        rest waits for the protect task's own read."""
-        if self._lines(now, moved) and self.protect_decide(now):
-            self._owed = True  # a change can ripen another (the pre-alarm follows the loads on)
+        """After a debounced change (the inputs task): what moved read, Protection.step and the
+        pins at once; a change owes the next step (it can ripen another: the pre-alarm follows
+        the loads on)."""
+        if self.protect_read(now, moved) and self.protect_decide(now):
+            self._owed |= _DECIDE
 
-    def protect_read(self, now):
+    def protect_read(self, now, moved=7):
         """The protect task's first slice: True when Protection.step is owed (inp filled in):
         one of its inputs changed, or it is due (a timer, a change in its last step, once a
-        second: Protection.due); else it would change nothing and is skipped."""
-        news = self._lines(now, 3)
-        inp = self.inp
-        role = self.role
-        if (
-            role.ac_in != inp.ac_in
-            or role.multi_present != inp.multi_present
-            or role.multi_version != inp.multi_version
-            or role.multi_mode != inp.multi_mode
-            or role.gx_request != inp.gx_request
-            or role.dmc != inp.dmc_present
-            or role.dmc_request != inp.dmc_request
-        ):
-            inp.ac_in = role.ac_in
-            inp.multi_present = role.multi_present
-            inp.multi_version = role.multi_version
-            inp.multi_mode = role.multi_mode
-            inp.gx_request = role.gx_request
-            inp.dmc_present = role.dmc
-            inp.dmc_request = role.dmc_request
-        elif not news and not self.prot.due(now):
-            return False
-        self._owed = True
-        return True
-
-    def _lines(self, now, moved):
-        """True when what Protection.step reads from the lines changed since its last step (inp
-        filled in): the BTV condition with bit 0 of `moved`, remote and mains with bit 1."""
+        second: Protection.due); else it would change nothing and is skipped. `moved` says what
+        to read: bit 0 the BTV lines, bit 1 remote on/off and the mains detector, bit 2 the bus
+        role's news and due() (the inputs task's step leaves them to the protect task)."""
         news = False
+        inp = self.inp
         if moved & 1:
             btv = self.btv
             btv.condition(now)  # fills inp.btv in place; btv.filled_from tells a change
@@ -257,7 +234,6 @@ class App:
                 self._btv_decoded = btv.filled_from
                 news = True
         if moved & 2:
-            inp = self.inp
             on = self.remote.on(now)
             known = self.remote.known()
             mains = self.mains.present(now)
@@ -266,12 +242,34 @@ class App:
                 inp.remote_known = known
                 inp.mains = mains
                 news = True
-        return news
+        if moved & 4:
+            role = self.role
+            if (
+                role.ac_in != inp.ac_in
+                or role.multi_present != inp.multi_present
+                or role.multi_version != inp.multi_version
+                or role.multi_mode != inp.multi_mode
+                or role.gx_request != inp.gx_request
+                or role.dmc != inp.dmc_present
+                or role.dmc_request != inp.dmc_request
+            ):
+                inp.ac_in = role.ac_in
+                inp.multi_present = role.multi_present
+                inp.multi_version = role.multi_version
+                inp.multi_mode = role.multi_mode
+                inp.gx_request = role.gx_request
+                inp.dmc_present = role.dmc
+                inp.dmc_request = role.dmc_request
+            elif not news and not self.prot.due(now):
+                return False
+        elif not news:
+            return False
+        self._owed |= _DECIDE
+        return True
 
     def protect_decide(self, now):
         """Protection.step and the output pins, at once after protect_read (the second slice);
         returns the CH_* bits of what changed."""
-        self._owed = False
         out = self.prot.step(now, self.inp)
         ch = out.changed
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
@@ -282,14 +280,14 @@ class App:
                 outputs.set(CHARGE_DISCONNECT, out.charge == HIGH)
             if ch & CH_PREALARM:
                 outputs.set(PRE_ALARM, out.prealarm == HIGH)
-        self._follow |= ch | _FOLLOW
+        self._owed = (self._owed & ~_DECIDE) | ch | _FOLLOW
         return ch
 
     def protect_follow(self, now):
         """What the last Protection.steps decided, told to the rest (the third slice): the bus
         role, the Remote panel port, the latched-fault record, the cell LEDs."""
-        ch = self._follow & ~_FOLLOW
-        self._follow = 0
+        ch = self._owed & _CH_ALL
+        self._owed &= _DECIDE  # a read in between owes a step still
         out = self.out
         role = self.role
         # The role reads the mode, the rate and the fields the CH_* bits cover.
@@ -463,11 +461,11 @@ class App:
                 step(now)
                 # The protect step in slices, other tasks' steps between them: Protection.step
                 # after the protect task's read; what it decided told after the pins.
-                if self._owed:
+                if i <= T_PROTECT and self._owed & _DECIDE:
                     await asyncio.sleep_ms(0)
-                    if self._owed:  # (another task's step may have run it meanwhile)
+                    if self._owed & _DECIDE:  # (the other task's step may have run it meanwhile)
                         self.protect_decide(self.ticks())
-                if self._follow:
+                if i <= T_PROTECT and self._owed & _FOLLOW:
                     await asyncio.sleep_ms(0)
                     self.protect_follow(self.ticks())
             except Exception as e:

@@ -307,7 +307,7 @@ class Protection:
         if req_i and not i_ok:
             why |= R_STARTUP if startup else (self._shutdown or fault_why)
         ac = inp.mains or inp.ac_in
-        mode = _mode(c_ok, i_ok, req_i, ac)
+        mode = MODE_ON if c_ok and i_ok else _mode(c_ok, i_ok, req_i, ac)
         if c_ok and mode == MODE_OFF:
             why |= R_NO_AC  # charger-only without AC: off
         # The most protection alone lets the Multi do (no request, remote aside): what control

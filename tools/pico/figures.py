@@ -348,9 +348,10 @@ def section_ms(tr, sid, t0_us=0, t1_us=float("inf")):
 
 def step_ms(tr, sids, t0_us=0, t1_us=float("inf"), less_irqs=True):
     """Durations (ms) of the sections with an id in sids (one id or several) that ended in
-    [t0, t1], but those inside another of them (a slice run from within a longer one), less the
-    Multi port's RX-idle IRQ sections (another context) that ran inside each, with their marker
-    pairs (less_irqs=False: kept in)."""
+    [t0, t1], but those inside another of them (a slice run from within a longer one: its
+    marker pair is taken out of the longer one), less the Multi port's RX-idle IRQ sections
+    (another context) that ran inside each, with their marker pairs (less_irqs=False: kept
+    in)."""
     sids = (sids,) if isinstance(sids, int) else sids
     secs = [s for i in sids for s in tr.section_cycles(i)]
     irqs = tr.section_cycles(S_RX_IRQ) if less_irqs else []
@@ -358,9 +359,11 @@ def step_ms(tr, sids, t0_us=0, t1_us=float("inf"), less_irqs=True):
     for t, a, b in secs:
         if not t0_us <= t <= t1_us:
             continue
+        inside = [(c, d) for _, c, d in secs if a <= c and d <= b and (c, d) != (a, b)]
         if any(c <= a and b <= d and (c, d) != (a, b) for _, c, d in secs):
             continue
         nested = sum(d - c + MARKER_CYCLES for _, c, d in irqs if a <= c and d <= b)
+        nested += MARKER_CYCLES * len(inside)  # the probe's own markers around those slices
         out.append((b - a - nested - MARKER_CYCLES) * 1000 / CLK_HZ)
     return out
 

@@ -19,9 +19,6 @@ S_BUS = 4
 S_LOG = 5
 S_RX_IRQ = 6  # the Multi port's RX-idle soft IRQ: another context, inside the step it interrupts
 S_PROBE = 7  # the probe's own heap measurement (a collection and a print: ~40 ms, every task held)
-S_PROTECT_READ = 8  # the protect step's slices in the protect task
-S_PROTECT_DECIDE = 9
-S_PROTECT_FOLLOW = 17
 S_CHECK_IN = 10  # + the task's index: each watchdog check-in (the gaps between them)
 _pins = {}
 
@@ -34,8 +31,8 @@ def pin(n):
 
 
 def wrap(cls, name, sid):
-    """Markers around cls.name(self, now), or cls.name(self, now, moved) (protect_edge), or
-    cls.name(self, buf, n, now) (feed). No *args:
+    """Markers around cls.name(self, now), or cls.name(self, now, moved) (protect_edge,
+    protect_read), or cls.name(self, buf, n, now) (feed). No *args:
     a tuple per call would allocate, and the collections that follow would be the probe's."""
     f = getattr(cls, name, None)
     if f is None:
@@ -48,7 +45,7 @@ def wrap(cls, name, sid):
         mem32[STOP] = sid
         return r
 
-    def marked2(self, now, x):
+    def marked2(self, now, x=7):
         mem32[START] = sid
         r = f(self, now, x)
         mem32[STOP] = sid
@@ -60,7 +57,8 @@ def wrap(cls, name, sid):
         mem32[STOP] = sid
         return r
 
-    setattr(cls, name, {"feed": marked3, "protect_edge": marked2}.get(name, marked))
+    two = name in ("protect_edge", "protect_read")
+    setattr(cls, name, marked3 if name == "feed" else marked2 if two else marked)
 
 
 _done = set()
@@ -92,9 +90,11 @@ def build(*a, **k):
     from firmware.hw import watchdog as fw_wd
 
     wrap(fw_app.App, "protect_edge", S_PROTECT)
-    wrap(fw_app.App, "protect_read", S_PROTECT_READ)
-    wrap(fw_app.App, "protect_decide", S_PROTECT_DECIDE)
-    wrap(fw_app.App, "protect_follow", S_PROTECT_FOLLOW)
+    # the protect step's slices in the protect task (ids 8, 9, 17: literals, no globals: the
+    # probe's own heap stays out of the figure as far as it can)
+    wrap(fw_app.App, "protect_read", 8)
+    wrap(fw_app.App, "protect_decide", 9)
+    wrap(fw_app.App, "protect_follow", 17)
     wrap(fw_app.App, "inputs_step", S_INPUTS)
     wrap(fw_app.App, "bus_step", S_BUS)
     wrap(fw_app.App, "log_step", S_LOG)
