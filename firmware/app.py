@@ -207,7 +207,7 @@ class App:
     def protect_step(self, now):
         """The whole protect step at once: read the inputs, and when Protection.step is owed, run
         it, drive the pins and tell the rest. The tasks run it in slices (_every)."""
-        if self.protect_read(now):
+        if self.protect_read(now) or self._owed & _DECIDE:
             self.protect_decide(now)
         if self._owed & _FOLLOW:
             self.protect_follow(now)
