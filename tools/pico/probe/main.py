@@ -31,23 +31,17 @@ def pin(n):
 
 
 def wrap(cls, name, sid):
-    """Markers around cls.name(self, now), or cls.name(self, now, moved) (protect_edge,
-    protect_read), or cls.name(self, buf, n, now) (feed). No *args:
+    """Markers around cls.name(self, now), cls.name(self, now, moved) (protect_edge and
+    protect_read), or (for feed) cls.name(self, buf, n, now). No *args:
     a tuple per call would allocate, and the collections that follow would be the probe's."""
     f = getattr(cls, name, None)
     if f is None:
         print("probe: no %s.%s: its figure is missing" % (cls.__name__, name))
         return
 
-    def marked(self, now):
+    def marked(self, now, x=-1):
         mem32[START] = sid
-        r = f(self, now)
-        mem32[STOP] = sid
-        return r
-
-    def marked2(self, now, x=7):
-        mem32[START] = sid
-        r = f(self, now, x)
+        r = f(self, now) if x < 0 else f(self, now, x)
         mem32[STOP] = sid
         return r
 
@@ -57,8 +51,7 @@ def wrap(cls, name, sid):
         mem32[STOP] = sid
         return r
 
-    two = name in ("protect_edge", "protect_read")
-    setattr(cls, name, marked3 if name == "feed" else marked2 if two else marked)
+    setattr(cls, name, marked3 if name == "feed" else marked)
 
 
 _done = set()
@@ -90,9 +83,7 @@ def build(*a, **k):
     from firmware.hw import watchdog as fw_wd
 
     wrap(fw_app.App, "protect_edge", S_PROTECT)
-    # the protect step's slices in the protect task (ids 8, 9, 17: literals, no globals: the
-    # probe's own heap stays out of the figure as far as it can)
-    wrap(fw_app.App, "protect_read", 8)
+    wrap(fw_app.App, "protect_read", 8)  # the protect task's slices (figures.S_PROTECT_*)
     wrap(fw_app.App, "protect_decide", 9)
     wrap(fw_app.App, "protect_follow", 17)
     wrap(fw_app.App, "inputs_step", S_INPUTS)
