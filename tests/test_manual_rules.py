@@ -7,6 +7,7 @@ from faultrig import Rig
 from vmtest import fresh_root
 
 from firmware.core import events as ev
+from firmware.core import texts  # noqa: F401  (ev.text's words, loaded while the VM heap is empty)
 from firmware.core.codes import (
     MODE_ON,
     R_CHARGE_BLOCK,
