@@ -209,10 +209,9 @@ class App:
     def protect_step(self, now):
         """The whole protect step at once: read the inputs, and when Protection.step is owed, run
         it, drive the pins and tell the rest. The tasks run it in slices (_every)."""
-        if self.protect_read(now) or self._owed & _DECIDE:
-            self.protect_decide(now)
-        if self._owed & _FOLLOW:
-            self.protect_follow(now)
+        self.protect_read(now)
+        while self.protect_slice(now):
+            pass
 
     def protect_edge(self, now, moved):
         """After a debounced change (the inputs task): what moved read, Protection.step and the
