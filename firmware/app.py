@@ -96,6 +96,10 @@ INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = const(_CH_LOAD | _CH_CHARGE | _CH_PREALARM)  # the bits of the three output pins
+_CH_ALL = const(0xFF)  # every CH_* bit (protection's change bits)
+_FOLLOW = const(0x100)  # protect_follow owed (App._owed)
+_DECIDE = const(0x200)  # Protection.step owed
+_SLICES = const(_FOLLOW | _DECIDE)
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
@@ -117,7 +121,7 @@ class App:
         self.inp = self.prot.inputs
         self.inp.btv = self.btv.cond  # condition() fills it in place: nothing to copy
         self._btv_decoded = None  # btv.filled_from as of the last Protection.step
-        self._ripen = False  # the loads came on with a pre-alarm: step again at once
+        self._owed = 0  # what the protect step owes: _DECIDE, _FOLLOW (+ CH_* bits since)
         self.remote = Remote(settings)
         self.mains = Mains(settings)
         self.patterns = LedPatterns()
@@ -192,68 +196,87 @@ class App:
         return moved
 
     def inputs_step(self, now):
-        if self._ripen:  # the step that the last one ripened, alone (see protect_step)
-            self.protect_step(now)
-            return
         b = self.board
         b.btv_test.value(self.btv.drive(now))
-        moved = self.btv.sample(now, b.read_btv())
+        moved = 1 if self.btv.sample(now, b.read_btv()) else 0
         lv = self._rm_edge
         if lv >= 0:  # an edge's levels first, at its tick
             self._rm_edge = -1
             if self._remote_mains(self._rm_at, lv & 1, lv >> 1 & 1, lv >> 2 & 1):
-                moved = True
+                moved |= 2
         rm = b.read_remote_mains()
         if self._remote_mains(now, rm[0], rm[1], rm[2]):
-            moved = True
+            moved |= 2
         if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
-            self.protect_step(now)
+            self.protect_edge(now, moved)
 
     def protect_step(self, now):
-        """The outputs follow the inputs. Protection.step runs when one of its inputs changed or
-        it is due (a timer, a change in its last step, once a second: Protection.due); else it
-        would change nothing and is skipped (the step's cost is mostly attribute lookups)."""
-        self._ripen = False
+        """The whole protect step at once: read the inputs, and when Protection.step is owed, run
+        it, drive the pins and tell the rest. The tasks run it in slices (_every)."""
+        self.protect_read(now)
+        while self.protect_slice(now):
+            pass
+
+    def protect_edge(self, now, moved):
+        """After a debounced change (the inputs task): what moved read, Protection.step and the
+        pins at once; a change owes the next step (it can ripen another: the pre-alarm follows
+        the loads on)."""
+        if self.protect_read(now, moved) and self.protect_decide(now):
+            self._owed |= _DECIDE
+
+    def protect_read(self, now, moved=7):
+        """The protect task's first slice: True when Protection.step is owed (inp filled in):
+        one of its inputs changed, or it is due (a timer, a change in its last step, once a
+        second: Protection.due); else it would change nothing and is skipped. `moved` says what
+        to read: bit 0 the BTV lines, bit 1 remote on/off and the mains detector, bit 2 the bus
+        role's news and due() (the inputs task's step leaves them to the protect task)."""
+        news = False
         inp = self.inp
-        btv = self.btv
-        btv.condition(now)  # fills inp.btv in place; btv.filled_from says whether it changed
-        on = self.remote.on(now)
-        known = self.remote.known()
-        mains = self.mains.present(now)
-        role = self.role
-        prot = self.prot
-        if not (
-            btv.filled_from != self._btv_decoded
-            or on != inp.remote_on
-            or known != inp.remote_known
-            or mains != inp.mains
-            or role.ac_in != inp.ac_in
-            or role.multi_present != inp.multi_present
-            or role.multi_version != inp.multi_version
-            or role.multi_mode != inp.multi_mode
-            or role.gx_request != inp.gx_request
-            or role.dmc != inp.dmc_present
-            or role.dmc_request != inp.dmc_request
-            or prot.due(now)
-        ):
-            return
-        self._btv_decoded = btv.filled_from
-        inp.remote_on = on
-        inp.remote_known = known
-        inp.mains = mains
-        inp.ac_in = role.ac_in
-        inp.multi_present = role.multi_present
-        inp.multi_version = role.multi_version
-        inp.multi_mode = role.multi_mode
-        inp.gx_request = role.gx_request
-        inp.dmc_present = role.dmc
-        inp.dmc_request = role.dmc_request
-        out = prot.step(now, inp)
+        if moved & 1:
+            btv = self.btv
+            btv.condition(now)  # fills inp.btv in place; btv.filled_from tells a change
+            if btv.filled_from != self._btv_decoded:
+                self._btv_decoded = btv.filled_from
+                news = True
+        if moved & 2:
+            on = self.remote.on(now)
+            known = self.remote.known()
+            mains = self.mains.present(now)
+            if on != inp.remote_on or known != inp.remote_known or mains != inp.mains:
+                inp.remote_on = on
+                inp.remote_known = known
+                inp.mains = mains
+                news = True
+        if moved & 4:
+            role = self.role
+            if (
+                role.ac_in != inp.ac_in
+                or role.multi_present != inp.multi_present
+                or role.multi_version != inp.multi_version
+                or role.multi_mode != inp.multi_mode
+                or role.gx_request != inp.gx_request
+                or role.dmc != inp.dmc_present
+                or role.dmc_request != inp.dmc_request
+            ):
+                inp.ac_in = role.ac_in
+                inp.multi_present = role.multi_present
+                inp.multi_version = role.multi_version
+                inp.multi_mode = role.multi_mode
+                inp.gx_request = role.gx_request
+                inp.dmc_present = role.dmc
+                inp.dmc_request = role.dmc_request
+            elif not news and not self.prot.due(now):
+                return False
+        elif not news:
+            return False
+        self._owed |= _DECIDE
+        return True
+
+    def protect_decide(self, now):
+        """Protection.step and the output pins, at once after protect_read (the second slice);
+        returns the CH_* bits of what changed."""
+        out = self.prot.step(now, self.inp)
         ch = out.changed
-        # A change can ripen another: the pre-alarm follows the loads on (Protection.due). The
-        # task then steps again at once, not a protect period later (in this step it would
-        # double the step's time; with no pre-alarm to follow, the step is not worth it at once)
-        self._ripen = ch & _CH_LOAD != 0 and inp.btv.prealarm
         if ch & _CH_OUTPUTS and not self.halted:  # a pin changes only with its bit
             outputs = self.board.outputs
             if ch & _CH_LOAD:
@@ -262,6 +285,28 @@ class App:
                 outputs.set(_CHARGE_DISCONNECT, out.charge == _HIGH)
             if ch & _CH_PREALARM:
                 outputs.set(_PRE_ALARM, out.prealarm == _HIGH)
+        self._owed = (self._owed & ~_DECIDE) | ch | _FOLLOW
+        return ch
+
+    def protect_slice(self, now):
+        """The protect step's next owed slice, if any: Protection.step and the pins, else telling
+        the rest. The inputs and protect tasks run it after an await (_every); True if one ran."""
+        owed = self._owed
+        if owed & _DECIDE:
+            self.protect_decide(now)
+        elif owed & _FOLLOW:
+            self.protect_follow(now)
+        else:
+            return False
+        return True
+
+    def protect_follow(self, now):
+        """What the last Protection.steps decided, told to the rest (the third slice): the bus
+        role, the Remote panel port, the latched-fault record, the cell LEDs."""
+        ch = self._owed & _CH_ALL
+        self._owed &= _DECIDE  # a read in between owes a step still
+        out = self.out
+        role = self.role
         # The role reads the mode, the rate and the fields the CH_* bits cover.
         if ch or out.multi_mode != role.mode or out.charge_rate != role.charge_rate:
             role.set_protection(out)
@@ -450,6 +495,11 @@ class App:
             now = self.ticks()
             try:
                 step(now)
+                # The protect step in slices, other tasks' steps between them: Protection.step
+                # after the protect task's read; what it decided told after the pins.
+                while i <= _T_PROTECT and self._owed & _SLICES:
+                    await asyncio.sleep_ms(0)
+                    self.protect_slice(self.ticks())  # (the other task may have run it meanwhile)
             except Exception as e:
                 self.fail(e)
             wd.check_in(i, now)
@@ -457,8 +507,6 @@ class App:
 
     def sleep_after(self, i, now):
         """How long task i sleeps after its step at `now` (ms)."""
-        if self._ripen and i <= _T_PROTECT:  # the inputs or the protect task: see protect_step
-            return 0
         period = PERIODS[i]
         low = self.out.low_power
         if i == _T_BUS:
@@ -511,7 +559,7 @@ class App:
             self.panel.port.on_rx_idle(self._panel_idle, False)
         steps = (
             self.inputs_step,
-            self.protect_step,
+            self.protect_read,
             self.bus_step,
             self.leds_step,
             self.log_step,

@@ -383,7 +383,7 @@ def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler(
 class _Tasks:
     """The inputs and protect tasks (protect=False: the inputs task alone, which steps
     protection as an input settles), each stepped when due as App._every schedules it (1 ms
-    resolution); the last inputs step's time in `poll`."""
+    resolution), with the protect step's slices it owes; the last inputs step's time in `poll`."""
 
     def __init__(self, app, clock, protect=True):
         from firmware.app import TASK_NAMES
@@ -406,6 +406,8 @@ class _Tasks:
             for k, (i, step) in enumerate(self.tasks):
                 if t >= self.due[k]:
                     step(t)
+                    while self.app.protect_slice(t):  # the slices the task runs after its step
+                        pass
                     if i == self.t_inputs:
                         self.poll = t
                     self.due[k] = t + self.app.sleep_after(i, t)  # the test clock never wraps
@@ -499,3 +501,26 @@ def test_remote_off_floats_every_output_one_debounce_after_its_edge_whatever_the
         tasks.run(s.min_hold_s * 1000 + 200)
         assert all(p.is_driven_high() for p in outs)
     assert took == [s.debounce_ms] * 3, took
+
+
+def test_news_read_while_the_last_decision_is_still_being_told_gets_its_step():
+    # The protect task works in slices (firmware/app.py: read, Protection.step and the pins, then
+    # the bus role and the LEDs), other tasks' steps between them. A read that finds news after
+    # a step and before that step is told to the rest owes a step of its own: the news is in
+    # Protection's inputs already, so no later read would see it again. What a user sees: a GX
+    # asking for inverter-only gets it (the Multi's mode: protection > remote > DMC > GX).
+    from firmware.core.codes import MODE_INVERTER_ONLY, MODE_ON
+
+    app, clock, _ = _app()
+    tasks = _Tasks(app, clock)
+    tasks.run(3000)  # start-up done, the outputs and the Multi on
+    assert app.out.multi_mode == MODE_ON
+    app.role.multi_version = 502  # news that changes nothing (the Multi is not heard here)
+    assert app.protect_read(clock.t)
+    assert not app.protect_decide(clock.t)
+    app.role.gx_request = MODE_INVERTER_ONLY  # news from the bus before that step is told
+    assert app.protect_read(clock.t)
+    app.protect_follow(clock.t)
+    app.protect_step(clock.t)  # what the task runs next
+    assert app.out.multi_mode == MODE_INVERTER_ONLY
+    assert app.role.mode == MODE_INVERTER_ONLY  # and the Multi is told so

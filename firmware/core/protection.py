@@ -182,7 +182,16 @@ class Protection:
         if self._pa and not self._pa_ripe:
             ms = min(ms, self.delay_ms - ticks_diff(now, self._pa_at))
         hold = self.hold_ms
-        return self.mchg.due(self.charge.due(self.load.due(ms, now, hold), now, hold), now, hold)
+        h = self.load
+        if not (h.on or h.ripe):  # its hold is running
+            ms = min(ms, hold - ticks_diff(now, h.off_at))
+        h = self.charge
+        if not (h.on or h.ripe):
+            ms = min(ms, hold - ticks_diff(now, h.off_at))
+        h = self.mchg
+        if not (h.on or h.ripe):
+            ms = min(ms, hold - ticks_diff(now, h.off_at))
+        return ms
 
     def step(self, now, inp=None):
         if inp is None:
@@ -266,7 +275,7 @@ class Protection:
             load_want = not (bad_dis and self._pa and self._pa_ripe)
         else:
             load_want = not bad_dis
-        if load.want(load_want, now, hold):
+        if not (load_want and old_load) and load.want(load_want, now, hold):
             if load.on:
                 self._shutdown = 0
                 log.record(now, _EV_LOAD_ON, 0, load.off_for_s(now))
@@ -283,7 +292,8 @@ class Protection:
 
         # 4. Charge disconnect, and whether the Multi may charge at all.
         chg = self.charge
-        if chg.want(not (safe or bad_chg), now, hold):
+        want = not (safe or bad_chg)
+        if not (want and old_chg) and chg.want(want, now, hold):
             if chg.on:
                 self._chg_why = 0
                 log.record(now, _EV_CHARGE_ON, 0, chg.off_for_s(now))
@@ -296,7 +306,9 @@ class Protection:
                     self._chg_why = c.reasons & _R_NO_CHARGE
                 log.record(now, _EV_CHARGE_OFF, self._chg_why, 0)
         mchg = self.mchg
-        mchg.want(not (safe or fault), now, hold)
+        want = not (safe or fault)
+        if not (want and mchg.on):
+            mchg.want(want, now, hold)
 
         # 5. The Multi's mode: protection > remote off > DMC > GX.
         req = inp.dmc_request if inp.dmc_present else inp.gx_request
@@ -315,12 +327,12 @@ class Protection:
         if req_i and not i_ok:
             why |= _R_STARTUP if startup else (self._shutdown or fault_why)
         ac = inp.mains or inp.ac_in
-        mode = _mode(c_ok, i_ok, req_i, ac)
+        mode = _MODE_ON if c_ok and i_ok else _mode(c_ok, i_ok, req_i, ac)
         if c_ok and mode == _MODE_OFF:
             why |= _R_NO_AC  # charger-only without AC: off
         # The most protection alone lets the Multi do (no request, remote aside): what control
         # from the Remote panel port is measured against (firmware/core/control.py).
-        ceiling = _mode(mchg.on, load.on, True, ac)
+        ceiling = mode if req == _MODE_ON else _mode(mchg.on, load.on, True, ac)
         err = 0
         v = inp.multi_version
         if inp.multi_present and v > 0:
@@ -362,33 +374,39 @@ class Protection:
         if low_power != o.low_power:
             log.record(now, _EV_LOW_POWER, why, 1 if low_power else 0)
 
-        # 6. Write the outputs.
+        # 6. Write the outputs: those a change bit covers only when it is set.
         changed = 0
         if load.on != old_load:
-            changed |= _CH_LOAD
+            changed = _CH_LOAD
+            o.load = _HIGH if load.on else _FLOAT
+            o.allow_discharge = load.on
         if chg.on != old_chg:
             changed |= _CH_CHARGE
-        if self._pa != old_pa:
+            o.charge = _HIGH if chg.on else _FLOAT
+            o.allow_charge = chg.on
+        pa = self._pa
+        if pa != old_pa:
             changed |= _CH_PREALARM
+            o.prealarm = _HIGH if pa else _FLOAT
+            o.bat_prealarm = pa
         if mode != old_mode:
             changed |= _CH_MODE
+            o.multi_mode = mode
         if self._latched != was_latched:
             changed |= _CH_LATCH
+            o.latched = self._latched
+            o.latch_reason = self._latch_reason
         if err != o.error:
             changed |= _CH_ERROR
+            o.error = err
         if low_power != o.low_power:
             changed |= _CH_LOW_POWER
+            o.low_power = low_power
         o.changed = changed
         self._again = changed != 0 or log.seq != seq
         self._at = now
         self._due_ms = None
-        o.load = _HIGH if load.on else _FLOAT
-        o.charge = _HIGH if chg.on else _FLOAT
-        o.prealarm = _HIGH if self._pa else _FLOAT
-        o.multi_mode = mode
         o.multi_ceiling = ceiling
-        o.allow_discharge = load.on
-        o.allow_charge = chg.on
         if not mchg.on:
             o.charge_rate = 0
         elif chg.on:
@@ -397,11 +415,6 @@ class Protection:
             o.charge_rate = self.reduced_rate  # a high cell alone: balance (manual 7, Q4)
         else:
             o.charge_rate = 0  # low / high temperature or untold: stop charging (manual 3.3)
-        o.bat_prealarm = self._pa
-        o.low_power = low_power
-        o.error = err
-        o.latched = self._latched
-        o.latch_reason = self._latch_reason
         # Status (manual 1, LED indicators): a flash every 10 s while the Multi is on and info
         # frames are sent; dark in low-power mode; listen mode has its own double flash.
         if low_power:
@@ -433,7 +446,7 @@ class Protection:
             o.state = _ST_LOOP_FAULT
         elif not load.on:
             o.state = _ST_LOW_CELL_OFF
-        elif self._pa:
+        elif pa:
             o.state = _ST_PREALARM
         elif not chg.on:
             o.state = _ST_CHARGE_OFF

@@ -104,12 +104,6 @@ class Held:
             return True
         return False
 
-    def due(self, ms, now, hold_ms):
-        """The lesser of `ms` and the ms from `now` until a running hold ends."""
-        if self.on or self.ripe:
-            return ms
-        return min(ms, hold_ms - ticks_diff(now, self.off_at))
-
     def off_for_s(self, now):
         """Whole seconds off since the last switch-off (-1: off since boot)."""
         if not self.switched_off:

@@ -43,7 +43,7 @@ class Outputs:
         if on:
             p.init(Pin.OUT, value=self.active[i])
         else:
-            float_pin(p)
+            p.init(Pin.IN, None)  # pyright: ignore[reportArgumentType]  (float_pin, one call less)
         self.state[i] = on
 
     def is_on(self, i):

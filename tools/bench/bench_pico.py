@@ -16,9 +16,12 @@ full_probe_heap_free_bytes    the same reading in "normal", with the full probe 
 pico_busy_pct_median / _max   busy share of each 20 ms window, 3 s .. 7.6 s of "normal"
 pico_decode_full_window_pct   BmsRole.feed's cycles for a saturated 20 ms window / 20 ms
 pico_bus_step_full_window_pct the same for the whole bus task step (reads, echo, decode, send)
-pico_protect_step_max_ms      the longest App.protect_step (the whole task step), less the Multi
-                              port's RX-idle soft IRQs that interrupted it (another context)
+pico_protect_step_max_ms      the longest slice of the protect step (from one await to the next:
+                              figures.py), less the Multi port's RX-idle soft IRQs that
+                              interrupted it (another context); protect_step_median_ms its median
 protect_step_with_irq_max_ms  the same with those IRQs' cycles left in
+inputs_step_max_ms            the longest inputs task step (the protect step's read and decision
+                              after a debounced change included), less those IRQs
 check_in_gap_ms_<task>        the longest gap between two watchdog check-ins of each task, in
                               "normal" and in "remote" (low power: remote off, the Multi off)
 pico_log_step_max_ms          the longest App.log_step (event log and latch record to flash)
@@ -31,6 +34,7 @@ pico_hang_to_outputs_floating_ms  the slower of a stopped task and a busy loop
 Without an emulator here: no figures, one line on stderr saying why.
 """
 
+import statistics
 import sys
 
 from tools.pico import emu
@@ -62,10 +66,13 @@ def run():
     out["pico_bus_step_full_window_pct"] = fg.decode_window_pct(
         tr, normal.stim.saturated, fg.S_BUS
     )
-    steps = fg.step_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
+    steps = fg.step_ms(tr, fg.S_PROTECT_SLICES, t0 * 1000, t1 * 1000)
     out["pico_protect_step_max_ms"] = round(max(steps), 3) if steps else None
-    steps = fg.section_ms(tr, fg.S_PROTECT, t0 * 1000, t1 * 1000)
+    out["protect_step_median_ms"] = round(statistics.median(steps), 3) if steps else None
+    steps = fg.step_ms(tr, fg.S_PROTECT_SLICES, t0 * 1000, t1 * 1000, False)
     out["protect_step_with_irq_max_ms"] = round(max(steps), 3) if steps else None
+    steps = fg.step_ms(tr, fg.S_INPUTS, t0 * 1000, t1 * 1000)
+    out["inputs_step_max_ms"] = round(max(steps), 3) if steps else None
     logs = fg.section_ms(tr, fg.S_LOG, t0 * 1000, t1 * 1000)
     out["pico_log_step_max_ms"] = round(max(logs), 3) if logs else None
     slots = fg.slot_figures(tr)

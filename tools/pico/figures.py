@@ -18,10 +18,13 @@ Definitions:
                    second (a lower bound: two wake-ups inside one ms count once)
   decode share     cycles in BmsRole.feed (probe marker 2) for a saturated window's bytes /
                    the cycles of 20 ms
-  protect step     App.protect_step (probe marker 1; also where the inputs step runs it on a
-                   debounced change), the whole step less the Multi port's RX-idle soft IRQs
-                   that ran inside it (probe marker 6: another context; their cycles and one
-                   marker pair each are taken out, their dispatch stays in)
+  protect step     each slice of the protect step, from one await to the next: in the protect
+                   task App.protect_read, protect_decide, protect_follow (probe markers 8, 9,
+                   17), in the inputs task's step after a debounced change App.protect_edge
+                   (marker 1: the read and the decision at once; its follow is a slice of the
+                   inputs task); each less the Multi port's RX-idle soft IRQs that ran inside it
+                   (probe marker 6: another context; their cycles and one marker pair each are
+                   taken out, their dispatch stays in)
   check-in gap     time between two watchdog check-ins of a task (probe markers 10 + task)
   edge -> output   a BTV input's stimulus edge -> the output pin's change (outputs are "on" when
                    driven, "off" when not driven: floating, a pull, the reset state)
@@ -49,8 +52,13 @@ CLK_HZ = 125_000_000
 MARKER_CYCLES = 744  # a start/stop marker pair with nothing between (rp2emu README)
 DRIVEN = ("high", "low")
 S_PROTECT, S_FEED, S_INPUTS, S_BUS, S_LOG, S_RX_IRQ, S_PROBE, S_CHECK_IN = 1, 2, 3, 4, 5, 6, 7, 10
+S_PROTECT_READ, S_PROTECT_DECIDE, S_PROTECT_FOLLOW = 8, 9, 17
+S_PROTECT_SLICES = (S_PROTECT, S_PROTECT_READ, S_PROTECT_DECIDE, S_PROTECT_FOLLOW)
 SECTION_NAMES = {  # marker ids of tools/pico/probe
     S_PROTECT: "protect",
+    S_PROTECT_READ: "protect read",
+    S_PROTECT_DECIDE: "protect decide",
+    S_PROTECT_FOLLOW: "protect follow",
     S_FEED: "feed",
     S_INPUTS: "inputs",
     S_BUS: "bus",
@@ -338,15 +346,25 @@ def section_ms(tr, sid, t0_us=0, t1_us=float("inf")):
     ]
 
 
-def step_ms(tr, sid, t0_us=0, t1_us=float("inf"), inner=S_RX_IRQ):
-    """Durations (ms) of the sections with id sid that ended in [t0, t1], less the `inner`
-    sections (an IRQ: another context) that ran inside each, with their marker pairs."""
-    irqs = tr.section_cycles(inner)
+def step_ms(tr, sids, t0_us=0, t1_us=float("inf"), less_irqs=True):
+    """Durations (ms) of the sections with an id in sids (one id or several) that ended in
+    [t0, t1], but those inside another of them (a slice run from within a longer one: its
+    marker pair is taken out of the longer one), less the Multi port's RX-idle IRQ sections
+    (another context) that ran inside each, with their marker pairs (less_irqs=False: kept
+    in)."""
+    sids = (sids,) if isinstance(sids, int) else sids
+    secs = [s for i in sids for s in tr.section_cycles(i)]
+    irqs = tr.section_cycles(S_RX_IRQ) if less_irqs else []
     out = []
-    for t, a, b in tr.section_cycles(sid):
-        if t0_us <= t <= t1_us:
-            nested = sum(d - c + MARKER_CYCLES for _, c, d in irqs if a <= c and d <= b)
-            out.append((b - a - nested - MARKER_CYCLES) * 1000 / CLK_HZ)
+    for t, a, b in secs:
+        if not t0_us <= t <= t1_us:
+            continue
+        inside = [(c, d) for _, c, d in secs if a <= c and d <= b and (c, d) != (a, b)]
+        if any(c <= a and b <= d and (c, d) != (a, b) for _, c, d in secs):
+            continue
+        nested = sum(d - c + MARKER_CYCLES for _, c, d in irqs if a <= c and d <= b)
+        nested += MARKER_CYCLES * len(inside)  # the probe's own markers around those slices
+        out.append((b - a - nested - MARKER_CYCLES) * 1000 / CLK_HZ)
     return out
 
 

@@ -12,7 +12,7 @@ from machine import Pin, mem32
 
 START = 0x40058014
 STOP = 0x40058018
-S_PROTECT = 1
+S_PROTECT = 1  # App.protect_edge: the inputs task runs the protect step's read + decision
 S_FEED = 2
 S_INPUTS = 3
 S_BUS = 4
@@ -31,16 +31,17 @@ def pin(n):
 
 
 def wrap(cls, name, sid):
-    """Markers around cls.name(self, now), or (for feed) cls.name(self, buf, n, now). No *args:
+    """Markers around cls.name(self, now), cls.name(self, now, moved) (protect_edge and
+    protect_read), or (for feed) cls.name(self, buf, n, now). No *args:
     a tuple per call would allocate, and the collections that follow would be the probe's."""
     f = getattr(cls, name, None)
     if f is None:
         print("probe: no %s.%s: its figure is missing" % (cls.__name__, name))
         return
 
-    def marked(self, now):
+    def marked(self, now, x=-1):
         mem32[START] = sid
-        r = f(self, now)
+        r = f(self, now) if x < 0 else f(self, now, x)
         mem32[STOP] = sid
         return r
 
@@ -81,7 +82,10 @@ def build(*a, **k):
     from firmware.bms import role as fw_role
     from firmware.hw import watchdog as fw_wd
 
-    wrap(fw_app.App, "protect_step", S_PROTECT)
+    wrap(fw_app.App, "protect_edge", S_PROTECT)
+    wrap(fw_app.App, "protect_read", 8)  # the protect task's slices (figures.S_PROTECT_*)
+    wrap(fw_app.App, "protect_decide", 9)
+    wrap(fw_app.App, "protect_follow", 17)
     wrap(fw_app.App, "inputs_step", S_INPUTS)
     wrap(fw_app.App, "bus_step", S_BUS)
     wrap(fw_app.App, "log_step", S_LOG)
