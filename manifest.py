@@ -11,6 +11,7 @@
 include("$(PORT_DIR)/boards/manifest.py")
 module("boot.py")
 module("main.py")
+module("startup.py")
 package("firmware")
 add_library("open-vebus-bms", "lib")
 require("vebus", library="open-vebus-bms")

@@ -1,4 +1,4 @@
-"""The whole firmware in virtual time on both VMs (tests/fakes/vclock.py): boot.py, main.build,
+"""The whole firmware in virtual time on both VMs (tests/fakes/vclock.py): boot.py, startup.build,
 the real asyncio tasks, the fake machine. Helpers of tests/test_e2e.py and tests/test_panel*.py;
 not a test module.
 """
@@ -42,11 +42,11 @@ def _floating():
 
 
 def _power_up(root, clock, panel=False, **values):
-    """boot.py, then main.build (as main.py does) with the virtual clock; panel: the Remote
+    """boot.py, then startup.build (as main.py does) with the virtual clock; panel: the Remote
     panel port is used too (setting panel_port); values: other settings."""
     import vclock  # pyright: ignore[reportMissingImports]
 
-    import main
+    import startup
     from firmware.core.settings import Settings
 
     vclock.fresh()
@@ -59,7 +59,7 @@ def _power_up(root, clock, panel=False, **values):
     s.set("panel_port", panel)
     for k in values:
         s.set(k, values[k])
-    return main.build(root, clock.ticks_ms, s)
+    return startup.build(root, clock.ticks_ms, s)
 
 
 def _with_multi(name):

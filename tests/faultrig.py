@@ -28,7 +28,7 @@ import time
 
 from vmtest import mkdirs
 
-import main as board_main
+import startup
 import vebus
 from firmware.app import PERIODS
 from firmware.core import settings as st
@@ -367,7 +367,7 @@ class Rig:
         machine.set_clock(self.clock)
         self.boots.append(cause)
         self.settings, self.settings_errors = st.load(self.settings_path(), platform_board_name())
-        self.app = board_main.build(self.root, ticks_ms=self.clock)
+        self.app = startup.build(self.root, ticks_ms=self.clock)
         self.board = self.app.board
         self.wdt_ms = self.board.profile["wdt_ms"]
         self.app.wd.clock = self.clock  # the hang guard's clock

@@ -92,7 +92,7 @@ class _Clock:
 
 
 def _app(uart=None):
-    import main
+    import startup
     from firmware.core.settings import Settings
 
     machine.reset_fakes()
@@ -104,7 +104,7 @@ def _app(uart=None):
     s = Settings()
     s.set("vebus_mode", "bms")
     gc.collect()  # a Pico-sized heap: compiling the firmware's modules needs the room
-    app = main.build(fresh_root("app-steps"), clock.ticks_ms, s)
+    app = startup.build(fresh_root("app-steps"), clock.ticks_ms, s)
     uart = uart or _BusUart()
     app.port.uart = uart
     app.port._write = uart.write

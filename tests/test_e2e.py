@@ -1,4 +1,4 @@
-"""End to end on both VMs (virtual time: tests/fakes/vclock.py): boot.py, main.build, the real
+"""End to end on both VMs (virtual time: tests/fakes/vclock.py): boot.py, startup.build, the real
 asyncio tasks, the fake machine, a scripted Multi on the fake UART (tests/fakes/multi.py).
 
 boot -> outputs floating -> BTV loop OK for startup_ok_ms -> outputs on -> the BMS answers each
@@ -162,7 +162,7 @@ def test_listen_mode_transmits_nothing_and_still_protects():
     import vclock  # pyright: ignore[reportMissingImports]
     from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-    import main
+    import startup
     from firmware.core.settings import Settings
 
     machine.reset_fakes()
@@ -172,7 +172,7 @@ def test_listen_mode_transmits_nothing_and_still_protects():
     vclock.install(clock)
     _boot()
     _battery_ok()
-    app = main.build(root, clock.ticks_ms, Settings())  # vebus_mode defaults to "listen"
+    app = startup.build(root, clock.ticks_ms, Settings())  # vebus_mode defaults to "listen"
     multi = ScriptedMulti(machine.uarts[0], clock.t)
     clock.hooks.append(multi)
     _run(app, 3000)

@@ -82,7 +82,7 @@ def relay_rig(root):
     cycles(n) runs n sync periods (a sync on the Multi port, the BMS's slot frame, the sync
     relayed, a GX request in the panel devices' slot). tools/bench/bench_relay_pico.py measures
     with it too (relay_alloc_bytes_per_frame)."""
-    import main
+    import startup
     from firmware.core.settings import Settings
     from vebus import encode_sync
 
@@ -92,7 +92,7 @@ def relay_rig(root):
     s = Settings()
     s.set("vebus_mode", "bms")
     clock = [1000]
-    app = main.build(root, lambda: clock[0], s)
+    app = startup.build(root, lambda: clock[0], s)
     buf = bytearray(40)
     sync = bytearray(buf[: encode_sync(buf, 5, b"\x55\x51\x18\x02")])
     read = bytearray(buf[: encode_data(buf, 0x98F7, 6, READ)])  # the GX in the slot after it

@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARD_DIRS = ("firmware", "lib")
-BOARD_TOP = ("boot.py", "main.py")
+BOARD_TOP = ("boot.py", "main.py", "startup.py")
 # mip metadata, not code the board runs
 NOT_DEPLOYED = ("manifest.py",)
 

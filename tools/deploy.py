@@ -4,7 +4,7 @@
     python -m tools.deploy --port /dev/ttyACM0 --info   the running image's version and state
     python -m tools.deploy --dry-run                no board needed: list files and .mpy sizes
 
-The board keeps two images, /img_a and /img_b; /active names the one that runs (main.py's header
+The board keeps two images, /img_a and /img_b; /active names the one that runs (startup.py's header
 has the layout). Steps on a board:
  1. Lock the port (a second deploy is refused), ask the board for its platform and mpy version
     (sys.implementation._mpy) and refuse to go on if mpy-cross emits another version.
@@ -13,8 +13,8 @@ has the layout). Steps on a board:
  3. Read the board's images (the boot check of each, the running one's manifest) and free space;
     refuse if the new image does not fit. Stage the new image in the other slot: the files the
     running image has unchanged are copied on the board, the others over USB, its MANIFEST last;
-    changed boot.py/main.py wait in /img_top.new/.
- 4. Run main.py's boot check on the staged files, on the board. Only if it passes: rename the top
+    changed boot.py/main.py/startup.py wait in /img_top.new/.
+ 4. Run the boot check (startup.py) on the staged files on the board. If it passes: rename the top
     files into place and write /active (one rename): "NEW OLD 0", the new image on trial. Reset.
     The board's main.py confirms it after it ran for a while, or goes back to the old one.
 An interrupted deploy leaves /active as it was: the old image runs. Settings (/settings.json) stay
@@ -95,7 +95,7 @@ def decode_mpy(value):
 
 
 def target_path(rel):
-    """Board path of a deployed file: lib/x -> /lib/x; .py -> .mpy except boot.py/main.py."""
+    """Board path of a deployed file: lib/x -> /lib/x; .py -> .mpy except the top files."""
     rel = Path(rel).as_posix()
     if rel not in AS_SOURCE:
         rel = rel[:-3] + ".mpy"

@@ -1,6 +1,6 @@
 """The board side of tools/deploy.py: the scripts it runs on the board, and the board itself.
 
-Every script starts with main.py's own source, run apart (its `__name__` is not "__main__", so
+Every script starts with startup.py's own source, run apart (its `__name__` is not "__main__", so
 the firmware does not start): the check that verifies a staged image on the board is the very
 check the board runs at boot, and the pointer is written by the function the board reads it with.
 Each script prints its answer lines and "END"; `R` is the filesystem root ("." on a board:
@@ -18,10 +18,12 @@ import time
 from tools.board_files import ROOT
 
 HOLD_FILE = "/.deploy_hold"
-TOP_STAGE = "img_top.new/"  # boot.py, main.py and their MANIFEST wait here for the switch
+TOP_STAGE = (
+    "img_top.new/"  # boot.py, main.py, startup.py and their MANIFEST wait here for the switch
+)
 SLOTS = ("a", "b")
 
-# main.py's functions in G; rm / mk / cp are the scripts' own file operations.
+# startup.py's functions in G; rm / mk / cp are the scripts' own file operations.
 PRELUDE = """
 import os
 R = %r
@@ -128,8 +130,8 @@ print('END')
 
 
 def script(body, root, *args):
-    """A board script: the prelude (main.py's source) and one body filled with args."""
-    src = (ROOT / "main.py").read_text()
+    """A board script: the prelude (startup.py's source) and one body filled with args."""
+    src = (ROOT / "startup.py").read_text()
     return PRELUDE % (root, src) + body % args
 
 

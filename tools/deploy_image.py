@@ -15,14 +15,14 @@ from tools.deploy_board import DeployError
 
 OUT = ROOT / "out" / "deploy"
 SETTINGS = "/settings.json"
-AS_SOURCE = ("boot.py", "main.py")  # run as .py from the top; the rest is the image
+AS_SOURCE = ("boot.py", "main.py", "startup.py")  # run as .py from the top; the rest is the image
 
 
 def loader(root=ROOT):
-    """main.py as a module (its CAUSES, manifest()): the one owner of the image format."""
+    """startup.py as a module (its CAUSES, manifest()): the one owner of the image format."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("bms_main", Path(root) / "main.py")
+    spec = importlib.util.spec_from_file_location("bms_main", Path(root) / "startup.py")
     mod = importlib.util.module_from_spec(spec)  # pyright: ignore[reportArgumentType]
     spec.loader.exec_module(mod)  # pyright: ignore[reportOptionalMemberAccess]
     return mod
@@ -39,7 +39,9 @@ def version_string(root=ROOT):
     count, commit = git("rev-list", "--count", "HEAD"), git("rev-parse", "--short=7", "HEAD")
     if not count or not commit:
         return "0-unknown"
-    dirty = git("status", "--porcelain", "--", "boot.py", "main.py", "firmware", "lib")
+    dirty = git(
+        "status", "--porcelain", "--", "boot.py", "main.py", "startup.py", "firmware", "lib"
+    )
     return "%s-%s%s" % (count, commit, "-dirty" if dirty else "")
 
 

@@ -8,7 +8,7 @@ MODE "run": the app (vebus_mode "bms") against a scripted Multi for MINUTES simu
 and back once a minute so outputs, switch frames and the event log keep moving. Prints the heap
 figures (gc.mem_alloc after a collection, sampled every simulated second), the bus figures and
 the outputs' state. Used by tests/host/test_app_heap.py and tools/bench/bench_board.py.
-MODE "boot": the same run, but the firmware's modules are imported inside main.build, as when
+MODE "boot": the same run, but the firmware's modules are imported inside startup.build, as when
 main.py boots a board (run: imported beforehand, so that the app's own heap is measured apart).
 """
 
@@ -18,7 +18,7 @@ import os
 import sys
 
 KEEP = 4  # BMS frames the scripted Multi keeps (counters cover the rest)
-HARNESS = ("asyncio", "machine", "vclock", "multi", "main")
+HARNESS = ("asyncio", "machine", "vclock", "multi", "startup")
 MODULES = HARNESS + (
     "firmware.app",
     "firmware.hw.board",
@@ -85,12 +85,12 @@ def run(minutes, root, boot=False):
     import machine
     from multi import ScriptedMulti
 
-    import main
+    import startup
 
     clock, s = prepare(root, HARNESS if boot else MODULES)
     gc.collect()
     base = gc.mem_alloc()  # modules imported (unless boot): what follows is the app's own heap
-    app = main.build(root + "/", clock.ticks_ms, s)
+    app = startup.build(root + "/", clock.ticks_ms, s)
     gc.collect()
     built = gc.mem_alloc() - base
     # the sync phase is 1 ms off the bus task's 2 ms polling grid

@@ -8,7 +8,7 @@ vfs.VfsRom at /rom (a board's `mpremote romfs deploy` puts the same image in fla
 that everything that is not the image's bytes (this launcher, the mount, every module's objects,
 the harness, the app) has exactly BUDGET bytes. MODE "imports": apprun.imports (the heap the
 modules' objects and the harness take, code in ROM); "run": apprun.run (the app for MINUTES
-simulated minutes); "boot": the same with the firmware imported inside main.build, as on a
+simulated minutes); "boot": the same with the firmware imported inside startup.build, as on a
 board. Prints apprun's figures as one JSON line with the budget figures added; a MemoryError
 ends the run with a traceback.
 """

@@ -1,6 +1,6 @@
 """Property tests of the safety rules through the whole app (host only: hypothesis).
 
-main.build() makes the app from random settings (remote wiring mode and levels, mains detector,
+startup.build() makes the app from random settings (remote wiring mode and levels, mains detector,
 how many BTV inputs are wired and their polarity, vebus_mode, DMC, the timing thresholds within
 their ranges); its task steps run at their periods on the fake machine in virtual time. The
 battery drives the BTV input pins as the loop's wiring says, the remote terminal's pins follow
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from multi import ScriptedMulti  # pyright: ignore[reportMissingImports]
 
-import main
+import startup
 from firmware.app import PERIODS, TASK_NAMES
 from firmware.core.settings import Settings
 from firmware.hw.board_pico import PROFILE
@@ -315,7 +315,7 @@ def run_app(params, segments, version, seen):
     world.battery(segments[0][0])
     world.terminal(segments[0][2], segments[0][3])
     gc.collect()
-    app = main.build(fresh_root("app-props"), clock.ticks_ms, s)
+    app = startup.build(fresh_root("app-props"), clock.ticks_ms, s)
     chk = Check(s, seen)
     assert chk.pins() == [False, False, False], "outputs driven after build"
     multi = ScriptedMulti(machine.uarts[0], clock.t, version=version, keep=1 << 30)

@@ -13,7 +13,7 @@ import machine  # the fake of tests/fakes
 import pytest
 from folderboard import FolderBoard, cli
 
-import main
+import startup
 from tools import deploy
 from tools import deploy_board as bd
 from tools.mptest import find_micropython
@@ -25,7 +25,9 @@ def test_dry_run_lists_every_board_file_and_the_mpy_total(tmp_path, capsys):
     items = deploy.build(out=tmp_path / "d")
     dests = [d for d, _, _ in items]
     assert "/boot.py" in dests and "/firmware/hw/rs485.mpy" in dests
-    assert not [d for d in dests if d.endswith(".py") and d not in ("/boot.py", "/main.py")]
+    assert not [
+        d for d in dests if d.endswith(".py") and d not in ("/boot.py", "/main.py", "/startup.py")
+    ]
     total = deploy.dry_run(items)
     out = capsys.readouterr().out
     assert total == sum(s for d, _, s in items if d.endswith(".mpy")) and total > 0
@@ -64,12 +66,12 @@ def _running(board):
     machine.reset_fakes()
     saved = list(sys.path)
     try:
-        started = main.start(str(board.root) + "/")
+        started = startup.start(str(board.root) + "/")
     finally:
         sys.path[:] = saved
     if started is None:
         return None
-    m = main.read_manifest("%s/img_%s/MANIFEST" % (board.root, started[0]))
+    m = startup.read_manifest("%s/img_%s/MANIFEST" % (board.root, started[0]))
     return started[0], m["version"] if m else None
 
 
@@ -108,11 +110,11 @@ def test_install_sends_only_what_changed_and_runs_the_new_image_on_trial(tmp_pat
     changed = deploy.build(_changed_source(tmp_path), tmp_path / "b", march="x64")
     done = _install(board, changed, "3-b", log=log.append)
     assert done == ("b", ["/img_b/firmware/core/leds.mpy"])
-    assert "%d copied on the board" % (len(items) - 3) in log[-2]  # 3: boot.py, main.py, leds
+    assert "%d copied on the board" % (len(items) - 4) in log[-2]  # 4: the 3 top files, leds
     assert (board.root / "active").read_text() == "b a 0"
     assert _running(board) == ("b", "3-b")
     assert (board.root / "active").read_text() == "b a 1"  # trial boot 1 counted
-    lines = deploy.describe(bd.state(board, str(board.root)), main.CAUSES)
+    lines = deploy.describe(bd.state(board, str(board.root)), startup.CAUSES)
     assert lines[0] == "image b (running): version 3-b, boot check passed"
     assert lines[1] == "image a (previous): version 1-a, boot check passed"
     assert lines[2].startswith("image b is on trial: 1 boot(s) so far")

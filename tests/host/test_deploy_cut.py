@@ -17,7 +17,7 @@ import sys
 import machine  # the fake of tests/fakes
 from folderboard import FolderBoard, PowerCut, copy_board
 
-import main
+import startup
 from tools import deploy
 from tools.board_files import ROOT, board_files
 
@@ -40,13 +40,13 @@ def _boot(board):
     machine.reset_fakes()
     saved = list(sys.path)
     try:
-        started = main.start(str(board) + "/")
+        started = startup.start(str(board) + "/")
     finally:
         sys.path[:] = saved
     if started is None:
         assert len(machine.timers) == 1 and machine.timers[0].period == 33
         return "safe"
-    m = main.read_manifest("%s/img_%s/MANIFEST" % (board, started[0]))
+    m = startup.read_manifest("%s/img_%s/MANIFEST" % (board, started[0]))
     assert m is not None
     return {"1-old": "old", "2-new": "new"}[m["version"]]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import main
+import startup
 from firmware.core import codes
 from firmware.core.events import EventLog
 from firmware.core.protection import FULL_STEP_MS, Protection
@@ -178,7 +178,7 @@ def test_skipping_an_unchanged_step_changes_nothing_a_user_sees():
 def test_the_app_runs_the_step_when_any_input_it_fills_changes():
     """Each input App.protect_step fills in (from the remote terminal, the mains detector, the BTV
     decoder and the bus role), changed alone with nothing due, runs Protection.step."""
-    app = main.build(fresh_root("protect-skip"), lambda: 0, Settings())
+    app = startup.build(fresh_root("protect-skip"), lambda: 0, Settings())
     calls = []
     step = app.prot.step
     app.prot.step = lambda now, inp=None: calls.append(now) or step(now, inp)

@@ -1,13 +1,13 @@
-"""What main.py's boot check adds to every boot, on the emulated Pico (tools/pico), in emulated
+"""What startup.py's boot check adds to every boot, on the emulated Pico (tools/pico), in emulated
 time from the harness's cycle markers (not the firmware's clock).
 
 The board's files after a deploy (tools/pico builds them with deploy.flash_tree), with a probe as
-/main.py that runs main.py's code (/loader.py, also listed in the top MANIFEST, so the check
+/main.py that runs startup.py's code (/loader.py, also listed in the top MANIFEST, so the check
 reads it too) between cycle markers:
-    pico_main_compile_ms      reading and compiling main.py's source (every boot does it)
-    pico_boot_check_ms        the check: boot.py/main.py and the whole image against their
+    pico_main_compile_ms      reading and compiling startup.py's source (every boot does it)
+    pico_boot_check_ms        the check: the top files and the whole image against their
                               MANIFESTs, and /active (GOALS: <= 150)
-    pico_boot_start_ms        all of main.start(): the check, the event record (a flash write),
+    pico_boot_start_ms        all of startup.start(): the check, the event record (a flash write),
                               the console line, sys.path
     pico_image_crc_ms         the image's files alone: open, read, CRC-32
     pico_image_sha256_ms      the same files through hashlib.sha256 instead (the rejected choice)
@@ -84,9 +84,9 @@ def run():
         tmp = Path(tmp)
         probe, top = tmp / "probe.py", tmp / "MANIFEST"
         probe.write_text(PROBE)
-        files = {"boot.py": ROOT / "boot.py", "main.py": probe, "loader.py": ROOT / "main.py"}
+        files = {"boot.py": ROOT / "boot.py", "main.py": probe, "loader.py": ROOT / "startup.py"}
         top.write_text(main.manifest([(p, *deploy_image.crc(lo)) for p, lo in files.items()]))
-        extra = {"/main.py": str(probe), "/loader.py": str(ROOT / "main.py"), "/MANIFEST": top}
+        extra = {"/main.py": str(probe), "/loader.py": str(ROOT / "startup.py"), "/MANIFEST": top}
         try:
             r = emu.run("bench-boot-check", [], max_ms=3000, extra=extra)
         except emu.PicoSkip as e:

@@ -1,6 +1,6 @@
 # The measurement probe of tools/pico: on the emulated Pico only, never deployed to a board.
 # Installed as /main.py with the deployed main.py beside it as /fw_main.py: it runs the firmware's
-# main() unchanged, and once main's boot check has put the image on the path (its build()), wraps a
+# main() unchanged, and once startup's check has put the image on the path (its build()), wraps a
 # few App methods with cycle markers (rp2emu's watchdog scratch registers; see its README). Trigger
 # pins driven by the stimulus ask for a measurement or a fault: HEAP (gc.mem_free after gc.collect,
 # printed), STOP (a task cancelled: it never checks in again), BUSY (a busy loop in Python code
@@ -9,6 +9,8 @@ import gc
 
 import fw_main  # pyright: ignore[reportMissingImports]  (the deployed main.py, renamed)
 from machine import Pin, mem32
+
+import startup
 
 START = 0x40058014
 STOP = 0x40058018
@@ -77,7 +79,7 @@ def leds_step(self, now):
 
 
 def build(*a, **k):
-    """main's build, after the markers are in: the image is on the path by now."""
+    """startup.build, after the markers are in: the image is on the path by now."""
     from firmware import app as fw_app
     from firmware.bms import role as fw_role
     from firmware.hw import watchdog as fw_wd
@@ -102,10 +104,11 @@ def build(*a, **k):
     _orig["leds_step"] = fw_app.App.leds_step
     _orig["T_PROTECT"] = fw_app.TASK_NAMES.index("protect")
     fw_app.App.leds_step = leds_step
-    real = _orig.pop("build")  # not kept: on a board main() lets build's code go
+    real = _orig.pop("build")  # not kept: on a board main() lets startup.py's code go
     return real(*a, **k)
 
 
-_orig["build"] = fw_main.build
-fw_main.build = build
+_orig["build"] = startup.build
+startup.build = build
+del startup  # main() lets it go once the app is built
 fw_main.main()
