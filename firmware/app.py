@@ -408,7 +408,8 @@ class App:
         n = role.take(now, role.frame, fresh and port.quiet())
         if not n:
             return False
-        port.send(role.frame, n, now)
+        if not port.send(role.frame, n, now):
+            return False  # its slot was over (rs485._SLOT_LAST_US): nothing went out
         if role.relay is not None and role.last_tx != TX_RELAY:
             role.relay.own(role.frame, n)  # the panel side hears the BMS too
         return True

@@ -380,6 +380,35 @@ def test_the_slot_is_timed_from_the_line_going_idle_not_from_the_python_handler(
         rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]
 
 
+def test_a_frame_whose_slot_is_over_is_not_sent():
+    # vebus.md: a node transmits right after the sync; a frame starting more than 2 ms after the
+    # sync's end runs into the next node's frame on a real bus. A handler held back that long
+    # (decoding a saturated window when the sync came) sends nothing and counts it; the next
+    # sync's frame goes out in its slot.
+    from firmware.hw import rs485
+
+    queued = []
+    rs485.schedule = lambda f, arg: queued.append((f, arg))  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        uart = _HardIrqBusUart()
+        app, clock, _ = _app(uart)
+        clock.t += 20
+        t0 = time.ticks_us()  # pyright: ignore[reportAttributeAccessIssue]
+        uart.arrive()
+        while time.ticks_diff(time.ticks_us(), t0) < 2100:  # pyright: ignore[reportAttributeAccessIssue]
+            pass
+        f, arg = queued.pop()
+        f(arg)  # the handler, 2.1 ms after the line went idle: too late
+        assert uart.writes == 0 and app.port.slots_late == 1
+        clock.t += 20
+        uart.arrive()
+        f, arg = queued.pop()
+        f(arg)  # at once: this sync's slot is kept
+        assert uart.writes == 1 and app.port.slots_late == 1
+    finally:
+        rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]
+
+
 class _Tasks:
     """The inputs and protect tasks (protect=False: the inputs task alone, which steps
     protection as an input settles), each stepped when due as App._every schedules it (1 ms

@@ -66,6 +66,11 @@ ECHO_MS = const(5)  # after transmit done, the echo must have been seen within t
 # not that work, sets the slot's offset: about 1.8 ms after the sync's end, 0.1 ms to spare on
 # either side (docs/bench-testing.md).
 SLOT_US = const(1600)
+# The slot's last start: a frame not on the wire by then (its handler was held back, or was still
+# decoding a saturated window when the sync came) is not sent: later than 2 ms after the sync's
+# end (idle comes 125 us after it) it would run into the next node's frame on a real bus. The
+# role's next slot carries what is due then (a switch frame repeats, a GX repeats its probe).
+_SLOT_LAST_US = const(1850)
 
 
 class Rs485:
@@ -96,6 +101,7 @@ class Rs485:
         self.collisions = 0
         self.echo_missing = 0
         self.tx_timeouts = 0
+        self.slots_late = 0  # frames not sent: their slot was over (_SLOT_LAST_US)
 
     def on_rx_idle(self, handler, slot=True):
         """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
@@ -174,6 +180,9 @@ class Rs485:
         if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
             while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
                 pass
+            if time.ticks_diff(time.ticks_us(), self._idle_us) > _SLOT_LAST_US:
+                self.slots_late += 1
+                return False
         self.de.value(1)
         self._write(buf, off, n)
         sent = self._sent  # for the echo's comparison: copied while the UART sends
