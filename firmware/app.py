@@ -30,7 +30,6 @@ from firmware.bms.role import (
     REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
-    TX_RELAY,
     BmsRole,
 )
 from firmware.core.btv import BtvDecoder
@@ -94,6 +93,7 @@ _FW_ASSISTANT = const(415)  # Multi firmware from here to _FW_NATIVE needs an as
 _FW_NATIVE = const(489)
 INPUTS_MIN_MS = const(10)  # the inputs period's floor; an edge's output follows its debounce
 # within this (the task's step that sees the edge comes at most a period after it, inputs_ms)
+_TX_RELAY = const(5)  # firmware/core/codes.py's (the role's last_tx)
 _SLEEP_MS = const(15)  # one light sleep in low-power mode (below every low-power period)
 _CH_OUTPUTS = const(_CH_LOAD | _CH_CHARGE | _CH_PREALARM)  # the bits of the three output pins
 _CH_ALL = const(0xFF)  # every CH_* bit (protection's change bits)
@@ -409,8 +409,8 @@ class App:
         if not n:
             return False
         if not port.send(role.frame, n, now):
-            return False  # its slot was over (rs485._SLOT_LAST_US): nothing went out
-        if role.relay is not None and role.last_tx != TX_RELAY:
+            return False  # its slot was over (rs485.SLOT_LAST_US): nothing went out
+        if role.relay is not None and role.last_tx != _TX_RELAY:
             role.relay.own(role.frame, n)  # the panel side hears the BMS too
         return True
 

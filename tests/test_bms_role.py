@@ -14,13 +14,10 @@ from firmware.bms.role import (
     REQUEST_HOLD_MS,
     SLOT_MS,
     SYNC_GUARD_MS,
-    TX_PROBE_ANSWER,
-    TX_STATUS,
-    TX_SWITCH,
-    TX_VERSION,
     BmsRole,
 )
 from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
+from firmware.core.codes import TX_PROBE_ANSWER, TX_STATUS, TX_SWITCH, TX_VERSION
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_MULTI, Decoder, encode_data, encode_sync, peers

@@ -19,13 +19,10 @@ from firmware.bms.relay import Relay
 from firmware.bms.role import (
     EV_REQUEST,
     SLOT_MS,
-    TX_PROBE_ANSWER,
-    TX_RELAY,
-    TX_STATUS,
-    TX_SWITCH,
     BmsRole,
 )
 from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
+from firmware.core.codes import TX_PROBE_ANSWER, TX_RELAY, TX_STATUS, TX_SWITCH
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_CONTROLLER, peers

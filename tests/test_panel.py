@@ -14,8 +14,7 @@ V2 relays is not public (docs/protocol.md): the relay's own rules are inferred.
 from apprig import BTV, ON, READ, _codes, _each_second, _run, _switches, _system
 
 from firmware.bms.panel import EV_PANEL_REWRITTEN
-from firmware.bms.role import TX_RELAY
-from firmware.core.codes import MODE_CHARGER_ONLY
+from firmware.core.codes import MODE_CHARGER_ONLY, TX_RELAY
 from vebus import ADDR_MULTI, encode_data, peers
 from vebus import catalogue as cat
 

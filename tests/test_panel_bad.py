@@ -9,7 +9,7 @@ from apprig import READ, _codes, _each_second, _fresh, _run, _system
 from vmtest import alloc_bytes, fresh_root, locked, requires_vm
 
 from firmware.bms.panel import EV_RELAY_FULL, EV_RELAY_LOOP, EV_RELAY_TOO_LONG, EV_RELAY_WRONG_SLOT
-from firmware.bms.role import TX_RELAY
+from firmware.core.codes import TX_RELAY
 from vebus import encode_data
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)

@@ -7,8 +7,7 @@ charger-only; remote off: the Multi held in low power).
 from apprig import CHARGER_ONLY, OFF, ON, WRITE, _codes, _each_second, _run, _switches, _system
 
 from firmware.bms.panel import EV_PANEL_DMC, EV_PANEL_REMOTE_OFF
-from firmware.bms.role import TX_RELAY
-from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF
+from firmware.core.codes import MODE_CHARGER_ONLY, MODE_OFF, TX_RELAY
 from vebus import catalogue as cat
 
 machine = __import__("machine")  # the fake of tests/fakes (typed as a plain module)

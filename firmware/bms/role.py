@@ -66,13 +66,12 @@ REQUEST_HOLD_MS = 3 * cat.SWITCH_REPEAT_MS
 _LED_MAINS = const(0x01)  # bit 0 of the LEDs-on mask: mains (AC in)
 
 # What went out in a slot (last_tx) and event bits returned by tick().
-TX_NONE = const(0)
-TX_PROBE_ANSWER = const(1)
-TX_SWITCH = const(2)
-TX_VERSION = const(3)
-TX_STATUS = const(4)
-TX_RELAY = const(5)
-TX_NAMES = ("none", "probe answer", "switch", "version query", "status", "relayed")
+_TX_NONE = const(0)
+_TX_PROBE_ANSWER = const(1)
+_TX_SWITCH = const(2)
+_TX_VERSION = const(3)
+_TX_STATUS = const(4)
+_TX_RELAY = const(5)
 
 EV_MULTI_PRESENT = const(0x01)
 EV_MULTI_ABSENT = const(0x02)
@@ -147,14 +146,14 @@ class BmsRole:
         self._status_at = 0
         self._events = 0
         self._started = False
-        self.last_tx = TX_NONE
+        self.last_tx = _TX_NONE
         self._relay_waited = False  # a relayed frame was queued when an own frame took a slot
         # counters
         self.syncs = 0
         self.frames = 0
         self.probes = 0
         self.slots_missed = 0
-        self.sent = bytearray(len(TX_NAMES))  # frames sent per TX_* kind, saturating at 255
+        self.sent = bytearray(_TX_RELAY + 1)  # frames sent per TX_* kind, saturating at 255
 
     # ---- receive ----
     def feed(self, buf, n, now):
@@ -380,22 +379,22 @@ class BmsRole:
         """Which frame this slot carries (TX_*), in the order of the module's docstring."""
         switch = self._switch_due(now)
         if switch and self.mode != cat.SWITCH_ON:
-            return TX_SWITCH  # switching something off: never delayed
+            return _TX_SWITCH  # switching something off: never delayed
         r = self.relay
         relay = r is not None and r.pending_multi() > 0
         if relay and self._relay_waited:
-            return TX_RELAY
+            return _TX_RELAY
         if self.probe_pending:
-            return TX_PROBE_ANSWER
+            return _TX_PROBE_ANSWER
         if switch:
-            return TX_SWITCH
+            return _TX_SWITCH
         ver = not self.multi_version and self.version.due(now)
         status = time.ticks_diff(now, self._status_at) >= 0
-        if relay and (self.last_tx != TX_RELAY or not (ver or status)):
-            return TX_RELAY
+        if relay and (self.last_tx != _TX_RELAY or not (ver or status)):
+            return _TX_RELAY
         if ver:
-            return TX_VERSION
-        return TX_STATUS if status else TX_NONE
+            return _TX_VERSION
+        return _TX_STATUS if status else _TX_NONE
 
     def take(self, now, out, quiet):
         """Encode this slot's frame into out; returns its length (0: nothing to send now)."""
@@ -409,10 +408,10 @@ class BmsRole:
         p = self.payload
         kind = self._next(now)
         plen = 0
-        if kind == TX_PROBE_ANSWER:
+        if kind == _TX_PROBE_ANSWER:
             plen = cat.build_probe_answer(p, self.bms_version)
             self.probe_pending = False
-        elif kind == TX_SWITCH:
+        elif kind == _TX_SWITCH:
             m = self.mode
             if m == cat.SWITCH_ON:
                 self._release_left = (
@@ -425,14 +424,14 @@ class BmsRole:
             self._switch_sent = True
             self._switch_sent_at = now
             self.multi_mode = 0  # what the Multi reports now may predate this frame
-        elif kind == TX_VERSION:
+        elif kind == _TX_VERSION:
             plen = self.version.build(p, now)
-        elif kind == TX_STATUS:
+        elif kind == _TX_STATUS:
             p = self._status
             plen = cat.STATUS_LEN
             interval = self.status_low_power_ms if self.low_power else self.status_ms
             self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)
-        if kind == TX_NONE:
+        if kind == _TX_NONE:
             self.slot_open = False  # nothing due: this slot is not ours to use
             return 0
         self.slot_open = False
@@ -442,7 +441,7 @@ class BmsRole:
         r = self.relay
         if r is not None:
             # A relayed frame still queued behind this one has waited a slot for it.
-            self._relay_waited = kind != TX_RELAY and r.pending_multi() > 0
-            if kind == TX_RELAY:
+            self._relay_waited = kind != _TX_RELAY and r.pending_multi() > 0
+            if kind == _TX_RELAY:
                 return r.take_multi(out, self.sync_no)
         return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)

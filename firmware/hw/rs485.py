@@ -70,7 +70,7 @@ SLOT_US = const(1600)
 # decoding a saturated window when the sync came) is not sent: later than 2 ms after the sync's
 # end (idle comes 125 us after it) it would run into the next node's frame on a real bus. The
 # role's next slot carries what is due then (a switch frame repeats, a GX repeats its probe).
-_SLOT_LAST_US = const(1850)
+SLOT_LAST_US = const(1850)
 
 
 class Rs485:
@@ -101,7 +101,8 @@ class Rs485:
         self.collisions = 0
         self.echo_missing = 0
         self.tx_timeouts = 0
-        self.slots_late = 0  # frames not sent: their slot was over (_SLOT_LAST_US)
+        self.slots_late = 0  # frames not sent: their slot was over (SLOT_LAST_US)
+        self.slot_last_us = SLOT_LAST_US
 
     def on_rx_idle(self, handler, slot=True):
         """handler(uart) each time the line goes idle after bytes arrived (rp2, ESP32:
@@ -180,7 +181,7 @@ class Rs485:
         if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
             while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
                 pass
-            if time.ticks_diff(time.ticks_us(), self._idle_us) > _SLOT_LAST_US:
+            if time.ticks_diff(time.ticks_us(), self._idle_us) > self.slot_last_us:
                 self.slots_late += 1
                 return False
         self.de.value(1)

@@ -570,7 +570,7 @@ def test_full_bus_the_bms_keeps_every_slot_it_needs_while_waking_around_the_sync
     sim.run()
     role = sim.fw.app.role
     assert role.syncs >= 2990 and role.slots_missed == 0, (role.syncs, role.slots_missed)
-    from firmware.bms.role import TX_STATUS
+    from firmware.core.codes import TX_STATUS
 
     assert role.sent[TX_STATUS] >= 55, role.sent[TX_STATUS]
     assert changes(sim, "bus") == [(0.0, "ok")] and final(sim, "multi_mode") == "on"
