@@ -2,6 +2,7 @@
 
 import vebus_vectors
 
+from firmware.bms.version import OUR_WINMON_ID
 from vebus import ADDR_CONTROLLER, Decoder, encode_data, mk2, peers
 from vebus import catalogue as cat
 from vebus import describe as names
@@ -59,6 +60,12 @@ def test_winmon_write_via_id_matches_the_computed_vectors():
     assert bytes(buf[: peers.build_write_via_id(buf, 0xE6, 0x83, -300)]) == ps[7]
     n = cat.build_winmon(buf, 0xE6, 0x37, b"\x02\x83\x2c\x01")
     assert bytes(buf[:n]) == ps[6]
+
+
+def test_the_bms_winmon_id_is_not_one_venus_os_uses():
+    # ../shared/vebus.md, Winmon: "0xE4..0xE7 are used by Venus OS, avoid them": a GX on the
+    # Remote panel port would take the BMS's replies for its own.
+    assert OUR_WINMON_ID not in range(0xE4, 0xE8)
 
 
 def test_winmon_reply_fields():

@@ -89,10 +89,9 @@ SYNC_LEN = const(4)
 
 # --- 0x00 Winmon command / response -- CONFIRMED, esp32ess; codes: Victron MK2 protocol 3.14 --
 # `00 ID code args...`: ID is chosen by the sender and echoed in the reply (Venus OS uses
-# 0xE4..0xE7: avoid them).
+# 0xE4..0xE7: the BMS avoids them, tests/test_vebus_catalogue.py).
 WINMON_ID = const(1 << 4 | U8)
 WINMON_CODE = const(2 << 4 | U8)
-WINMON_AVOID_IDS = (0xE4, 0xE5, 0xE6, 0xE7)
 WRITE_VIA_ID = const(0x37)
 WRITE_FLAG_RAM = const(0x02)  # WriteViaID flags: RAM var, no EEPROM write (esp32ess)
 
