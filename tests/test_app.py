@@ -197,7 +197,27 @@ def test_steady_state_steps_do_not_allocate():
 
 def test_rx_idle_irq_does_not_allocate():
     requires_vm()
-    app, clock, uart = _app(_IrqBusUart())
+    _rx_idle_irq_allocates_nothing(_IrqBusUart())
+
+
+def test_hard_rx_idle_irq_and_its_handler_do_not_allocate():
+    # rp2: the hard IRQ (stamp, bytes waiting, schedule) runs where allocating raises
+    from firmware.hw import rs485
+
+    requires_vm()
+    rs485.schedule = _run_now  # pyright: ignore[reportAttributeAccessIssue]
+    try:
+        _rx_idle_irq_allocates_nothing(_HardIrqBusUart())
+    finally:
+        rs485.schedule = __import__("micropython").schedule  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def _run_now(f, arg):
+    f(arg)
+
+
+def _rx_idle_irq_allocates_nothing(irq_uart):
+    app, clock, uart = _app(irq_uart)
 
     def syncs(n):
         for _ in range(n):
