@@ -74,13 +74,12 @@ ECHO_MS = const(5)  # after transmit done, the echo must have been seen within t
 SLOT_US = const(1600)
 # The slot's last start: a frame whose first start bit would come more than 2 ms after the sync's
 # end runs into the next node's frame on a real bus, and is not sent (its handler was held back,
-# or was still decoding a saturated window when the sync came). The check is made on the stamp,
-# itself 125 us (32 bit times: the PL011's receive timeout) + the hard IRQ's entry (~25 us) after
-# the sync's end, and the start bit follows it by ~45 us (DE up, the write): measured on the
-# emulated Pico (docs/bench-testing.md), a check passed 1842 us after the stamp put the frame
-# 2039 us after the sync's end. So 2000 - 125 - 25 - 45, less a margin for those latencies:
+# or was still decoding a saturated window when the sync came); the role's next slot carries what
+# is due then (a switch frame repeats, a GX repeats its probe). Counted from the stamp, itself
+# 125 us (32 bit times: the PL011's receive timeout) + the hard IRQ's entry after the sync's end
+# (148-153 us on the emulated Pico), and the start bit comes 44 us after the check (DE up, the
+# write): 2000 - 153 - 44, less ~30 us for an IRQ in between.
 SLOT_LAST_US = const(1775)
-# The role's next slot carries what is due then (a switch frame repeats, a GX repeats its probe).
 
 
 class Rs485:
