@@ -540,8 +540,8 @@ def test_a_sync_read_before_its_idle_is_not_answered_on_an_older_stamp():
     # rp2's uart.any() empties the FIFO, and the PL011 raises its idle interrupt only for bytes
     # left in it: a handler already running (decoding a saturated window) that reads the sync
     # within 32 bit times of its end gets no idle for it, and the stamp left is the window's.
-    # Timed from that one, the frame would start at no fixed offset (here 1.2 ms early): not
-    # sent, counted; the next sync, stamped, is answered in its slot.
+    # Timed from that one, the frame would start at no fixed offset (here ~0.6 ms early, before
+    # the slot): not sent, counted; the next sync, stamped, is answered in its slot.
     clock = _Micros()
     try:
         app, uart, queued = _slot_app(clock)
