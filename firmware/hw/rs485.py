@@ -31,7 +31,13 @@ it starts a fixed time after the sync whatever decoding and building it took. Th
 stamped by a hard IRQ where the port has one (rp2), which only stamps it and schedules the
 Python handler: that one runs as a soft IRQ once the bytecode or C call running then returns
 (0.1-0.45 ms later on the emulated Pico, as long as a flash write during one), and stamped from
-there it would start the frame as much later.
+there it would start the frame as much later. The stamp is the sync's only if it came after the
+sync's last byte: rp2's `uart.any()` moves what the FIFO holds into the ring buffer, and the
+PL011 raises its idle (receive timeout) interrupt only for bytes still in the FIFO, so a handler
+already running (decoding a saturated window) that reads the sync within 32 bit times of its
+end takes it before its idle, which then never comes; the stamp left is an older line's. So
+each stamp also notes how many bytes were waiting then, and send() sends nothing if more have
+been taken since (counted in slots_late, as a frame whose slot is over).
 The transceiver's receiver stays enabled, so every byte we send comes back: `read()` first
 consumes exactly that echo, then hands out the bus's bytes. A blocking port compares it with
 what was sent (a difference is a collision, counted); a timer-released port only counts it:
@@ -66,11 +72,14 @@ ECHO_MS = const(5)  # after transmit done, the echo must have been seen within t
 # not that work, sets the slot's offset: about 1.8 ms after the sync's end, 0.1 ms to spare on
 # either side (docs/bench-testing.md).
 SLOT_US = const(1600)
-# The slot's last start: a frame not on the wire by then (its handler was held back, or was still
-# decoding a saturated window when the sync came) is not sent: later than 2 ms after the sync's
-# end (idle comes 125 us after it) it would run into the next node's frame on a real bus. The
-# role's next slot carries what is due then (a switch frame repeats, a GX repeats its probe).
-SLOT_LAST_US = const(1850)
+# The slot's last start: a frame whose first start bit would come more than 2 ms after the sync's
+# end runs into the next node's frame on a real bus, and is not sent (its handler was held back,
+# or was still decoding a saturated window when the sync came); the role's next slot carries what
+# is due then (a switch frame repeats, a GX repeats its probe). Counted from the stamp, itself
+# 125 us (32 bit times: the PL011's receive timeout) + the hard IRQ's entry after the sync's end
+# (148-153 us on the emulated Pico), and the start bit comes 44 us after the check (DE up, the
+# write): 2000 - 153 - 44, less ~30 us for an IRQ in between.
+SLOT_LAST_US = const(1775)
 
 
 class Rs485:
@@ -86,7 +95,9 @@ class Rs485:
         self._irq = self._rx_idle  # bound once: the IRQ allocates nothing
         self._stamp = self._rx_idle_stamp  # bound once too (hard IRQ)
         self._idle_us = 0
-        self._stamped = False  # _idle_us was set by the hard IRQ for the handler to come
+        self._waiting = 0  # bytes waiting in the UART when _idle_us was stamped
+        self._taken = 0  # bytes taken from it since (echo and bus; counted before they are)
+        self._hard = False  # a hard IRQ stamps _idle_us (else the handler, when it runs)
         self._in_irq = False
         self.rx = bytearray(chunk)
         self._echo_rx = bytearray(max_frame)
@@ -125,17 +136,19 @@ class Rs485:
             return True
         try:  # rp2: a hard IRQ stamps the moment, then schedules the handler
             uart.irq(self._stamp, trigger, hard=True)
+            self._hard = True
         except (TypeError, ValueError, OSError):  # no hard UART IRQ: the handler stamps it
             uart.irq(self._irq, trigger)
         return True
 
     def _rx_idle_stamp(self, uart):
         self._idle_us = time.ticks_us()
-        self._stamped = True
+        self._waiting = uart.any()
+        self._taken = 0
         try:
             schedule(self._irq, uart)
         except Exception:  # the scheduler's queue is full: the next idle reads these bytes
-            self._stamped = False
+            pass
 
     def rx_idle_off(self):
         """No more RX-idle IRQ (the app stopped): nothing is read or sent from it."""
@@ -144,9 +157,12 @@ class Rs485:
             self.uart.irq(None, 0)
 
     def _rx_idle(self, uart):
-        if not self._stamped:
+        # With a hard IRQ only it stamps: a handler queued behind another (two idles while one
+        # ran) runs later still, and its own moment would make the slot's last start later.
+        if not self._hard:
             self._idle_us = time.ticks_us()
-        self._stamped = False
+            self._waiting = uart.any()
+            self._taken = 0
         self._in_irq = True
         try:
             self._handler(uart)  # pyright: ignore[reportOptionalCall]  (set with the IRQ)
@@ -179,9 +195,13 @@ class Rs485:
         if self._echo_n:
             return False
         if self._in_irq:  # the slot: a fixed time after the line went idle (SLOT_US)
-            while time.ticks_diff(time.ticks_us(), self._idle_us) < SLOT_US:
+            idle = self._idle_us
+            if self._taken > self._waiting:  # read before its idle: the stamp is older (above)
+                self.slots_late += 1
+                return False
+            while time.ticks_diff(time.ticks_us(), idle) < SLOT_US:
                 pass
-            if time.ticks_diff(time.ticks_us(), self._idle_us) > self.slot_last_us:
+            if time.ticks_diff(time.ticks_us(), idle) > self.slot_last_us:
                 self.slots_late += 1
                 return False
         self.de.value(1)
@@ -217,7 +237,10 @@ class Rs485:
         if not avail:
             return 0
         rx = self.rx
-        n = uart.readinto(rx, avail if avail < len(rx) else len(rx)) or 0
+        want = avail if avail < len(rx) else len(rx)
+        self._taken += want  # before: a stamp while readinto runs counts them as arrived
+        n = uart.readinto(rx, want) or 0
+        self._taken += n - want
         self.rx_bytes += n
         return n
 
@@ -238,7 +261,10 @@ class Rs485:
             want = self._echo_n - self._echo_i
             if want > len(echo):
                 want = len(echo)
-            got = uart.readinto(echo, avail if avail < want else want) or 0
+            want = avail if avail < want else want
+            self._taken += want
+            got = uart.readinto(echo, want) or 0
+            self._taken += got - want
             if not got:
                 return False
             if self.compares:  # see above: a timer-released port only counts its echo

@@ -29,6 +29,10 @@ pico_slot_offset_us_max       our frame's start - the sync's end, largest; pico_
                               largest - smallest
 pico_de_release_us_max        DE low - our last stop bit, largest
 pico_bus_overlap_bytes        the Multi's bytes on the wire while our driver was enabled
+pico_slots_late               frames not sent, their slot over (Rs485.slots_late: a frame
+                              would have started over 2 ms after the sync's end), and
+pico_slots_missed             slots left unused with a frame due (BmsRole.slots_missed), both
+                              read by the probe at its heap trigger (7.7 s into "normal")
 pico_btv_edge_to_output_ms    the slowest of the BTV edges' output changes
 pico_hang_to_outputs_floating_ms  the slower of a stopped task and a busy loop
 Without an emulator here: no figures, one line on stderr saying why.
@@ -83,6 +87,9 @@ def run():
         "pico_bus_overlap_bytes",
     ):
         out[k] = slots[k]
+    counters = fg.slot_counters(normal.run.console)
+    for k in ("slots_late", "slots_missed"):
+        out["pico_" + k] = counters.get(k)
     edges = [c.value for c in normal.checks if c.name.startswith("BTV GPIO")]
     out["pico_btv_edge_to_output_ms"] = (
         None if not edges or None in edges else round(max(e for e in edges if e is not None), 1)

@@ -24,10 +24,6 @@ SETTINGS = {"vebus_mode": "bms", "panel_port": False}
 D_DE = "DE released late after the last stop bit"
 D_BUSY = "busy-loop hang keeps the outputs driven until the watchdog reset"
 D_GPIO15 = "GPIO15 (pre-alarm) borrowed by pico-sdk's USB enumeration fix"
-D_SLOT_SATURATED = (
-    "the first frame after a saturated window can start up to ~2.1 ms after the sync: the RX-idle"
-    " handler is still decoding the window when the sync ends (seen at some heap layouts only)"
-)
 
 
 class Check:

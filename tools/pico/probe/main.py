@@ -3,8 +3,9 @@
 # main() unchanged, and once startup's check has put the image on the path (its build()), wraps a
 # few App methods with cycle markers (rp2emu's watchdog scratch registers; see its README). Trigger
 # pins driven by the stimulus ask for a measurement or a fault: HEAP (gc.mem_free after gc.collect,
-# printed), STOP (a task cancelled: it never checks in again), BUSY (a busy loop in Python code
-# inside a step): GPIO 28, 27, 26 as in tools/pico/stim.py. A real board never has this file.
+# printed, and the slot counters), STOP (a task cancelled: it never checks in again), BUSY (a busy
+# loop in Python code inside a step): GPIO 28, 27, 26 as in tools/pico/stim.py. A real board never
+# has this file.
 import gc
 
 import fw_main  # pyright: ignore[reportMissingImports]  (the deployed main.py, renamed)
@@ -67,6 +68,8 @@ def leds_step(self, now):
         mem32[START] = S_PROBE
         gc.collect()
         print("PROBE heap free=%d alloc=%d" % (gc.mem_free(), gc.mem_alloc()))
+        # the Multi port's frames not sent (their slot over) and the role's slots left unused
+        print("PROBE slots late=%d missed=%d" % (self.port.slots_late, self.role.slots_missed))
         mem32[STOP] = S_PROBE
     if pin(27).value() and 27 not in _done:
         _done.add(27)
