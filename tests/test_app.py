@@ -536,6 +536,34 @@ def test_a_frame_that_would_start_over_2_ms_after_the_sync_is_not_sent():
         _slot_app_done()
 
 
+def test_a_switch_frame_left_out_reaches_the_multi_one_sync_later():
+    # Manual 1: the BMS switches the Multi off when the BTV loop forbids it. A switch frame that
+    # found its slot over (the handler still decoding a saturated window) never reached the
+    # Multi: the next sync's slot carries it, 20 ms later, not the resend a second later.
+    from firmware.core.protection import Outputs
+    from vebus import Decoder
+    from vebus import catalogue as cat
+
+    clock = _Micros()
+    try:
+        app, uart, queued = _slot_app(clock)
+        role = app.role
+        role.multi_version = 491  # no version query in the way
+        assert _sync(app, uart, queued, clock, 500) is not None  # the first status
+        out = Outputs()
+        out.multi_mode = cat.SWITCH_SLEEP
+        role.set_protection(out)
+        assert _sync(app, uart, queued, clock, 1842 - 150) is None  # built too late: left out
+        assert app.port.slots_late == 1
+        assert _sync(app, uart, queued, clock, 500) is not None  # the next sync's slot
+        got = []
+        Decoder(lambda f: got.append(bytes(f.payload))).feed(uart.sent, 0, uart.echo)
+        assert got == [bytes((cat.MSG_SWITCH, cat.SWITCH_SLEEP, 0, 0, 0))], got
+        assert role.sent[role.last_tx] == 1  # the switch frame went out once
+    finally:
+        _slot_app_done()
+
+
 def test_a_sync_read_before_its_idle_is_not_answered_on_an_older_stamp():
     # rp2's uart.any() empties the FIFO, and the PL011 raises its idle interrupt only for bytes
     # left in it: a handler already running (decoding a saturated window) that reads the sync

@@ -14,6 +14,7 @@ from test_bms_role import (
     _sync,
     _t,
 )
+from vmtest import locked, requires_vm
 
 from firmware.bms.relay import Relay
 from firmware.bms.role import (
@@ -22,7 +23,7 @@ from firmware.bms.role import (
     BmsRole,
 )
 from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
-from firmware.core.codes import TX_PROBE_ANSWER, TX_RELAY, TX_STATUS, TX_SWITCH
+from firmware.core.codes import TX_PROBE_ANSWER, TX_RELAY, TX_STATUS, TX_SWITCH, TX_VERSION
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
 from vebus import ADDR_CONTROLLER, peers
@@ -206,3 +207,87 @@ def test_a_relayed_frame_waits_one_slot_behind_the_bms_own_frames_an_off_none():
     assert slot(probe=True) == TX_RELAY  # ... one slot, then goes before the probe answer
     assert slot() == TX_PROBE_ANSWER
     assert slot() is None and role.sent[TX_RELAY] == 2 and relay.pending_multi() == 0
+
+
+def test_a_frame_the_driver_left_out_is_what_the_next_slot_carries():
+    # vebus.md: one frame per sync, right after it. A frame the RS485 driver did not put on the
+    # wire (its slot was over: firmware/hw/rs485.py) never reached the Multi: what it says goes
+    # out after the next sync, 20 ms later, not at its next interval or resend (1 s), nor after
+    # the GX asks again. Each kind, and the counts say it went out once.
+    relay = Relay()
+    role, out = _running(relay)
+    _, t = _slots(role, 10, 0)  # the first status is out: a second of quiet ahead
+    gx = bytes(_pay[: cat.build_winmon(_pay, 0x10, 0x30, b"\x04\x00")])
+
+    def left_out(kind):
+        """The next slot's frame, left out by the driver, then the slot after: their payloads."""
+        nonlocal t
+        _feed(role, _sync(1), _t(t))
+        first = _sent(role, _t(t))
+        assert first is not None and role.last_tx == kind, role.last_tx
+        role.unsent(_t(t))
+        assert role.last_tx == 0  # nothing went out
+        _feed(role, _sync(2), _t(t + 20))
+        again = _sent(role, _t(t + 20))
+        assert again is not None and role.last_tx == kind, role.last_tx
+        assert again[1] == 3  # numbered for the sync it follows
+        t += 40
+        return first[2], again[2]
+
+    _feed(role, _controller(1, peers.build_probe(_pay)), _t(t))
+    a, b = left_out(TX_PROBE_ANSWER)
+    assert a == b and peers.answer_version(b, len(b)) == 1146100
+    out.multi_mode = cat.SWITCH_SLEEP
+    role.set_protection(out)
+    a, b = left_out(TX_SWITCH)
+    assert a == b and b[1] == cat.SWITCH_SLEEP
+    out.allow_charge = False
+    role.set_protection(out)
+    a, b = left_out(TX_STATUS)
+    assert a == b
+    assert relay.queue_multi(gx, len(gx), ADDR_CONTROLLER) == 0
+    a, b = left_out(TX_RELAY)
+    assert a == b == gx and relay.relayed[1] == 1 and relay.pending_multi() == 0
+    out.multi_mode = cat.SWITCH_ON  # "on" is still said three times, one of them left out
+    role.set_protection(out)
+    a, b = left_out(TX_SWITCH)
+    assert a == b and b[1] == cat.SWITCH_ON
+    ons, t = _slots(role, 3 * 50 + 1, t)
+    assert [s for s in ons if s[1] == TX_SWITCH] == [(49, TX_SWITCH, b), (99, TX_SWITCH, b)]
+    assert role.sent[TX_PROBE_ANSWER] == 1 and role.sent[TX_RELAY] == 1
+    assert role.sent[TX_SWITCH] == 4  # sleep, then on three times
+
+    role = _role()  # the version query: each half asked again
+    t = 0
+    for part in (0x05, 0x06):
+        a, b = left_out(TX_VERSION)
+        assert a == b and b[1] == WINMON_ID and b[2] == part
+    assert role.version.queries == 1
+
+
+def test_leaving_a_frame_out_allocates_nothing():
+    # It runs in the RX-idle IRQ's handler, on every frame the driver leaves out.
+    requires_vm()
+    relay = Relay()
+    role, out = _running(relay)
+    role.multi_version = 0  # the version query too
+    out.multi_mode = cat.SWITCH_SLEEP
+    role.set_protection(out)
+    gx = bytes(_pay[: cat.build_winmon(_pay, 0x10, 0x30, b"\x04\x00")])
+    assert relay.queue_multi(gx, len(gx), ADDR_CONTROLLER) == 0
+    role.probe_pending = True
+    sync = bytearray(_sync(1))
+    frame = bytearray(80)
+    left = bytearray(TX_RELAY + 1)
+
+    def run():
+        for k in range(16):
+            role.feed(sync, len(sync), _t(20 * k))
+            if role.take(_t(20 * k), frame, True) and not k & 1:
+                left[role.last_tx] += 1
+                role.unsent(_t(20 * k))  # the odd slot after carries it
+
+    locked(run)
+    assert all(
+        left[kind] for kind in (TX_SWITCH, TX_RELAY, TX_PROBE_ANSWER, TX_VERSION, TX_STATUS)
+    ), list(left)

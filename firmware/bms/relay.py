@@ -131,6 +131,11 @@ class _Ring:
             out[i] = b[o + i]
         return n
 
+    def unpop(self):
+        """The entry pop() handed out is the oldest again (no push since: it is still there)."""
+        self.head = (self.head - 1) % self.count
+        self.n += 1
+
     def drop(self):
         self.head = (self.head + 1) % self.count
         self.n -= 1
@@ -318,6 +323,11 @@ class Relay:
             return 0
         self.relayed[1] += 1
         return encode_data(out, r.last_addr, next_frame_no(sync_no), self._pay, n)
+
+    def unsent_multi(self):
+        """take_multi's frame did not go out: it is the next one again."""
+        self.to_multi.unpop()
+        self.relayed[1] -= 1
 
     def pending_multi(self):
         return self.to_multi.n

@@ -445,3 +445,24 @@ class BmsRole:
             if kind == _TX_RELAY:
                 return r.take_multi(out, self.sync_no)
         return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)
+
+    def unsent(self, now):
+        """The frame take() returned did not go out (the driver found its slot over, or the port
+        busy): what it says is due again, so the next slot carries it."""
+        kind = self.last_tx
+        self.last_tx = _TX_NONE
+        if self.sent[kind] < 255:
+            self.sent[kind] -= 1
+        if kind == _TX_PROBE_ANSWER:
+            self.probe_pending = True
+        elif kind == _TX_SWITCH:
+            self._switch_at = time.ticks_add(now, -_SWITCH_RESEND_MS)
+            if self._mode_sent == cat.SWITCH_ON:
+                self._release_left += 1
+        elif kind == _TX_VERSION:
+            self.version.unsent(now)
+        elif kind == _TX_STATUS:
+            self._status_at = now
+        elif kind == _TX_RELAY:  # it has waited a slot now: before the BMS's own (but an off)
+            self._relay_waited = True
+            self.relay.unsent_multi()  # pyright: ignore[reportOptionalMemberAccess]

@@ -50,6 +50,15 @@ class VersionQuery:
             self.at = time.ticks_add(now, wait)
         return plen
 
+    def unsent(self, now):
+        """The last build's query did not go out: the same part is asked again, now."""
+        if self._part == _ASK_HI:
+            self._part = _ASK_LO
+        else:
+            self._part = _ASK_HI
+            self.queries -= 1
+            self.at = now
+
     def reply(self, p):
         """A Winmon reply to our id (p[1] == OUR_WINMON_ID); True when the version is complete."""
         code = p[2]
