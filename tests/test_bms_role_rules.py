@@ -26,7 +26,7 @@ from firmware.bms.version import OUR_WINMON_ID as WINMON_ID
 from firmware.core.codes import TX_PROBE_ANSWER, TX_RELAY, TX_STATUS, TX_SWITCH, TX_VERSION
 from firmware.core.protection import Outputs
 from firmware.core.settings import Settings
-from vebus import ADDR_CONTROLLER, peers
+from vebus import ADDR_CONTROLLER, encode_data, peers
 from vebus import catalogue as cat
 
 
@@ -291,3 +291,29 @@ def test_leaving_a_frame_out_allocates_nothing():
     assert all(
         left[kind] for kind in (TX_SWITCH, TX_RELAY, TX_PROBE_ANSWER, TX_VERSION, TX_STATUS)
     ), list(left)
+
+
+def test_the_status_encoded_ahead_is_numbered_for_each_sync_as_the_encoder_would():
+    # The status frame is encoded when it changes and only numbered in the slot: for every
+    # frame number and status, byte for byte what vebus.encode_data makes (docs/protocol.md:
+    # the checksum, its stuffing), checksums stuffed and not both seen.
+    role, out = _running()
+    got = bytearray(80)
+    want = bytearray(80)
+    stuffed = plain = 0
+    t = 0
+    for k in range(256):
+        out.charge_rate = k * 37 % 101  # a new status: due in the next slot
+        out.allow_charge = k & 1 == 0
+        role.set_protection(out)
+        _feed(role, _sync(k & 0x7F), _t(t))
+        n = role.take(_t(t), got, True)
+        assert role.last_tx == TX_STATUS
+        m = encode_data(want, cat.BMS_ADDR, (k + 1) & 0x7F, role._status, cat.STATUS_LEN)
+        assert got[:n] == want[:m], k
+        if got[n - 3] == 0xFA:
+            stuffed += 1
+        else:
+            plain += 1
+        t += 20
+    assert stuffed and plain, (stuffed, plain)

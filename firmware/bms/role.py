@@ -42,7 +42,7 @@ import time
 from micropython import const
 
 from firmware.bms.version import VersionQuery
-from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len, next_frame_no
+from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len
 from vebus import catalogue as cat
 
 _OUR_WINMON_ID = const(0x51)  # firmware/bms/version.py's (tests/host/test_consts.py)
@@ -81,6 +81,8 @@ EV_REQUEST = const(0x10)
 EV_REQUEST_DROPPED = const(0x20)
 
 _PAYLOAD = const(32)
+_ESC = const(0xFA)  # vebus.frame's: a checksum above it goes out as ESC, checksum - ESC
+_END = const(0xFF)
 
 
 class BmsRole:
@@ -136,7 +138,9 @@ class BmsRole:
         self.error = 0
         self.charge_rate = 0
         self.low_power = False
-        self._status = bytearray(cat.STATUS_LEN)  # the status frame's payload (_build_status)
+        self._status = bytearray(cat.STATUS_LEN)  # the status frame's payload, and the frame
+        self._status_frame = bytearray(max_encoded_len(cat.STATUS_LEN))  # (_build_status)
+        self._status_n = 0  # its length; 0 while it is being built
         self._build_status()
         # scheduling
         self.probe_pending = False
@@ -326,18 +330,21 @@ class BmsRole:
             or out.error != self.error
             or out.charge_rate != self.charge_rate
         ):
-            self._status_at = self._now  # a change goes out in the next slot, not at the interval
             self.allow_charge = ac
             self.allow_discharge = ad
             self.pre_alarm = pa
             self.error = out.error
             self.charge_rate = out.charge_rate
             self._build_status()
+            self._status_at = self._now  # a change goes out in the next slot, not at the interval
         self.low_power = bool(out.low_power)
 
     def _build_status(self):
-        """The status payload, made when what it says changes: not in the slot, whose frame
-        must be out a fixed time after the sync (firmware/hw/rs485.py SLOT_US)."""
+        """The status frame, encoded when what it says changes (as frame 0: take() numbers it):
+        not in the slot, whose frame must be out a fixed time after the sync (SLOT_US in
+        firmware/hw/rs485.py; encoding its stuffed 0xFF bytes there cost up to 0.34 ms on the
+        emulated Pico). The RX-idle IRQ may take a slot meanwhile: no status in it then."""
+        self._status_n = 0
         cat.build_bms_status(
             self._status,
             self.allow_charge,
@@ -346,6 +353,9 @@ class BmsRole:
             self.error != 0,
             self.charge_rate * 255 // 100,
             self.error,
+        )
+        self._status_n = encode_data(
+            self._status_frame, cat.BMS_ADDR, 0, self._status, cat.STATUS_LEN
         )
 
     # ---- transmit ----
@@ -389,7 +399,7 @@ class BmsRole:
         if switch:
             return _TX_SWITCH
         ver = not self.multi_version and self.version.due(now)
-        status = time.ticks_diff(now, self._status_at) >= 0
+        status = self._status_n and time.ticks_diff(now, self._status_at) >= 0
         if relay and (self.last_tx != _TX_RELAY or not (ver or status)):
             return _TX_RELAY
         if ver:
@@ -427,8 +437,6 @@ class BmsRole:
         elif kind == _TX_VERSION:
             plen = self.version.build(p, now)
         elif kind == _TX_STATUS:
-            p = self._status
-            plen = cat.STATUS_LEN
             interval = self.status_low_power_ms if self.low_power else self.status_ms
             self._status_at = time.ticks_add(now, interval - _STATUS_SLACK_MS)
         if kind == _TX_NONE:
@@ -444,7 +452,27 @@ class BmsRole:
             self._relay_waited = kind != _TX_RELAY and r.pending_multi() > 0
             if kind == _TX_RELAY:
                 return r.take_multi(out, self.sync_no)
-        return encode_data(out, cat.BMS_ADDR, next_frame_no(self.sync_no), p, plen)
+        no = (self.sync_no + 1) & 0x7F  # vebus.next_frame_no, inline
+        if kind != _TX_STATUS:
+            return encode_data(out, cat.BMS_ADDR, no, p, plen)
+        # The status, encoded ahead as frame 0 (one C call copies it): only its number and the
+        # checksum change (a checksum is 1 - the sum of the bytes from the type on, so N's is
+        # 0's - N), the checksum stuffed as vebus.encode does.
+        out[0 : len(self._status_frame)] = self._status_frame
+        out[3] = no
+        i = self._status_n - 2
+        cs = out[i]
+        if out[i - 1] == _ESC:  # (a stuffed payload byte is never the last before it)
+            i -= 1
+            cs += _ESC
+        cs = (cs - no) & 0xFF
+        if cs > _ESC:
+            out[i] = _ESC
+            i += 1
+            cs -= _ESC
+        out[i] = cs
+        out[i + 1] = _END
+        return i + 2
 
     def unsent(self, now):
         """The frame take() returned did not go out (the driver found its slot over, or the port
