@@ -359,36 +359,18 @@ class BmsRole:
         )
 
     # ---- transmit ----
-    def slot_ready(self, now, quiet):
-        """True while a frame may go out now: right after a sync, bus quiet, mode "bms"."""
-        if not self.slot_open:
-            return False
-        if not self.transmit or self.decoder.counts[0] != self._sync_count:
-            self.slot_open = False  # listening only, or another frame followed the sync
-            return False
-        if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
-            self.slot_open = False
-            if self._due_in(now, False) <= 0:
-                self.slots_missed += 1  # a frame was due (a sync read late after a sleep is not)
-            return False
-        return True
-
-    def _switch_due(self, now):
-        """Restrictive modes (off, charger-only, inverter-only) are said and repeated; "on" is
-        said _RELEASE_REPEATS times after a restriction, then the Multi is left alone."""
-        m = self.mode
-        if not m:
-            return False
-        if m != self._mode_sent:
-            return True
-        if time.ticks_diff(now, self._switch_at) < _SWITCH_RESEND_MS:
-            return False
-        return m != cat.SWITCH_ON or self._release_left > 0
-
     def _next(self, now):
-        """Which frame this slot carries (TX_*), in the order of the module's docstring."""
-        switch = self._switch_due(now)
-        if switch and self.mode != cat.SWITCH_ON:
+        """Which frame this slot carries (TX_*), in the order of the module's docstring.
+        (It runs in the slot, between the sync and its frame: no method calls in it.)"""
+        # Restrictive modes (off, charger-only, inverter-only) are said and repeated; "on" is
+        # said _RELEASE_REPEATS times after a restriction, then the Multi is left alone.
+        m = self.mode
+        switch = m and (
+            m != self._mode_sent
+            or time.ticks_diff(now, self._switch_at) >= _SWITCH_RESEND_MS
+            and (m != cat.SWITCH_ON or self._release_left > 0)
+        )
+        if switch and m != cat.SWITCH_ON:
             return _TX_SWITCH  # switching something off: never delayed
         r = self.relay
         relay = r is not None and r.pending_multi() > 0
@@ -398,7 +380,7 @@ class BmsRole:
             return _TX_PROBE_ANSWER
         if switch:
             return _TX_SWITCH
-        ver = not self.multi_version and self.version.due(now)
+        ver = not self.multi_version and time.ticks_diff(now, self.version.at) >= 0
         status = self._status_n and time.ticks_diff(now, self._status_at) >= 0
         if relay and (self.last_tx != _TX_RELAY or not (ver or status)):
             return _TX_RELAY
@@ -407,8 +389,18 @@ class BmsRole:
         return _TX_STATUS if status else _TX_NONE
 
     def take(self, now, out, quiet):
-        """Encode this slot's frame into out; returns its length (0: nothing to send now)."""
-        if not self.slot_ready(now, quiet):
+        """Encode this slot's frame into out; returns its length (0: nothing to send now).
+
+        Only while a frame may go out: right after a sync, bus quiet, mode "bms"."""
+        if not self.slot_open:
+            return 0
+        if not self.transmit or self.decoder.counts[0] != self._sync_count:
+            self.slot_open = False  # listening only, or another frame followed the sync
+            return 0
+        if not quiet or self.decoder.pending() or time.ticks_diff(now, self.last_sync) > SLOT_MS:
+            self.slot_open = False
+            if self._due_in(now, False) <= 0:
+                self.slots_missed += 1  # a frame was due (a sync read late after a sleep is not)
             return 0
         if not self._started:  # the schedule starts at the first slot: everything is due
             self._started = True

@@ -4,7 +4,7 @@ bits; the last three decimal digits (e.g. 2629491 -> 491) go to core's VE.Bus er
 rule. Asked every second for FAST_TRIES rounds while unanswered, then every SLOW_MS.
 
     q = VersionQuery()
-    if q.due(now): plen = q.build(payload, now)   # (while unknown) the next part's query
+    if ticks_diff(now, q.at) >= 0: plen = q.build(payload, now)  # (while unknown) the next part
     if q.reply(p): ...                            # True once, when both parts are in
     q.full (2629491), q.last3 (491); 0 = not known yet
 """
@@ -34,9 +34,6 @@ class VersionQuery:
         self.at = 0  # when the next round is due
         self._part = _ASK_LO
         self.queries = 0  # rounds asked
-
-    def due(self, now):
-        return time.ticks_diff(now, self.at) >= 0
 
     def build(self, p, now):
         """This part's query into payload p; returns its length."""

@@ -199,9 +199,10 @@ class Rs485:
             if self._taken > self._waiting:  # read before its idle: the stamp is older (above)
                 self.slots_late += 1
                 return False
-            while time.ticks_diff(time.ticks_us(), idle) < SLOT_US:
-                pass
-            if time.ticks_diff(time.ticks_us(), idle) > self.slot_last_us:
+            d = time.ticks_diff(time.ticks_us(), idle)
+            while d < SLOT_US:
+                d = time.ticks_diff(time.ticks_us(), idle)
+            if d > self.slot_last_us:  # (a frame built late is checked at once)
                 self.slots_late += 1
                 return False
         self.de.value(1)
