@@ -6,6 +6,7 @@
     role.tick(now)                  # Multi presence; returns the role's event bits (EV_*)
     role.set_protection(out)        # core Protection outputs: mode, allow flags, error, low power
     n = role.take(now, txbuf, quiet)  # a frame for this slot (0: nothing); quiet = bus idle
+    role.unsent(now)                # take's frame did not go out: the next slot carries it
     role.multi_present, role.multi_version, role.ac_in, role.gx_request,  # for core's inputs
     role.multi_mode (the switch state the Multi reports in its LED frame; 0 = not known)
     role.dmc_request (with setting dmc_present: requests heard on the Remote panel port)

@@ -74,8 +74,8 @@ ECHO_MS = const(5)  # after transmit done, the echo must have been seen within t
 SLOT_US = const(1600)
 # The slot's last start: a frame whose first start bit would come more than 2 ms after the sync's
 # end runs into the next node's frame on a real bus, and is not sent (its handler was held back,
-# or was still decoding a saturated window when the sync came); the role's next slot carries what
-# is due then (a switch frame repeats, a GX repeats its probe). Counted from the stamp, itself
+# or was still decoding a saturated window when the sync came); send() returns False, and the
+# role (BmsRole.unsent) has the next slot carry it. Counted from the stamp, itself
 # 125 us (32 bit times: the PL011's receive timeout) + the hard IRQ's entry after the sync's end
 # (148-153 us on the emulated Pico), and the start bit comes 44 us after the check (DE up, the
 # write): 2000 - 153 - 44, less ~30 us for an IRQ in between.
