@@ -409,7 +409,7 @@ class App:
         if not n:
             return False
         if not port.send(role.frame, n, now):
-            role.unsent(now)  # its slot was over (rs485.SLOT_LAST_US): due again in the next
+            role.unsent(now)  # its slot was over (rs485.SLOT_LAST_US): due in the next slot
             return False
         if role.relay is not None and role.last_tx != _TX_RELAY:
             role.relay.own(role.frame, n)  # the panel side hears the BMS too
