@@ -122,43 +122,54 @@ class Panel:
     def serve(self, now, guard=True):
         port = self.port
         r = self.relay
-        if port.quiet() and (r is None or not r.to_panel.n):
+        quiet = port.quiet()
+        if quiet and (r is None or not r.to_panel.n):
             return  # nothing to read or send (most calls: after each of the Multi's frames)
         self._now = now
         reads = waits = 0
         while not guard or self.clear(now):
-            if port.sending():  # ours on the wire, DE up (rp2): the next go right behind them;
-                # no device talks meanwhile, and the echo is read once the line is idle
-                if not self._send_next(port, r):
-                    return  # the RX-idle IRQ after our echo comes back for the rest
-                now = self.ticks()
-                continue
-            n = port.read(now)  # our own echo is consumed first
-            if n:
-                self.decoder.feed(port.rx, 0, n)
-                reads += 1
-                if reads == _RX_CHUNKS:
+            if quiet:  # nothing to read (no echo of ours due, no device's bytes): send
+                if r is None or not r.to_panel.n or not self._send_next(port, r, True):
                     return
-                continue
-            if r is None:
-                return
-            if not port.quiet():  # a device is talking, or our echo is not all back yet:
-                if waits == _ECHO_WAITS:  # the echo's last byte lands a bit time after the
-                    return  # transmit done; then the next frame follows at once
-                waits += 1
-                time.sleep_us(_CHAR_US)
-                continue
-            waits = 0
-            if not self._send_next(port, r):
-                return
+                if not r.to_panel.n and port.sending():
+                    return  # all sent; the RX-idle IRQ after its echo reads the port
+            elif port.sending():  # ours on the wire, DE up (rp2): the next go right behind
+                # them; no device talks meanwhile, and the echo is read once the line is idle
+                if not r.to_panel.n or not self._send_next(port, r, False):
+                    return  # the RX-idle IRQ after our echo comes back for the rest
+            else:
+                n = port.read(now)  # our own echo is consumed first
+                if n:
+                    self.decoder.feed(port.rx, 0, n)
+                    reads += 1
+                    if reads == _RX_CHUNKS:
+                        return
+                elif r is None:
+                    return
+                elif not port.quiet():  # a device is talking, or our echo is not all back
+                    if waits == _ECHO_WAITS:  # yet: its last byte lands a bit time after
+                        return  # the transmit done; then the next frame follows at once
+                    waits += 1
+                    time.sleep_us(_CHAR_US)
+                else:
+                    waits = 0
             now = self.ticks()
+            quiet = port.quiet()
 
-    def _send_next(self, port, r):
+    def idle(self):
+        """The RX-idle IRQ of this port: mostly the echo of our last run, with nothing else to
+        read or send (then a few calls, not serve()'s loop)."""
+        r = self.relay
+        if r is not None and not r.to_panel.n and self.port.echo_only():
+            return
+        self.serve(self.ticks())
+
+    def _send_next(self, port, r, quiet):
         """The relay's next frames out on this port (as many as it takes), if any for now."""
         # the devices' slot after a relayed sync, and the echo's deadline: from when they go
         # out (`now` may be a backlog's start, ms ago)
         now = self.ticks()
-        n = r.take_panel(now, port.quiet(), port.free())
+        n = r.take_panel(now, quiet, port.free())
         if n:
             port.send(r.to_panel.buf, n, now, r.panel_at)
         return n

@@ -157,6 +157,11 @@ class Rs485:
         """Nothing being sent by us and nothing waiting in the receive buffer."""
         return self._echo_n == 0 and not self.uart.any()
 
+    def echo_only(self):
+        """False: the echo is compared by read() (TimedRs485: consumed here at the RX-idle IRQ
+        when nothing else arrived)."""
+        return False
+
     def echo_time(self, now):
         """Our last frame left the wire at most ECHO_MS ago (or is still on it)."""
         return time.ticks_diff(now, self._echo_deadline) <= 0
