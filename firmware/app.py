@@ -366,8 +366,12 @@ class App:
                 if self.panel is not None and not self.role.slot_open and port.uart.any():
                     # a backlog (a saturated window): relay what is decoded while the rest is
                     self.panel.serve(now, False)  # (no guard: see firmware/bms/panel.py)
-            if self.role.slot_open:
-                self.bus_tx_start(now)
+            if self.role.slot_open and self.bus_tx_start(now):
+                # Its echo is in (the last byte lands as its stop bit ends): read now, so the
+                # line's going idle after it makes no RX-idle IRQ (one soft IRQ a frame less)
+                n = port.read(now)
+                if n:
+                    self._feed(port.rx, n, now)
             # After the slot's frame, never before it; not while the Multi's next frame is half
             # read: its own RX-idle IRQ relays it with these, in one write.
             if self.panel is not None and not self.role.decoder.pending():

@@ -41,7 +41,7 @@ from firmware.core.control import (
     WHY_REMOTE_OFF,
     panel_control,
 )
-from vebus import ADDR_MULTI, Decoder, encode_data, next_frame_no
+from vebus import ADDR_MULTI, T_SYNC, Decoder, encode_data, next_frame_no
 from vebus import catalogue as cat
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
@@ -180,20 +180,24 @@ class Panel:
 
     def _on_frame(self, f):
         self.frames += 1
-        self.heard_at = self._now
+        now = self.heard_at = self._now
         role = self.role
         p = f.payload
-        if f.addr != ADDR_MULTI and not f.is_sync() and role.controller(p, f.msg, True, self._now):
-            self._answer_probe()
-            return
-        r = self.relay
-        if (f.addr == ADDR_MULTI or f.is_sync()) and self.port.echo_time(self._now):
+        msg = f.msg
+        multi = f.addr == ADDR_MULTI or f.t == T_SYNC
+        # the role takes a controller's probe or switch frame (its other frames pass it by)
+        if not multi and (msg == cat.MSG_PROBE or msg == cat.MSG_SWITCH):
+            if role.controller(p, msg, True, now):
+                self._answer_probe()
+                return
+        if multi and self.port.echo_time(now):
             # Our own frames, right after we sent them: a device talked over a run of ours (a
             # collision), its bytes were counted as our echo and the run's tail is heard as
             # the bus's. Dropped: not a looped cable, which brings the Multi's frames any time.
             return
-        if r is not None and role.multi_present and r.from_panel(f, self._now) == V_CONTROL:
-            self._control(p, f.msg, f.addr)
+        r = self.relay
+        if r is not None and role.multi_present and r.from_panel(f, now) == V_CONTROL:
+            self._control(p, msg, f.addr)
 
     def _answer_probe(self):
         r = self.relay

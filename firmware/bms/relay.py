@@ -269,7 +269,7 @@ class Relay:
         return self._refuse(V_FULL)
 
     def from_panel(self, f, now):
-        if f.addr == ADDR_MULTI or f.is_sync():
+        if f.addr == ADDR_MULTI or f.t == T_SYNC:
             # A looped cable (or a second Multi): stop relaying until it has been gone a while,
             # and drop what waits (it would only go round again).
             self.looped = True
@@ -281,7 +281,7 @@ class Relay:
         plen = len(p)
         if is_control(p, plen):
             return V_CONTROL
-        if self._loop_holds(now):  # the Multi hears it on the looped cable itself
+        if self.looped and self._loop_holds(now):  # the Multi hears it on the looped cable
             return V_LOOP
         if self.sync_no < 0 or f.frame_no != next_frame_no(self.sync_no):
             return self._refuse(V_WRONG_SLOT)
