@@ -48,8 +48,6 @@ except Exception:
     _PACKS = False
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
 _PAY_FMT = "20s"  # struct's copy of up to _PAY_MAX bytes
-
-
 # Bytes queued for the panel port. Nothing goes out there from a saturated window's first byte
 # until the next sync's slot is past (the Multi port's RX-idle IRQ comes when the line goes
 # idle; then the guard before that sync, firmware/bms/panel.py), so all of it waits: at most

@@ -77,12 +77,13 @@ class TimedRs485(Rs485):
             if self._armed:
                 t = time.ticks_us()
                 left = time.ticks_diff(self._end_us, t)
-                if left > 0:
+                if left > 0:  # behind the frame on the wire
                     t = self._end_us
-                    wire += left
-                # else: out, its IRQ not run yet: the new end counts from now
+                else:  # out, its IRQ not run yet: the new end counts from now
+                    left = 0
                 self._write(buf, off, n)
-                self._end_us = time.ticks_add(t, n * 625 // 16)
+                self._end_us = time.ticks_add(t, wire)
+                wire += left
             else:
                 self.de.value(1)
                 self._write(buf, off, n)  # its first start bit at once: the wire end from now
