@@ -17,7 +17,7 @@ clock): pico_relay_latency_ms_max (a Multi frame's last stop bit on UART0 -> its
 on UART1), pico_panel_de_release_us_max, and pico_relay_busy_pct: the busy median (20 ms
 windows) with the GX at full traffic minus the same run with the panel port idle (no GX, so no
 answers to it either): the GX's frames read and decoded, the Multi's answers relayed to it, and
-the BMS's slot frames that carry its requests to the Multi (about half of the figure:
+the BMS's slot frames that carry its requests to the Multi (35-45 % of the figure:
 docs/bench-testing.md). Relaying the Multi's own frames to the idle panel port is in both runs,
 so it is not in that difference but in pico_busy_pct_median_panel_idle.
 
