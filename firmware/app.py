@@ -361,13 +361,21 @@ class App:
                 if not n:
                     break
                 self._feed(port.rx, n, now)
+                if n < len(port.rx):
+                    continue  # all there was, or the Multi's next frame coming: read on
                 if self.panel is not None and not self.role.slot_open and port.uart.any():
                     # a backlog (a saturated window): relay what is decoded while the rest is
                     self.panel.serve(now, False)  # (no guard: see firmware/bms/panel.py)
-            if self.role.slot_open:
-                self.bus_tx_start(now)
-            if self.panel is not None:
-                self.panel.serve(now)  # after the slot's frame, never before it
+            if self.role.slot_open and self.bus_tx_start(now):
+                # Its echo is in (the last byte lands as its stop bit ends): read now, so the
+                # line's going idle after it makes no RX-idle IRQ (one soft IRQ a frame less)
+                n = port.read(now)
+                if n:
+                    self._feed(port.rx, n, now)
+            # After the slot's frame, never before it; not while the Multi's next frame is half
+            # read: its own RX-idle IRQ relays it with these, in one write.
+            if self.panel is not None and not self.role.decoder.pending():
+                self.panel.serve(now)
         except Exception as e:
             self.fail(e)
 
@@ -375,7 +383,7 @@ class App:
         """The panel port went idle after bytes (a device's frame, or the echo of ours): read
         it and send what waits for it (soft IRQ, as multi_rx_idle: the two never interleave)."""
         try:
-            self.panel.serve(self.ticks())  # pyright: ignore[reportOptionalMemberAccess]
+            self.panel.idle()  # pyright: ignore[reportOptionalMemberAccess]
         except Exception as e:
             self.fail(e)
 

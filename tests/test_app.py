@@ -154,8 +154,10 @@ def test_with_the_rx_idle_irq_the_sync_is_answered_from_the_irq():
     # a fixed offset: the frame starts SLOT_US after the IRQ, whatever building it took
     assert time.ticks_diff(uart.write_us, t0) >= SLOT_US
     assert machine.pins[2].value() == 0 and app.role.multi_present
+    assert uart.echo_i == uart.echo  # its echo read at once, in the same IRQ
+    uart.i = uart.n - 2  # two bytes in, the line not idle yet
     app.bus_step(clock.t)  # presence and the panel port only: the Multi port is the IRQ's
-    assert uart.echo_i == 0 and uart.writes == 1
+    assert uart.any() == 2 and uart.writes == 1
     clock.t += 20
     uart.arrive()  # the next sync: the echo consumed first, then this sync answered
     assert uart.writes == 2 and app.port.collisions == 0 and app.port.echo_missing == 0
@@ -737,3 +739,33 @@ def test_news_read_while_the_last_decision_is_still_being_told_gets_its_step():
     app.protect_step(clock.t)  # what the task runs next
     assert app.out.multi_mode == MODE_INVERTER_ONLY
     assert app.role.mode == MODE_INVERTER_ONLY  # and the Multi is told so
+
+
+def test_the_multis_frames_back_to_back_go_out_on_the_panel_port_in_one_write():
+    # docs/protocol.md, "Between the two ports": every good frame from the Multi side goes out
+    # on the panel side verbatim, in order. A frame whose successor is already arriving waits
+    # for it (that one's own RX-idle IRQ comes when it ends): both go out in one write.
+    from vebus import ADDR_MULTI, encode_data
+
+    app, clock, uart = _app(_IrqBusUart())
+    panel = app.board.ports[1].uart
+    uart.arrive()  # a sync: the slot, then the sync relayed to the panel port
+    assert panel.writes == 1 and panel.sent[2] == 0xFD
+    buf = bytearray(64)
+    ac = bytes(buf[: encode_data(buf, ADDR_MULTI, 6, b"\xe4\x80\x50\xc3\x40\x0d\x03\x00")])
+    reply = bytes(buf[: encode_data(buf, ADDR_MULTI, 6, b"\x00\xe4\x85\x00\x00")])
+    clock.t += 5  # the panel devices' slot after the relayed sync is over
+    uart.frame = bytearray(ac + reply[:4])  # the reply half there when the line went idle
+    uart.n = len(uart.frame)
+    uart.arrive()
+    assert panel.writes == 1  # the AC info frame waits for the reply
+    uart.frame = bytearray(reply[4:])
+    uart.n = len(uart.frame)
+    uart.arrive()  # the rest of the reply, then the line idle
+    run = bytes(panel.sent[: panel.echo])  # (after the BMS's own slot frame, queued first)
+    assert panel.writes == 2 and run.endswith(ac + reply) and run.count(ac) == 1
+    clock.t += 1
+    uart.frame = bytearray(ac)  # a frame alone goes out at once
+    uart.n = len(uart.frame)
+    uart.arrive()
+    assert panel.writes == 3 and bytes(panel.sent[: panel.echo]) == ac

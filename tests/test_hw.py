@@ -130,6 +130,27 @@ def test_rs485_timer_mode_writes_the_next_frame_behind_the_one_on_the_wire_de_he
     assert port.read(1) == 1 and port.rx[0] == 7 and port.quiet()
 
 
+def test_rs485_timer_mode_rx_idle_after_a_run_consumes_its_echo_alone():
+    # The transceiver's receiver stays enabled (docs/hardware.md): each run of ours comes back.
+    # At the RX-idle IRQ after it, the echo alone is consumed there (nothing to read); a
+    # device's bytes behind it leave everything to read(), which hands out the device's bytes.
+    uart, port, timer = _timed_port()
+    a = bytearray(b"\x83\x83\xfe\x3b\xe4\x00\x01\x02\x03\xff")
+    assert port.send(a, 10, 0)
+    while port.sending():
+        timer.fire()
+    assert port.echo_only() and port.quiet() and uart.any() == 0
+    assert port.echo_only()  # the IRQ for bytes read meanwhile: nothing to do either
+    uart.echo = False
+    assert port.send(a, 10, 0)
+    uart.inject(a[:4])  # the line went idle with part of the echo in: the rest comes later
+    assert port.echo_only() and not port.quiet() and uart.any() == 0
+    uart.inject(a[4:] + b"\x07\x08")  # the rest, and a device talking right after our run
+    assert not port.echo_only() and uart.any() == 8
+    assert port.read(1) == 2 and bytes(port.rx[:2]) == b"\x07\x08" and port.quiet()
+    assert port.echo_missing == 0
+
+
 def test_rs485_timer_mode_echo_that_never_comes_is_given_up_after_the_wire_end():
     uart, port, timer = _timed_port()
     uart.echo = False
@@ -153,9 +174,10 @@ class _QuietUart:
 
     def __init__(self):
         self.pending = 0
+        self.bus = 1  # bus bytes after each echo
 
     def write(self, buf, off, n):
-        self.pending = n + 1
+        self.pending = n + self.bus
         return n
 
     def flush(self):
@@ -214,6 +236,18 @@ def test_rs485_timer_mode_steady_state_does_not_allocate():
     assert got[0] == 1 and got[1] == 1 and not port.sending()
     assert alloc_bytes(cycle) == 0
     locked(cycle)
+    port.uart.bus = 0  # the echo alone, consumed at the RX-idle IRQ
+
+    def echo_cycle():
+        for _ in range(20):
+            port.send(frame, 11, 0)
+            timer.fire()
+            got[0] = port.echo_only()
+
+    echo_cycle()
+    assert got[0] and port.quiet()
+    assert alloc_bytes(echo_cycle) == 0
+    locked(echo_cycle)
 
 
 def test_watchdog_feeds_only_while_every_task_checks_in():

@@ -41,7 +41,7 @@ from firmware.core.control import (
     WHY_REMOTE_OFF,
     panel_control,
 )
-from vebus import ADDR_MULTI, Decoder, encode_data, next_frame_no
+from vebus import ADDR_MULTI, T_SYNC, Decoder, encode_data, next_frame_no
 from vebus import catalogue as cat
 
 # firmware/core/codes.py's numbers (tests/host/test_consts.py keeps the copies equal)
@@ -122,43 +122,54 @@ class Panel:
     def serve(self, now, guard=True):
         port = self.port
         r = self.relay
-        if port.quiet() and (r is None or not r.to_panel.n):
+        quiet = port.quiet()
+        if quiet and (r is None or not r.to_panel.n):
             return  # nothing to read or send (most calls: after each of the Multi's frames)
         self._now = now
         reads = waits = 0
         while not guard or self.clear(now):
-            if port.sending():  # ours on the wire, DE up (rp2): the next go right behind them;
-                # no device talks meanwhile, and the echo is read once the line is idle
-                if not self._send_next(port, r):
-                    return  # the RX-idle IRQ after our echo comes back for the rest
-                now = self.ticks()
-                continue
-            n = port.read(now)  # our own echo is consumed first
-            if n:
-                self.decoder.feed(port.rx, 0, n)
-                reads += 1
-                if reads == _RX_CHUNKS:
+            if quiet:  # nothing to read (no echo of ours due, no device's bytes): send
+                if r is None or not r.to_panel.n or not self._send_next(port, r, True):
                     return
-                continue
-            if r is None:
-                return
-            if not port.quiet():  # a device is talking, or our echo is not all back yet:
-                if waits == _ECHO_WAITS:  # the echo's last byte lands a bit time after the
-                    return  # transmit done; then the next frame follows at once
-                waits += 1
-                time.sleep_us(_CHAR_US)
-                continue
-            waits = 0
-            if not self._send_next(port, r):
-                return
+                if not r.to_panel.n and port.sending():
+                    return  # all sent; the RX-idle IRQ after its echo reads the port
+            elif port.sending():  # ours on the wire, DE up (rp2): the next go right behind
+                # them; no device talks meanwhile, and the echo is read once the line is idle
+                if not r.to_panel.n or not self._send_next(port, r, False):
+                    return  # the RX-idle IRQ after our echo comes back for the rest
+            else:
+                n = port.read(now)  # our own echo is consumed first
+                if n:
+                    self.decoder.feed(port.rx, 0, n)
+                    reads += 1
+                    if reads == _RX_CHUNKS:
+                        return
+                elif r is None:
+                    return
+                elif not port.quiet():  # a device is talking, or our echo is not all back
+                    if waits == _ECHO_WAITS:  # yet: its last byte lands a bit time after
+                        return  # the transmit done; then the next frame follows at once
+                    waits += 1
+                    time.sleep_us(_CHAR_US)
+                else:
+                    waits = 0
             now = self.ticks()
+            quiet = port.quiet()
 
-    def _send_next(self, port, r):
+    def idle(self):
+        """The RX-idle IRQ of this port: mostly the echo of our last run, with nothing else to
+        read or send (then a few calls, not serve()'s loop)."""
+        r = self.relay
+        if r is not None and not r.to_panel.n and self.port.echo_only():
+            return
+        self.serve(self.ticks())
+
+    def _send_next(self, port, r, quiet):
         """The relay's next frames out on this port (as many as it takes), if any for now."""
         # the devices' slot after a relayed sync, and the echo's deadline: from when they go
         # out (`now` may be a backlog's start, ms ago)
         now = self.ticks()
-        n = r.take_panel(now, port.quiet(), port.free())
+        n = r.take_panel(now, quiet, port.free())
         if n:
             port.send(r.to_panel.buf, n, now, r.panel_at)
         return n
@@ -169,20 +180,24 @@ class Panel:
 
     def _on_frame(self, f):
         self.frames += 1
-        self.heard_at = self._now
+        now = self.heard_at = self._now
         role = self.role
         p = f.payload
-        if f.addr != ADDR_MULTI and not f.is_sync() and role.controller(p, f.msg, True, self._now):
-            self._answer_probe()
-            return
-        r = self.relay
-        if (f.addr == ADDR_MULTI or f.is_sync()) and self.port.echo_time(self._now):
+        msg = f.msg
+        multi = f.addr == ADDR_MULTI or f.t == T_SYNC
+        # the role takes a controller's probe or switch frame (its other frames pass it by)
+        if not multi and (msg == cat.MSG_PROBE or msg == cat.MSG_SWITCH):
+            if role.controller(p, msg, True, now):
+                self._answer_probe()
+                return
+        if multi and self.port.echo_time(now):
             # Our own frames, right after we sent them: a device talked over a run of ours (a
             # collision), its bytes were counted as our echo and the run's tail is heard as
             # the bus's. Dropped: not a looped cable, which brings the Multi's frames any time.
             return
-        if r is not None and role.multi_present and r.from_panel(f, self._now) == V_CONTROL:
-            self._control(p, f.msg, f.addr)
+        r = self.relay
+        if r is not None and role.multi_present and r.from_panel(f, now) == V_CONTROL:
+            self._control(p, msg, f.addr)
 
     def _answer_probe(self):
         r = self.relay

@@ -47,6 +47,7 @@ try:  # MicroPython's struct copies from any buffer; CPython's "s" takes bytes o
 except Exception:
     _PACKS = False
 _PAY_MAX = const(20)  # longest panel payload relayed to the Multi side (a slot frame)
+_PAY_FMT = "20s"  # struct's copy of up to _PAY_MAX bytes
 # Bytes queued for the panel port. Nothing goes out there from a saturated window's first byte
 # until the next sync's slot is past (the Multi port's RX-idle IRQ comes when the line goes
 # idle; then the guard before that sync, firmware/bms/panel.py), so all of it waits: at most
@@ -82,6 +83,15 @@ def is_control(p, plen):
     return 0x32 <= c <= 0x34 or c == 0x37
 
 
+def _copy(fmt, buf, o, src, n):
+    """src[:n] into buf at o in one C call: as many bytes as fmt ("<size>s", size >= n) are
+    overwritten (zero-padded), so that many must be free there."""
+    if _PACKS:
+        pack_into(fmt, buf, o, src)
+    else:  # CPython (the host's tests)
+        buf[o : o + n] = src[:n]
+
+
 class _Ring:
     """`count` entries of up to `size` bytes, each in its own slot, oldest first: push copies
     in, pop hands the oldest out in place. No growth."""
@@ -101,10 +111,7 @@ class _Ring:
         if self.n == self.count:
             return False
         k = (self.head + self.n) % self.count
-        o = self.at[k]
-        b = self.buf
-        for i in range(n):
-            b[o + i] = src[i]
+        _copy(_PAY_FMT, self.buf, self.at[k], src, n)
         self.lens[k] = n
         self.addr[k] = addr
         self.n += 1
@@ -176,14 +183,21 @@ class _Frames(_Ring):
         return end if end + _RAW_MAX <= first else -1  # wrapped: [first, size) and [0, end)
 
     def push(self, src, n, addr=0):
-        o = self.room()
-        if o < 0:
-            return False
+        k = self.n
+        o = self.end
+        if not k:
+            o = 0
+        elif k == self.count or o + _RAW_MAX > self.size or o <= self.at[self.head]:
+            o = self.room()  # (the common case above: after the entries, room to the end)
+            if o < 0:
+                return False
         if _PACKS:
             pack_into(_RAW_FMT, self.buf, o, src)
         else:  # CPython (the host's tests)
             self.buf[o : o + n] = src[:n]
-        k = (self.head + self.n) % self.count
+        k += self.head
+        if k >= self.count:
+            k -= self.count
         self.at[k] = o
         self.lens[k] = n
         self.end = o + n
@@ -228,13 +242,14 @@ class Relay:
         return self.looped
 
     def from_multi(self, f, now):
-        if self._loop_holds(now):  # relayed, it would come back: the loop would feed itself
-            return V_LOOP
+        # (every frame of the Multi's comes here: attributes, not method calls, where it can)
+        if self.looped and self._loop_holds(now):  # relayed, it would come back: the loop
+            return V_LOOP  # would feed itself
         raw = f.raw
         n = len(raw)
         if n > _RAW_MAX:
             return self._refuse(V_TOO_LONG)
-        if f.is_sync():
+        if f.t == T_SYNC:
             self.queued_no = f.frame_no
         if not self.to_panel.push(raw, n):
             return self._refuse(V_FULL)
@@ -257,7 +272,7 @@ class Relay:
         return self._refuse(V_FULL)
 
     def from_panel(self, f, now):
-        if f.addr == ADDR_MULTI or f.is_sync():
+        if f.addr == ADDR_MULTI or f.t == T_SYNC:
             # A looped cable (or a second Multi): stop relaying until it has been gone a while,
             # and drop what waits (it would only go round again).
             self.looped = True
@@ -269,7 +284,7 @@ class Relay:
         plen = len(p)
         if is_control(p, plen):
             return V_CONTROL
-        if self._loop_holds(now):  # the Multi hears it on the looped cable itself
+        if self.looped and self._loop_holds(now):  # the Multi hears it on the looped cable
             return V_LOOP
         if self.sync_no < 0 or f.frame_no != next_frame_no(self.sync_no):
             return self._refuse(V_WRONG_SLOT)
@@ -290,29 +305,38 @@ class Relay:
         the next push (sent from there in one write: per frame, bytecode costs about as much as
         the frame's wire time on an RP2040)."""
         r = self.to_panel
-        if not r.n:
+        left = r.n
+        if not left:
             return 0
         if self._hold:
             if time.ticks_diff(now, self._hold_at) < SLOT_MS or not quiet:
                 return 0
             self._hold = False
         buf = r.buf
-        o = self.panel_at = r.at[r.head]
+        at = r.at
+        lens = r.lens
+        k = r.head
+        count = r.count
+        o = self.panel_at = at[k]
         n = 0
-        while r.n:
-            k = r.head
-            ln = r.lens[k]
-            if r.at[k] != o + n or n + ln > room:
+        while left:
+            ln = lens[k]
+            if at[k] != o + n or n + ln > room:
                 break
-            r.drop()
             a = o + n
             n += ln
-            self.relayed[0] += 1
+            left -= 1
+            k += 1
+            if k == count:
+                k = 0
             if buf[a + 2] == T_SYNC:
                 self.sync_no = buf[a + 3]
                 self._hold = True
                 self._hold_at = now
                 break
+        self.relayed[0] += r.n - left
+        r.head = k
+        r.n = left
         return n
 
     def take_multi(self, out, sync_no):

@@ -16,7 +16,9 @@ Figures (emulated time only, from the trace and run.mjs's cpu records, never the
 clock): pico_relay_latency_ms_max (a Multi frame's last stop bit on UART0 -> its first start bit
 on UART1), pico_panel_de_release_us_max, and pico_relay_busy_pct: the busy median (20 ms
 windows) with the GX at full traffic minus the same run with the panel port idle (no GX, so no
-answers to it either). Relaying the Multi's own frames to the idle panel port is in both runs,
+answers to it either): the GX's frames read and decoded, the Multi's answers relayed to it, and
+the BMS's slot frames that carry its requests to the Multi (35-45 % of the figure:
+docs/bench-testing.md). Relaying the Multi's own frames to the idle panel port is in both runs,
 so it is not in that difference but in pico_busy_pct_median_panel_idle.
 
 Both ports' transceivers echo what their UART sends (ECHO). run.mjs's --rs485-echo takes one
