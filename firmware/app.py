@@ -219,10 +219,12 @@ class App:
 
     def protect_edge(self, now, moved):
         """After a debounced change (the inputs task): what moved read, Protection.step and the
-        pins at once; a change owes the next step (it can ripen another: the pre-alarm follows
-        the loads on)."""
-        if self.protect_read(now, moved) and self.protect_decide(now):
-            self._owed |= _DECIDE
+        pins at once; the next step too when that one can change more (Protection.rerun: the
+        pre-alarm follows the loads on)."""
+        if self.protect_read(now, moved):
+            self.protect_decide(now)
+            if self.prot.rerun:
+                self._owed |= _DECIDE
 
     def protect_read(self, now, moved=7):
         """The protect task's first slice: True when Protection.step is owed (inp filled in):

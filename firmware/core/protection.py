@@ -160,6 +160,9 @@ class Protection:
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
         self._again = True  # the last step changed or logged something: the next one runs
+        # The last step switched the loads on: the next one may switch the pre-alarm on (it warns
+        # only while the loads are on), so it is owed at once, not at the next due().
+        self.rerun = False
         self._at = 0  # the last step's tick
         self._due_ms = None  # ms from it to the next step owed (worked out when asked)
 
@@ -404,6 +407,7 @@ class Protection:
             o.low_power = low_power
         o.changed = changed
         self._again = changed != 0 or log.seq != seq
+        self.rerun = load.on and not old_load
         self._at = now
         self._due_ms = None
         o.multi_ceiling = ceiling
