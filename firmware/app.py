@@ -84,7 +84,7 @@ PERIODS = (
     (50, 50, 50 + _STALL_MS),  # at most: edges come by pin IRQ (App.inputs_ms)
     (50, 100, 100 + _STALL_MS),  # timers, the bus role's news: a debounced input runs it at once
     (2, POLL_MAX_MS, POLL_MAX_MS + _STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
-    (50, 200, 200 + _STALL_MS),
+    (200, 200, 200 + _STALL_MS),  # at most: until the status LED's next change (sleep_after)
     (250, 250, 250 + _STALL_MS),  # drains the event log: writes only when there are events
     (100, 100, 100 + _STALL_MS),
     (250, 1, 250 + _STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
@@ -530,6 +530,9 @@ class App:
                 # cycle, so its frame goes out in the next slot, not the one after
                 return _PANEL_POLL_MS
             return ms
+        if i == _T_LEDS:  # until the status LED's next change (its check-in: each period)
+            ms = self.patterns.next_ms(self.out.led_status, now)
+            return ms if ms < period[0] else period[0]
         if i == _T_LOG and self._log_wait:
             return self._log_wait
         if i == _T_IDLE:

@@ -246,6 +246,35 @@ class _CountOpens:
         return open(path, mode)
 
 
+def test_the_led_task_wakes_for_the_status_leds_flashes_only():
+    # Manual 5.2: the status LED gives a short flash about every 10 s while the Multi is on.
+    # The LED task sleeps until that LED's next change, at most its low-power period (its
+    # watchdog check-in): each flash lasts its 60 ms to the ms, and the task wakes ~5 times a
+    # second instead of 20 (the core's busy share).
+    from firmware.app import PERIODS, TASK_NAMES
+    from firmware.core.codes import PAT_HEARTBEAT
+
+    T_LEDS = TASK_NAMES.index("leds")
+    app, clock, _ = _app()
+    app.out.led_status = PAT_HEARTBEAT
+    led = machine.pins[app.board.profile["leds"][0][1]]
+    wakes, lit, flashes = 0, None, []
+    end = clock.t + 30_000
+    while clock.t < end:
+        app.leds_step(clock.t)
+        wakes += 1
+        if led.value() and lit is None:
+            lit = clock.t
+        elif not led.value() and lit is not None:
+            flashes.append(clock.t - lit)
+            lit = None
+        ms = app.sleep_after(T_LEDS, clock.t)
+        assert 0 < ms <= PERIODS[T_LEDS][1]
+        clock.t += ms
+    assert flashes == [60, 60, 60], flashes
+    assert wakes <= 30_000 // PERIODS[T_LEDS][1] + 2 * len(flashes) + 1, wakes
+
+
 def _synced_app():
     """An app that has heard three syncs 20 ms apart (its sync period known): app, clock, it."""
     app, clock, uart = _app(_IrqBusUart())
