@@ -159,17 +159,19 @@ class Protection:
         self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
-        # The last step switched the loads on: the next one may switch the pre-alarm on (it warns
-        # only while the loads are on), so it is owed at once. No other step changes what the
-        # next one would do with the same inputs (tests/host/test_protect_skip.py): timers aside.
+        # The last step switched the loads on with the battery's pre-alarm on: the next one
+        # switches the pre-alarm output on (it warns only while the loads are on), so it is owed
+        # at once. No other step changes what the next one would do with the same inputs
+        # (tests/host/test_protect_skip.py): timers aside.
         self.rerun = True  # (the first step is owed)
         self._at = 0  # the last step's tick
         self._due_ms = None  # ms from it to the next step owed (worked out when asked)
 
     def due(self, now):
         """True when step() is owed at `now` even with the same inputs as the last step: that
-        step switched the loads on (rerun), a timer may have run out, or FULL_STEP_MS passed.
-        Otherwise a step with the same inputs would change nothing, and the caller may skip it."""
+        step switched the loads on under a pre-alarm (rerun), a timer may have run out, or
+        FULL_STEP_MS passed. Otherwise a step with the same inputs would change nothing, and
+        the caller may skip it."""
         if self.rerun:
             return True
         if self._due_ms is None:  # once per step, and outside it: the step stays short
@@ -404,7 +406,7 @@ class Protection:
             changed |= _CH_LOW_POWER
             o.low_power = low_power
         o.changed = changed
-        self.rerun = load.on and not old_load
+        self.rerun = load.on and not old_load and c.prealarm
         self._at = now
         self._due_ms = None
         o.multi_ceiling = ceiling

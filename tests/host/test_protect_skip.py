@@ -1,15 +1,15 @@
 """The app skips Protection.step when nothing it reads changed (host only: hypothesis).
 
 App.protect_step runs Protection.step only when one of its inputs differs from the last step's or
-Protection.due() says a step is owed (the last step switched the loads on: Protection.rerun, a
-timer may have run out, FULL_STEP_MS passed). The skip must never hide a change: a protection
-stepped that way is compared, tick by tick, with one stepped at every tick: the outputs a user
-sees (every Outputs field) and the event log must be the same at every tick, and a skipped tick
-is one at which the step would have changed nothing. Random settings, input sequences and times
-between ticks (from a tick near the wrap). Counted: the ticks skipped, the input changes, and the
-timers that ran out with the inputs unchanged (start-up, the pre-alarm's delay, a minimum hold),
-each caught by due(). A step run again at once changes something only where rerun says so. The
-last test checks that App.protect_step compares every input it fills in.
+Protection.due() says a step is owed (the last step switched the loads on under a pre-alarm:
+Protection.rerun, a timer may have run out, FULL_STEP_MS passed). The skip must never hide a
+change: a protection stepped that way is compared, tick by tick, with one stepped at every tick:
+the outputs a user sees (every Outputs field) and the event log must be the same at every tick,
+and a skipped tick is one at which the step would have changed nothing. Random settings, input
+sequences and times between ticks (from a tick near the wrap). Counted: the ticks skipped, the
+input changes, and the timers that ran out with the inputs unchanged (start-up, the pre-alarm's
+delay, a minimum hold), each caught by due(). A step run again at once changes something only
+where rerun says so. The last test checks that App.protect_step compares every input it fills in.
 """
 
 import sys
