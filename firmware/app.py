@@ -206,7 +206,7 @@ class App:
             if self._remote_mains(self._rm_at, lv & 1, lv >> 1 & 1, lv >> 2 & 1):
                 moved |= 2
         rm = b.read_remote_mains()
-        if self._remote_mains(now, rm[0], rm[1], rm[2]):
+        if self._remote_mains(now, rm & 1, rm >> 1 & 1, rm >> 2 & 1):
             moved |= 2
         if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
             self.protect_edge(now, moved)

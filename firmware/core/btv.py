@@ -51,19 +51,6 @@ class Condition:
         self.prealarm = False
         self.reasons = _R_UNKNOWN
 
-    def set_ok(self):
-        """All OK (for tests and simulators that skip the electrical layer)."""
-        self.loop_ok = self.discharge_ok = self.charge_ok = True
-        self.prealarm = False
-        self.reasons = 0
-
-    def copy_from(self, other):
-        self.loop_ok = other.loop_ok
-        self.discharge_ok = other.discharge_ok
-        self.charge_ok = other.charge_ok
-        self.prealarm = other.prealarm
-        self.reasons = other.reasons
-
 
 class BtvDecoder:
     def __init__(self, settings, wire=None):
