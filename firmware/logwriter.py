@@ -10,8 +10,8 @@ interrupt: a sync arriving then gets its frame late. So with the Multi's syncs k
 (BmsRole.sync_period, last_sync) a write starts after this sync's slot (SLOT_MS) and early enough
 to end SYNC_GUARD_MS before the next sync; one write per cycle (the latch record first, then one
 batch of events a cycle: a burst of events never puts two writes in one cycle). New events are
-encoded into the batch (Python, which the IRQ does interrupt), _ENCODE_MAX a step, in a quiet
-part of their own a sync period before their write: no cycle carries both.
+encoded into the batch (Python, which the IRQ does interrupt) in the steps before their write,
+_ENCODE_MAX a step.
 After boot, writes wait up to _LISTEN_MS for the syncs' period; without the Multi, at once.
 
 What a write costs grows with what the event file's last block holds (littlefs copies it into a
@@ -47,14 +47,15 @@ class LogWriter:
         until the log task should come back for the rest."""
         ev = self.events
         log = self.log
-        if not (self.latch_dirty or ev.held() or log.pending()):
+        # New events are encoded now (Python: the RX-idle IRQ runs between its bytecodes) and
+        # written in a later step: the write's own cycle carries the write alone.
+        fresh = ev.collect(log, _ENCODE_MAX) if log.pending() else 0
+        if not self.latch_dirty and not ev.held():
             return 0
         wait = self.wait_ms(now)
         if wait:
             return wait
-        # New events are encoded now (Python: the RX-idle IRQ runs between its bytecodes) and
-        # written a sync period later: encoding and write never share a cycle's quiet part.
-        if log.pending() and ev.collect(log, _ENCODE_MAX):
+        if fresh:  # the next cycle's quiet part (or more to encode first)
             return self.role.sync_period or 1
         if self.latch_dirty:
             self.latch_dirty = False

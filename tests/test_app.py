@@ -322,7 +322,6 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
     try:
         app.log.record(clock.t, 2, 0, 0)
-        app.events.collect(app.log)  # encoded in an earlier cycle (never in its write's)
         sync = clock.t
         written = []
         for d in range(p):  # the log task woken at each ms of the cycle
@@ -344,45 +343,6 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
         before = opens.writes
         app.log_step(clock.t)
         assert not app.events.held() and opens.writes == before + 1
-    finally:
-        del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
-
-
-def test_events_are_encoded_a_sync_period_before_their_write():
-    # Encoding an event (Python, ~0.25 ms on the emulated Pico) and the littlefs write (1.3-2.2
-    # ms) each take a share of the core: they go into quiet parts a sync period apart, so no
-    # 20 ms of its time carries both (bench_pico's pico_busy_pct_max), whenever the events came.
-    from firmware.app import TASK_NAMES
-    from firmware.core import eventfile
-
-    T_LOG = TASK_NAMES.index("log")
-    app, clock, p = _synced_app()
-    opens = _CountOpens()
-    eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
-    collect = app.events.collect
-    encoded = []
-
-    def counted(log, most=-1):
-        n = collect(log, most)
-        if n:
-            encoded.append(clock.t)
-        return n
-
-    app.events.collect = counted
-    try:
-        for phase in range(p):  # events recorded at each ms of the cycle
-            while app.log.pending() or app.events.held():  # (start-up's, the last round's)
-                clock.t += app.sleep_after(T_LOG, clock.t)
-                app.log_step(clock.t)
-            clock.t += (phase - (clock.t - app.role.last_sync)) % p
-            del encoded[:]
-            app.log.record(clock.t, 2, 0, phase)
-            writes = opens.writes
-            app.log_step(clock.t)
-            while opens.writes == writes:
-                clock.t += app.sleep_after(T_LOG, clock.t)
-                app.log_step(clock.t)
-            assert encoded and all(clock.t - t >= p for t in encoded), (phase, encoded, clock.t)
     finally:
         del eventfile.open  # pyright: ignore[reportAttributeAccessIssue]
 
