@@ -126,7 +126,7 @@ def check(root, d=""):
         return BAD_MPY, "mpy v%s, this MicroPython loads v%s" % (m["mpy"], here)
     # Small: once garbage, a stale word on the C stack (the collector scans it conservatively)
     # can keep it for the whole run; a 4 KB one did, at some heap layouts (emulated Pico).
-    buf = bytearray(256)
+    buf = bytearray(512)
     for path, size, crc in m["files"]:
         try:
             if crc32_file(root + d + path, buf) != (crc, size):
