@@ -60,9 +60,9 @@ class Inputs:
     """Polled digital inputs. specs: ((name, pin_id, pull), ...); pull is "up", "down" or None.
 
     read_bits() returns the raw levels, bit n = input n in specs order. Polarity and meaning are
-    decided by firmware/core from the settings, not here. gpio_in: the address of a register
-    holding every GPIO's level, bit k = GPIO k (rp2's SIO GPIO_IN), or 0: inputs on consecutive
-    GPIOs are then read in one load and a shift, not a Pin.value() call each.
+    decided by firmware/core from the settings, not here. gpio_in (0: none): the address of a
+    register holding every GPIO's level, bit k = GPIO k (rp2's SIO GPIO_IN); inputs on
+    consecutive GPIOs are then read in one load and a shift, not a Pin.value() call each.
     """
 
     def __init__(self, specs, gpio_in=0):
