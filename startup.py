@@ -124,7 +124,9 @@ def check(root, d=""):
     here = mpy_version()
     if m["mpy"] and here and m["mpy"] != here:
         return BAD_MPY, "mpy v%s, this MicroPython loads v%s" % (m["mpy"], here)
-    buf = bytearray(4096)
+    # Small: once garbage, a stale word on the C stack (the collector scans it conservatively)
+    # can keep it for the whole run; a 4 KB one did, at some heap layouts (emulated Pico).
+    buf = bytearray(512)
     for path, size, crc in m["files"]:
         try:
             if crc32_file(root + d + path, buf) != (crc, size):

@@ -83,8 +83,8 @@ TASK_NAMES = ("inputs", "protect", "bus", "leds", "log", "supervisor", "idle")
 PERIODS = (
     (50, 50, 50 + _STALL_MS),  # at most: edges come by pin IRQ (App.inputs_ms)
     (50, 100, 100 + _STALL_MS),  # timers, the bus role's news: a debounced input runs it at once
-    (2, POLL_MAX_MS, POLL_MAX_MS + _STALL_MS),  # 2 around each sync (poll_ms), 30 with the IRQ
-    (50, 200, 200 + _STALL_MS),
+    (2, POLL_MAX_MS, POLL_MAX_MS + _STALL_MS),  # 2 around each sync (poll_ms); IRQ: sleep_after
+    (200, 200, 200 + _STALL_MS),  # at most: until the status LED's next change (sleep_after)
     (250, 250, 250 + _STALL_MS),  # drains the event log: writes only when there are events
     (100, 100, 100 + _STALL_MS),
     (250, 1, 250 + _STALL_MS),  # low power: awake 1 ms after each _SLEEP_MS light sleep
@@ -101,6 +101,7 @@ _FOLLOW = const(0x100)  # protect_follow owed (App._owed)
 _DECIDE = const(0x200)  # Protection.step owed
 _SLICES = const(_FOLLOW | _DECIDE)
 _PANEL_POLL_MS = const(5)  # without the RX-idle IRQ: a panel port in use is read this often
+_BUS_IRQ_MS = const(100)  # the bus task's period with the RX-idle IRQ and one port
 _RX_CHUNKS = const(8)  # chunks read per bus_rx step at most (8 x 128 bytes: 40 ms of traffic)
 
 
@@ -205,7 +206,7 @@ class App:
             if self._remote_mains(self._rm_at, lv & 1, lv >> 1 & 1, lv >> 2 & 1):
                 moved |= 2
         rm = b.read_remote_mains()
-        if self._remote_mains(now, rm[0], rm[1], rm[2]):
+        if self._remote_mains(now, rm & 1, rm >> 1 & 1, rm >> 2 & 1):
             moved |= 2
         if moved:  # a debounced input changed: the outputs follow now, not a protect tick later
             self.protect_edge(now, moved)
@@ -219,10 +220,12 @@ class App:
 
     def protect_edge(self, now, moved):
         """After a debounced change (the inputs task): what moved read, Protection.step and the
-        pins at once; a change owes the next step (it can ripen another: the pre-alarm follows
-        the loads on)."""
-        if self.protect_read(now, moved) and self.protect_decide(now):
-            self._owed |= _DECIDE
+        pins at once; the next step too when that one changes more (Protection.rerun: the
+        pre-alarm output follows the loads on)."""
+        if self.protect_read(now, moved):
+            self.protect_decide(now)
+            if self.prot.rerun:
+                self._owed |= _DECIDE
 
     def protect_read(self, now, moved=7):
         """The protect task's first slice: True when Protection.step is owed (inp filled in):
@@ -285,7 +288,12 @@ class App:
                 outputs.set(_CHARGE_DISCONNECT, out.charge == _HIGH)
             if ch & _CH_PREALARM:
                 outputs.set(_PRE_ALARM, out.prealarm == _HIGH)
-        self._owed = (self._owed & ~_DECIDE) | ch | _FOLLOW
+        owed = self._owed & ~_DECIDE
+        if ch or owed & _FOLLOW:
+            self._owed = owed | ch | _FOLLOW
+        else:  # nothing changed nor waits to be told: the follow's checks now, no slice of theirs
+            self._owed = owed
+            self.protect_follow(now)
         return ch
 
     def protect_slice(self, now):
@@ -521,6 +529,10 @@ class App:
         low = self.out.low_power
         if i == _T_BUS:
             role = self.role
+            if self.rx_irq and self.panel is None:
+                # the IRQ reads and answers the Multi port: the task only times out presence
+                # and requests (seconds) and logs what the role heard
+                return _BUS_IRQ_MS
             if self.rx_irq or (low and not role.multi_present):
                 # the IRQ reads the Multi port: the task only reads the panel, presence
                 return period[1]
@@ -537,6 +549,9 @@ class App:
                 # cycle, so its frame goes out in the next slot, not the one after
                 return _PANEL_POLL_MS
             return ms
+        if i == _T_LEDS:  # until the status LED's next change (its check-in: each period)
+            ms = self.patterns.next_ms(self.out.led_status, now)
+            return ms if ms < period[0] else period[0]
         if i == _T_LOG and self._log_wait:
             return self._log_wait
         if i == _T_IDLE:

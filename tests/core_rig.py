@@ -35,13 +35,11 @@ class Rig:
         self.c = self.i.btv
         self.i.remote_on = True
         self.t = START
-        self.c.set_ok()
-        self.step()  # the first step at START: boot
+        self.ok()  # the first step at START: boot
 
     # --- the battery's condition (each setter steps once at the current tick) -----------------
     def ok(self):
-        self.c.set_ok()
-        self.step()
+        self._set(True, True, False, 0)
 
     def _set(self, dis, chg, pa, reasons, loop=True):
         c = self.c

@@ -268,6 +268,65 @@ class _CountOpens:
         return open(path, mode)
 
 
+def test_the_led_task_wakes_for_the_status_leds_flashes_only():
+    # Manual 5.2: the status LED gives a short flash about every 10 s while the Multi is on.
+    # The LED task sleeps until that LED's next change, at most its low-power period (its
+    # watchdog check-in): each flash lasts its 60 ms to the ms, and the task wakes ~5 times a
+    # second instead of 20 (the core's busy share).
+    from firmware.app import PERIODS, TASK_NAMES
+    from firmware.core.codes import PAT_HEARTBEAT
+
+    T_LEDS = TASK_NAMES.index("leds")
+    app, clock, _ = _app()
+    app.out.led_status = PAT_HEARTBEAT
+    led = machine.pins[app.board.profile["leds"][0][1]]
+    wakes, lit, flashes = 0, None, []
+    end = clock.t + 30_000
+    while clock.t < end:
+        app.leds_step(clock.t)
+        wakes += 1
+        if led.value() and lit is None:
+            lit = clock.t
+        elif not led.value() and lit is not None:
+            flashes.append(clock.t - lit)
+            lit = None
+        ms = app.sleep_after(T_LEDS, clock.t)
+        assert 0 < ms <= PERIODS[T_LEDS][1]
+        clock.t += ms
+    assert flashes == [60, 60, 60], flashes
+    assert wakes <= 30_000 // PERIODS[T_LEDS][1] + 2 * len(flashes) + 1, wakes
+
+
+def test_with_the_rx_idle_irq_and_one_port_the_bus_task_wakes_ten_times_a_second():
+    # The RX-idle IRQ reads the Multi port and answers its syncs; the bus task is left the
+    # timeouts (the Multi absent after 1 s without a sync: docs/protocol.md) and the log of
+    # what the role heard: ten wake-ups a second do that (each costs the core a scheduler pass).
+    from firmware.app import TASK_NAMES
+    from firmware.app_texts import EV_MULTI_DOWN
+
+    T_BUS = TASK_NAMES.index("bus")
+    app, clock, _ = _synced_app()
+    app.panel = None  # a board with one VE.Bus port
+    last = app.role.last_sync  # the Multi goes quiet
+    wakes = 0
+    while app.role.multi_present and clock.t - last < 3000:
+        app.bus_step(clock.t)
+        wakes += 1
+        clock.t += app.sleep_after(T_BUS, clock.t)
+    down = [e[0] for e in app.log.entries() if e[1] == EV_MULTI_DOWN]
+    assert down and 1000 < down[0] - last <= 1100, (down, last)
+    assert wakes <= 12, wakes
+
+
+def _synced_app():
+    """An app that has heard three syncs 20 ms apart (its sync period known): app, clock, it."""
+    app, clock, uart = _app(_IrqBusUart())
+    for _ in range(3):
+        clock.t += 20
+        uart.arrive()
+    return app, clock, app.role.sync_period
+
+
 def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
     # vebus.md: the BMS's frame follows the sync (a 20 ms cycle); a littlefs write is C code
     # (3-5 ms on the emulated Pico, bench_pico's log step) that the RX-idle soft IRQ cannot
@@ -278,11 +337,7 @@ def test_the_event_log_is_written_after_the_slot_and_before_the_next_sync():
 
     T_LOG = TASK_NAMES.index("log")
 
-    app, clock, uart = _app(_IrqBusUart())
-    for _ in range(3):  # the sync period becomes known
-        clock.t += 20
-        uart.arrive()
-    p = app.role.sync_period  # the Multi's 20 ms, as the role measures it (+1 ms a sync)
+    app, clock, p = _synced_app()  # the Multi's 20 ms, as the role measures it (+1 ms a sync)
     assert 20 <= p <= 21
     last = p - SYNC_GUARD_MS - FLASH_MS  # the write ends SYNC_GUARD_MS before the next sync
     opens = _CountOpens()
@@ -324,11 +379,7 @@ def test_a_burst_of_events_goes_to_flash_one_write_a_sync_cycle():
 
     T_LOG = TASK_NAMES.index("log")
 
-    app, clock, uart = _app(_IrqBusUart())
-    for _ in range(3):  # the sync period becomes known
-        clock.t += 20
-        uart.arrive()
-    p = app.role.sync_period
+    app, clock, p = _synced_app()
     batch = app.events.batch
     opens = _CountOpens()
     eventfile.open = opens  # pyright: ignore[reportAttributeAccessIssue]
@@ -716,6 +767,23 @@ def test_remote_off_floats_every_output_one_debounce_after_its_edge_whatever_the
         tasks.run(s.min_hold_s * 1000 + 200)
         assert all(p.is_driven_high() for p in outs)
     assert took == [s.debounce_ms] * 3, took
+
+
+def test_a_protect_step_that_changes_nothing_takes_no_slice_to_tell_it():
+    # A step owed by a timer or once a second mostly changes nothing: what the bus role and
+    # the LEDs are told is checked in the step's own slice, not in one after another await
+    # (each costs the core a scheduler pass: pico_busy_pct_max). A change still gets its slice.
+    app, clock, _ = _app()
+    tasks = _Tasks(app, clock)
+    tasks.run(3000)  # start-up done, the outputs and the Multi on
+    app.prot.due = lambda now: True
+    assert app.protect_read(clock.t) and app.protect_slice(clock.t)  # Protection.step
+    assert not app.out.changed and not app.protect_slice(clock.t)  # nothing more owed
+    app.inp.btv.charge_ok = False  # a high cell (manual 3.3): charge disconnect off
+    assert app.protect_slice(clock.t) is False  # (no news read yet)
+    assert app.protect_read(clock.t) and app.protect_slice(clock.t)
+    assert app.out.changed and app.protect_slice(clock.t)  # the change told in its own slice
+    assert app.role.charge_rate == app.out.charge_rate
 
 
 def test_news_read_while_the_last_decision_is_still_being_told_gets_its_step():

@@ -4,7 +4,7 @@ patterns' exact times (manual 5.2). Runs on both VMs."""
 
 import time
 
-from firmware.core.codes import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_LISTEN, PAT_ON
+from firmware.core.codes import PAT_FAULTY_APP, PAT_HEARTBEAT, PAT_LISTEN, PAT_OFF, PAT_ON
 from firmware.core.leds import Leds
 from firmware.core.mains import Mains
 from firmware.core.remote import Remote
@@ -133,6 +133,30 @@ def test_listen_and_faulty_patterns_exact_times():
     leds = Leds()
     lv = [leds.level(PAT_FAULTY_APP, _at(t)) for t in range(0, 132)]
     assert lv == ([1] * 33 + [0] * 33) * 2  # 66 ms period: about 15 flashes a second
+
+
+def test_next_ms_is_the_time_to_each_patterns_next_change():
+    # The LED task sleeps until then (firmware/app.py): every flash edge of the patterns above,
+    # to the ms; a steady pattern changes never (one heartbeat period: the task wakes anyway).
+    n = 10400
+    for pattern in (PAT_OFF, PAT_ON, PAT_HEARTBEAT, PAT_LISTEN, PAT_FAULTY_APP):
+        leds = Leds()
+        lv = bytearray(n)
+        for t in range(n):
+            lv[t] = leds.level(pattern, _at(t))
+        edges = [t for t in range(1, n) if lv[t] != lv[t - 1]]  # the ms a level starts
+        assert edges or pattern in (PAT_OFF, PAT_ON), pattern
+        leds = Leds()
+        k = 0
+        for t in range(n):
+            leds.level(pattern, _at(t))
+            ms = leds.next_ms(pattern, _at(t))
+            while k < len(edges) and edges[k] <= t:
+                k += 1
+            if k < len(edges):
+                assert ms == edges[k] - t, (pattern, t, ms, edges[k])
+            else:  # no change left in the run: none due before its end
+                assert t + ms >= n or pattern in (PAT_OFF, PAT_ON), (pattern, t, ms)
 
 
 def test_a_clock_read_before_the_anchor_re_anchors():

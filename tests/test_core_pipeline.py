@@ -50,7 +50,10 @@ class Board:
             self.rem.sample(t, self.remote_l, self.remote_h)
             self.mns.sample(t, self.mains)
         inp = self.p.inputs
-        inp.btv.copy_from(self.dec.condition(t))
+        c = self.dec.condition(t)
+        b = inp.btv
+        b.loop_ok, b.discharge_ok, b.charge_ok = c.loop_ok, c.discharge_ok, c.charge_ok
+        b.prealarm, b.reasons = c.prealarm, c.reasons
         inp.remote_on = self.rem.on(t)
         inp.mains = self.mns.present(t)
         out = self.p.step(t, inp)

@@ -4,7 +4,7 @@ from vmtest import alloc_bytes, locked, requires_vm
 
 from firmware.hw import board_esp32, board_pico, safe
 from firmware.hw.board import Board
-from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM, Outputs
+from firmware.hw.pins import CHARGE_DISCONNECT, LOAD_DISCONNECT, PRE_ALARM, Inputs, Outputs
 from firmware.hw.rs485 import ECHO_MS, Rs485
 from firmware.hw.rs485_timed import TimedRs485
 from firmware.hw.watchdog import Watchdog
@@ -30,6 +30,28 @@ def test_outputs_on_is_driven_off_is_high_impedance():
     out.set(PRE_ALARM, True)
     out.safe()
     assert all(machine.pins[p].is_floating() for p in (13, 14, 9))
+
+
+def test_inputs_read_from_the_gpio_register_read_what_each_pin_reads():
+    # rp2: the Pico profile's BTV lines (GPIO 16-21) and remote L, H, mains (10-12) are read in
+    # one load of SIO GPIO_IN (RP2040 datasheet 2.3.1.7), the same bits as a read per pin; pins
+    # that are not consecutive are read one by one.
+    p = board_pico.PROFILE
+    gpio_in = machine.mem32.GPIO_IN
+    for specs in (p["btv_inputs"], (p["remote_l"], p["remote_h"], p["mains"])):
+        machine.reset_fakes()
+        one_load = Inputs(specs, gpio_in)
+        each_pin = Inputs(specs)
+        assert one_load._reg and not each_pin._reg
+        for levels in range(1 << len(specs)):
+            for n, spec in enumerate(specs):
+                machine.pins[spec[1]].external = levels >> n & 1
+            machine.Pin(spec[1] + 1).external = 1  # the GPIO after the last is not an input
+            assert one_load.read_bits() == each_pin.read_bits() == levels, levels
+    machine.reset_fakes()
+    apart = Inputs((("a", 10, None), ("b", 12, None)), gpio_in)
+    machine.pins[12].external = 1
+    assert not apart._reg and apart.read_bits() == 0b10
 
 
 def _port():
@@ -281,6 +303,7 @@ def test_profiles_build_on_the_fake_machine():
     for name, mod in (("pico", board_pico), ("esp32", board_esp32)):
         machine.reset_fakes()
         board = Board(name)
+        assert bool(board.btv._reg) == (name == "pico")  # rp2: read from GPIO_IN
         p = mod.PROFILE
         assert board.port_names == ["multi", "panel"]
         for _, uart_id, _tx, _rx, de in p["bus"]:

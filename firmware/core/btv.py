@@ -51,19 +51,6 @@ class Condition:
         self.prealarm = False
         self.reasons = _R_UNKNOWN
 
-    def set_ok(self):
-        """All OK (for tests and simulators that skip the electrical layer)."""
-        self.loop_ok = self.discharge_ok = self.charge_ok = True
-        self.prealarm = False
-        self.reasons = 0
-
-    def copy_from(self, other):
-        self.loop_ok = other.loop_ok
-        self.discharge_ok = other.discharge_ok
-        self.charge_ok = other.charge_ok
-        self.prealarm = other.prealarm
-        self.reasons = other.reasons
-
 
 class BtvDecoder:
     def __init__(self, settings, wire=None):
@@ -76,19 +63,20 @@ class BtvDecoder:
         self._edge_at = 0
         self.settle_at = 0  # tick at which the debounce of the last edge's levels ends
         self.deb = [Debounce(s.debounce_ms) for _ in range(N_INPUTS)]
-        self._last = [0] * N_INPUTS  # tick of the last fresh sample of each input
+        self._last = [0] * N_INPUTS  # tick of the last partial sample of each input (_part)
+        self._part = 0  # bit n: input n was sampled alone after the last full sample (_all_at)
         self._fresh = 0  # bit n: input n has a sample younger than stale_ms
         self._stale = 0  # bit n: input n had samples, then none for stale_ms
         self._used = self.wire.used_mask
-        # Fast path (the board samples every input each 50 ms, and the levels rarely change):
-        # the levels of the last full sample when every debouncer had settled on them, else -1.
-        # Samples equal to it change no debouncer, and condition() needs no per-input loop.
-        self._settled = -1
         self._all_at = 0  # tick of the last sample of every input
-        # The debounced levels as of the last sample (bit n: input n), and the inputs with no
-        # debounced level yet: condition() decodes them without a per-input loop.
+        # The debounced levels as of the last sample (bit n: input n), the inputs with no
+        # debounced level yet, and those whose last sample differs from their debounced level
+        # (a candidate pending): a sample feeds only the debouncers it can move (the board
+        # samples every input each poll, and the levels rarely change), and condition()
+        # decodes them without a per-input loop.
         self._deb = 0
         self._unk = 0xFF
+        self._pend = 0
         # What self.cond was filled from: the levels (>= 0), or -reason after a fault (< 0).
         # Equal values, equal condition: the app tells news from it without comparing fields.
         self.filled_from = -1
@@ -175,43 +163,49 @@ class BtvDecoder:
         if ph == _PULSE:
             if not self._checked and ticks_diff(now, self._t_phase) >= self._settle:
                 self._check(now, levels)
-        deb = self.deb
-        last = self._last
-        full = mask == 0xFF and ph == _IDLE
-        if full and levels == self._settled:
-            for n in range(N_INPUTS):
-                last[n] = now
-            self._fresh = 0xFF
-            self._stale = 0
+        if mask == 0xFF:
             self._all_at = now
+            self._part = 0
+        else:
+            last = self._last
+            for n in range(N_INPUTS):
+                if mask >> n & 1:
+                    last[n] = now
+            self._part |= mask
+        self._fresh |= mask
+        self._stale &= ~mask
+        if ph != _IDLE:  # samples in a test pulse and its recovery stay out of the debouncers
             return False
-        settled = full
+        # A debouncer settled on the level read would not change: only the others are fed.
+        todo = ((levels ^ self._deb) | self._unk | self._pend) & mask
         moved = False
-        dl = 0
-        unk = 0
-        for n in range(N_INPUTS):
-            bit = 1 << n
-            d = deb[n]
-            if mask & bit:
-                last[n] = now
-                self._fresh |= bit
-                self._stale &= ~bit
-                if ph == _IDLE:
-                    lv = (levels >> n) & 1
-                    if d.feed(now, lv):
-                        moved = True
-                    if settled and not d.settled(lv):
-                        settled = False
-            lv = d.level
-            if lv < 0:
-                unk |= bit
-            elif lv:
-                dl |= bit
+        deb = self.deb
+        dl = self._deb
+        unk = self._unk
+        pend = self._pend
+        n = 0
+        while todo:
+            if todo & 1:
+                bit = 1 << n
+                d = deb[n]
+                lv = (levels >> n) & 1
+                if d.feed(now, lv):
+                    moved = True
+                got = d.level
+                if got == lv:
+                    pend &= ~bit
+                else:
+                    pend |= bit
+                if got < 0:
+                    unk |= bit
+                else:
+                    unk &= ~bit
+                    dl = dl | bit if got else dl & ~bit
+            todo >>= 1
+            n += 1
         self._deb = dl
         self._unk = unk
-        if full:
-            self._all_at = now
-        self._settled = levels if settled else -1
+        self._pend = pend
         return moved
 
     def condition(self, now):
@@ -230,11 +224,12 @@ class BtvDecoder:
             bit = 1 << n
             if not used & bit:
                 continue
-            if self._fresh & bit and ticks_diff(now, last[n]) > self.stale_ms:
+            at = last[n] if self._part & bit else self._all_at
+            if self._fresh & bit and ticks_diff(now, at) > self.stale_ms:
                 self._fresh &= ~bit
                 self._stale |= bit
                 deb[n].reset()  # an old level is not trusted when samples come back
-                self._settled = -1
+                self._unk |= bit
             lv = deb[n].level
             if lv < 0:
                 unknown = True

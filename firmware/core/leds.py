@@ -11,6 +11,7 @@ Cell > 4 V (red):    PAT_ON while chargers are off for high cell or temperature.
 
     leds = Leds()
     level = leds.level(pattern, now)   # 0 / 1, no allocation
+    ms = leds.next_ms(pattern, now)    # after level(): ms until that level changes
 """
 
 from time import ticks_add, ticks_diff
@@ -56,3 +57,20 @@ class Leds:
                 dt -= _LISTEN_SECOND_MS
             return 1 if dt < _HEARTBEAT_FLASH_MS else 0
         return 1 if dt % (2 * _FAULTY_HALF_PERIOD_MS) < _FAULTY_HALF_PERIOD_MS else 0
+
+    def next_ms(self, pattern, now):
+        """ms from `now` until level(pattern) changes, called after level(pattern, now) (it
+        anchors the phase); a steady pattern: one heartbeat period."""
+        if pattern == _PAT_OFF or pattern == _PAT_ON:
+            return _HEARTBEAT_PERIOD_MS
+        dt = ticks_diff(now, self._t0)
+        if pattern == _PAT_FAULTY_APP:  # (its phase restarts with each heartbeat period)
+            ms = _FAULTY_HALF_PERIOD_MS - dt % _FAULTY_HALF_PERIOD_MS
+            return ms if dt + ms < _HEARTBEAT_PERIOD_MS else _HEARTBEAT_PERIOD_MS - dt
+        if pattern == _PAT_LISTEN and dt >= _HEARTBEAT_FLASH_MS:
+            if dt < _LISTEN_SECOND_MS:
+                return _LISTEN_SECOND_MS - dt
+            dt -= _LISTEN_SECOND_MS
+        if dt < _HEARTBEAT_FLASH_MS:
+            return _HEARTBEAT_FLASH_MS - dt
+        return _HEARTBEAT_PERIOD_MS - dt - (_LISTEN_SECOND_MS if pattern == _PAT_LISTEN else 0)

@@ -159,16 +159,20 @@ class Protection:
         self._multi_off = False  # the Multi reports itself switched off (its own doing)
         self.outputs.latched = self._latched
         self.outputs.latch_reason = self._latch_reason
-        self._again = True  # the last step changed or logged something: the next one runs
+        # The last step switched the loads on with the battery's pre-alarm on: the next one
+        # switches the pre-alarm output on (it warns only while the loads are on), so it is owed
+        # at once. No other step changes what the next one would do with the same inputs
+        # (tests/host/test_protect_skip.py): timers aside.
+        self.rerun = True  # (the first step is owed)
         self._at = 0  # the last step's tick
         self._due_ms = None  # ms from it to the next step owed (worked out when asked)
 
     def due(self, now):
         """True when step() is owed at `now` even with the same inputs as the last step: that
-        step changed or logged something (a change can ripen another: the pre-alarm follows the
-        loads on), a timer may have run out, or FULL_STEP_MS passed. Otherwise a step with the
-        same inputs would change nothing, and the caller may skip it."""
-        if self._again:
+        step switched the loads on under a pre-alarm (rerun), a timer may have run out, or
+        FULL_STEP_MS passed. Otherwise a step with the same inputs would change nothing, and
+        the caller may skip it."""
+        if self.rerun:
             return True
         if self._due_ms is None:  # once per step, and outside it: the step stays short
             self._due_ms = self._next_due(self._at)
@@ -199,7 +203,6 @@ class Protection:
         o = self.outputs
         c = inp.btv
         log = self.log
-        seq = log.seq
         if self._first:
             self._first = False
             log.record(now, _EV_BOOT, self._latch_reason, 1 if self._latched else 0)
@@ -403,7 +406,7 @@ class Protection:
             changed |= _CH_LOW_POWER
             o.low_power = low_power
         o.changed = changed
-        self._again = changed != 0 or log.seq != seq
+        self.rerun = load.on and not old_load and c.prealarm
         self._at = now
         self._due_ms = None
         o.multi_ceiling = ceiling

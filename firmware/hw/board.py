@@ -3,7 +3,7 @@
     board = Board("pico")                      # or Board.from_settings(settings)
     board.outputs.set(LOAD_DISCONNECT, True)   # ON = driven, OFF = floating (pins.Outputs)
     levels = board.read_btv()                  # int, bit n = raw level of BTV input n
-    l, h, mains = board.read_remote_mains()    # raw levels (meaning: firmware/core)
+    rm = board.read_remote_mains()             # int: bit 0 remote L, 1 remote H, 2 mains
     board.leds.set(i, on); board.btv_test.value(1)
     port = board.ports[0]                      # rs485.Rs485 of the "multi" port; [1] = "panel"
                                                # (with setting panel_port: the default)
@@ -57,8 +57,8 @@ class Board:
         return self.btv.read_bits()
 
     def read_remote_mains(self):
-        """Raw (remote L, remote H, mains detector) levels, in a reused bytearray."""
-        return self.remote_mains.read()
+        """Raw levels as an int: bit 0 remote L, bit 1 remote H, bit 2 the mains detector."""
+        return self.remote_mains.read_bits()
 
     def safe(self):
         """Outputs floating, RS485 drivers off, self-test drive low."""

@@ -4,10 +4,13 @@ main.py's let_go drops this module, and its code leaves the heap, once the app i
 import sys
 
 import machine
+from micropython import const
 
 from firmware.hw.pins import Inputs, Leds, Outputs
 from firmware.hw.rs485 import BAUD, RXBUF, TXBUF, Rs485
 from firmware.hw.watchdog import Watchdog
+
+_RP2_GPIO_IN = const(0xD0000004)
 
 
 def profile_module(name):
@@ -30,8 +33,11 @@ def init(board, name, out_levels, ports):
     if out_levels is not None:
         specs = tuple((specs[i][0], out_levels[i]) for i in range(len(specs)))
     board.outputs = Outputs(specs)
-    board.btv = Inputs(p["btv_inputs"])
-    board.remote_mains = Inputs((p["remote_l"], p["remote_h"], p["mains"]))
+    # rp2's SIO GPIO_IN (RP2040 datasheet 2.3.1.7): every GPIO's level, bit k = GPIO k; inputs
+    # on consecutive GPIOs (the BTV lines; remote L, H and mains) are read from it in one load.
+    gpio_in = _RP2_GPIO_IN if p["platform"] == "rp2" else 0
+    board.btv = Inputs(p["btv_inputs"], gpio_in)
+    board.remote_mains = Inputs((p["remote_l"], p["remote_h"], p["mains"]), gpio_in)
     board.btv_test = machine.Pin(p["btv_test_pin"], machine.Pin.OUT, value=0)
     board.leds = Leds(p["leds"])
     board.port_names = []

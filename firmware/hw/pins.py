@@ -7,7 +7,7 @@ holds the load or charger off, as with the original's "floating" outputs. Nothin
 after construction.
 """
 
-from machine import Pin
+from machine import Pin, mem32
 from micropython import const
 
 LOAD_DISCONNECT = const(0)
@@ -59,21 +59,23 @@ class Outputs:
 class Inputs:
     """Polled digital inputs. specs: ((name, pin_id, pull), ...); pull is "up", "down" or None.
 
-    read() fills `levels` (a bytearray, one raw pin level per input, in specs order), returns it.
-    Polarity and meaning are decided by firmware/core from the settings, not here.
+    read_bits() returns the raw levels, bit n = input n in specs order. Polarity and meaning are
+    decided by firmware/core from the settings, not here. gpio_in (0: none): the address of a
+    register holding every GPIO's level, bit k = GPIO k (rp2's SIO GPIO_IN); inputs on
+    consecutive GPIOs are then read in one load and a shift, not a Pin.value() call each.
     """
 
-    def __init__(self, specs):
-        self.names = []
+    def __init__(self, specs, gpio_in=0):
         self.pins = []
-        self.levels = bytearray(len(specs))
-        for name, pin_id, pull in specs:
+        ids = []
+        for _name, pin_id, pull in specs:
             mode_pull = Pin.PULL_UP if pull == "up" else Pin.PULL_DOWN if pull == "down" else None
             self.pins.append(Pin(pin_id, Pin.IN, mode_pull))  # pyright: ignore[reportArgumentType]
-            self.names.append(name)
-
-    def index(self, name):
-        return self.names.index(name)
+            ids.append(pin_id)
+        first = ids[0] if ids else 0
+        self._reg = gpio_in if ids == list(range(first, first + len(ids))) else 0
+        self._shift = first
+        self._mask = (1 << len(ids)) - 1
 
     def on_edge(self, handler, mask):
         """handler(pin) at each edge of input n for every bit n of mask (soft IRQ)."""
@@ -82,7 +84,9 @@ class Inputs:
                 self.pins[i].irq(handler, Pin.IRQ_RISING | Pin.IRQ_FALLING)
 
     def read_bits(self):
-        """The raw levels as an int, bit n = input n (one pass, nothing stored)."""
+        """The raw levels as an int, bit n = input n (nothing stored)."""
+        if self._reg:
+            return (mem32[self._reg] >> self._shift) & self._mask
         pins = self.pins
         v = 0
         for i in range(len(pins)):
@@ -90,26 +94,17 @@ class Inputs:
                 v |= 1 << i
         return v
 
-    def read(self):
-        levels = self.levels
-        pins = self.pins
-        for i in range(len(pins)):
-            levels[i] = pins[i].value()
-        return levels
-
 
 class Leds:
     """LEDs on push-pull pins. specs: ((name, pin_id, active_level), ...)."""
 
     def __init__(self, specs):
-        self.names = []
         self.pins = []
         self.active = bytearray(len(specs))
         self.state = bytearray(len(specs))
-        for i, (name, pin_id, level) in enumerate(specs):
+        for i, (_name, pin_id, level) in enumerate(specs):
             self.active[i] = 1 if level else 0
             self.pins.append(Pin(pin_id, Pin.OUT, value=self.active[i] ^ 1))
-            self.names.append(name)
 
     def set(self, i, on):
         on = 1 if on else 0

@@ -1,9 +1,9 @@
 """A fake `machine` module for tests and the simulator (CPython and the MicroPython unix port).
 
 Real API subset (what firmware/hw, boot.py and main.py use): Pin (IN, OUT, OPEN_DRAIN, PULL_UP,
-PULL_DOWN; value(), init(), on(), off()), UART (write, read, readinto, any, txdone, flush, init),
-WDT(timeout).feed(), Timer (init, deinit), reset(), lightsleep(), idle(), unique_id(),
-reset_cause() and the reset-cause constants.
+PULL_DOWN; value(), init(), on(), off()), mem32 (rp2's GPIO_IN register only), UART (write,
+read, readinto, any, txdone, flush, init), WDT(timeout).feed(), Timer (init, deinit), reset(),
+lightsleep(), idle(), unique_id(), reset_cause() and the reset-cause constants.
 
 Test side:
   pins                 dict id -> fake Pin (the first object built for that id; every Pin(id)
@@ -249,6 +249,26 @@ class Pin:
     def __repr__(self):
         s = self._s
         return "Pin(%r, mode=%r, pull=%r, out=%r)" % (self.id, s.mode, s.pull, s.out)
+
+
+class _Mem32:
+    """machine.mem32, for the one register the firmware reads: rp2's SIO GPIO_IN (bit k: the
+    level of GPIO k, as Pin(k).value() reads it)."""
+
+    GPIO_IN = 0xD0000004
+
+    def __getitem__(self, addr):
+        if addr != self.GPIO_IN:
+            raise ValueError("fake mem32: no register at 0x%08x" % addr)
+        v = 0
+        for k in range(30):  # (no dict iterator: the firmware reads it with the heap locked)
+            p = pins.get(k)
+            if p is not None and p.value():
+                v |= 1 << k
+        return v
+
+
+mem32 = _Mem32()
 
 
 class UART:

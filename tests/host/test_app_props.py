@@ -191,6 +191,12 @@ class Check:
     def pins(self):
         return [not machine.pins[p].is_floating() for p in OUTS]
 
+    def watch(self, t):
+        """After each inputs step: the pre-alarm output goes high there (a debounced line), up
+        to a protect period before the next check; its time is taken here."""
+        if self.pa_since is None and self.pins()[2]:
+            self.pa_since = t
+
     def step(self, t, kind, rem, rem_read, sent):
         s = self.s
         seen = self.seen
@@ -340,6 +346,9 @@ def run_app(params, segments, version, seen):
             app.bus_step(t)
             if ms % PERIODS[T_INPUTS][0] == 0:
                 app.inputs_step(t)
+                while app.protect_slice(t):  # what the inputs task runs after its step
+                    pass
+                chk.watch(t)
             if ms % PERIODS[T_PROTECT][0] == 0:
                 app.protect_step(t)
                 sent = [g[3] for g in multi.got[got:]]

@@ -1,14 +1,15 @@
 """The app skips Protection.step when nothing it reads changed (host only: hypothesis).
 
 App.protect_step runs Protection.step only when one of its inputs differs from the last step's or
-Protection.due() says a step is owed (the last step changed or logged something, a timer may have
-run out, FULL_STEP_MS passed). The skip must never hide a change: a protection stepped that way is
-compared, tick by tick, with one stepped at every tick: the outputs a user sees (every Outputs
-field) and the event log must be the same at every tick, and a skipped tick is one at which the
-step would have changed nothing. Random settings, input sequences and times between ticks (from
-a tick near the wrap). Counted: the ticks skipped, the input changes, and the timers that ran out
-with the inputs unchanged (start-up, the pre-alarm's delay, a minimum hold), each caught by due().
-The last test checks that App.protect_step compares every input it fills in.
+Protection.due() says a step is owed (the last step switched the loads on under a pre-alarm:
+Protection.rerun, a timer may have run out, FULL_STEP_MS passed). The skip must never hide a
+change: a protection stepped that way is compared, tick by tick, with one stepped at every tick:
+the outputs a user sees (every Outputs field) and the event log must be the same at every tick,
+and a skipped tick is one at which the step would have changed nothing. Random settings, input
+sequences and times between ticks (from a tick near the wrap). Counted: the ticks skipped, the
+input changes, and the timers that ran out with the inputs unchanged (start-up, the pre-alarm's
+delay, a minimum hold), each caught by due(). A step run again at once changes something only
+where rerun says so. The last test checks that App.protect_step compares every input it fills in.
 """
 
 import sys
@@ -72,6 +73,18 @@ change = st.one_of(
 tick = st.tuples(
     st.one_of(st.integers(1, 60), st.integers(60, 40_000)),
     st.lists(change, max_size=2),
+)
+
+
+RUNS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+GIVEN = given(
+    startup_ms=st.integers(500, 5000),
+    hold_s=st.integers(1, 20),
+    ticks=st.lists(tick, min_size=1, max_size=120),
 )
 
 
@@ -150,11 +163,7 @@ def run_pair(s, ticks, seen):
 def test_skipping_an_unchanged_step_changes_nothing_a_user_sees():
     seen = {"ticks skipped": 0, "input changes": 0, "timer ran out, caught by due()": 0}
 
-    @settings(
-        max_examples=300,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @RUNS
     # Each timer running out with nothing else changing, whatever the random draws: start-up;
     # low cell, its pre-alarm delay, the loads' hold after the loop is back; a high cell's charge
     # disconnect hold; then a loop fault (latched: start-up's timer again), the Multi's hold.
@@ -163,11 +172,7 @@ def test_skipping_an_unchanged_step_changes_nothing_a_user_sees():
     @example(
         startup_ms=500, hold_s=2, ticks=_story("ok", 20, "high_cell", 25, "open_loop", 2, "ok", 80)
     )
-    @given(
-        startup_ms=st.integers(500, 5000),
-        hold_s=st.integers(1, 20),
-        ticks=st.lists(tick, min_size=1, max_size=120),
-    )
+    @GIVEN
     def prop(startup_ms, hold_s, ticks):
         run_pair(_settings(startup_ms, hold_s), ticks, seen)
 
@@ -214,3 +219,54 @@ def test_the_app_runs_the_step_when_any_input_it_fills_changes():
         app.protect_step(0)
         assert len(calls) == 2, "%s: a step with nothing new after it ran Protection.step" % name
         del calls[1:]
+
+
+def run_rerun(s, ticks, seen):
+    """Each step, then the same step again at once: it changes something only where the first
+    said so (Protection.rerun: App.protect_edge then runs it at once, else it waits for due())."""
+    p = Protection(s, EventLog(4096))
+    p.inputs.remote_on = True
+    now = START
+    for dt, changes in ticks:
+        now = ticks_add(now, dt)
+        for name, value in changes:
+            _apply(p, name, value)
+        p.step(now)
+        rerun, changed = p.rerun, p.outputs.changed
+        before, logged = _outputs(p), len(p.log.entries())
+        p.step(now)
+        if rerun:
+            seen["reruns owed"] += 1
+            if p.outputs.changed:
+                seen["reruns that changed something"] += 1
+            continue
+        if changed:
+            seen["changes with no rerun owed"] += 1
+        at = ticks_diff(now, START)
+        assert p.outputs.changed == 0, "no rerun owed, the next step changed %s at +%d ms" % (
+            p.outputs.changed,
+            at,
+        )
+        assert _outputs(p) == before, "a step with no rerun owed: the next changed the outputs"
+        assert len(p.log.entries()) == logged, "a step with no rerun owed: the next logged"
+
+
+def test_a_step_owes_the_next_at_once_only_when_that_one_can_change_something():
+    # The manual (1, "Pre-alarm"): the pre-alarm output warns while the loads are on, so it
+    # follows the loads switching on; App.protect_edge owes that step at once.
+    seen = {
+        "reruns owed": 0,
+        "reruns that changed something": 0,
+        "changes with no rerun owed": 0,
+    }
+
+    @RUNS
+    # The loads switching on with the battery's pre-alarm already on: the pre-alarm follows.
+    @example(startup_ms=500, hold_s=2, ticks=_story("prealarm", 20))
+    @example(startup_ms=500, hold_s=2, ticks=_story("ok", 20, "low_cell", 700, "prealarm", 80))
+    @GIVEN
+    def prop(startup_ms, hold_s, ticks):
+        run_rerun(_settings(startup_ms, hold_s), ticks, seen)
+
+    prop()
+    assert all(seen.values()), seen
