@@ -11,6 +11,7 @@ with the one line saying what is missing. Bad input: one clear error each, never
 """
 
 import os
+import shutil
 
 import pytest
 
@@ -190,10 +191,20 @@ def test_a_good_boot2_checksum_passes(tmp_path):
 
 
 def test_without_a_firmware_image_the_run_is_skipped_with_one_line(monkeypatch, tmp_path):
-    monkeypatch.setenv("PICO_FIRMWARE", str(tmp_path / "RPI_PICO.uf2"))
-    if not (emu.emu_dir() / "run.mjs").exists():
-        pytest.skip(SKIP or "no emulator")
+    if not shutil.which("node"):
+        pytest.skip("no node")
+    (tmp_path / "run.mjs").write_text("")  # an emulator folder without its firmware/ build
+    monkeypatch.setenv("PICO_EMU_DIR", str(tmp_path))
+    monkeypatch.delenv("PICO_FIRMWARE", raising=False)
     with pytest.raises(emu.PicoSkip, match="no firmware image"):
+        emu.find_tools()
+
+
+def test_a_firmware_image_named_but_missing_is_an_error_not_a_skip(monkeypatch, tmp_path):
+    if not (emu.emu_dir() / "run.mjs").exists() or not shutil.which("node"):
+        pytest.skip(SKIP or "no emulator")
+    monkeypatch.setenv("PICO_FIRMWARE", str(tmp_path / "RPI_PICO.uf2"))
+    with pytest.raises(emu.PicoError, match="no firmware image"):
         emu.find_tools()
 
 

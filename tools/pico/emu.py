@@ -105,6 +105,8 @@ def find_tools():
         raise PicoSkip("no emulated Pico: `node` (Node.js 18+) is not installed")
     fw = firmware_path()
     if not fw.exists():
+        if os.environ.get("PICO_FIRMWARE"):  # asked for by name: a typo must not pass as a skip
+            raise PicoError("no firmware image %s (PICO_FIRMWARE)" % fw)
         raise PicoSkip(
             "no emulated Pico: no firmware image %s (set PICO_FIRMWARE=RPI_PICO.uf2)" % fw
         )
