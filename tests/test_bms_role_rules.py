@@ -143,15 +143,6 @@ def test_the_firmware_version_needs_both_halves():
     assert role.multi_version == 491
 
 
-def test_battery_low_comes_from_the_led_frames_status():
-    # vebus.md 0x41: [8] status (2 = battery low)
-    role = _role()
-    for status, want in ((2, True), (0, False), (3, False)):
-        plen = peers.build_led(_pay, 0, 0, status, 0, 160, 160, 0)
-        _feed(role, _multi(3, plen), _t(0))
-        assert role.battery_low is want, status
-
-
 def test_a_controllers_request_is_an_event_when_it_changes_only():
     role = _role()
     role.tick(_t(0))

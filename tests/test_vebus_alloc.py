@@ -79,7 +79,7 @@ def test_catalogue_builders_and_mk2_decoder_allocate_nothing():
         n = c.build_probe_answer(p, 1146100)
         m.encode_vebus(out, p, n)
         peers.build_ac_info(p, 50000, 2472)
-        assert c.get(p, c.AC_FREQ) == 50000
+        assert c.get(p, peers.AC_FREQ) == 50000
         c.build_switch(p, c.SWITCH_CHARGER_ONLY)
         peers.build_write_via_id(p, 0x42, 0x83, -300)
         dec.feed(data, 0, len(data))

@@ -25,23 +25,23 @@ def payloads():
 def test_sync_fields():
     p = payloads()[0]
     assert p[0] == 0x55
-    assert cat.get(p, cat.SYNC_STATUS) == 0x51
-    assert cat.get(p, cat.SYNC_STAMP) == 0x0218
+    assert cat.get(p, peers.SYNC_STATUS) == 0x51
+    assert cat.get(p, peers.SYNC_STAMP) == 0x0218
     buf = bytearray(8)
     assert peers.build_sync(buf, 0x51, 0x0218) == 4 and bytes(buf[:4]) == p
 
 
 def test_ac_info_fields_and_builder():
     p = payloads()[2]
-    assert cat.get(p, cat.AC_FREQ) == 50000  # 50.000 Hz
-    assert cat.get(p, cat.AC_DC_VOLTAGE) == 0x9A8  # 49.44 V x 50
-    assert cat.get(p, cat.AC_PHASE) == 0
-    assert cat.get(p, cat.AC_STAMP) == 0x030D
+    assert cat.get(p, peers.AC_FREQ) == 50000  # 50.000 Hz
+    assert cat.get(p, peers.AC_DC_VOLTAGE) == 0x9A8  # 49.44 V x 50
+    assert cat.get(p, peers.AC_PHASE) == 0
+    assert cat.get(p, peers.AC_STAMP) == 0x030D
     buf = bytearray(20)
     n = peers.build_ac_info(buf, 50000, 0x9A8, 0, 0x030D)
     assert bytes(buf[:n]) == p
     n = peers.build_ac_info(buf, 49875, 2700, 2)
-    assert cat.get(buf, cat.AC_FREQ) == 49875 and cat.get(buf, cat.AC_DC_VOLTAGE) == 2700
+    assert cat.get(buf, peers.AC_FREQ) == 49875 and cat.get(buf, peers.AC_DC_VOLTAGE) == 2700
     assert n == 15 and buf[13] & 0xF0 == p[13] & 0xF0  # top bits beside the 12-bit voltage
 
 
@@ -50,7 +50,7 @@ def test_switch_builder_matches_the_captures():
     buf = bytearray(8)
     assert bytes(buf[: cat.build_switch(buf, cat.SWITCH_ON)]) == ps[3]
     assert bytes(buf[: cat.build_switch(buf, cat.SWITCH_SLEEP)]) == ps[4]
-    assert cat.get(ps[3], cat.SWITCH_STATE) == 7
+    assert cat.get(ps[3], peers.SWITCH_STATE) == 7
 
 
 def test_winmon_write_via_id_matches_the_computed_vectors():
@@ -70,8 +70,8 @@ def test_the_bms_winmon_id_is_not_one_venus_os_uses():
 
 def test_winmon_reply_fields():
     p = payloads()[1]
-    assert cat.get(p, cat.WINMON_ID) == 0xE6
-    assert cat.get(p, cat.WINMON_CODE) == 0x87
+    assert cat.get(p, peers.WINMON_ID) == 0xE6
+    assert cat.get(p, peers.WINMON_CODE) == 0x87
     assert names.winmon_name(0x87) == "WriteRAMOK"
     assert names.winmon_name(0x37) == "WriteViaID"
     assert names.winmon_name(0x89) is None
@@ -79,16 +79,16 @@ def test_winmon_reply_fields():
 
 def test_led_and_condition_round_trip():
     buf = bytearray(16)
-    n = peers.build_led(buf, 0x09, 0x02, cat.LED_STATUS_BATTERY_LOW, 10, 500, 160, 0x03)
+    n = peers.build_led(buf, 0x09, 0x02, peers.LED_STATUS_BATTERY_LOW, 10, 500, 160, 0x03)
     assert n == cat.LED_LEN and buf[0] == cat.MSG_LED
     vals = [cat.get(buf, f[1]) for f in names.LED_FIELDS]
     assert vals == [0x09, 0x02, 2, 10, 500, 160, 0x03]
     n = peers.build_condition(buf, True, -123)
-    assert n == cat.COND_LEN
-    assert cat.get(buf, cat.COND_INVERT_OK) == 1
-    assert cat.get(buf, cat.COND_DC_CURRENT) == -123
+    assert n == peers.COND_LEN
+    assert cat.get(buf, peers.COND_INVERT_OK) == 1
+    assert cat.get(buf, peers.COND_DC_CURRENT) == -123
     peers.build_condition(buf, False, 4567)
-    assert cat.get(buf, cat.COND_INVERT_OK) == 0 and cat.get(buf, cat.COND_DC_CURRENT) == 4567
+    assert cat.get(buf, peers.COND_INVERT_OK) == 0 and cat.get(buf, peers.COND_DC_CURRENT) == 4567
 
 
 def test_probe_is_the_mk2_probe_body():

@@ -121,7 +121,6 @@ class BmsRole:
         self.multi_mode = 0  # switch state the Multi reports (SWITCH_* = codes.MODE_*), 0 unknown
         self._switch_sent = False
         self._switch_sent_at = 0
-        self.battery_low = False
         self.gx_request = 0  # codes.MODE_* asked by another controller (0 = none)
         self._request_at = 0
         # With a DMC fitted, switch requests heard on the Remote panel port are the DMC's; a GX
@@ -215,7 +214,6 @@ class BmsRole:
                     self._events |= EV_VERSION
             elif msg == cat.MSG_LED and plen >= cat.LED_LEN:
                 self.ac_in = cat.get(p, cat.LED_ON) & _LED_MAINS != 0
-                self.battery_low = cat.get(p, cat.LED_STATUS) == cat.LED_STATUS_BATTERY_LOW
                 if (
                     not self._switch_sent
                     or time.ticks_diff(now, self._switch_sent_at) > _REPORT_SETTLE_MS

@@ -11,11 +11,13 @@ lives in this one module (the BMS's address, probe answer and status frame), so 
 can correct it in one place; the firmware sends none of it unless vebus_mode = "bms".
 docs/protocol.md says how to confirm each.
 
-Only numbers and the functions a board uses live here; the builders and readers a board never
-runs (the frames a Multi and a GX send, for simulators and tests; readers of the BMS's own frames)
-are in vebus.peers, made from these numbers. The words (each message's name, tag and source, each
-field's name and unit, the Winmon code names) are in vebus.describe, which a board never imports,
-so they take no RAM there (vebus.describe.MESSAGES is the table of every message).
+Only numbers and the functions a board uses live here, and every inferred one: each public name
+a board module keeps takes RAM there. The builders and readers a board never runs (the frames a
+Multi and a GX send, for simulators and tests; readers of the BMS's own frames) are in
+vebus.peers, made from these numbers and the confirmed fields a board never reads, which peers
+defines. The words (each message's name, tag and source, each field's name and unit, the Winmon
+code names) are in vebus.describe, which a board never imports, so they take no RAM there
+(vebus.describe.MESSAGES is the table of every message).
 """
 
 from micropython import const
@@ -82,18 +84,12 @@ def put(p, field, v):
 
 
 # --- sync frame (83 83 FD N 55 xx tL tH CS FF) -- CONFIRMED, esp32ess docs/README.md ---------
-SYNC_STATUS = const(1 << 4 | U8)  # unknown meaning
-SYNC_STAMP = const(2 << 4 | U16)  # about 90 us per count
 SYNC_LEN = const(4)
 
 
 # --- 0x00 Winmon command / response -- CONFIRMED, esp32ess; codes: Victron MK2 protocol 3.14 --
 # `00 ID code args...`: ID is chosen by the sender and echoed in the reply (Venus OS uses
 # 0xE4..0xE7: the BMS avoids them, tests/test_vebus_catalogue.py).
-WINMON_ID = const(1 << 4 | U8)
-WINMON_CODE = const(2 << 4 | U8)
-WRITE_VIA_ID = const(0x37)
-WRITE_FLAG_RAM = const(0x02)  # WriteViaID flags: RAM var, no EEPROM write (esp32ess)
 
 
 def build_winmon(p, msg_id, code, args=b"", alen=-1):
@@ -114,7 +110,6 @@ SWITCH_SLEEP = const(0x04)  # sleep / off
 SWITCH_CHARGER_ONLY = const(0x05)
 SWITCH_INVERTER_ONLY = const(0x06)
 SWITCH_ON = const(0x07)
-SWITCH_STATE = const(1 << 4 | U8)  # 4 off, 5 charger only, 6 inverter only, 7 on
 SWITCH_LEN = const(5)
 # How often a GX / DMC repeats the switch request it keeps -- INFERRED: no public source gives the
 # period. A receiver holds a request until it changes or goes unrepeated for a few periods.
@@ -132,14 +127,8 @@ def build_switch(p, state):
 
 # --- 0x41 MasterMultiLED -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----------------
 LED_ON = const(2 << 4 | U8)  # bit mask
-LED_BLINK = const(3 << 4 | U8)  # bit mask
-LED_STATUS = const(4 << 4 | U8)  # 2 = battery low
-LED_AC_MIN = const(6 << 4 | U16)  # 0.1 A
-LED_AC_MAX = const(8 << 4 | U16)  # 0.1 A
-LED_AC_ACTUAL = const(10 << 4 | U16)  # 0.1 A
 LED_SWITCH = const(12 << 4 | U8)
 LED_LEN = const(13)
-LED_STATUS_BATTERY_LOW = const(2)
 # The switch register's bits -- INFERRED on the raw bus (the MK2 protocol document names them for
 # the 0x41 frame an MK3 passes on; no raw capture of a Multi switched off yet): bit 4 the charger
 # and bit 5 the inverter switched in; both clear = the Multi switched off.
@@ -154,19 +143,8 @@ def switch_state(register):
     return SWITCH_INVERTER_ONLY if register & LED_SW_INVERT else SWITCH_SLEEP
 
 
-# --- 0x80 charger/inverter condition -- CONFIRMED, PEPE / VEBus decoders (19-byte frame) -----
-COND_INVERT_OK = const(2 << 4 | BIT0)
-COND_DC_CURRENT = const(5 << 4 | S16)  # 0.1 A
-COND_LEN = const(13)
-
-# --- 0xE4 AC phase info -- CONFIRMED, esp32ess capture + PEPE / VEBus (21-byte frame) --------
-AC_FREQ = const(2 << 4 | U16)  # mHz
-AC_STAMP = const(5 << 4 | U16)  # about 90 us per count
-AC_PHASE = const(11 << 4 | U8)
-AC_DC_VOLTAGE = const(12 << 4 | U12)  # 1/50 V
-AC_LEN = const(15)
-# The captured payload (esp32ess): the bytes not decoded yet are kept as they were seen.
-AC_TEMPLATE = b"\xe4\x80\x50\xc3\x40\x0d\x03\x00\x0e\x00\x00\x00\xa8\x09\x00"
+# --- 0x80 charger/inverter condition, 0xE4 AC phase info -- CONFIRMED: a board reads no field of
+# them; their fields (and the Multi's other fields a board never reads) are in vebus.peers.
 
 
 # --- the VE.Bus BMS's own frames -------------------------------------------------------------

@@ -3,7 +3,8 @@ field's name and unit, the Winmon code names; describe() names a payload's messa
 
 For host tools and logs only: describe() allocates a list per call, and a board never imports
 this module, so none of these strings take RAM there (the firmware reads fields with
-catalogue.get). The numbers (message types, field offsets and kinds) stay in vebus.catalogue.
+catalogue.get). The numbers (message types, field offsets and kinds) stay in vebus.catalogue,
+and in vebus.peers for the fields a board never reads.
 
     describe(is_sync, p, plen) -> (name, tag, [(field name, value), ...])
     INFO_AC_FIELDS / INFO_DC_FIELDS: the Multi's 0x20 info frames, DEVICE_STATES their state names
@@ -12,6 +13,7 @@ catalogue.get). The numbers (message types, field offsets and kinds) stay in veb
 """
 
 from vebus import catalogue as cat
+from vebus import peers
 from vebus.catalogue import (
     CONFIRMED,
     INFERRED,
@@ -35,29 +37,29 @@ SOURCES = {
 
 # Fields of each message, in payload order: (name, catalogue field, unit).
 SYNC_FIELDS = (
-    ("status", cat.SYNC_STATUS, "unknown meaning"),
-    ("timestamp", cat.SYNC_STAMP, "about 90 us per count"),
+    ("status", peers.SYNC_STATUS, "unknown meaning"),
+    ("timestamp", peers.SYNC_STAMP, "about 90 us per count"),
 )
-WINMON_FIELDS = (("id", cat.WINMON_ID, ""), ("code", cat.WINMON_CODE, ""))
-SWITCH_FIELDS = (("state", cat.SWITCH_STATE, "4 off, 5 charger only, 6 inverter only, 7 on"),)
+WINMON_FIELDS = (("id", peers.WINMON_ID, ""), ("code", peers.WINMON_CODE, ""))
+SWITCH_FIELDS = (("state", peers.SWITCH_STATE, "4 off, 5 charger only, 6 inverter only, 7 on"),)
 LED_FIELDS = (
     ("leds_on", cat.LED_ON, "bit mask"),
-    ("leds_blink", cat.LED_BLINK, "bit mask"),
-    ("status", cat.LED_STATUS, "2 = battery low"),
-    ("ac_limit_min", cat.LED_AC_MIN, "0.1 A"),
-    ("ac_limit_max", cat.LED_AC_MAX, "0.1 A"),
-    ("ac_limit", cat.LED_AC_ACTUAL, "0.1 A"),
+    ("leds_blink", peers.LED_BLINK, "bit mask"),
+    ("status", peers.LED_STATUS, "2 = battery low"),
+    ("ac_limit_min", peers.LED_AC_MIN, "0.1 A"),
+    ("ac_limit_max", peers.LED_AC_MAX, "0.1 A"),
+    ("ac_limit", peers.LED_AC_ACTUAL, "0.1 A"),
     ("switch_register", cat.LED_SWITCH, ""),
 )
 COND_FIELDS = (
-    ("dc_level_allows_inverting", cat.COND_INVERT_OK, ""),
-    ("dc_current", cat.COND_DC_CURRENT, "0.1 A"),
+    ("dc_level_allows_inverting", peers.COND_INVERT_OK, ""),
+    ("dc_current", peers.COND_DC_CURRENT, "0.1 A"),
 )
 AC_FIELDS = (
-    ("frequency", cat.AC_FREQ, "mHz"),
-    ("timestamp", cat.AC_STAMP, "about 90 us per count"),
-    ("phase", cat.AC_PHASE, ""),
-    ("dc_voltage", cat.AC_DC_VOLTAGE, "1/50 V"),
+    ("frequency", peers.AC_FREQ, "mHz"),
+    ("timestamp", peers.AC_STAMP, "about 90 us per count"),
+    ("phase", peers.AC_PHASE, ""),
+    ("dc_voltage", peers.AC_DC_VOLTAGE, "1/50 V"),
 )
 PROBE_FIELDS = (("probed", cat.PROBE_KIND, "0x83 BMS, 0x80 DMC"),)
 ANSWER_FIELDS = PROBE_FIELDS + (("version", cat.ANSWER_VERSION, "product * 1000 + firmware"),)

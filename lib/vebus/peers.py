@@ -1,28 +1,16 @@
 """The catalogue's messages from the other side of the bus: the frames a Multi and a GX send (for
-simulators, tests and host tools) and readers of the BMS's own frames. Every byte comes from
-vebus.catalogue's numbers, which say what is confirmed and what is inferred; a board never
-imports this module, so none of it takes RAM there.
+simulators, tests and host tools) and readers of the BMS's own frames. Every inferred byte comes
+from vebus.catalogue's numbers, which say what is confirmed and what is inferred; the confirmed
+fields of the Multi's frames that a board never reads are defined here. A board never imports
+this module, so none of it takes RAM there.
 """
 
 from vebus.catalogue import (
-    AC_DC_VOLTAGE,
-    AC_FREQ,
-    AC_LEN,
-    AC_PHASE,
-    AC_STAMP,
-    AC_TEMPLATE,
     ANSWER_LEN,
     ANSWER_VERSION,
-    COND_DC_CURRENT,
-    COND_INVERT_OK,
-    COND_LEN,
-    LED_AC_ACTUAL,
-    LED_AC_MAX,
-    LED_AC_MIN,
-    LED_BLINK,
+    BIT0,
     LED_LEN,
     LED_ON,
-    LED_STATUS,
     LED_SW_CHARGE,
     LED_SW_INVERT,
     LED_SWITCH,
@@ -33,19 +21,46 @@ from vebus.catalogue import (
     MSG_WINMON,
     PROBE_BMS,
     PROBE_LEN,
+    S16,
     STATUS_LEN,
     STATUS_SUB,
     SWITCH_CHARGER_ONLY,
     SWITCH_INVERTER_ONLY,
     SWITCH_ON,
     SYNC_LEN,
-    SYNC_STAMP,
-    WRITE_FLAG_RAM,
-    WRITE_VIA_ID,
+    U8,
+    U12,
+    U16,
     get,
     put,
 )
 from vebus.frame import SYNC_MARK
+
+# --- the fields of the Multi's frames a board never reads (CONFIRMED; sources in vebus.catalogue,
+# where each message's section is) ---------------------------------------------------------------
+SYNC_STATUS = 1 << 4 | U8  # unknown meaning
+SYNC_STAMP = 2 << 4 | U16  # about 90 us per count
+WINMON_ID = 1 << 4 | U8
+WINMON_CODE = 2 << 4 | U8
+WRITE_VIA_ID = 0x37
+WRITE_FLAG_RAM = 0x02  # WriteViaID flags: RAM var, no EEPROM write (esp32ess)
+SWITCH_STATE = 1 << 4 | U8  # 4 off, 5 charger only, 6 inverter only, 7 on
+LED_BLINK = 3 << 4 | U8  # bit mask
+LED_STATUS = 4 << 4 | U8  # 2 = battery low
+LED_AC_MIN = 6 << 4 | U16  # 0.1 A
+LED_AC_MAX = 8 << 4 | U16  # 0.1 A
+LED_AC_ACTUAL = 10 << 4 | U16  # 0.1 A
+LED_STATUS_BATTERY_LOW = 2
+COND_INVERT_OK = 2 << 4 | BIT0
+COND_DC_CURRENT = 5 << 4 | S16  # 0.1 A
+COND_LEN = 13
+AC_FREQ = 2 << 4 | U16  # mHz
+AC_STAMP = 5 << 4 | U16  # about 90 us per count
+AC_PHASE = 11 << 4 | U8
+AC_DC_VOLTAGE = 12 << 4 | U12  # 1/50 V
+AC_LEN = 15
+# The captured payload (esp32ess): the bytes not decoded yet are kept as they were seen.
+AC_TEMPLATE = b"\xe4\x80\x50\xc3\x40\x0d\x03\x00\x0e\x00\x00\x00\xa8\x09\x00"
 
 
 def build_sync(p, status, stamp):

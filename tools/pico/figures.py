@@ -249,7 +249,7 @@ def switch_frames(tr):
     for f in tr.tx_frames(MULTI_UART):
         p = f.payload
         if f.msg == cat.MSG_SWITCH and len(p) >= cat.SWITCH_LEN:
-            out.append((f.start_us, cat.get(p, cat.SWITCH_STATE)))
+            out.append((f.start_us, cat.get(p, peers.SWITCH_STATE)))
     return out
 
 

@@ -146,7 +146,7 @@ class MultiNode(_Node):
             if now >= self.next_slow:
                 self.next_slow = now + SLOW_EVERY_S
                 mode = m.mode(now)
-                status = cat.LED_STATUS_BATTERY_LOW if not m.bms.allow_discharge else 0
+                status = peers.LED_STATUS_BATTERY_LOW if not m.bms.allow_discharge else 0
                 sw = peers.switch_register(CODE_OF.get(m.switch_state(), cat.SWITCH_ON))
                 mains = 0x01 if m.reports_ac(now) else 0x00
                 plen = peers.build_led(self.pay, mains, 0, status, 50, 500, 160, sw)
