@@ -45,7 +45,6 @@ from micropython import const
 from firmware.bms.version import VersionQuery
 from vebus import ADDR_MULTI, Decoder, encode_data, max_encoded_len
 from vebus import catalogue as cat
-from vebus.frame import renumber
 
 _OUR_WINMON_ID = const(0x51)  # firmware/bms/version.py's (tests/host/test_consts.py)
 _PRESENT_MS = const(1000)  # no sync for 1 s = the Multi is absent (docs/protocol.md)
@@ -83,6 +82,8 @@ EV_REQUEST = const(0x10)
 EV_REQUEST_DROPPED = const(0x20)
 
 _PAYLOAD = const(32)
+_ESC = const(0xFA)  # vebus.frame's: a checksum above it goes out as ESC, checksum - ESC
+_END = const(0xFF)
 
 
 class BmsRole:
@@ -445,10 +446,24 @@ class BmsRole:
         no = (self.sync_no + 1) & 0x7F  # vebus.next_frame_no, inline
         if kind != _TX_STATUS:
             return encode_data(out, cat.BMS_ADDR, no, p, plen)
-        # The status, encoded ahead as frame 0 (one C call copies it): only its number and
-        # checksum change.
+        # The status, encoded ahead as frame 0 (one C call copies it): only its number and the
+        # checksum change (a checksum is 1 - the sum of the bytes from the type on, so N's is
+        # 0's - N), the checksum stuffed as vebus.encode does.
         out[0 : len(self._status_frame)] = self._status_frame
-        return renumber(out, self._status_n, no)
+        out[3] = no
+        i = self._status_n - 2
+        cs = out[i]
+        if out[i - 1] == _ESC:  # (a stuffed payload byte is never the last before it)
+            i -= 1
+            cs += _ESC
+        cs = (cs - no) & 0xFF
+        if cs > _ESC:
+            out[i] = _ESC
+            i += 1
+            cs -= _ESC
+        out[i] = cs
+        out[i + 1] = _END
+        return i + 2
 
     def unsent(self, now):
         """The frame take() returned did not go out (the driver found its slot over, or the port

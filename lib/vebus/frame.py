@@ -77,28 +77,6 @@ def encode(out, addr, t, frame_no, payload, plen=-1):
     return i + 1
 
 
-def renumber(buf, n, frame_no):
-    """buf[0:n], a data frame encode() made as number 0, numbered frame_no in place: its number
-    and checksum rewritten, the rest copied as it is (cheaper than encoding the payload again);
-    returns the new length (the checksum may gain or lose its escape). A checksum is 1 minus the
-    sum of the bytes from T on, so frame N's is frame 0's minus N. Allocates nothing."""
-    frame_no &= NO_MASK
-    buf[3] = frame_no
-    i = n - 2  # the checksum's last byte
-    cs = buf[i]
-    if buf[i - 1] == ESC:  # escaped (a stuffed payload byte is ESC, 0x7X: never just before)
-        i -= 1
-        cs += ESC
-    cs = (cs - frame_no) & 0xFF
-    if cs > ESC:
-        buf[i] = ESC
-        i += 1
-        cs -= ESC
-    buf[i] = cs
-    buf[i + 1] = END
-    return i + 2
-
-
 def encode_data(out, addr, frame_no, payload, plen=-1):
     """A data frame (T = FE); see encode()."""
     return encode(out, addr, T_DATA, frame_no, payload, plen)
